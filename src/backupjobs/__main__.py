@@ -1,0 +1,3 @@
+from backupjobs.cli import main
+
+main()

@@ -1,0 +1,95 @@
+"""The ASGI application.
+
+>>> from backupjobs.api import create_app
+>>> app = create_app()          # settings from BACKUPJOBS_* variables
+
+``granian --interface asgi --factory backupjobs.api:create_app`` serves it; so does
+``backupjobs serve``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Server
+
+from backupjobs import __version__
+from backupjobs.api import ingest, oauth, ops, v3
+from backupjobs.api.context import Services
+from backupjobs.api.problems import EXCEPTION_HANDLERS
+from backupjobs.auth.keys import ensure_signing_key
+from backupjobs.log import configure_logging
+from backupjobs.settings import Settings
+from backupjobs.store.database import Database
+
+DOCS_PATH = "/docs"
+
+
+def _openapi(settings: Settings) -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="backupjobs",
+        version=__version__,
+        description=(
+            "Backup job details of an MSP partner's customers, through the v3 and Modern "
+            "partner jobs APIs, behind OAuth2 client credentials (`POST /connect/token`). "
+            "Errors are RFC 9457 problem details, except at the token endpoint (RFC 6749)."
+        ),
+        servers=[Server(url=settings.public_url)],
+        path=DOCS_PATH,
+        render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    bearer_format="JWT",
+                    description="An access token from POST /connect/token.",
+                )
+            }
+        ),
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """The application for ``settings`` (default: from the environment)."""
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level, json=settings.log_json)
+    db = Database(settings.database_url, pool_size=settings.database_pool_size)
+    context = Services.build(settings, db)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await db.migrate()
+        await ensure_signing_key(db, now=datetime.now(UTC))
+        await context.keys.load()
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    return Litestar(
+        route_handlers=[
+            v3.router,
+            ingest.ingest_jobs,
+            oauth.issue_token,
+            oauth.jwks,
+            oauth.discovery,
+            ops.healthz,
+            ops.readyz,
+            ops.metrics,
+        ],
+        state=State({"services": context}),
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[context.metrics.middleware],
+        openapi_config=_openapi(settings),
+        request_max_body_size=settings.max_request_bytes,
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,41 @@
+"""What every handler can reach: settings, database, keys and tokens, metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
+
+from backupjobs.api.metrics import Metrics
+from backupjobs.auth.keys import KeyRing
+from backupjobs.auth.tokens import TokenIssuer, TokenVerifier
+from backupjobs.settings import Settings
+from backupjobs.store.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    db: Database
+    keys: KeyRing
+    issuer: TokenIssuer
+    verifier: TokenVerifier
+    metrics: Metrics
+
+    @classmethod
+    def build(cls, settings: Settings, db: Database) -> Services:
+        keys = KeyRing(db)
+        return cls(
+            settings=settings,
+            db=db,
+            keys=keys,
+            issuer=TokenIssuer(keys, issuer=settings.public_url, lifetime=settings.token_lifetime),
+            verifier=TokenVerifier(keys, issuer=settings.public_url),
+            metrics=Metrics(),
+        )
+
+
+def services(request: Request[Any, Any, Any]) -> Services:
+    found: Services = request.app.state.services
+    return found

@@ -1,0 +1,143 @@
+"""RFC 9457 problem details for every error outside ``/connect/token``.
+
+Handlers raise :class:`ProblemError`; framework errors (unknown route, wrong method,
+invalid parameter, body too large) and unexpected failures are turned into the same
+shape. A body never carries a stack trace, SQL or a path inside the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.types import ExceptionHandlersMap
+
+PROBLEM_JSON = "application/problem+json"
+_log = structlog.get_logger("backupjobs.api")
+
+
+class ProblemDetails(msgspec.Struct, omit_defaults=True):
+    """An error, as RFC 9457 ``application/problem+json``."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+
+
+class ProblemError(Exception):
+    """Raise to answer with a problem: ``ProblemError(404, "Customer ... was not found.")``."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        title: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.title = title or HTTPStatus(status).phrase
+        self.headers = dict(headers or {})
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response[ProblemDetails]:
+    body = ProblemDetails(
+        type="about:blank",
+        title=title or HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+    )
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
+
+
+def _on_problem(request: Request[Any, Any, Any], error: ProblemError) -> Response[ProblemDetails]:
+    return problem_response(
+        request, error.status, error.detail, title=error.title, headers=error.headers
+    )
+
+
+def _on_validation(
+    request: Request[Any, Any, Any], error: ValidationException
+) -> Response[ProblemDetails]:
+    details = []
+    for item in error.extra if isinstance(error.extra, list) else []:
+        if isinstance(item, dict) and item.get("key"):
+            source = getattr(item.get("source"), "value", item.get("source")) or "request"
+            message = item.get("message", "invalid")
+            details.append(f"Invalid {source} parameter {item['key']}: {message}.")
+    detail = " ".join(details) or str(error.detail)
+    return problem_response(request, 400, detail)
+
+
+_GENERIC_DETAIL = {
+    404: "No resource at this path.",
+    405: "This method is not allowed on this path.",
+    413: "The request body is larger than this server accepts.",
+}
+
+
+def _on_http(request: Request[Any, Any, Any], error: HTTPException) -> Response[ProblemDetails]:
+    status = error.status_code
+    if status >= 500:
+        return _on_unexpected(request, error)
+    detail = _GENERIC_DETAIL.get(status) or str(error.detail)
+    headers = dict(error.headers or {})
+    return problem_response(request, status, detail, headers=headers)
+
+
+def _on_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[ProblemDetails]:
+    _log.error(
+        "unhandled error",
+        method=request.method,
+        path=request.url.path,
+        exc_info=(type(error), error, error.__traceback__),
+    )
+    return problem_response(request, 500, "The server failed to handle this request.")
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    ProblemError: _on_problem,
+    ValidationException: _on_validation,
+    HTTPException: _on_http,
+    Exception: _on_unexpected,
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problems an operation can answer with."""
+    return {
+        status: ResponseSpec(
+            data_container=ProblemDetails,
+            description=HTTPStatus(status).phrase,
+            media_type=PROBLEM_JSON,
+        )
+        for status in statuses
+    }
+
+
+__all__ = [
+    "EXCEPTION_HANDLERS",
+    "PROBLEM_JSON",
+    "ProblemDetails",
+    "ProblemError",
+    "problem_response",
+    "problem_responses",
+]

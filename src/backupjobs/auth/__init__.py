@@ -1,0 +1,28 @@
+"""Authentication: app registrations, client secrets, signing keys and access tokens."""
+
+from backupjobs.auth.apps import App, IssuedSecret, add_secret, create_app, get_app
+from backupjobs.auth.keys import KeyRing, ensure_signing_key
+from backupjobs.auth.permissions import ALL_PERMISSIONS, Permission, parse_permissions
+from backupjobs.auth.tokens import (
+    InvalidTokenError,
+    Principal,
+    TokenIssuer,
+    TokenVerifier,
+)
+
+__all__ = [
+    "ALL_PERMISSIONS",
+    "App",
+    "InvalidTokenError",
+    "IssuedSecret",
+    "KeyRing",
+    "Permission",
+    "Principal",
+    "TokenIssuer",
+    "TokenVerifier",
+    "add_secret",
+    "create_app",
+    "ensure_signing_key",
+    "get_app",
+    "parse_permissions",
+]

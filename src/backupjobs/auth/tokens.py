@@ -1,0 +1,132 @@
+"""Access tokens: RFC 9068 JWTs, signed RS256 with a key named by ``kid``.
+
+>>> # issuer = TokenIssuer(key_ring, issuer="https://jobs.example", lifetime=3600)
+>>> # token, claims = await issuer.issue(app, scope, now=now)
+>>> # principal = await TokenVerifier(key_ring, issuer="https://jobs.example").verify(token)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import jwt
+
+from backupjobs.auth.apps import App
+from backupjobs.auth.keys import ALGORITHM, KeyRing
+from backupjobs.auth.secrets import new_id
+from backupjobs.store.scope import TenantScope
+
+TOKEN_TYPE = "at+jwt"  # noqa: S105 - RFC 9068 media type
+PARTNER_CLAIM = "partner_id"
+_REQUIRED_CLAIMS = ["iss", "aud", "sub", "client_id", "iat", "exp", "jti", "scope"]
+_CACHE_LIMIT = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The app a request acts for, from its verified access token."""
+
+    client_id: str
+    partner_id: UUID
+    permissions: frozenset[str]
+
+    @property
+    def scope(self) -> TenantScope:
+        return TenantScope(self.partner_id, self.client_id)
+
+
+class InvalidTokenError(Exception):
+    """The token is malformed, forged, expired or not ours; ``str()`` says which."""
+
+
+def audience_of(issuer: str) -> str:
+    """Tokens are issued for this service's API, which lives at the issuer's base URL."""
+    return issuer
+
+
+class TokenIssuer:
+    def __init__(self, keys: KeyRing, *, issuer: str, lifetime: int) -> None:
+        self._keys = keys
+        self.issuer = issuer
+        self.lifetime = lifetime
+
+    async def issue(self, app: App, scope: frozenset[str], *, now: datetime) -> str:
+        key = await self._keys.signer(now)
+        issued_at = int(now.timestamp())
+        claims = {
+            "iss": self.issuer,
+            "aud": audience_of(self.issuer),
+            "sub": app.client_id,
+            "client_id": app.client_id,
+            PARTNER_CLAIM: str(app.partner_id),
+            "iat": issued_at,
+            "nbf": issued_at,
+            "exp": issued_at + self.lifetime,
+            "jti": new_id(16),
+            "scope": " ".join(sorted(scope)),
+        }
+        return jwt.encode(
+            claims,
+            key.private_key,
+            algorithm=ALGORITHM,
+            headers={"kid": key.kid, "typ": TOKEN_TYPE},
+        )
+
+
+class TokenVerifier:
+    """Checks bearer tokens; a token verified once is remembered until it expires."""
+
+    def __init__(self, keys: KeyRing, *, issuer: str) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self._verified: dict[str, tuple[Principal, float]] = {}
+
+    async def verify(self, token: str, *, now: datetime | None = None) -> Principal:
+        now = now or datetime.now(UTC)
+        cached = self._verified.get(token)
+        if cached is not None:
+            if now.timestamp() < cached[1]:
+                return cached[0]
+            del self._verified[token]
+        principal, expires = await self._decode(token, now)
+        if len(self._verified) >= _CACHE_LIMIT:
+            self._verified.clear()
+        self._verified[token] = (principal, expires)
+        return principal
+
+    async def _decode(self, token: str, now: datetime) -> tuple[Principal, float]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidTokenError("the access token is malformed") from None
+        if header.get("alg") != ALGORITHM or header.get("typ") != TOKEN_TYPE:
+            raise InvalidTokenError("the access token is not an RS256 at+jwt token")
+        kid = header.get("kid")
+        key = await self._keys.verification_key(kid, now) if isinstance(kid, str) else None
+        if key is None:
+            raise InvalidTokenError("the access token was not signed by this service")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=audience_of(self._issuer),
+                issuer=self._issuer,
+                options={"require": _REQUIRED_CLAIMS},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidTokenError("the access token has expired") from None
+        except jwt.PyJWTError:
+            raise InvalidTokenError("the access token is invalid") from None
+        try:
+            principal = Principal(
+                client_id=str(claims["client_id"]),
+                partner_id=UUID(str(claims[PARTNER_CLAIM])),
+                permissions=frozenset(str(claims["scope"]).split()),
+            )
+        except (KeyError, ValueError):
+            raise InvalidTokenError("the access token is invalid") from None
+        return principal, float(claims["exp"])

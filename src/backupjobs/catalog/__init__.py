@@ -1,0 +1,34 @@
+"""Job types, job modules and statuses: codes, seed names and display names.
+
+>>> from backupjobs.catalog import JOB_MODULES
+>>> JOB_MODULES.parse("SharePoint Online").code
+302
+"""
+
+from backupjobs.catalog.codes import (
+    FAILED,
+    FINISHED,
+    FINISHED_WITH_EXCEPTION,
+    JOB_MODULES,
+    JOB_TYPES,
+    NOT_FINISHED,
+    RUNNING,
+    STATUSES,
+    Code,
+    CodeTable,
+    UnknownCodeError,
+)
+
+__all__ = [
+    "FAILED",
+    "FINISHED",
+    "FINISHED_WITH_EXCEPTION",
+    "JOB_MODULES",
+    "JOB_TYPES",
+    "NOT_FINISHED",
+    "RUNNING",
+    "STATUSES",
+    "Code",
+    "CodeTable",
+    "UnknownCodeError",
+]

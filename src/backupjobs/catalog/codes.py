@@ -1,0 +1,186 @@
+"""The code tables shared by both API generations, the CLI and the dashboard.
+
+Codes and seed names come from the v3 jobs API document; the Modern API writes the
+``display`` form. Lookups accept a code, a seed name or a display name, in any case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """One entry of a code table: ``Code(3, "Failed", "Failed")``."""
+
+    code: int
+    name: str
+    display: str
+
+
+class UnknownCodeError(ValueError):
+    """A code or name that a table does not hold; ``field`` says which table."""
+
+    def __init__(self, field: str, value: object) -> None:
+        super().__init__(f"unknown {field} {value!r}")
+        self.field = field
+        self.value = value
+
+
+class CodeTable:
+    """Codes of one kind, found by number or by name.
+
+    >>> JOB_TYPES.parse("microsoft%20365").code
+    7
+    >>> STATUSES.require(4).display
+    'Finished with exception'
+    """
+
+    def __init__(self, field: str, entries: Iterable[Code]) -> None:
+        self.field = field
+        self._by_code: dict[int, Code] = {}
+        self._by_name: dict[str, Code] = {}
+        for entry in sorted(entries, key=lambda e: e.code):
+            if entry.code in self._by_code:
+                raise ValueError(f"duplicate {field} code {entry.code}")
+            self._by_code[entry.code] = entry
+            # Where two codes share a name (jobModule "Archiver": 8 and 309) the larger,
+            # current-generation code wins; the other stays reachable by its number.
+            for key in {entry.name.casefold(), entry.display.casefold()}:
+                self._by_name[key] = entry
+
+    def __iter__(self) -> Iterator[Code]:
+        return iter(self._by_code.values())
+
+    def __len__(self) -> int:
+        return len(self._by_code)
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._by_code
+
+    def get(self, code: int) -> Code | None:
+        return self._by_code.get(code)
+
+    def require(self, code: int) -> Code:
+        """The entry for ``code``, or :class:`UnknownCodeError`."""
+        try:
+            return self._by_code[code]
+        except KeyError:
+            raise UnknownCodeError(self.field, code) from None
+
+    def parse(self, text: str) -> Code:
+        """The entry named by ``text``: a code, or a name in any case, URL-encoded or not."""
+        value = unquote(text).strip()
+        if value.isdigit() or (value.startswith("-") and value[1:].isdigit()):
+            return self.require(int(value))
+        entry = self._by_name.get(" ".join(value.split()).casefold())
+        if entry is None:
+            raise UnknownCodeError(self.field, value)
+        return entry
+
+
+def _same(code: int, name: str) -> Code:
+    return Code(code, name, name)
+
+
+JOB_TYPES = CodeTable(
+    "jobType",
+    [
+        _same(0, "Microsoft 365 Scan"),
+        _same(7, "Microsoft 365"),
+        _same(10, "Google Workspace Scan"),
+        _same(11, "Google Workspace"),
+        _same(12, "IaaS PaaS"),
+        _same(15, "Salesforce"),
+        _same(16, "Dynamics 365"),
+    ],
+)
+
+JOB_MODULES = CodeTable(
+    "jobModule",
+    [
+        _same(0, "None"),
+        _same(1, "Granular Backup and Restore"),
+        _same(2, "Exchange Online Backup and Restore"),
+        _same(3, "Report Center"),
+        _same(4, "Content Management"),
+        _same(5, "Deployment"),
+        _same(6, "Replicator"),
+        _same(7, "Administrator"),
+        _same(8, "Archiver"),
+        _same(9, "Cloud App Admin"),
+        _same(10, "Retention"),
+        _same(302, "SharePoint Online"),
+        _same(303, "Exchange Online"),
+        _same(304, "Microsoft 365 Groups"),
+        _same(305, "OneDrive"),
+        _same(306, "Project Online"),
+        _same(307, "Exchange Online Public Folders"),
+        _same(308, "Microsoft Teams"),
+        _same(309, "Archiver"),
+        _same(310, "Power BI"),
+        _same(311, "Power Automate"),
+        _same(312, "Power Apps"),
+        _same(355, "Cloud Backup for Azure"),
+        _same(356, "Azure Virtual Machine"),
+        _same(357, "Disk"),
+        _same(358, "Microsoft Entra ID"),
+        _same(359, "Storage"),
+        _same(360, "Admin Portal Settings"),
+        _same(361, "Amazon EC2"),
+        _same(362, "Azure Sql"),
+        _same(363, "Dev Ops"),
+        _same(364, "Microsoft Entra ID B2C"),
+        _same(365, "Azure Sql Backup"),
+        _same(366, "Google Virtual machine instance"),
+        # Published by the vendor after the v3 document.
+        _same(367, "Azure VMware Solution"),
+        _same(368, "Microsoft SQL Server in Azure VM"),
+        _same(369, "Google Cloud Storage"),
+        _same(370, "Cosmos DB"),
+        _same(371, "Azure PostgreSQL"),
+        _same(401, "Dynamics"),
+        _same(402, "Viva Engage"),
+        _same(501, "Gmail"),
+        _same(502, "Calendar"),
+        _same(503, "Contacts"),
+        _same(504, "Drive"),
+        _same(505, "Shared Drives"),
+        _same(506, "Google Classroom"),
+        _same(507, "Chat"),
+        _same(508, "Google Directory"),
+        _same(550, "Dynamic CRMBackup"),
+        _same(551, "Dynamic AXBackup"),
+    ],
+)
+
+STATUSES = CodeTable(
+    "status",
+    [
+        Code(0, "None", "None"),
+        Code(1, "Running", "Running"),
+        Code(2, "Finished", "Finished"),
+        Code(3, "Failed", "Failed"),
+        Code(4, "FinishedWithException", "Finished with exception"),
+        Code(5, "Skipped", "Skipped"),
+        Code(6, "Pending", "Pending"),
+        Code(7, "ErrorStart", "Failed to start"),
+        Code(8, "Canceled", "Canceled"),
+        Code(9, "Rejected", "Rejected"),
+        Code(10, "Stopped", "Stopped"),
+        Code(11, "NotScan", "Not scanned"),
+        Code(12, "Disabled", "Disabled"),
+        Code(13, "NotStart", "Not started"),
+        Code(14, "WaitForTheConfiguration", "Waiting for configuration"),
+    ],
+)
+
+#: The Modern API's status for a backup service that has no job yet.
+NOT_FINISHED = "Not Finished"
+
+RUNNING = 1
+FINISHED = 2
+FAILED = 3
+FINISHED_WITH_EXCEPTION = 4

@@ -1,0 +1,30 @@
+"""The ``backupjobs`` command line.
+
+Operator commands (``partners``, ``customers``, ``services``, ``apps``, ``db``) work on
+the database named by ``BACKUPJOBS_DATABASE_URL``; ``serve`` and ``demo`` run the API.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from backupjobs.cli import operator, server
+
+app = typer.Typer(
+    name="backupjobs",
+    help="Backup-job reporting for MSP partners.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(server.serve)
+app.command()(server.demo)
+app.add_typer(operator.db, name="db")
+app.add_typer(operator.partners, name="partners")
+app.add_typer(operator.customers, name="customers")
+app.add_typer(operator.services, name="services")
+app.add_typer(operator.apps, name="apps")
+
+
+def main() -> None:
+    app()

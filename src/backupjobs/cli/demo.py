@@ -1,0 +1,132 @@
+"""The demo data set: a partner, its customers and weeks of jobs, and an app to read them."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select
+
+from backupjobs.auth import apps as app_registry
+from backupjobs.auth.permissions import ALL_PERMISSIONS
+from backupjobs.auth.tokens import Principal
+from backupjobs.cli.common import console
+from backupjobs.settings import Settings
+from backupjobs.simulation import service_runs, simulated_customer
+from backupjobs.store import directory
+from backupjobs.store import jobs as job_store
+from backupjobs.store.database import Database
+from backupjobs.store.schema import apps, customers, partners
+from backupjobs.wire import JobRecord
+
+DEMO_PARTNER = "Demo MSP"
+DEMO_APP = "Demo app"
+_CUSTOMERS = 6
+_BATCH = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class DemoCredentials:
+    partner_id: UUID
+    client_id: str
+    client_secret: str
+    customer_ids: tuple[UUID, ...]
+
+
+async def seed_demo(config: Settings, *, days: int, now: datetime) -> DemoCredentials:
+    """Create the demo data once; later runs reuse it and issue a fresh secret."""
+    db = Database(config.database_url, pool_size=2)
+    try:
+        await db.migrate()
+        async with db.write() as connection:
+            existing = (
+                await connection.execute(
+                    select(apps.c.partner_id, apps.c.client_id)
+                    .join(partners, partners.c.id == apps.c.partner_id)
+                    .where(partners.c.name == DEMO_PARTNER, apps.c.name == DEMO_APP)
+                )
+            ).first()
+            if existing is not None:
+                secret = await app_registry.add_secret(
+                    connection, existing.client_id, years=1, now=now
+                )
+                ids = (
+                    await connection.scalars(
+                        select(customers.c.id)
+                        .where(customers.c.partner_id == existing.partner_id)
+                        .order_by(customers.c.name)
+                    )
+                ).all()
+                return DemoCredentials(
+                    existing.partner_id, existing.client_id, secret.value, tuple(ids)
+                )
+        return await _create(db, days=days, now=now)
+    finally:
+        await db.dispose()
+
+
+async def _create(db: Database, *, days: int, now: datetime) -> DemoCredentials:
+    rng = random.Random(2025)
+    tenants = [simulated_customer(rng, index) for index in range(_CUSTOMERS)]
+    async with db.write() as connection:
+        partner_id = await directory.create_partner(connection, DEMO_PARTNER, now=now)
+        for tenant in tenants:
+            await directory.create_customer(
+                connection, partner_id, tenant.name, customer_id=tenant.id, now=now
+            )
+            for job_type, job_module in tenant.never_run:
+                await directory.enable_service(connection, tenant.id, job_type, job_module, now=now)
+        client_id, secret = await app_registry.create_app(
+            connection,
+            partner_id,
+            DEMO_APP,
+            ALL_PERMISSIONS,
+            customer_ids=None,
+            secret_years=1,
+            now=now,
+        )
+    scope = Principal(client_id, partner_id, ALL_PERMISSIONS).scope
+    records: list[JobRecord] = []
+    for number, tenant in enumerate(tenants):
+        for position, service in enumerate(tenant.services):
+            # The first customer's first service is running now.
+            running = number == 0 and position == 0
+            records += service_runs(
+                rng, tenant, service, days=days, now=now, job_prefix="FB", running_last=running
+            )
+    for start in range(0, len(records), _BATCH):
+        chunk = list(enumerate(records[start : start + _BATCH]))
+        async with db.write() as connection:
+            await job_store.ingest(connection, scope, chunk, now=now)
+    return DemoCredentials(partner_id, client_id, secret.value, tuple(t.id for t in tenants))
+
+
+def print_walkthrough(config: Settings, credentials: DemoCredentials) -> None:
+    """The credentials and copy-paste requests, unwrapped so that they paste whole."""
+    base = config.public_url
+    customer = credentials.customer_ids[0]
+    token = (
+        f"curl -s {base}/connect/token -d grant_type=client_credentials "
+        f"-d client_id={credentials.client_id} -d client_secret={credentials.client_secret}"
+    )
+    extract = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
+    lines = [
+        "",
+        "backupjobs demo: a partner with customers and weeks of backup jobs.",
+        "",
+        f"  client_id      {credentials.client_id}",
+        f"  client_secret  {credentials.client_secret}   (shown once)",
+        f"  customer id    {customer}",
+        "",
+        "Get a token, then read the customer's jobs through the v3 API:",
+        "",
+        f"  TOKEN=$({token} | {extract})",
+        f'  curl -s -X POST -H "Authorization: Bearer $TOKEN" '
+        f'"{base}/partner/external/v3/general/customers/{customer}/jobs?pageSize=10"',
+        "",
+        f"All endpoints, with examples: {base}/docs",
+        "",
+    ]
+    console.print("\n".join(lines), markup=False, highlight=False, crop=False)

@@ -1,0 +1,85 @@
+"""``serve`` and ``demo``: run the API on granian."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from granian import Granian
+from granian.constants import Interfaces
+
+from backupjobs.auth.keys import ensure_signing_key
+from backupjobs.cli.common import console, reported_errors, settings
+from backupjobs.cli.demo import print_walkthrough, seed_demo
+from backupjobs.settings import Settings
+from backupjobs.store.database import Database
+
+HostOption = Annotated[
+    str | None, typer.Option("--host", help="Address to listen on [default: 127.0.0.1].")
+]
+PortOption = Annotated[int | None, typer.Option("--port", help="Port [default: 8000].")]
+WorkersOption = Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")]
+
+
+def _configured(host: str | None, port: int | None) -> Settings:
+    config = settings()
+    changes: dict[str, object] = {}
+    if host is not None:
+        changes["host"] = host
+    if port is not None:
+        changes["port"] = port
+    return config.with_changes(**changes) if changes else config
+
+
+async def _prepare(config: Settings) -> None:
+    """Migrate and create the first signing key once, before any worker starts."""
+    db = Database(config.database_url, pool_size=1)
+    try:
+        await db.migrate()
+        await ensure_signing_key(db, now=datetime.now(UTC))
+    finally:
+        await db.dispose()
+
+
+def run_server(config: Settings, workers: int) -> None:
+    with reported_errors():
+        asyncio.run(_prepare(config))
+    # Workers are fresh processes: they read the same settings from the environment.
+    os.environ.update(config.to_env())
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="backupjobs-metrics-")
+    console.print(
+        f"backupjobs on {config.public_url} ({workers} worker{'s' * (workers > 1)}), "
+        f"database {Database(config.database_url).describe()}; docs at {config.public_url}/docs"
+    )
+    Granian(
+        "backupjobs.api:create_app",
+        factory=True,
+        address=config.host,
+        port=config.port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        log_access=False,
+    ).serve()
+
+
+def serve(host: HostOption = None, port: PortOption = None, workers: WorkersOption = 1) -> None:
+    """Serve the API."""
+    run_server(_configured(host, port), workers)
+
+
+def demo(
+    host: HostOption = None,
+    port: PortOption = None,
+    days: Annotated[int, typer.Option("--days", min=1, max=366, help="Days of history.")] = 21,
+) -> None:
+    """Create a demo partner with customers, jobs and an app; print its credentials; serve."""
+    config = _configured(host, port)
+    with reported_errors():
+        credentials = asyncio.run(seed_demo(config, days=days, now=datetime.now(UTC)))
+    print_walkthrough(config, credentials)
+    run_server(config, 1)

@@ -1,0 +1,94 @@
+"""One settings object, read from ``BACKUPJOBS_*`` environment variables.
+
+>>> settings = Settings.from_env({"BACKUPJOBS_PORT": "9000"})
+>>> settings.public_url
+'http://127.0.0.1:9000'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+PREFIX = "BACKUPJOBS_"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value that cannot be used."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Service configuration; every field is ``BACKUPJOBS_<FIELD NAME IN CAPITALS>``."""
+
+    #: ``sqlite:///path`` or ``postgresql://user@host:port/db``; drivers are picked here.
+    database_url: str = "sqlite:///backupjobs.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Base URL clients reach the service at: ``@odata.context``, token ``aud`` and ``iss``.
+    #: Empty means ``http://HOST:PORT``.
+    public_url: str = ""
+    #: Connections per API process (PostgreSQL).
+    database_pool_size: int = 10
+    #: Lifetime of issued access tokens, in seconds.
+    token_lifetime: int = 3600
+    #: Largest request body accepted, in bytes; larger ones get 413.
+    max_request_bytes: int = 4 * 1024 * 1024
+    #: ``debug``, ``info``, ``warning`` or ``error``.
+    log_level: str = "info"
+    #: Log lines as JSON (for collectors) rather than for a terminal.
+    log_json: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.public_url:
+            object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
+        object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``environ`` (the process environment by default)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            raw = environ.get(PREFIX + spec.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[spec.name] = _convert(spec.name, spec.type, raw)
+        return cls(**values)
+
+    def with_changes(self, **changes: Any) -> Settings:
+        """A copy with ``changes``; ``public_url`` follows host and port unless set."""
+        if ("host" in changes or "port" in changes) and "public_url" not in changes:
+            default = f"http://{self.host}:{self.port}"
+            if self.public_url == default:
+                changes["public_url"] = ""
+        return replace(self, **changes)
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that recreates these settings in another process."""
+        env = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            env[PREFIX + spec.name.upper()] = (
+                ("true" if value else "false") if isinstance(value, bool) else str(value)
+            )
+        return env
+
+
+def _convert(name: str, annotation: object, raw: str) -> object:
+    variable = PREFIX + name.upper()
+    if annotation in (int, "int"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{variable} must be an integer, not {raw!r}") from None
+    if annotation in (bool, "bool"):
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise SettingsError(f"{variable} must be true or false, not {raw!r}")
+    return raw

@@ -1,0 +1,126 @@
+"""The database: one code path for SQLite and PostgreSQL.
+
+>>> db = Database("sqlite:///backupjobs.db")
+>>> db.dialect
+'sqlite'
+
+SQLite runs in WAL mode with full fsync on commit (an acknowledged write survives a crash
+of the process or the machine) and a busy timeout; writers take the write lock when their
+transaction begins (``BEGIN IMMEDIATE``) so that two writers queue instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, make_url, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+_SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA busy_timeout=30000",
+    "PRAGMA foreign_keys=ON",
+)
+# The write lock of a SQLite transaction, chosen per connection by execution option.
+_SQLITE_BEGIN = "backupjobs_sqlite_begin"
+
+
+class DatabaseUrlError(ValueError):
+    """A database URL this service cannot use."""
+
+
+def driver_url(url: str) -> URL:
+    """The SQLAlchemy URL, with this service's driver, for a plain database URL.
+
+    ``sqlite:///path`` uses aiosqlite; ``postgresql://user@host:port/db`` (or
+    ``postgres://``) uses asyncpg. A URL that already names a driver is kept.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUrlError(f"not a database URL: {url!r}") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if backend in {"postgresql", "postgres"}:
+        return parsed.set(drivername="postgresql+asyncpg")
+    raise DatabaseUrlError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+
+
+class Database:
+    """An engine plus the transaction discipline this service needs.
+
+    ``read()`` gives a connection for queries; ``write()`` a transaction that commits when
+    the block ends without error, and only then returns.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = driver_url(url)
+        self.dialect = self.url.get_backend_name()
+        options: dict[str, Any] = {}
+        if self.dialect == "postgresql":
+            options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        else:
+            database = self.url.database
+            if database and database != ":memory:":
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        self.engine: AsyncEngine = create_async_engine(self.url, **options)
+        if self.dialect == "sqlite":
+            _configure_sqlite(self.engine)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as connection:
+            if self.is_sqlite:
+                await connection.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
+            async with connection.begin():
+                yield connection
+
+    async def ping(self) -> None:
+        async with self.read() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def migrate(self) -> None:
+        """Create or upgrade the schema to the newest migration (safe to run concurrently)."""
+        from backupjobs.store.migrations import upgrade  # noqa: PLC0415 - alembic is slow to import
+
+        await upgrade(self)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    def describe(self) -> str:
+        """The URL without its password, for logs and messages."""
+        return self.url.render_as_string(hide_password=True)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Take BEGIN out of the driver's hands so that ``_on_begin`` chooses the lock.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get(_SQLITE_BEGIN, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")

@@ -1,0 +1,67 @@
+"""One filter-and-page helper for every offset-paged collection.
+
+A page and the total number of matching rows come back from one statement, so a page
+costs one round trip whatever the endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, Select, func, select, true
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+
+TOTAL = "total_count_"
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Rows of one page and the number of matching rows over all pages."""
+
+    rows: Sequence[Row[Any]]
+    total: int
+
+
+def offset_page_statement(
+    base: Select[Any],
+    *,
+    order_by: Sequence[ColumnElement[Any]],
+    offset: int,
+    limit: int,
+    anchor: Select[Any] | None = None,
+) -> Select[Any]:
+    """``base`` cut to one page, each row carrying the total in column ``TOTAL``.
+
+    With an ``anchor`` (a select that yields one row or none, such as "this customer, if
+    visible") the statement yields nothing when the anchor yields nothing, so that a
+    caller can tell "not found" from "empty page". The first column of ``base`` must
+    never be NULL: it tells real rows from the one row of an empty page.
+    """
+    counted = select(func.count().label(TOTAL)).select_from(base.order_by(None).subquery())
+    counted_sub = counted.subquery("counted")
+    page = base.order_by(*order_by).limit(limit).offset(offset).subquery("page")
+    source = counted_sub
+    if anchor is not None:
+        source = anchor.subquery("anchor").join(counted_sub, true())  # type: ignore[assignment]
+    page_order = [page.c[column.key] for column in order_by if column.key is not None]
+    return (
+        select(counted_sub.c[TOTAL], *page.c)
+        .select_from(source.outerjoin(page, true()))
+        .order_by(*page_order)
+    )
+
+
+async def fetch_page(connection: AsyncConnection, statement: Select[Any]) -> Page | None:
+    """Run a statement from :func:`offset_page_statement`; None when its anchor is absent."""
+    result = await connection.execute(statement)
+    rows = result.all()
+    if not rows:
+        return None
+    total = rows[0][0]
+    key = rows[0][1]
+    if key is None:
+        return Page(rows=(), total=total)
+    return Page(rows=rows, total=total)

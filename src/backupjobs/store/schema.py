@@ -1,0 +1,216 @@
+"""Tables, as SQLAlchemy Core metadata. Alembic migrations build the same schema.
+
+Every table holding tenant data leads its keys with ``partner_id`` (and ``customer_id``
+where it has one), so that it can be partitioned or distributed by them.
+
+``backup_services`` carries a copy of each service's latest job, kept current on write:
+the job pages read that table alone and never scan ``jobs`` (the history).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime at full (microsecond) precision.
+
+    PostgreSQL stores ``timestamptz``; SQLite stores integer microseconds since the epoch,
+    which sort and compare correctly there (its DATETIME is text without a zone).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        if dialect.name == "sqlite":
+            return (value - _EPOCH) // _MICROSECOND
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, int):
+            return _EPOCH + timedelta(microseconds=value)
+        result: datetime = value
+        return result.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+partners = Table(
+    "partners",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    # The tenant owner id of the customer: unique across partners.
+    Column("id", Uuid, nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("partner_id", "id"),
+    ForeignKeyConstraint(["partner_id"], ["partners.id"]),
+    Index(None, "partner_id", "name", "id"),
+)
+
+
+def _job_columns(prefix: str = "") -> list[Column[Any]]:
+    """A job's reported fields; ``backup_services`` holds them as its latest job."""
+    required = not prefix
+    return [
+        Column(f"{prefix}job_id", String(128), nullable=not required),
+        Column(f"{prefix}status", Integer, nullable=not required),
+        Column(f"{prefix}name", String(512)),
+        Column(f"{prefix}total_count", BigInteger),
+        Column(f"{prefix}failed_count", BigInteger),
+        Column(f"{prefix}successful_count", BigInteger),
+        Column(f"{prefix}skipped_count", BigInteger),
+        Column(f"{prefix}warning_count", BigInteger),
+        Column(f"{prefix}backup_size_bytes", BigInteger),
+        Column(f"{prefix}start_time", UtcDateTime),
+        Column(f"{prefix}end_time", UtcDateTime),
+        Column(f"{prefix}last_modify_time", UtcDateTime, nullable=not required),
+    ]
+
+
+#: Prefix of the latest job's columns in ``backup_services``.
+LATEST = "latest_"
+
+backup_services = Table(
+    "backup_services",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("job_type", Integer, nullable=False),
+    Column("job_module", Integer, nullable=False),
+    Column("enabled_at", UtcDateTime, nullable=False),
+    *_job_columns(LATEST),
+    PrimaryKeyConstraint("partner_id", "customer_id", "job_type", "job_module"),
+    ForeignKeyConstraint(["partner_id", "customer_id"], ["customers.partner_id", "customers.id"]),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("job_type", Integer, nullable=False),
+    Column("job_module", Integer, nullable=False),
+    *_job_columns(),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("partner_id", "customer_id", "job_id"),
+    ForeignKeyConstraint(
+        ["partner_id", "customer_id", "job_type", "job_module"],
+        [
+            "backup_services.partner_id",
+            "backup_services.customer_id",
+            "backup_services.job_type",
+            "backup_services.job_module",
+        ],
+    ),
+    # A jobId is unique per partner: ingestion upserts on it.
+    Index(None, "partner_id", "job_id", unique=True),
+    # A service's runs, newest first: recomputing its latest job, and history.
+    Index(None, "partner_id", "customer_id", "job_type", "job_module", "start_time"),
+)
+
+apps = Table(
+    "apps",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("client_id", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    # Granted permissions, space-separated as in an OAuth2 scope.
+    Column("permissions", Text, nullable=False),
+    # True: every customer of the partner; False: only those in app_customers.
+    Column("all_customers", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("partner_id", "client_id"),
+    ForeignKeyConstraint(["partner_id"], ["partners.id"]),
+)
+
+app_customers = Table(
+    "app_customers",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("client_id", String(64), nullable=False),
+    PrimaryKeyConstraint("partner_id", "customer_id", "client_id"),
+    ForeignKeyConstraint(["partner_id", "customer_id"], ["customers.partner_id", "customers.id"]),
+    ForeignKeyConstraint(["partner_id", "client_id"], ["apps.partner_id", "apps.client_id"]),
+)
+
+app_secrets = Table(
+    "app_secrets",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("id", String(32), nullable=False, unique=True),
+    # SHA-256 of the secret: secrets are 256 random bits, so a slow hash adds nothing.
+    Column("secret_hash", LargeBinary(32), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime),
+    PrimaryKeyConstraint("partner_id", "client_id", "id"),
+    ForeignKeyConstraint(["partner_id", "client_id"], ["apps.partner_id", "apps.client_id"]),
+    Index(None, "client_id"),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("algorithm", String(16), nullable=False),
+    Column("private_key_pem", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    # Signs new tokens from this time on (a rotated-in key is published before it signs).
+    Column("signs_from", UtcDateTime, nullable=False),
+    # Stops signing at this time; verifies until ``verifies_until``, then leaves the JWKS.
+    Column("retired_at", UtcDateTime),
+    Column("verifies_until", UtcDateTime),
+)

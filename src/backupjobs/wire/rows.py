@@ -1,0 +1,162 @@
+"""Job and customer rows exactly as each API generation writes them.
+
+Both generations render the same :class:`ServiceState`: a backup service and its latest
+job, or no job (the placeholder row).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+import msgspec
+
+from backupjobs.catalog import JOB_MODULES, JOB_TYPES, NOT_FINISHED, RUNNING, STATUSES
+from backupjobs.wire.formats import (
+    NOT_AVAILABLE,
+    ZERO_SIZE,
+    format_count,
+    format_duration,
+    format_size,
+    format_text,
+    format_time,
+)
+
+
+class ServiceState(Protocol):
+    """A backup service with its latest job's fields; ``job_id`` is None before the first job."""
+
+    @property
+    def job_type(self) -> int: ...
+    @property
+    def job_module(self) -> int: ...
+    @property
+    def job_id(self) -> str | None: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def total_count(self) -> int | None: ...
+    @property
+    def failed_count(self) -> int | None: ...
+    @property
+    def successful_count(self) -> int | None: ...
+    @property
+    def skipped_count(self) -> int | None: ...
+    @property
+    def warning_count(self) -> int | None: ...
+    @property
+    def backup_size_bytes(self) -> int | None: ...
+    @property
+    def start_time(self) -> datetime | None: ...
+    @property
+    def end_time(self) -> datetime | None: ...
+    @property
+    def last_modify_time(self) -> datetime | None: ...
+
+
+class V3JobRow(msgspec.Struct, frozen=True):
+    """A row of the v3 jobs endpoint, fields in the seed's order."""
+
+    jobType: int
+    jobModule: int
+    status: int
+    jobId: str
+    name: str
+    totalCount: str
+    failedCount: str
+    successfulCount: str
+    skippedCount: str
+    warningCount: str
+    backupSize: str
+    startTime: str
+    endTime: str
+    jobDuration: str
+    lastModifyTime: str
+
+
+class ModernJobRow(msgspec.Struct, frozen=True):
+    """A row of the Modern jobs feeds: every value a string, codes written as names."""
+
+    jobType: str
+    jobModule: str
+    status: str
+    jobId: str
+    name: str
+    totalCount: str
+    failedCount: str
+    successfulCount: str
+    skippedCount: str
+    warningCount: str
+    backupSize: str
+    startTime: str
+    endTime: str
+    jobDuration: str
+    lastModifyTime: str
+
+
+class CustomerRow(msgspec.Struct, frozen=True):
+    """A customer row; the same in both generations."""
+
+    customerId: str
+    customerName: str
+    createdTime: str
+
+
+def _job_strings(state: ServiceState, now: datetime) -> tuple[str, ...]:
+    """The string fields shared by both generations, jobId to lastModifyTime, in order."""
+    if state.job_id is None:
+        counts = "0"
+        return (
+            NOT_AVAILABLE, NOT_AVAILABLE, counts, counts, counts, counts, counts,
+            ZERO_SIZE, NOT_AVAILABLE, NOT_AVAILABLE, NOT_AVAILABLE, NOT_AVAILABLE,
+        )  # fmt: skip
+    return (
+        state.job_id,
+        format_text(state.name),
+        format_count(state.total_count),
+        format_count(state.failed_count),
+        format_count(state.successful_count),
+        format_count(state.skipped_count),
+        format_count(state.warning_count),
+        format_size(state.backup_size_bytes),
+        format_time(state.start_time),
+        format_time(state.end_time),
+        format_duration(state.start_time, state.end_time, running=state.status == RUNNING, now=now),
+        format_time(state.last_modify_time),
+    )
+
+
+def v3_job_row(state: ServiceState, now: datetime) -> V3JobRow:
+    """The v3 row; the placeholder (status 0, "N/A", "0", "0 GB") for a service with no job."""
+    status = 0 if state.job_id is None or state.status is None else state.status
+    return V3JobRow(state.job_type, state.job_module, status, *_job_strings(state, now))
+
+
+def modern_job_row(state: ServiceState, now: datetime) -> ModernJobRow:
+    """The Modern row; a service with no job is "Not Finished" as in the seed's sample."""
+    if state.job_id is None or state.status is None:
+        status = NOT_FINISHED
+    else:
+        status = STATUSES.require(state.status).display
+    return ModernJobRow(
+        JOB_TYPES.require(state.job_type).display,
+        JOB_MODULES.require(state.job_module).display,
+        status,
+        *_job_strings(state, now),
+    )
+
+
+class CustomerState(Protocol):
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def customer_row(customer: CustomerState) -> CustomerRow:
+    return CustomerRow(str(customer.id), customer.name, format_time(customer.created_at))
