@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, post
+from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIType, Schema
 
 from backupjobs.api.context import services
@@ -107,7 +108,9 @@ def _decode_batch(raw: bytes) -> list[msgspec.Raw]:
     ),
     tags=["ingestion"],
 )
-async def ingest_jobs(request: Request[Any, Any, Any], principal: Principal) -> IngestAnswer:
+async def ingest_jobs(
+    request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+) -> IngestAnswer:
     batch = _decode_batch(await request.body())
     valid: list[tuple[int, JobRecord]] = []
     rejected: list[RejectedRecord] = []

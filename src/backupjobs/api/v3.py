@@ -8,6 +8,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Request, Router, post
+from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import Parameter
 
@@ -33,10 +34,8 @@ from backupjobs.wire import CustomerRow, V3JobRow, customer_row, v3_job_row
 
 PREFIX = "/partner/external/v3/general"
 
-PageIndex = Annotated[int, Parameter(query="pageIndex", ge=1, description="Page number, from 1.")]
-PageSize = Annotated[
-    int, Parameter(query="pageSize", ge=1, le=100, description="Rows per page, 1 to 100.")
-]
+PageIndex = Annotated[int, Parameter(ge=1, description="Page number, from 1.")]
+PageSize = Annotated[int, Parameter(ge=1, le=100, description="Rows per page, 1 to 100.")]
 
 
 class V3Metadata(msgspec.Struct):
@@ -103,7 +102,7 @@ _CUSTOMER_FILTER = object_schema(
 async def v3_jobs(
     request: Request[Any, Any, Any],
     customer_id: Annotated[str, Parameter(description="The tenant owner ID of the customer.")],
-    principal: Principal,
+    principal: NamedDependency[Principal],
     pageIndex: PageIndex = 1,
     pageSize: PageSize = 100,
 ) -> V3JobPage:
@@ -157,7 +156,7 @@ def _customer_ids(filters: V3CustomerFilter) -> list[UUID] | None:
 )
 async def v3_customers(
     request: Request[Any, Any, Any],
-    principal: Principal,
+    principal: NamedDependency[Principal],
     pageIndex: PageIndex = 1,
     pageSize: PageSize = 100,
 ) -> V3CustomerPage:

@@ -68,6 +68,8 @@ class UtcDateTime(TypeDecorator[datetime]):
         return result.astimezone(UTC)
 
 
+NAME_TYPE = String(200).with_variant(String(200, collation="C"), "postgresql")
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -91,7 +93,9 @@ customers = Table(
     Column("partner_id", Uuid, nullable=False),
     # The tenant owner id of the customer: unique across partners.
     Column("id", Uuid, nullable=False, unique=True),
-    Column("name", String(200), nullable=False),
+    # Byte order on both databases, whatever the PostgreSQL server's locale: customer
+    # lists are ordered by name, and the order must not depend on the backend.
+    Column("name", NAME_TYPE, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("partner_id", "id"),
     ForeignKeyConstraint(["partner_id"], ["partners.id"]),

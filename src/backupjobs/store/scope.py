@@ -27,19 +27,23 @@ class TenantScope:
         self, partner_id: ColumnElement[UUID], customer_id: ColumnElement[UUID]
     ) -> ColumnElement[bool]:
         """A condition true for rows whose (partner, customer) this app may see."""
-        in_app_scope = exists().where(
+        app_sees_all = exists().where(
             apps.c.partner_id == self.partner_id,
             apps.c.client_id == self.client_id,
-            or_(
-                apps.c.all_customers,
-                exists().where(
-                    app_customers.c.partner_id == self.partner_id,
-                    app_customers.c.customer_id == customer_id,
-                    app_customers.c.client_id == self.client_id,
-                ),
-            ),
+            apps.c.all_customers,
         )
-        return and_(partner_id == self.partner_id, in_app_scope)
+        # Explicit correlation: left to itself, SQLAlchemy would add the outer table to
+        # this subquery's FROM and the condition would hold for every customer.
+        app_sees_this_one = (
+            exists()
+            .where(
+                app_customers.c.partner_id == self.partner_id,
+                app_customers.c.client_id == self.client_id,
+                app_customers.c.customer_id == customer_id,
+            )
+            .correlate_except(app_customers)
+        )
+        return and_(partner_id == self.partner_id, or_(app_sees_all, app_sees_this_one))
 
     def customers(self) -> Select[Any]:
         """The ids of the visible customers."""

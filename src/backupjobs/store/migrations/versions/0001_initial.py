@@ -60,7 +60,7 @@ def upgrade() -> None:
         "customers",
         sa.Column("partner_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("name", backupjobs.store.schema.NAME_TYPE, nullable=False),
         sa.Column("created_at", backupjobs.store.schema.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["partner_id"], ["partners.id"], name=op.f("fk_customers_partner_id_partners")

@@ -1,0 +1,73 @@
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import msgspec
+
+from backupjobs.wire import modern_job_row, v3_job_row
+
+NOW = datetime(2025, 9, 12, tzinfo=UTC)
+
+
+@dataclass
+class State:
+    job_type: int = 7
+    job_module: int = 304
+    job_id: str | None = "FB20250911032116214502"
+    status: int | None = 3
+    name: str | None = None
+    total_count: int | None = 2323
+    failed_count: int | None = 0
+    successful_count: int | None = 2323
+    skipped_count: int | None = 0
+    warning_count: int | None = 0
+    backup_size_bytes: int | None = 0
+    start_time: datetime | None = datetime(2025, 9, 11, 3, 21, 16, 800000, tzinfo=UTC)
+    end_time: datetime | None = datetime(2025, 9, 11, 3, 38, 56, 200000, tzinfo=UTC)
+    last_modify_time: datetime | None = datetime(2025, 9, 11, 3, 38, 57, tzinfo=UTC)
+
+
+SEED_V3_ROW = (
+    b'{"jobType":7,"jobModule":304,"status":3,"jobId":"FB20250911032116214502","name":"N/A",'
+    b'"totalCount":"2323","failedCount":"0","successfulCount":"2323","skippedCount":"0",'
+    b'"warningCount":"0","backupSize":"0 GB","startTime":"2025-09-11T03:21:16Z",'
+    b'"endTime":"2025-09-11T03:38:56Z","jobDuration":"17m39s","lastModifyTime":"2025-09-11T03:38:57Z"}'
+)
+
+
+def test_v3_row_is_the_seed_sample_byte_for_byte():
+    assert msgspec.json.encode(v3_job_row(State(), NOW)) == SEED_V3_ROW
+
+
+def test_v3_placeholder_row():
+    row = msgspec.to_builtins(v3_job_row(State(job_id=None, status=None, job_module=302), NOW))
+    assert row == {
+        "jobType": 7, "jobModule": 302, "status": 0, "jobId": "N/A", "name": "N/A",
+        "totalCount": "0", "failedCount": "0", "successfulCount": "0", "skippedCount": "0",
+        "warningCount": "0", "backupSize": "0 GB", "startTime": "N/A", "endTime": "N/A",
+        "jobDuration": "N/A", "lastModifyTime": "N/A",
+    }  # fmt: skip
+
+
+def test_modern_placeholder_row_is_the_seed_sample():
+    row = msgspec.to_builtins(modern_job_row(State(job_id=None, status=None, job_module=302), NOW))
+    assert row == {
+        "jobType": "Microsoft 365", "jobModule": "SharePoint Online", "status": "Not Finished",
+        "jobId": "N/A", "name": "N/A", "totalCount": "0", "failedCount": "0",
+        "successfulCount": "0", "skippedCount": "0", "warningCount": "0", "backupSize": "0 GB",
+        "startTime": "N/A", "endTime": "N/A", "jobDuration": "N/A", "lastModifyTime": "N/A",
+    }  # fmt: skip
+
+
+def test_modern_row_writes_names_and_only_strings():
+    row = msgspec.to_builtins(modern_job_row(State(status=4, name="Nightly"), NOW))
+    assert row["jobType"] == "Microsoft 365"
+    assert row["jobModule"] == "Microsoft 365 Groups"
+    assert row["status"] == "Finished with exception"
+    assert row["name"] == "Nightly"
+    assert all(isinstance(value, str) for value in row.values())
+
+
+def test_counts_missing_from_a_job_are_zero():
+    row = v3_job_row(State(total_count=None, backup_size_bytes=None), NOW)
+    assert row.totalCount == "0"
+    assert row.backupSize == "0 GB"
