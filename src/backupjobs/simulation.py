@@ -119,9 +119,12 @@ def service_runs(
     days: int,
     now: datetime,
     job_prefix: str = "SJ",
-    running_last: bool = False,
+    last_status: int | None = None,
 ) -> Iterator[JobRecord]:
-    """One nightly run of ``service`` per day for ``days`` days up to ``now``."""
+    """One nightly run of ``service`` per day for ``days`` days up to ``now``.
+
+    ``last_status`` fixes the outcome of the newest run (``RUNNING`` makes it run now).
+    """
     job_type, job_module = service
     objects, object_bytes = _SCALE.get(job_module, _DEFAULT_SCALE)
     objects = int(objects * rng.uniform(0.2, 2.0))
@@ -134,7 +137,7 @@ def service_runs(
             break
         objects = max(1, int(objects * rng.uniform(0.995, 1.01)))
         is_last = day == days or start + timedelta(days=1) >= now
-        status = RUNNING if running_last and is_last else _outcome(rng)
+        status = last_status if is_last and last_status is not None else _outcome(rng)
         if status == RUNNING:
             start = now - timedelta(minutes=rng.uniform(5, 90))
         seconds = rng.uniform(60, 300) + objects * rng.uniform(0.005, 0.05)

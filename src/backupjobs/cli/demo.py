@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -12,6 +12,7 @@ from sqlalchemy import select
 from backupjobs.auth import apps as app_registry
 from backupjobs.auth.permissions import ALL_PERMISSIONS
 from backupjobs.auth.tokens import Principal
+from backupjobs.catalog import FAILED, FINISHED_WITH_EXCEPTION, RUNNING
 from backupjobs.cli.common import console
 from backupjobs.settings import Settings
 from backupjobs.simulation import service_runs, simulated_customer
@@ -70,6 +71,10 @@ async def seed_demo(config: Settings, *, days: int, now: datetime) -> DemoCreden
 async def _create(db: Database, *, days: int, now: datetime) -> DemoCredentials:
     rng = random.Random(2025)
     tenants = [simulated_customer(rng, index) for index in range(_CUSTOMERS)]
+    # Whatever the dice say, the demo shows each state a partner has to notice.
+    never_run = next(s for s in ((7, 310), (7, 311), (7, 312)) if s not in tenants[3].services)
+    tenants[3] = replace(tenants[3], never_run=(*tenants[3].never_run, never_run))
+    last_status = {(0, 0): RUNNING, (1, 0): FAILED, (2, 1): FINISHED_WITH_EXCEPTION, (4, 0): FAILED}
     async with db.write() as connection:
         partner_id = await directory.create_partner(connection, DEMO_PARTNER, now=now)
         for tenant in tenants:
@@ -91,10 +96,14 @@ async def _create(db: Database, *, days: int, now: datetime) -> DemoCredentials:
     records: list[JobRecord] = []
     for number, tenant in enumerate(tenants):
         for position, service in enumerate(tenant.services):
-            # The first customer's first service is running now.
-            running = number == 0 and position == 0
             records += service_runs(
-                rng, tenant, service, days=days, now=now, job_prefix="FB", running_last=running
+                rng,
+                tenant,
+                service,
+                days=days,
+                now=now,
+                job_prefix="FB",
+                last_status=last_status.get((number, position)),
             )
     for start in range(0, len(records), _BATCH):
         chunk = list(enumerate(records[start : start + _BATCH]))
