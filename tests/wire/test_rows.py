@@ -1,5 +1,7 @@
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import msgspec
 
@@ -71,3 +73,14 @@ def test_counts_missing_from_a_job_are_zero():
     row = v3_job_row(State(total_count=None, backup_size_bytes=None), NOW)
     assert row.totalCount == "0"
     assert row.backupSize == "0 GB"
+
+
+def test_modern_seed_sample_is_what_the_placeholder_renders():
+    """The Modern seed's response sample, comments stripped, equals our placeholder row."""
+    text = (Path(__file__).resolve().parents[1] / "seeds" / "001_91fa0af0a3e5788d.txt").read_text()
+    sample = text[text.rindex("```json") + len("```json") : text.rindex("```")]
+    sample = re.sub(r"\s+//[^\n]*", "", sample)  # comments, not the "https://"
+    row = msgspec.json.decode(sample)["value"][0]
+    assert row == msgspec.to_builtins(
+        modern_job_row(State(job_id=None, status=None, job_module=302), NOW)
+    )
