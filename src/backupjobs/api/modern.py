@@ -267,7 +267,7 @@ async def keyed_customer_jobs(
 @get(
     "/$metadata",
     media_type=odata.XML_MEDIA_TYPE,
-    responses=problem_responses(400, 429),
+    responses=problem_responses(400),
     summary="OData CSDL document of the Modern feeds",
     description=(
         "OData v4 CSDL XML describing the entity types (`Portal.Api.Model.Customer`, "
@@ -284,7 +284,7 @@ async def metadata(request: Request[Any, Any, Any]) -> Response[bytes]:
 @get(
     "/",
     media_type=odata.JSON_MEDIA_TYPE,
-    responses=problem_responses(400, 429),
+    responses=problem_responses(400),
     summary="OData service document of the Modern feeds",
     description="The entity sets at this service root. Needs no token.",
     tags=["Modern"],

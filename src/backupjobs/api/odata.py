@@ -160,6 +160,9 @@ def system_options(query: Query, supported: Iterable[str] = ()) -> dict[str, str
     return found
 
 
+_MAX_DIGITS = 18
+
+
 def _whole_number(text: str, option: str, *, maximum: int | None = None) -> int:
     limit = f" from 0 to {maximum}" if maximum is not None else " of 0 or more"
     problem = ProblemError(
@@ -167,7 +170,10 @@ def _whole_number(text: str, option: str, *, maximum: int | None = None) -> int:
     )
     if not (text.isascii() and text.isdigit()):
         raise problem
-    value = int(text)
+    digits = text.lstrip("0") or "0"
+    # Any number this long is past every page and every limit; int() of thousands of
+    # digits would be refused (and slow), so it is not attempted.
+    value = int(digits) if len(digits) <= _MAX_DIGITS else 10**_MAX_DIGITS
     if maximum is not None and value > maximum:
         raise problem
     return value
