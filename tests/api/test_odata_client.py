@@ -109,7 +109,7 @@ def service(served):
 
 
 def test_python_odata_reads_the_customers(served, service):
-    Customer = service.entities["customers"]
+    Customer = service.entities["Customers"]
     customers = service.query(Customer).all()
     assert [c.customerName for c in customers] == ["Durable Customer", "Zulu Customer"]
     assert [str(c.customerId) for c in customers] == [served.first, served.second]
@@ -119,9 +119,9 @@ def test_python_odata_reads_the_customers(served, service):
 
 
 def test_python_odata_follows_a_customer_to_its_jobs(service):
-    Customer = service.entities["customers"]
+    Customer = service.entities["Customers"]
     first = service.query(Customer).first()
-    jobs = first.jobs  # GET customers(<id>)/jobs, the navigation property in $metadata
+    jobs = first.jobs  # GET Customers(<id>)/jobs, the navigation property in $metadata
     assert [(j.jobType, j.jobModule, j.status, j.jobId) for j in jobs] == [
         ("Microsoft 365", "SharePoint Online", "Not Finished", "N/A"),
         ("Microsoft 365", "Microsoft 365 Groups", "Failed", "groups-1"),

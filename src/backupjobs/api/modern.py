@@ -191,6 +191,12 @@ async def customer_jobs(
 async def customers(
     request: Request[Any, Any, Any], principal: NamedDependency[Principal]
 ) -> Feed[CustomerRow]:
+    return await _customer_feed(request, principal)
+
+
+async def _customer_feed(
+    request: Request[Any, Any, Any], principal: Principal
+) -> Feed[CustomerRow]:
     options = odata.collection_options(odata.query_of(request))
     async with services(request).db.read() as connection:
         page = await customer_page(
@@ -232,36 +238,52 @@ async def customer(
     return await _customer(request, principal, customer_id)
 
 
-# OData clients address an entity by key in parentheses: customers(<id>), customers('<id>')
-# or customers(customerId=<id>), and its jobs as customers(<id>)/jobs.
-KeySegment = Annotated[str, Parameter(description="customers(<Id>)")]
-_KEY_SEGMENT = re.compile(rf"{odata.CUSTOMERS}\((?:customerId=)?('?)([^()']*)\1\)")
+# Generic OData clients build URLs from $metadata: the entity set by its name, Customers
+# (matched in any case, as ASP.NET OData does), an entity by its key in parentheses:
+# Customers(<id>), customers('<id>'), Customers(customerId=<id>), and its jobs below it.
+_ENTITY_SEGMENT = re.compile(
+    rf"{odata.CUSTOMERS}(?:\((?:customerId=)?('?)([^()']*)\1\))?", re.IGNORECASE
+)
+EntitySegment = Annotated[str, Parameter(description="Customers, or Customers(<Id>)")]
 
 
-async def _keyed(
-    request: Request[Any, Any, Any], segment: str, permission: Provide
-) -> tuple[Principal, str]:
-    """The principal and customer id of a ``customers(<key>)`` segment; else 404, no route."""
-    match = _KEY_SEGMENT.fullmatch(segment)
+def _customer_key(segment: str) -> str | None:
+    """The key of a ``Customers(<key>)`` segment, None for ``Customers``; else no route."""
+    match = _ENTITY_SEGMENT.fullmatch(segment)
     if match is None:
         raise NotFoundException()
+    key: str | None = match.group(2)
+    return key
+
+
+async def _principal(request: Request[Any, Any, Any], permission: Provide) -> Principal:
+    # These routes match any segment, so the token is checked only once the segment has
+    # turned out to be one of ours: elsewhere the answer stays an unknown path's 404.
     principal: Principal = await permission.dependency(request)
-    return principal, match.group(2)
+    return principal
 
 
 @get("/{segment:str}", media_type=odata.JSON_MEDIA_TYPE, include_in_schema=False)
-async def keyed_customer(request: Request[Any, Any, Any], segment: KeySegment) -> CustomerEntity:
-    principal, customer_id = await _keyed(request, segment, _CUSTOMERS_READ)
-    return await _customer(request, principal, customer_id)
+async def customers_by_odata_url(
+    request: Request[Any, Any, Any], segment: EntitySegment
+) -> Feed[CustomerRow] | CustomerEntity:
+    key = _customer_key(segment)
+    principal = await _principal(request, _CUSTOMERS_READ)
+    if key is None:
+        return await _customer_feed(request, principal)
+    return await _customer(request, principal, key)
 
 
 @get("/{segment:str}/jobs", media_type=odata.JSON_MEDIA_TYPE, include_in_schema=False)
-async def keyed_customer_jobs(
-    request: Request[Any, Any, Any], segment: KeySegment
+async def customer_jobs_by_odata_url(
+    request: Request[Any, Any, Any], segment: EntitySegment
 ) -> Feed[ModernJobRow]:
-    principal, customer_id = await _keyed(request, segment, _JOBS_READ)
+    key = _customer_key(segment)
+    if key is None:
+        raise NotFoundException()
+    principal = await _principal(request, _JOBS_READ)
     options = odata.collection_options(odata.query_of(request))
-    return await _job_feed(request, principal, customer_id, options)
+    return await _job_feed(request, principal, key, options)
 
 
 @get(
@@ -303,8 +325,8 @@ router = Router(
         customer,
         customer_jobs,
         service_jobs,
-        keyed_customer,
-        keyed_customer_jobs,
+        customers_by_odata_url,
+        customer_jobs_by_odata_url,
     ],
     response_headers=[ResponseHeader(name=odata.VERSION_HEADER[0], value=odata.VERSION_HEADER[1])],
 )

@@ -1,12 +1,12 @@
 """OData v4 for the Modern API: the ``$metadata`` document, context URLs, collection paging.
 
-The Modern feeds are an OData service rooted at ``/partner``: the entity set ``customers``
+The Modern feeds are an OData service rooted at ``/partner``: the entity set ``Customers``
 (``Portal.Api.Model.Customer``) and, contained in each customer, its ``jobs``
 (``Portal.Api.Model.BackUpJob``, the seed's type name). Property lists come from the wire
 rows themselves, so the document cannot drift from what the feeds write.
 
 >>> context_url("https://backup.example.com", CUSTOMERS)
-'https://backup.example.com/partner/$metadata#customers'
+'https://backup.example.com/partner/$metadata#Customers'
 >>> options = collection_options([("$top", "2"), ("$skip", "4")])
 >>> (options.page_size, options.skip, options.count)
 (2, 4, False)
@@ -36,8 +36,9 @@ SERVICE_ROOT = "/partner"
 NAMESPACE = "Portal.Api.Model"
 JOB_TYPE = f"{NAMESPACE}.BackUpJob"
 CUSTOMER_TYPE = f"{NAMESPACE}.Customer"
-#: The entity set of customers, and the URL segment it answers at.
-CUSTOMERS = "customers"
+#: The entity set of customers, named as the vendor's context URLs name it; its documented
+#: path is ``/partner/customers``, and it answers at its name too (see ``modern``).
+CUSTOMERS = "Customers"
 #: The navigation property from a customer to its jobs (``customers/{Id}/jobs``).
 JOBS = "jobs"
 #: The context fragment of every jobs feed, as in the seed's response sample.
