@@ -67,12 +67,12 @@ async def _job_feed(
     request: Request[Any, Any, Any],
     principal: Principal,
     customer_id: str,
-    options: CollectionOptions,
     *,
     job_type: int | None = None,
     job_module: int | None = None,
 ) -> Feed[ModernJobRow]:
     """A customer's service rows (latest job or placeholder each) as an OData page."""
+    options = odata.collection_options(odata.query_of(request))
     customer = customer_id_or_404(customer_id)
     async with services(request).db.read() as connection:
         page = await service_page(
@@ -146,11 +146,10 @@ async def service_jobs(
     ],
     principal: NamedDependency[Principal],
 ) -> Feed[ModernJobRow]:
-    options = odata.collection_options(odata.query_of(request))
     type_code = _code(JOB_TYPES, job_type, "JobType")
     module_code = _code(JOB_MODULES, job_module, "JobModule")
     return await _job_feed(
-        request, principal, customer_id, options, job_type=type_code, job_module=module_code
+        request, principal, customer_id, job_type=type_code, job_module=module_code
     )
 
 
@@ -173,8 +172,7 @@ async def customer_jobs(
     customer_id: CustomerId,
     principal: NamedDependency[Principal],
 ) -> Feed[ModernJobRow]:
-    options = odata.collection_options(odata.query_of(request))
-    return await _job_feed(request, principal, customer_id, options)
+    return await _job_feed(request, principal, customer_id)
 
 
 @get(
@@ -282,8 +280,7 @@ async def customer_jobs_by_odata_url(
     if key is None:
         raise NotFoundException()
     principal = await _principal(request, _JOBS_READ)
-    options = odata.collection_options(odata.query_of(request))
-    return await _job_feed(request, principal, key, options)
+    return await _job_feed(request, principal, key)
 
 
 @get(
@@ -293,7 +290,7 @@ async def customer_jobs_by_odata_url(
     summary="OData CSDL document of the Modern feeds",
     description=(
         "OData v4 CSDL XML describing the entity types (`Portal.Api.Model.Customer`, "
-        "`Portal.Api.Model.BackUpJob`) and the `customers` entity set, for OData clients "
+        "`Portal.Api.Model.BackUpJob`) and the `Customers` entity set, for OData clients "
         "such as Power BI and Excel. Needs no token: it holds no tenant data."
     ),
     tags=["Modern"],
