@@ -20,7 +20,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 
 from backupjobs import __version__
-from backupjobs.api import ingest, oauth, ops, v3
+from backupjobs.api import ingest, modern, oauth, ops, v3
 from backupjobs.api.context import Services
 from backupjobs.api.problems import EXCEPTION_HANDLERS
 from backupjobs.auth.keys import ensure_signing_key
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             v3.router,
+            modern.router,
             ingest.ingest_jobs,
             oauth.issue_token,
             oauth.jwks,

@@ -1,0 +1,329 @@
+"""The Modern partner API: GET, OData v4, names (seed ``001_91fa0af0a3e5788d.txt``).
+
+An adapter over the same store queries and wire rows as the v3 API: it parses the
+Modern request (names for codes, OData query options) and wraps the rows in OData
+envelopes. See :mod:`backupjobs.api.odata` for the ``$metadata`` document and paging.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, Router, get
+from litestar.datastructures import ResponseHeader
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+
+from backupjobs.api import odata
+from backupjobs.api.context import services
+from backupjobs.api.odata import CollectionOperation, CollectionOptions, Feed
+from backupjobs.api.problems import ProblemError, problem_responses
+from backupjobs.api.requests import customer_id_or_404, not_found_customer
+from backupjobs.api.security import SECURITY, authorized
+from backupjobs.auth.permissions import Permission
+from backupjobs.auth.tokens import Principal
+from backupjobs.catalog import JOB_MODULES, JOB_TYPES, CodeTable, UnknownCodeError
+from backupjobs.store.directory import customer_page, get_customer
+from backupjobs.store.jobs import service_page
+from backupjobs.wire import CustomerRow, ModernJobRow, customer_row, modern_job_row
+
+CustomerId = Annotated[str, Parameter(description="The tenant owner ID of the customer.")]
+
+_JOBS_READ = authorized(Permission.MODERN_JOBS_READ)
+_CUSTOMERS_READ = authorized(Permission.MODERN_CUSTOMERS_READ)
+_COLLECTION_ERRORS = problem_responses(400, 401, 403, 404, 429)
+
+
+class CustomerEntity(msgspec.Struct):
+    """One customer as an OData entity: the context first, then the customer row's fields."""
+
+    context: str = msgspec.field(name="@odata.context")
+    customerId: str
+    customerName: str
+    createdTime: str
+
+    @classmethod
+    def of(cls, context: str, row: CustomerRow) -> CustomerEntity:
+        return cls(context, *msgspec.structs.astuple(row))
+
+
+def _code(table: CodeTable, text: str, parameter: str) -> int:
+    """A code from a path segment: a name in any case, URL-encoded or not, or a number.
+
+    ``+`` stands for a space, as form encoders (``HttpUtility.UrlEncode``) write it; no
+    catalog name contains one.
+    """
+    try:
+        return table.parse(text.replace("+", " ")).code
+    except UnknownCodeError as error:
+        raise ProblemError(400, f"Invalid path parameter {parameter}: {error}.") from None
+
+
+async def _job_feed(
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    customer_id: str,
+    *,
+    job_type: int | None = None,
+    job_module: int | None = None,
+) -> Feed[ModernJobRow]:
+    """A customer's service rows (latest job or placeholder each) as an OData page."""
+    options = odata.collection_options(odata.query_of(request))
+    customer = customer_id_or_404(customer_id)
+    async with services(request).db.read() as connection:
+        page = await service_page(
+            connection,
+            principal.scope,
+            customer,
+            job_type=job_type,
+            job_module=job_module,
+            offset=options.offset,
+            limit=options.page_size,
+        )
+    if page is None:
+        raise not_found_customer(customer_id)
+    now = datetime.now(UTC)
+    return _feed(
+        request,
+        odata.JOB_COLLECTION,
+        options,
+        [modern_job_row(r, now) for r in page.rows],
+        page.total,
+    )
+
+
+def _feed(
+    request: Request[Any, Any, Any],
+    fragment: str,
+    options: CollectionOptions,
+    rows: list[Any],
+    total: int,
+) -> Feed[Any]:
+    public_url = services(request).settings.public_url
+    return Feed(
+        context=odata.context_url(public_url, fragment),
+        count=total if options.count else None,
+        next_link=odata.next_link(
+            public_url,
+            request.scope["path"],
+            odata.query_of(request),
+            options,
+            returned=len(rows),
+            total=total,
+        ),
+        value=rows,
+    )
+
+
+@get(
+    "/customers/{customer_id:str}/jobs/jobType/{job_type:str}/jobModule/{job_module:str}",
+    dependencies={"principal": _JOBS_READ},
+    media_type=odata.JSON_MEDIA_TYPE,
+    security=SECURITY,
+    responses=_COLLECTION_ERRORS,
+    operation_class=CollectionOperation,
+    summary="Job details of one backup service of a customer",
+    description=(
+        "The service's latest job, or a placeholder row (status `Not Finished`) if it has "
+        "never run; an empty `value` if the customer does not have this service. Job type "
+        "and module are names from the catalog in any case (`Microsoft 365`, "
+        "`SharePoint Online`), URL-encoded or not, or numeric codes."
+    ),
+    tags=["Modern"],
+)
+async def service_jobs(
+    request: Request[Any, Any, Any],
+    customer_id: CustomerId,
+    job_type: Annotated[
+        str, Parameter(description="The service type of the job: a name or a code.")
+    ],
+    job_module: Annotated[
+        str, Parameter(description="The service module of the job: a name or a code.")
+    ],
+    principal: NamedDependency[Principal],
+) -> Feed[ModernJobRow]:
+    type_code = _code(JOB_TYPES, job_type, "JobType")
+    module_code = _code(JOB_MODULES, job_module, "JobModule")
+    return await _job_feed(
+        request, principal, customer_id, job_type=type_code, job_module=module_code
+    )
+
+
+@get(
+    "/customers/{customer_id:str}/jobs",
+    dependencies={"principal": _JOBS_READ},
+    media_type=odata.JSON_MEDIA_TYPE,
+    security=SECURITY,
+    responses=_COLLECTION_ERRORS,
+    operation_class=CollectionOperation,
+    summary="Job details of all backup services of a customer",
+    description=(
+        "One row per backup service of the customer: its latest job, or a placeholder row "
+        "if it has never run. Ordered by job type, then job module (by code)."
+    ),
+    tags=["Modern"],
+)
+async def customer_jobs(
+    request: Request[Any, Any, Any],
+    customer_id: CustomerId,
+    principal: NamedDependency[Principal],
+) -> Feed[ModernJobRow]:
+    return await _job_feed(request, principal, customer_id)
+
+
+@get(
+    "/customers",
+    dependencies={"principal": _CUSTOMERS_READ},
+    media_type=odata.JSON_MEDIA_TYPE,
+    security=SECURITY,
+    responses=problem_responses(400, 401, 403, 429),
+    operation_class=CollectionOperation,
+    summary="The partner's customers",
+    description="Customers visible to the app, ordered by name, then id.",
+    tags=["Modern"],
+)
+async def customers(
+    request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+) -> Feed[CustomerRow]:
+    return await _customer_feed(request, principal)
+
+
+async def _customer_feed(
+    request: Request[Any, Any, Any], principal: Principal
+) -> Feed[CustomerRow]:
+    options = odata.collection_options(odata.query_of(request))
+    async with services(request).db.read() as connection:
+        page = await customer_page(
+            connection, principal.scope, offset=options.offset, limit=options.page_size
+        )
+    rows = [customer_row(row) for row in page.rows]
+    return _feed(request, odata.CUSTOMERS, options, rows, page.total)
+
+
+async def _customer(
+    request: Request[Any, Any, Any], principal: Principal, customer_id: str
+) -> CustomerEntity:
+    odata.system_options(odata.query_of(request))
+    customer = customer_id_or_404(customer_id)
+    async with services(request).db.read() as connection:
+        row = await get_customer(connection, principal.scope, customer)
+    if row is None:
+        raise not_found_customer(customer_id)
+    public_url = services(request).settings.public_url
+    return CustomerEntity.of(
+        odata.context_url(public_url, odata.CUSTOMER_ENTITY), customer_row(row)
+    )
+
+
+@get(
+    "/customers/{customer_id:str}",
+    dependencies={"principal": _CUSTOMERS_READ},
+    media_type=odata.JSON_MEDIA_TYPE,
+    security=SECURITY,
+    responses=problem_responses(400, 401, 403, 404, 429),
+    summary="One customer",
+    tags=["Modern"],
+)
+async def customer(
+    request: Request[Any, Any, Any],
+    customer_id: CustomerId,
+    principal: NamedDependency[Principal],
+) -> CustomerEntity:
+    return await _customer(request, principal, customer_id)
+
+
+# Generic OData clients build URLs from $metadata: the entity set by its name, Customers
+# (matched in any case, as ASP.NET OData does), an entity by its key in parentheses:
+# Customers(<id>), customers('<id>'), Customers(customerId=<id>), and its jobs below it.
+_ENTITY_SEGMENT = re.compile(
+    rf"{odata.CUSTOMERS}(?:\((?:customerId=)?('?)([^()']*)\1\))?", re.IGNORECASE
+)
+EntitySegment = Annotated[str, Parameter(description="Customers, or Customers(<Id>)")]
+
+
+def _customer_key(segment: str) -> str | None:
+    """The key of a ``Customers(<key>)`` segment, None for ``Customers``; else no route."""
+    match = _ENTITY_SEGMENT.fullmatch(segment)
+    if match is None:
+        raise NotFoundException()
+    key: str | None = match.group(2)
+    return key
+
+
+async def _principal(request: Request[Any, Any, Any], permission: Provide) -> Principal:
+    # These routes match any segment, so the token is checked only once the segment has
+    # turned out to be one of ours: elsewhere the answer stays an unknown path's 404.
+    principal: Principal = await permission.dependency(request)
+    return principal
+
+
+@get("/{segment:str}", media_type=odata.JSON_MEDIA_TYPE, include_in_schema=False)
+async def customers_by_odata_url(
+    request: Request[Any, Any, Any], segment: EntitySegment
+) -> Feed[CustomerRow] | CustomerEntity:
+    key = _customer_key(segment)
+    principal = await _principal(request, _CUSTOMERS_READ)
+    if key is None:
+        return await _customer_feed(request, principal)
+    return await _customer(request, principal, key)
+
+
+@get("/{segment:str}/jobs", media_type=odata.JSON_MEDIA_TYPE, include_in_schema=False)
+async def customer_jobs_by_odata_url(
+    request: Request[Any, Any, Any], segment: EntitySegment
+) -> Feed[ModernJobRow]:
+    key = _customer_key(segment)
+    if key is None:
+        raise NotFoundException()
+    principal = await _principal(request, _JOBS_READ)
+    return await _job_feed(request, principal, key)
+
+
+@get(
+    "/$metadata",
+    media_type=odata.XML_MEDIA_TYPE,
+    responses=problem_responses(400),
+    summary="OData CSDL document of the Modern feeds",
+    description=(
+        "OData v4 CSDL XML describing the entity types (`Portal.Api.Model.Customer`, "
+        "`Portal.Api.Model.BackUpJob`) and the `Customers` entity set, for OData clients "
+        "such as Power BI and Excel. Needs no token: it holds no tenant data."
+    ),
+    tags=["Modern"],
+)
+async def metadata(request: Request[Any, Any, Any]) -> Response[bytes]:
+    odata.system_options(odata.query_of(request))
+    return Response(odata.CSDL, media_type=odata.XML_MEDIA_TYPE)
+
+
+@get(
+    "/",
+    media_type=odata.JSON_MEDIA_TYPE,
+    responses=problem_responses(400),
+    summary="OData service document of the Modern feeds",
+    description="The entity sets at this service root. Needs no token.",
+    tags=["Modern"],
+)
+async def service_root(request: Request[Any, Any, Any]) -> odata.ServiceDocument:
+    odata.system_options(odata.query_of(request))
+    return odata.service_document(services(request).settings.public_url)
+
+
+router = Router(
+    path=odata.SERVICE_ROOT,
+    route_handlers=[
+        service_root,
+        metadata,
+        customers,
+        customer,
+        customer_jobs,
+        service_jobs,
+        customers_by_odata_url,
+        customer_jobs_by_odata_url,
+    ],
+    response_headers=[ResponseHeader(name=odata.VERSION_HEADER[0], value=odata.VERSION_HEADER[1])],
+)
