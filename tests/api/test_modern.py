@@ -158,13 +158,23 @@ async def test_unknown_names_and_codes_are_400_naming_them(client, db, spelling,
         assert named in response.json()["detail"]
 
 
-async def test_a_service_the_customer_does_not_have_is_an_empty_collection(client, db):
+async def test_a_service_without_any_record_answers_the_placeholder(client, db):
     tenant = await make_tenant(db)
     c = tenant.customers[0]
     await ingest(client, tenant, [job(c, "groups")])
-    response = await client.get(service_path(c, "Google Workspace", "Gmail"),
-                                headers=await tenant.headers(client))  # fmt: skip
-    assert response.json() == {"@odata.context": JOBS_CONTEXT, "value": []}
+    headers = await tenant.headers(client)
+    response = await client.get(service_path(c, "Google Workspace", "Gmail"), headers=headers)
+    row = response.json()["value"][0]
+    assert (row["jobType"], row["jobModule"], row["status"], row["jobId"]) == (
+        "Google Workspace",
+        "Gmail",
+        "Not Finished",
+        "N/A",
+    )
+    counted = await client.get(
+        service_path(c, "11", "501") + "?$count=true&$skip=1", headers=headers
+    )
+    assert counted.json()["@odata.count"] == 1 and counted.json()["value"] == []
 
 
 # --- the family ------------------------------------------------------------------------

@@ -63,9 +63,9 @@ def test_demo_prints_working_credentials_and_requests(tmp_path):
             commands = [
                 line.strip()
                 for line in text.splitlines()
-                if line.strip().startswith(("TOKEN=", "curl -s -X POST"))
+                if line.strip().startswith(("TOKEN=", "curl -s"))
             ]
-            assert len(commands) == 2
+            assert len(commands) == 3  # token, v3, Modern
             done = subprocess.run(
                 ["bash", "-c", "\n".join(commands)],
                 capture_output=True,
@@ -74,8 +74,9 @@ def test_demo_prints_working_credentials_and_requests(tmp_path):
                 check=False,
             )
             assert done.returncode == 0, done.stderr
-            assert '"jobType":7' in done.stdout or '"data":[' in done.stdout
-            assert customer
+            assert '"data":[' in done.stdout and customer in text
+            assert '"@odata.context":' in done.stdout
+            assert '"jobModule":"SharePoint Online"' in done.stdout
     finally:
         subprocess.run(["pkill", "-TERM", "-g", str(process.pid)], check=False)
         process.wait(timeout=30)

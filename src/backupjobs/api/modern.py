@@ -8,6 +8,7 @@ envelopes. See :mod:`backupjobs.api.odata` for the ``$metadata`` document and pa
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -29,7 +30,14 @@ from backupjobs.auth.tokens import Principal
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES, CodeTable, UnknownCodeError
 from backupjobs.store.directory import customer_page, get_customer
 from backupjobs.store.jobs import service_page
-from backupjobs.wire import CustomerRow, ModernJobRow, customer_row, modern_job_row
+from backupjobs.wire import (
+    CustomerRow,
+    ModernJobRow,
+    ServiceState,
+    customer_row,
+    modern_job_row,
+    never_run,
+)
 
 CustomerId = Annotated[str, Parameter(description="The tenant owner ID of the customer.")]
 
@@ -87,12 +95,21 @@ async def _job_feed(
     if page is None:
         raise not_found_customer(customer_id)
     now = datetime.now(UTC)
+    rows: Sequence[ServiceState] = page.rows
+    total = page.total
+    if job_type is not None and job_module is not None and total == 0:
+        # Asked about one service that has no row yet: it has not run, so the answer is
+        # the placeholder, exactly as the seed shows it.
+        total = 1
+        rows = (
+            [never_run(job_type, job_module)] if options.offset == 0 and options.page_size else []
+        )
     return _feed(
         request,
         odata.JOB_COLLECTION,
         options,
-        [modern_job_row(r, now) for r in page.rows],
-        page.total,
+        [modern_job_row(r, now) for r in rows],
+        total,
     )
 
 
@@ -129,7 +146,7 @@ def _feed(
     summary="Job details of one backup service of a customer",
     description=(
         "The service's latest job, or a placeholder row (status `Not Finished`) if it has "
-        "never run; an empty `value` if the customer does not have this service. Job type "
+        "never run (also when the customer has no record of this service). Job type "
         "and module are names from the catalog in any case (`Microsoft 365`, "
         "`SharePoint Online`), URL-encoded or not, or numeric codes."
     ),

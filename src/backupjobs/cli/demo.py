@@ -129,11 +129,13 @@ def print_walkthrough(config: Settings, credentials: DemoCredentials) -> None:
         f"  client_secret  {credentials.client_secret}   (shown once)",
         f"  customer id    {customer}",
         "",
-        "Get a token, then read the customer's jobs through the v3 API:",
+        "Get a token, then read the customer's jobs through the v3 API and the Modern API:",
         "",
         f"  TOKEN=$({token} | {extract})",
         f'  curl -s -X POST -H "Authorization: Bearer $TOKEN" '
         f'"{base}/partner/external/v3/general/customers/{customer}/jobs?pageSize=10"',
+        f'  curl -s -H "Authorization: Bearer $TOKEN" '
+        f'"{base}/partner/customers/{customer}/jobs/jobType/Microsoft%20365/jobModule/SharePoint%20Online"',
         "",
         f"All endpoints, with examples: {base}/docs",
         "",

@@ -31,6 +31,7 @@ from backupjobs.wire.rows import (
     V3JobRow,
     customer_row,
     modern_job_row,
+    never_run,
     v3_job_row,
 )
 
@@ -54,6 +55,7 @@ __all__ = [
     "format_text",
     "format_time",
     "modern_job_row",
+    "never_run",
     "parse_record",
     "record_job_id",
     "v3_job_row",

@@ -6,6 +6,7 @@ job, or no job (the placeholder row).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -55,6 +56,30 @@ class ServiceState(Protocol):
     def end_time(self) -> datetime | None: ...
     @property
     def last_modify_time(self) -> datetime | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NeverRun:
+    """A backup service without any job: renders as the placeholder row."""
+
+    job_type: int
+    job_module: int
+    job_id: None = None
+    status: None = None
+    name: None = None
+    total_count: None = None
+    failed_count: None = None
+    successful_count: None = None
+    skipped_count: None = None
+    warning_count: None = None
+    backup_size_bytes: None = None
+    start_time: None = None
+    end_time: None = None
+    last_modify_time: None = None
+
+
+def never_run(job_type: int, job_module: int) -> ServiceState:
+    return NeverRun(job_type, job_module)
 
 
 class V3JobRow(msgspec.Struct, frozen=True):
