@@ -18,6 +18,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
+from backupjobs.store.database import database_unavailable
+
 PROBLEM_JSON = "application/problem+json"
 _log = structlog.get_logger("backupjobs.api")
 
@@ -103,7 +105,25 @@ def _on_http(request: Request[Any, Any, Any], error: HTTPException) -> Response[
     return problem_response(request, status, detail, headers=headers)
 
 
+#: Seconds a client should wait before retrying while the database is unreachable.
+RETRY_AFTER_UNAVAILABLE = 5
+
+
+def _on_database_unavailable(
+    request: Request[Any, Any, Any], error: Exception
+) -> Response[ProblemDetails]:
+    _log.warning("database unavailable", path=request.url.path, error=type(error).__name__)
+    return problem_response(
+        request,
+        503,
+        "The database is unavailable; retry later.",
+        headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)},
+    )
+
+
 def _on_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[ProblemDetails]:
+    if database_unavailable(error):
+        return _on_database_unavailable(request, error)
     _log.error(
         "unhandled error",
         method=request.method,

@@ -16,6 +16,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+import sqlalchemy.exc
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError
@@ -30,6 +32,40 @@ _SQLITE_PRAGMAS = (
 )
 # The write lock of a SQLite transaction, chosen per connection by execution option.
 _SQLITE_BEGIN = "backupjobs_sqlite_begin"
+
+
+# SQLSTATE classes meaning "cannot reach or use the server now": connection exception,
+# insufficient resources, operator intervention (shutdown, starting up).
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+_SQLITE_BUSY = ("database is locked", "database table is locked", "unable to open")
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """True if ``error`` says the database cannot be reached or is busy, so that a retry
+    later may succeed (as opposed to a request or a program that is wrong)."""
+    if isinstance(
+        error,
+        OSError | TimeoutError | sqlalchemy.exc.TimeoutError | asyncpg.PostgresConnectionError,
+    ):
+        return True
+    if isinstance(error, asyncpg.InterfaceError | asyncpg.PostgresError):
+        return _unavailable_sqlstate(error)
+    if isinstance(error, sqlalchemy.exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        cause = error.orig.__cause__ if error.orig is not None else None
+        if cause is not None and cause is not error:
+            return database_unavailable(cause)
+        message = str(error.orig).lower()
+        return any(busy in message for busy in _SQLITE_BUSY)
+    return False
+
+
+def _unavailable_sqlstate(error: Exception) -> bool:
+    if isinstance(error, asyncpg.InterfaceError):
+        return isinstance(error, asyncpg.exceptions.ConnectionDoesNotExistError)
+    sqlstate = str(getattr(error, "sqlstate", "") or "")
+    return sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
 
 
 class DatabaseUrlError(ValueError):

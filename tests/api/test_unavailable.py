@@ -1,0 +1,46 @@
+"""While the database cannot be reached the API answers 503 with Retry-After, and recovers."""
+
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from backupjobs.api import create_app
+from backupjobs.settings import Settings
+from tests.conftest import PUBLIC_URL
+from tests.relay import Relay
+from tests.services import create_postgres_database, drop_postgres_database
+from tests.world import make_tenant, v3_jobs_path
+
+
+@pytest.fixture
+def lonely_database():
+    url = create_postgres_database()
+    yield url
+    drop_postgres_database(url)
+
+
+async def test_database_outage_is_503_with_retry_after_then_recovers(lonely_database):
+    parts = urlsplit(lonely_database)
+    relay = await Relay((parts.hostname, parts.port or 5432)).start()
+    through_relay = parts._replace(netloc=f"{parts.username}@127.0.0.1:{relay.port}").geturl()
+    app = create_app(Settings(database_url=through_relay, public_url=PUBLIC_URL))
+    async with app.lifespan():
+        db = app.state.services.db
+        tenant = await make_tenant(db)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as client:
+            headers = await tenant.headers(client)
+            path = v3_jobs_path(tenant.customers[0])
+            assert (await client.post(path, headers=headers)).status_code == 200
+            await relay.cut()
+            try:
+                down = await client.post(path, headers=headers)
+                assert down.status_code == 503
+                assert down.headers["retry-after"] == "5"
+                assert down.headers["content-type"] == "application/problem+json"
+                assert "unavailable" in down.json()["detail"]
+                assert (await client.get("/readyz")).status_code == 503
+            finally:
+                await relay.restore()
+            assert (await client.post(path, headers=headers)).status_code == 200
