@@ -98,7 +98,7 @@ async def test_concurrent_hits_are_counted_exactly(shared):
     used = await asyncio.gather(
         *(limiter.hit(limiter.app, "burst") for limiter in (first, second) * 50)
     )
-    assert sorted(u.count for u in used) == list(range(1, 101))
+    assert sorted(u.used for u in used) == list(range(1, 101))
 
 
 def test_resp_round_trip():
@@ -183,6 +183,17 @@ async def test_redis_stopping_fails_open_and_limits_resume_when_it_returns(tmp_p
     # A new Redis starts from zero; limiting is back.
     assert [u.remaining for u in resumed] == [1, 0, 0]
     assert resumed[-1].limited
+    await counters.close()
+
+
+async def test_a_flushed_script_cache_is_reloaded(tmp_path):
+    port = free_port()
+    counters = RedisCounters(f"redis://127.0.0.1:{port}/0", prefix="t:")
+    with private_redis(port, tmp_path):
+        assert await counters.hit("app:c", 60_000) is not None
+        redis.Redis(port=port).script_flush()
+        used, _ = await counters.hit("app:c", 60_000)
+        assert used == 2
     await counters.close()
 
 

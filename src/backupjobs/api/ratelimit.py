@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import msgspec
 from litestar.enums import ScopeType
@@ -58,22 +58,22 @@ class Policy:
         return f'"{self.name}";q={self.quota};w={self.window}'
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+class Usage(NamedTuple):
     """One request counted under a policy: the count in the window and the time left."""
 
     policy: Policy
-    count: int
+    #: Requests counted in the window so far, this one included.
+    used: int
     #: Seconds until the window ends (the field's effective window ``t``), at least 1.
     reset: int
 
     @property
     def limited(self) -> bool:
-        return self.count > self.policy.quota
+        return self.used > self.policy.quota
 
     @property
     def remaining(self) -> int:
-        return max(self.policy.quota - self.count, 0)
+        return max(self.policy.quota - self.used, 0)
 
     def field_item(self) -> str:
         """This usage as an item of the ``RateLimit`` field."""
@@ -189,10 +189,6 @@ def _bearer_token(scope: Scope) -> str | None:
     return None
 
 
-def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-    return [(name.lower().encode(), value.encode()) for name, value in headers.items()]
-
-
 def per_app_limit(limiter: RateLimiter, verifier: TokenVerifier) -> Callable[[ASGIApp], ASGIApp]:
     """ASGI middleware counting every request made with an app's valid access token.
 
@@ -200,6 +196,9 @@ def per_app_limit(limiter: RateLimiter, verifier: TokenVerifier) -> Callable[[AS
     token is checked through the verifier's cache, as the endpoint will check it again.
     """
     policy = limiter.app
+    # Built once: the fields cost a formatting of two integers per request.
+    policy_field = (b"ratelimit-policy", policy.field_item().encode())
+    usage_format = f'"{policy.name}";r=%d;t=%d'.encode()
 
     def middleware(app: ASGIApp) -> ASGIApp:
         if not policy.enabled:
@@ -221,10 +220,12 @@ def per_app_limit(limiter: RateLimiter, verifier: TokenVerifier) -> Callable[[AS
             if usage is None:
                 await app(scope, receive, send)
                 return
-            headers = _encoded(ratelimit_headers([usage]))
             if usage.limited:
-                await _send_too_many_requests(scope, send, usage.refusal("for this app"), headers)
+                await _send_too_many_requests(
+                    scope, send, usage.refusal("for this app"), ratelimit_headers([usage])
+                )
                 return
+            headers = ((b"ratelimit", usage_format % (usage.remaining, usage.reset)), policy_field)
 
             async def send_with_headers(message: Message) -> None:
                 if message["type"] == "http.response.start":
@@ -239,7 +240,7 @@ def per_app_limit(limiter: RateLimiter, verifier: TokenVerifier) -> Callable[[AS
 
 
 async def _send_too_many_requests(
-    scope: Scope, send: Send, detail: str, headers: list[tuple[bytes, bytes]]
+    scope: Scope, send: Send, detail: str, headers: dict[str, str]
 ) -> None:
     body = msgspec.json.encode(
         ProblemDetails(
@@ -257,7 +258,7 @@ async def _send_too_many_requests(
             "headers": [
                 (b"content-type", PROBLEM_JSON.encode()),
                 (b"content-length", str(len(body)).encode()),
-                *headers,
+                *((name.lower().encode(), value.encode()) for name, value in headers.items()),
             ],
         }
     )

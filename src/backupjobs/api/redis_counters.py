@@ -46,20 +46,24 @@ _SCRIPT_SHA = hashlib.sha1(SCRIPT, usedforsecurity=False).hexdigest().encode()
 _CRLF = b"\r\n"
 
 
-class RedisUnavailableError(Exception):
-    """Redis could not be reached, or did not answer in time, or answered nonsense."""
-
-
-class ReplyError(str):
-    """An error reply from Redis (``-ERR ...``), as a value."""
-
-
 def encode_command(*parts: bytes) -> bytes:
     """A command in RESP: an array of bulk strings."""
     out = [b"*%d\r\n" % len(parts)]
     for part in parts:
         out.append(b"$%d\r\n%s\r\n" % (len(part), part))
     return b"".join(out)
+
+
+# EVALSHA <sha> 1 <key> <window ms>: all but the last two parts, encoded once.
+_EVALSHA_HEAD = encode_command(b"EVALSHA", _SCRIPT_SHA, b"1").replace(b"*3", b"*5", 1)
+
+
+class RedisUnavailableError(Exception):
+    """Redis could not be reached, or did not answer in time, or answered nonsense."""
+
+
+class ReplyError(str):
+    """An error reply from Redis (``-ERR ...``), as a value."""
 
 
 def parse_reply(buffer: bytearray, start: int = 0) -> tuple[Any, int] | None:
@@ -107,6 +111,7 @@ class _Connection(asyncio.Protocol):
         self._timeout = timeout
         self._pending: deque[tuple[asyncio.Future[Any], float]] = deque()
         self._buffer = bytearray()
+        self._outgoing: list[bytes] = []
         self._transport: asyncio.Transport | None = None
         self._watchdog: asyncio.TimerHandle | None = None
         self.closed = False
@@ -157,12 +162,21 @@ class _Connection(asyncio.Protocol):
     def request(self, command: bytes) -> asyncio.Future[Any]:
         if self.closed or self._transport is None:
             raise RedisUnavailableError("connection closed")
-        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Any] = loop.create_future()
         self._pending.append((waiter, time.monotonic()))
-        self._transport.write(command)
+        if not self._outgoing:
+            loop.call_soon(self._flush)
+        self._outgoing.append(command)
         if self._watchdog is None:
-            self._watchdog = asyncio.get_running_loop().call_later(self._timeout, self._check)
+            self._watchdog = loop.call_later(self._timeout, self._check)
         return waiter
+
+    def _flush(self) -> None:
+        # One write for every command of this turn of the event loop.
+        outgoing, self._outgoing = self._outgoing, []
+        if self._transport is not None and not self.closed:
+            self._transport.write(b"".join(outgoing))
 
     def _check(self) -> None:
         self._watchdog = None
@@ -210,7 +224,8 @@ class RedisCounters:
         window = b"%d" % window_ms
         try:
             reply = await connection.request(
-                encode_command(b"EVALSHA", _SCRIPT_SHA, b"1", full_key, window)
+                b"%s$%d\r\n%s\r\n$%d\r\n%s\r\n"
+                % (_EVALSHA_HEAD, len(full_key), full_key, len(window), window)
             )
             if isinstance(reply, ReplyError) and reply.startswith("NOSCRIPT"):
                 # The script cache was flushed: EVAL loads the script again.
