@@ -134,10 +134,27 @@ async def test_expired_assertion_is_refused_beyond_the_clock_skew(client, tenant
 
 async def test_too_long_lived_assertion_is_refused(client, tenant):
     key = private_key("rsa")
-    await refused(client, assertion(key, tenant.client_id, AUDIENCE, lifetime=3600), "too long")
-    await refused(client, assertion(key, tenant.client_id, AUDIENCE, lifetime=675), "too long")
+    now = int(time.time())
+    for lifetime in (3600, 660, 601):  # counted from iat
+        await refused(
+            client, assertion(key, tenant.client_id, AUDIENCE, lifetime=lifetime), "too long"
+        )
+    # Counted from nbf without iat, and from now (within the skew) without either.
+    await refused(
+        client, assertion(key, tenant.client_id, AUDIENCE, iat=None, exp=now + 620), "too long"
+    )
+    bare = {"iat": None, "nbf": None}
+    await refused(
+        client, assertion(key, tenant.client_id, AUDIENCE, exp=now + 700, **bare), "too long"
+    )
+    for exp in (now + 650, now + 600):
+        fine = assertion(key, tenant.client_id, AUDIENCE, exp=exp, **bare)
+        assert (await token_with(client, fine)).status_code == 200
     ten_minutes = assertion(key, tenant.client_id, AUDIENCE, lifetime=600)
     assert (await token_with(client, ten_minutes)).status_code == 200
+    # A client whose clock is 30 s ahead still gets ten minutes.
+    ahead = assertion(key, tenant.client_id, AUDIENCE, iat=now + 30, nbf=now + 30, exp=now + 630)
+    assert (await token_with(client, ahead)).status_code == 200
 
 
 async def test_assertion_from_the_future_is_refused(client, tenant):

@@ -96,7 +96,7 @@ def _claimed_client(request: Request[Any, Any, Any], raw: bytes) -> str | None:
     """The client id a request names, unchecked and without raising: for logs only."""
     try:
         form = _form(request, raw)
-        return _client_authentication(request, form).client_id
+        return _client_authentication(request, form).claimed
     except TokenRequestError:
         return None
 
@@ -140,14 +140,21 @@ def _requested_scope(form: dict[str, str], app: App) -> frozenset[str]:
     return wanted
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ClientAuthentication:
     """How the client authenticates, as the request says (nothing checked yet)."""
 
+    #: ``client_secret_post``, ``client_secret_basic`` or ``private_key_jwt``.
     method: str
+    #: The client id in the form or Basic credentials (optional with an assertion).
     client_id: str | None
     secret: str = ""
     assertion: str = ""
+
+    @property
+    def claimed(self) -> str | None:
+        """Who the request says it is, unchecked: for logs."""
+        return self.client_id or (claimed_client(self.assertion) if self.assertion else None)
 
 
 def _client_authentication(
@@ -171,11 +178,7 @@ def _client_authentication(
         assertion = form.get("client_assertion", "")
         if not assertion:
             raise TokenRequestError("invalid_request", "client_assertion is required")
-        return ClientAuthentication(
-            "private_key_jwt",
-            form.get("client_id") or claimed_client(assertion),
-            assertion=assertion,
-        )
+        return ClientAuthentication("private_key_jwt", form.get("client_id"), assertion=assertion)
     posted_id = form.get("client_id")
     if not posted_id or "client_secret" not in form:
         raise TokenRequestError("invalid_client", "client authentication is required", status=401)
@@ -243,7 +246,7 @@ _TOKEN_FORM = Schema(
         f"`{ASSERTION_TYPE}` and a client_assertion JWT signed with the certificate's key). "
         "Errors follow RFC 6749 section 5.2, except 429 (rate limited), a problem."
     ),
-    responses={429: problem_responses(429)[429]},
+    responses=problem_responses(429),
     operation_class=json_body_operation(
         _TOKEN_FORM,
         "The token request.",
@@ -274,12 +277,12 @@ async def issue_token(request: Request[Any, Any, Any]) -> Response[Any]:
         grant_type = form.get("grant_type")
         if not grant_type:
             raise TokenRequestError("invalid_request", "grant_type is required")
-        credentials = _client_authentication(request, form)
-        client_id, method = credentials.client_id, credentials.method
         if grant_type != CLIENT_CREDENTIALS:
             raise TokenRequestError(
                 "unsupported_grant_type", f"grant_type {grant_type} is not supported"
             )
+        credentials = _client_authentication(request, form)
+        client_id, method = credentials.claimed, credentials.method
         app, thumbprint = await _authenticate_client(credentials, context, now)
         by_client = await limiter.hit(limiter.token_client, app.client_id)
         if by_client is not None:

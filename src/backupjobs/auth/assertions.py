@@ -117,14 +117,18 @@ def _check_claims(claims: dict[str, Any], *, audience: str, now: datetime) -> da
         raise _refuse("has no exp claim")
     if expires <= moment - skew:
         raise _refuse("has expired")
-    if expires > moment + (MAX_LIFETIME + CLOCK_SKEW).total_seconds():
-        raise _refuse("lives too long: exp must be at most 10 minutes ahead")
     not_before = _number(claims, "nbf")
     if not_before is not None and not_before > moment + skew:
         raise _refuse("is not valid yet (nbf)")
     issued = _number(claims, "iat")
     if issued is not None and issued > moment + skew:
         raise _refuse("was issued in the future (iat)")
+    # Measured from the client's own start time when it gives one, so that neither clock
+    # matters; from now (give or take the skew) otherwise.
+    start = issued if issued is not None else not_before
+    longest = MAX_LIFETIME.total_seconds()
+    if expires > moment + longest + skew or (start is not None and expires - start > longest):
+        raise _refuse("lives too long: exp must be at most 10 minutes ahead")
     jti = claims.get("jti")
     if not isinstance(jti, str) or not jti:
         raise _refuse("has no jti claim")
