@@ -67,7 +67,10 @@ def audit_lines(*servers):
 def test_a_replayed_assertion_is_refused_by_the_other_process_and_all_is_audited(
     shared_url, tmp_path
 ):
-    env = environment(shared_url, BACKUPJOBS_LOG_JSON="true")
+    # One token per client per process and window: the second from one process is refused.
+    env = environment(
+        shared_url, BACKUPJOBS_LOG_JSON="true", BACKUPJOBS_RATE_LIMIT_TOKEN_CLIENT="1"
+    )
     operator = Operator.setup(env)
     key = private_key("rsa", 11)
     certificate_file = tmp_path / "partner.pem"
@@ -94,6 +97,8 @@ def test_a_replayed_assertion_is_refused_by_the_other_process_and_all_is_audited
 
         assert token_request(second, secret_form(operator)).status_code == 200
         assert token_request(second, secret_form(operator, "bjs_wrong")).status_code == 401
+        limited = token_request(second, secret_form(operator))
+        assert limited.status_code == 429
         token = accepted.json()["access_token"]
         # A token issued by one process works on the other.
         jobs = httpx.post(
@@ -111,6 +116,7 @@ def test_a_replayed_assertion_is_refused_by_the_other_process_and_all_is_audited
         ("token refused", "invalid_client"),
         ("token issued", None),
         ("token refused", "invalid_client"),
+        ("token refused", "rate_limited"),
     ]
     for line in lines:
         assert line["client_id"] == operator.client_id
@@ -119,6 +125,7 @@ def test_a_replayed_assertion_is_refused_by_the_other_process_and_all_is_audited
     assert lines[0]["certificate"] == registered["thumbprint"]
     assert lines[3]["method"] == "client_secret_post"
     assert "already used" in lines[2]["detail"]
+    assert "for this client" in lines[5]["detail"]
     # Never a secret nor an assertion (nor a piece of one).
     for log in logs:
         assert operator.client_secret not in log and "bjs_wrong" not in log

@@ -121,9 +121,10 @@ NO_PERSISTENCE = ("--save", "", "--appendonly", "no")
 class PrivateRedis:
     """A redis-server of a test's own on ``port``, so that stopping it disturbs nobody."""
 
-    def __init__(self, port: int, directory: Path) -> None:
+    def __init__(self, port: int, directory: Path, *options: str) -> None:
         self.port = port
         self.directory = directory
+        self.options = options
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -134,7 +135,15 @@ class PrivateRedis:
                 pytest.fail(message)
             pytest.skip(message)
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", *NO_PERSISTENCE],
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                *NO_PERSISTENCE,
+                *self.options,
+            ],
             cwd=self.directory,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -144,6 +153,8 @@ class PrivateRedis:
             try:
                 redis.Redis(port=self.port).ping()
                 return
+            except redis.AuthenticationError:
+                return  # up, and wants a password
             except redis.ConnectionError:
                 if time.monotonic() > deadline:
                     raise
@@ -157,8 +168,8 @@ class PrivateRedis:
 
 
 @contextmanager
-def private_redis(port: int, directory: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(port, directory)
+def private_redis(port: int, directory: Path, *options: str) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(port, directory, *options)
     server.start()
     try:
         yield server
@@ -195,6 +206,18 @@ async def test_a_flushed_script_cache_is_reloaded(tmp_path):
         used, _ = await counters.hit("app:c", 60_000)
         assert used == 2
     await counters.close()
+
+
+async def test_password_and_database_from_the_url(tmp_path):
+    port = free_port()
+    with private_redis(port, tmp_path, "--requirepass", "s3cret"):
+        right = RedisCounters(f"redis://:s3cret@127.0.0.1:{port}/3", prefix="t:")
+        assert await right.hit("app:c", 60_000) == (1, 60_000)
+        assert redis.Redis(port=port, password="s3cret", db=3).get("t:app:c") == b"1"
+        wrong = RedisCounters(f"redis://:nope@127.0.0.1:{port}/3", prefix="t:")
+        assert await wrong.hit("app:c", 60_000) is None  # refused setup: fail open
+        for counters in (right, wrong):
+            await counters.close()
 
 
 async def test_an_unreachable_redis_costs_one_attempt_per_retry_period():
