@@ -7,7 +7,10 @@ Measures, on uvloop like the server:
 1. the per-app middleware around a do-nothing ASGI app, against the bare app: the whole
    per-request addition (find the bearer token, the verifier's cache, count, add the
    ``RateLimit`` fields), with in-process counters and with Redis counters;
-2. one Redis counter hit (one script, one round trip), one at a time and 64 at once,
+2. the whole application answering ``GET /healthz`` with an app's token (every request
+   with a valid token is counted), limits off against limits on, in-process: the same
+   addition inside Litestar, where caches are colder;
+3. one Redis counter hit (one script, one round trip), one at a time and 64 at once,
    in wall time and in this process's CPU time, next to redis-py doing the same script.
 """
 
@@ -16,19 +19,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+import httpx
 import redis.asyncio as redis_py
 import uvloop
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from tests.world import get_token, make_tenant
 
+from backupjobs.api import create_app
 from backupjobs.api.ratelimit import LocalCounters, Policy, RateLimiter, per_app_limit
 from backupjobs.api.redis_counters import SCRIPT, RedisCounters
 from backupjobs.auth.tokens import Principal, TokenVerifier
+from backupjobs.settings import Settings
 
 ROUNDS = 5
 
@@ -106,9 +115,51 @@ async def middleware_cost(counters: Any, calls: int) -> tuple[float, float]:
     return wrapped[0] - bare[0], wrapped[1] - bare[1]
 
 
+async def healthz_cpu(database: Path, quota: int, calls: int) -> float:
+    """CPU µs per ``GET /healthz`` with a valid token, through the whole application."""
+    settings = Settings(
+        database_url=f"sqlite:///{database}", rate_limit_app=quota, log_level="warning"
+    )
+    application = create_app(settings)
+    async with application.lifespan():
+        tenant = await make_tenant(application.state.services.db)
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url=settings.public_url) as http:
+            token = await get_token(http, tenant.client_id, tenant.secret)
+        scope = {
+            **request_scope(),
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/healthz",
+            "raw_path": b"/healthz",
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {token}".encode())],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+        }
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Any) -> None:
+            return None
+
+        _, cpu = await per_call(lambda: application({**scope, "state": {}}, receive, send), calls)
+        return cpu
+
+
 async def main(redis_url: str | None) -> None:
     local = await middleware_cost(LocalCounters(), 200_000)
     print(f"middleware, in-process counters: {local[0]:6.2f} µs wall, {local[1]:6.2f} µs CPU")
+    with tempfile.TemporaryDirectory() as folder:
+        database = Path(folder) / "bench.db"
+        runs = [(await healthz_cpu(database, q, 20_000), q) for q in (0, 10**9, 0, 10**9)]
+    off = statistics.mean(cpu for cpu, quota in runs if quota == 0)
+    on = statistics.mean(cpu for cpu, quota in runs if quota)
+    print(f"app, GET /healthz with a token:  {off:6.2f} µs CPU limits off, {on:6.2f} µs on")
     if not redis_url:
         return
     prefix = f"bench-{uuid.uuid4().hex[:8]}:"
