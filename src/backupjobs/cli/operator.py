@@ -452,8 +452,9 @@ def rotate(
 ) -> None:
     """Rotate the signing key without downtime or breaking issued tokens.
 
-    The new key is in the JWKS at once and signs after the grace period; the old key then
-    stops signing, verifies until the last token it signed has expired, and leaves the JWKS.
+    The new key is published in the JWKS at once and signs after the grace period.
+
+    The old key then stops signing, and verifies until the last token it signed expires.
     """
     lifetime = settings().token_lifetime
     now = _now()
