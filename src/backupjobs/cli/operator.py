@@ -243,7 +243,7 @@ def add_certificate(
         Path,
         typer.Option(
             "--cert",
-            help="The certificate, PEM or DER (its public key only is kept).",
+            help="The certificate, PEM or DER (a private key in the file is ignored).",
             dir_okay=False,
         ),
     ],
