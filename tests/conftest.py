@@ -46,7 +46,15 @@ def database_url(
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, public_url=PUBLIC_URL)
+    # Every in-process request comes from one address: quotas the whole suite cannot use up
+    # (tests/api/test_ratelimit*.py check the limits on apps with small quotas).
+    return Settings(
+        database_url=database_url,
+        public_url=PUBLIC_URL,
+        rate_limit_app=10**9,
+        rate_limit_token_client=10**9,
+        rate_limit_token_address=10**9,
+    )
 
 
 @pytest.fixture(scope="session")

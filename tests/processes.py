@@ -94,14 +94,20 @@ def wait_healthy(
 
 @contextmanager
 def running_server(
-    env: Mapping[str, str], log: Path, *args: str, command: str = "serve", port: int | None = None
+    env: Mapping[str, str],
+    log: Path,
+    *args: str,
+    command: str = "serve",
+    port: int | None = None,
+    public_url: str | None = None,
 ) -> Iterator[Server]:
+    """``public_url``: the one several servers share behind a load balancer (default theirs)."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     with log.open("ab") as output:
         process = subprocess.Popen(
             [*BACKUPJOBS, command, "--port", str(port), *args],
-            env={**env, "BACKUPJOBS_PUBLIC_URL": url},
+            env={**env, "BACKUPJOBS_PUBLIC_URL": public_url or url},
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -40,11 +40,29 @@ class Settings:
     log_level: str = "info"
     #: Log lines as JSON (for collectors) rather than for a terminal.
     log_json: bool = False
+    #: ``redis://host:port/db``: rate-limit counters shared by every API process. Empty:
+    #: each process counts on its own.
+    redis_url: str = ""
+    #: Prefix of every Redis key this service writes (several deployments, one Redis).
+    redis_key_prefix: str = "backupjobs:"
+    #: Rate-limit window, in seconds, of the quotas below; a quota of 0 means no limit.
+    rate_limit_window: int = 60
+    #: Requests per window per app on the resource APIs (every request with its token).
+    rate_limit_app: int = 3000
+    #: Token requests per window per client, once the client has authenticated.
+    rate_limit_token_client: int = 60
+    #: Token requests per window per client address, whatever their outcome.
+    rate_limit_token_address: int = 300
 
     def __post_init__(self) -> None:
         if not self.public_url:
             object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+        if self.rate_limit_window < 1:
+            raise SettingsError(f"{PREFIX}RATE_LIMIT_WINDOW must be at least 1 (seconds)")
+        for name in ("rate_limit_app", "rate_limit_token_client", "rate_limit_token_address"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{PREFIX}{name.upper()} must be 0 (no limit) or more")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -23,6 +23,7 @@ from backupjobs import __version__
 from backupjobs.api import ingest, modern, oauth, ops, v3
 from backupjobs.api.context import Services
 from backupjobs.api.problems import EXCEPTION_HANDLERS
+from backupjobs.api.ratelimit import per_app_limit
 from backupjobs.auth.keys import ensure_signing_key
 from backupjobs.log import configure_logging
 from backupjobs.settings import Settings
@@ -68,9 +69,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await db.migrate()
         await ensure_signing_key(db, now=datetime.now(UTC))
         await context.keys.load()
+        await context.limiter.counters.start()
         try:
             yield
         finally:
+            await context.limiter.counters.close()
             await db.dispose()
 
     return Litestar(
@@ -88,7 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"services": context}),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[context.metrics.middleware],
+        middleware=[context.metrics.middleware, per_app_limit(context.limiter, context.verifier)],
         openapi_config=_openapi(settings),
         request_max_body_size=settings.max_request_bytes,
         logging_config=None,

@@ -1,4 +1,4 @@
-"""What every handler can reach: settings, database, keys and tokens, metrics."""
+"""What every handler can reach: settings, database, keys and tokens, metrics, rate limits."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Request
 
 from backupjobs.api.metrics import Metrics
+from backupjobs.api.ratelimit import RateLimiter
 from backupjobs.auth.keys import KeyRing
 from backupjobs.auth.tokens import TokenIssuer, TokenVerifier
 from backupjobs.settings import Settings
@@ -22,10 +23,11 @@ class Services:
     issuer: TokenIssuer
     verifier: TokenVerifier
     metrics: Metrics
+    limiter: RateLimiter
 
     @classmethod
     def build(cls, settings: Settings, db: Database) -> Services:
-        keys = KeyRing(db)
+        keys = KeyRing(db, token_lifetime=settings.token_lifetime)
         return cls(
             settings=settings,
             db=db,
@@ -33,6 +35,7 @@ class Services:
             issuer=TokenIssuer(keys, issuer=settings.public_url, lifetime=settings.token_lifetime),
             verifier=TokenVerifier(keys, issuer=settings.public_url),
             metrics=Metrics(),
+            limiter=RateLimiter.from_settings(settings),
         )
 
 

@@ -1,13 +1,17 @@
 """OAuth2 token endpoint (client credentials), JWKS and discovery.
 
-Errors here follow RFC 6749 section 5.2 (``{"error": ..., "error_description": ...}``),
-not problem details, because OAuth2 client libraries expect that shape.
+Clients authenticate with a secret (form or HTTP Basic) or a certificate (RFC 7523
+``private_key_jwt``, see :mod:`backupjobs.auth.assertions`). Errors here follow RFC 6749
+section 5.2 (``{"error": ..., "error_description": ...}``), not problem details, because
+OAuth2 client libraries expect that shape; the exception is 429 (rate limited), which
+RFC 6749 has no code for and which every client handles by its status.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
@@ -18,14 +22,25 @@ from litestar import Request, Response, get, post
 from litestar.openapi.spec import OpenAPIType, Schema
 
 from backupjobs.api.context import Services, services
+from backupjobs.api.problems import problem_response, problem_responses
+from backupjobs.api.ratelimit import Usage, ratelimit_headers
 from backupjobs.api.requests import json_body_operation
-from backupjobs.auth.apps import App, authenticate_with_secret
+from backupjobs.auth.apps import App, ClientAuthenticationError, authenticate_with_secret
+from backupjobs.auth.assertions import ALGORITHMS as ASSERTION_ALGORITHMS
+from backupjobs.auth.assertions import (
+    ASSERTION_TYPE,
+    authenticate_with_assertion,
+    claimed_client,
+)
 from backupjobs.auth.keys import ALGORITHM
 from backupjobs.auth.permissions import ALL_PERMISSIONS
 
 TOKEN_PATH = "/connect/token"  # noqa: S105 - a path, not a secret
 CLIENT_CREDENTIALS = "client_credentials"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_LOGGED_ID_LENGTH = 100
+# One line per token issued or refused: client id, method, reason, address. Never a
+# secret or an assertion (descriptions are this module's own words).
 _audit = structlog.get_logger("backupjobs.audit")
 
 
@@ -39,6 +54,10 @@ class TokenAnswer(msgspec.Struct):
 class OAuthError(msgspec.Struct):
     error: str
     error_description: str
+
+
+class RateLimitedError(Exception):
+    """Over a token endpoint quota; ``str()`` says which and when to come back."""
 
 
 class TokenRequestError(Exception):
@@ -71,6 +90,20 @@ def _form(request: Request[Any, Any, Any], raw: bytes) -> dict[str, str]:
             raise TokenRequestError("invalid_request", f"parameter {name} is repeated")
         form[name] = value
     return form
+
+
+def _claimed_client(request: Request[Any, Any, Any], raw: bytes) -> str | None:
+    """The client id a request names, unchecked and without raising: for logs only."""
+    try:
+        form = _form(request, raw)
+        return _client_authentication(request, form).claimed
+    except TokenRequestError:
+        return None
+
+
+def _loggable(client_id: str | None) -> str | None:
+    """A claimed client id, cut short: whoever calls may send anything."""
+    return client_id[:_LOGGED_ID_LENGTH] if client_id else client_id
 
 
 def _basic_credentials(request: Request[Any, Any, Any]) -> tuple[str, str] | None:
@@ -107,37 +140,76 @@ def _requested_scope(form: dict[str, str], app: App) -> frozenset[str]:
     return wanted
 
 
-async def _authenticate_client(
-    request: Request[Any, Any, Any], form: dict[str, str], context: Services, now: datetime
-) -> App:
+@dataclass(frozen=True, slots=True)
+class ClientAuthentication:
+    """How the client authenticates, as the request says (nothing checked yet)."""
+
+    #: ``client_secret_post``, ``client_secret_basic`` or ``private_key_jwt``.
+    method: str
+    #: The client id in the form or Basic credentials (optional with an assertion).
+    client_id: str | None
+    secret: str = ""
+    assertion: str = ""
+
+    @property
+    def claimed(self) -> str | None:
+        """Who the request says it is, unchecked: for logs."""
+        return self.client_id or (claimed_client(self.assertion) if self.assertion else None)
+
+
+def _client_authentication(
+    request: Request[Any, Any, Any], form: dict[str, str]
+) -> ClientAuthentication:
     basic = _basic_credentials(request)
-    if basic is not None and ("client_secret" in form or "client_assertion" in form):
+    asserted = "client_assertion" in form or "client_assertion_type" in form
+    if sum((basic is not None, asserted, "client_secret" in form)) > 1:
         raise TokenRequestError("invalid_request", "use one client authentication method")
     if basic is not None:
         client_id, secret = basic
         if form.get("client_id", client_id) != client_id:
             raise TokenRequestError("invalid_request", "client_id differs from Basic credentials")
-    else:
-        client_id = form.get("client_id", "")
-        secret = form.get("client_secret", "")
-        if not client_id:
+        return ClientAuthentication("client_secret_basic", client_id, secret=secret)
+    if asserted:
+        assertion_type = form.get("client_assertion_type")
+        if assertion_type != ASSERTION_TYPE:
             raise TokenRequestError(
-                "invalid_client", "client authentication is required", status=401
+                "invalid_request", f"client_assertion_type must be {ASSERTION_TYPE}"
             )
-        if "client_secret" not in form:
-            raise TokenRequestError(
-                "invalid_client", "client authentication is required", status=401
+        assertion = form.get("client_assertion", "")
+        if not assertion:
+            raise TokenRequestError("invalid_request", "client_assertion is required")
+        return ClientAuthentication("private_key_jwt", form.get("client_id"), assertion=assertion)
+    posted_id = form.get("client_id")
+    if not posted_id or "client_secret" not in form:
+        raise TokenRequestError("invalid_client", "client authentication is required", status=401)
+    return ClientAuthentication("client_secret_post", posted_id, secret=form["client_secret"])
+
+
+async def _authenticate_client(
+    credentials: ClientAuthentication, context: Services, now: datetime
+) -> tuple[App, str | None]:
+    """The authenticated app, and the thumbprint of the certificate that signed for it."""
+    try:
+        async with context.db.write() as connection:
+            if credentials.method == "private_key_jwt":
+                app, certificate = await authenticate_with_assertion(
+                    connection,
+                    credentials.assertion,
+                    client_id=credentials.client_id,
+                    audience=token_endpoint(context.settings.public_url),
+                    now=now,
+                )
+                return app, certificate.thumbprint
+            assert credentials.client_id is not None
+            app = await authenticate_with_secret(
+                connection, credentials.client_id, credentials.secret, now=now
             )
-    async with context.db.write() as connection:
-        app = await authenticate_with_secret(connection, client_id, secret, now=now)
-    if app is None:
-        error = TokenRequestError(
-            "invalid_client", "unknown client, or wrong or expired secret", status=401
-        )
-        if basic is not None:
+            return app, None
+    except ClientAuthenticationError as refused:
+        error = TokenRequestError("invalid_client", str(refused), status=401)
+        if credentials.method == "client_secret_basic":
             error.headers["WWW-Authenticate"] = 'Basic realm="backupjobs"'
-        raise error
-    return app
+        raise error from None
 
 
 _TOKEN_FORM = Schema(
@@ -147,6 +219,15 @@ _TOKEN_FORM = Schema(
         "grant_type": Schema(type=OpenAPIType.STRING, enum=[CLIENT_CREDENTIALS]),
         "client_id": Schema(type=OpenAPIType.STRING),
         "client_secret": Schema(type=OpenAPIType.STRING),
+        "client_assertion_type": Schema(type=OpenAPIType.STRING, enum=[ASSERTION_TYPE]),
+        "client_assertion": Schema(
+            type=OpenAPIType.STRING,
+            description=(
+                "A JWT signed with a registered certificate's private key: iss = sub = "
+                "client_id, aud = this token endpoint's URL, exp at most 10 minutes ahead, "
+                "a jti used once."
+            ),
+        ),
         "scope": Schema(
             type=OpenAPIType.STRING,
             description="Space-separated permissions; omitted: all granted to the app.",
@@ -160,10 +241,12 @@ _TOKEN_FORM = Schema(
     status_code=200,
     summary="Get an access token (OAuth2 client credentials)",
     description=(
-        "Client authentication by client_secret (form or HTTP Basic). Errors follow "
-        "RFC 6749 section 5.2."
+        "Client authentication by client_secret (form or HTTP Basic) or by a certificate "
+        "(RFC 7523 private_key_jwt: client_assertion_type "
+        f"`{ASSERTION_TYPE}` and a client_assertion JWT signed with the certificate's key). "
+        "Errors follow RFC 6749 section 5.2, except 429 (rate limited), a problem."
     ),
-    responses={},
+    responses=problem_responses(429),
     operation_class=json_body_operation(
         _TOKEN_FORM,
         "The token request.",
@@ -174,10 +257,22 @@ _TOKEN_FORM = Schema(
 )
 async def issue_token(request: Request[Any, Any, Any]) -> Response[Any]:
     context = services(request)
+    limiter = context.limiter
     now = datetime.now(UTC)
-    client_id = None
+    address = request.client.host if request.client else "unknown"
+    audit = _audit.bind(address=address)
+    usages: list[Usage] = []
+    client_id: str | None = None
+    method: str | None = None
     try:
-        form = _form(request, await request.body())
+        raw = await request.body()
+        by_address = await limiter.hit(limiter.token_address, address)
+        if by_address is not None:
+            usages.append(by_address)
+            if by_address.limited:
+                client_id = _claimed_client(request, raw)
+                raise RateLimitedError(by_address.refusal("from this address"))
+        form = _form(request, raw)
         client_id = form.get("client_id")
         grant_type = form.get("grant_type")
         if not grant_type:
@@ -186,34 +281,54 @@ async def issue_token(request: Request[Any, Any, Any]) -> Response[Any]:
             raise TokenRequestError(
                 "unsupported_grant_type", f"grant_type {grant_type} is not supported"
             )
-        app = await _authenticate_client(request, form, context, now)
-        client_id = app.client_id
+        credentials = _client_authentication(request, form)
+        client_id, method = credentials.claimed, credentials.method
+        app, thumbprint = await _authenticate_client(credentials, context, now)
+        by_client = await limiter.hit(limiter.token_client, app.client_id)
+        if by_client is not None:
+            usages.append(by_client)
+            if by_client.limited:
+                raise RateLimitedError(by_client.refusal("for this client"))
         scope = _requested_scope(form, app)
         token = await context.issuer.issue(app, scope, now=now)
     except TokenRequestError as error:
         context.metrics.tokens.labels(error.error).inc()
-        _audit.info(
+        audit.info(
             "token refused",
-            client_id=client_id,
+            client_id=_loggable(client_id),
+            method=method,
             reason=error.error,
             detail=str(error),
-            address=request.client.host if request.client else None,
         )
         return Response(
             OAuthError(error.error, str(error)),
             status_code=error.status,
-            headers={**_NO_STORE, **error.headers},
+            headers={**_NO_STORE, **error.headers, **ratelimit_headers(usages)},
+        )
+    except RateLimitedError as error:
+        context.metrics.tokens.labels("rate_limited").inc()
+        audit.info(
+            "token refused",
+            client_id=_loggable(client_id),
+            method=method,
+            reason="rate_limited",
+            detail=str(error),
+        )
+        return problem_response(
+            request, 429, str(error), headers={**_NO_STORE, **ratelimit_headers(usages)}
         )
     context.metrics.tokens.labels("issued").inc()
-    _audit.info(
+    granted = " ".join(sorted(scope))
+    audit.info(
         "token issued",
-        client_id=client_id,
-        scope=" ".join(sorted(scope)),
-        address=request.client.host if request.client else None,
+        client_id=app.client_id,
+        method=method,
+        certificate=thumbprint,
+        scope=granted,
     )
     return Response(
-        TokenAnswer(token, "Bearer", context.issuer.lifetime, " ".join(sorted(scope))),
-        headers=_NO_STORE,
+        TokenAnswer(token, "Bearer", context.issuer.lifetime, granted),
+        headers={**_NO_STORE, **ratelimit_headers(usages)},
     )
 
 
@@ -234,7 +349,12 @@ async def discovery(request: Request[Any, Any, Any]) -> dict[str, Any]:
         "token_endpoint": token_endpoint(base),
         "jwks_uri": base + "/.well-known/jwks.json",
         "grant_types_supported": [CLIENT_CREDENTIALS],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+        ],
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "scopes_supported": sorted(ALL_PERMISSIONS),
         "response_types_supported": ["token"],
         "id_token_signing_alg_values_supported": [ALGORITHM],

@@ -1,4 +1,4 @@
-"""Authentication: app registrations, client secrets, signing keys and access tokens."""
+"""Authentication: app registrations, their secrets and certificates, signing keys, tokens."""
 
 from backupjobs.auth.apps import App, IssuedSecret, add_secret, create_app, get_app
 from backupjobs.auth.keys import KeyRing, ensure_signing_key

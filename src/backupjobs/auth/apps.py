@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from backupjobs.auth.certificates import RegisteredCertificate, certificates_of
 from backupjobs.auth.secrets import generate_secret, hash_secret, new_id, secret_matches
 from backupjobs.store.directory import NotFoundError, require_partner
 from backupjobs.store.schema import app_customers, app_secrets, apps, customers
@@ -35,6 +36,35 @@ class IssuedSecret:
     id: str
     value: str
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SecretInfo:
+    """A client secret as operators see it: never its value, which is not stored."""
+
+    id: str
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AppDetails:
+    """An app registration and its credentials, for operators."""
+
+    client_id: str
+    partner_id: UUID
+    name: str
+    permissions: tuple[str, ...]
+    #: None: every customer of the partner.
+    customer_ids: tuple[UUID, ...] | None
+    created_at: datetime
+    secrets: tuple[SecretInfo, ...]
+    certificates: tuple[RegisteredCertificate, ...]
+
+
+class ClientAuthenticationError(Exception):
+    """The client could not be authenticated; ``str()`` says why and may be shown to it."""
 
 
 def add_years(moment: datetime, years: int) -> datetime:
@@ -137,23 +167,108 @@ async def add_secret(
     return secret
 
 
-async def authenticate_with_secret(
-    connection: AsyncConnection, client_id: str, secret: str, *, now: datetime
-) -> App | None:
-    """The app if ``secret`` is one of its unexpired secrets; records the secret's use."""
-    app = await get_app(connection, client_id)
-    rows = await connection.execute(
-        select(app_secrets.c.id, app_secrets.c.secret_hash).where(
-            app_secrets.c.client_id == client_id, app_secrets.c.expires_at > now
+async def remove_secret(connection: AsyncConnection, client_id: str, secret_id: str) -> None:
+    app = await require_app(connection, client_id)
+    removed = await connection.execute(
+        delete(app_secrets).where(
+            app_secrets.c.partner_id == app.partner_id,
+            app_secrets.c.client_id == client_id,
+            app_secrets.c.id == secret_id,
         )
     )
-    matched = None
-    for secret_id, digest in rows:
+    if not removed.rowcount:
+        raise NotFoundError(f"app {client_id} has no secret {secret_id}")
+
+
+async def secrets_of(connection: AsyncConnection, client_id: str) -> list[SecretInfo]:
+    """The app's secrets, oldest first: what they are, never their value."""
+    rows = await connection.execute(
+        select(
+            app_secrets.c.id,
+            app_secrets.c.created_at,
+            app_secrets.c.expires_at,
+            app_secrets.c.last_used_at,
+        )
+        .where(app_secrets.c.client_id == client_id)
+        .order_by(app_secrets.c.created_at, app_secrets.c.id)
+    )
+    return [SecretInfo(**row._mapping) for row in rows]
+
+
+async def describe_apps(
+    connection: AsyncConnection, *, partner_id: UUID | None = None, client_id: str | None = None
+) -> list[AppDetails]:
+    """App registrations with their credentials, by partner then name."""
+    query = select(apps).order_by(apps.c.partner_id, apps.c.name, apps.c.client_id)
+    if partner_id is not None:
+        query = query.where(apps.c.partner_id == partner_id)
+    if client_id is not None:
+        query = query.where(apps.c.client_id == client_id)
+    found = []
+    for row in (await connection.execute(query)).all():
+        scope = None
+        if not row.all_customers:
+            scope = tuple(
+                (
+                    await connection.scalars(
+                        select(app_customers.c.customer_id)
+                        .where(
+                            app_customers.c.partner_id == row.partner_id,
+                            app_customers.c.client_id == row.client_id,
+                        )
+                        .order_by(app_customers.c.customer_id)
+                    )
+                ).all()
+            )
+        found.append(
+            AppDetails(
+                client_id=row.client_id,
+                partner_id=row.partner_id,
+                name=row.name,
+                permissions=tuple(sorted(row.permissions.split())),
+                customer_ids=scope,
+                created_at=row.created_at,
+                secrets=tuple(await secrets_of(connection, row.client_id)),
+                certificates=tuple(await certificates_of(connection, row.client_id)),
+            )
+        )
+    return found
+
+
+async def describe_app(connection: AsyncConnection, client_id: str) -> AppDetails:
+    found = await describe_apps(connection, client_id=client_id)
+    if not found:
+        raise NotFoundError(f"no app with client id {client_id}")
+    return found[0]
+
+
+async def authenticate_with_secret(
+    connection: AsyncConnection, client_id: str, secret: str, *, now: datetime
+) -> App:
+    """The app if ``secret`` is one of its unexpired secrets; records the secret's use.
+
+    Raises :class:`ClientAuthenticationError` otherwise.
+    """
+    app = await get_app(connection, client_id)
+    rows = await connection.execute(
+        select(app_secrets.c.id, app_secrets.c.secret_hash, app_secrets.c.expires_at).where(
+            app_secrets.c.client_id == client_id
+        )
+    )
+    matched = expired = None
+    for secret_id, digest, expires_at in rows:
         # Compare against every candidate, so timing does not tell which one matched.
         if secret_matches(secret, digest):
-            matched = secret_id
+            if expires_at > now:
+                matched = secret_id
+            else:
+                expired = expires_at
     if app is None or matched is None:
-        return None
+        if app is not None and expired is not None:
+            raise ClientAuthenticationError(
+                f"the client secret expired at {expired:%Y-%m-%dT%H:%M:%SZ}"
+            )
+        raise ClientAuthenticationError("unknown client, or wrong or expired secret")
     await connection.execute(
         update(app_secrets).where(app_secrets.c.id == matched).values(last_used_at=now)
     )

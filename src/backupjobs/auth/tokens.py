@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -83,6 +84,13 @@ class TokenVerifier:
         self._keys = keys
         self._issuer = issuer
         self._verified: dict[str, tuple[Principal, float]] = {}
+
+    def remembered(self, token: str) -> Principal | None:
+        """The principal of a token verified before and not expired since (no I/O)."""
+        cached = self._verified.get(token)
+        if cached is not None and time.time() < cached[1]:
+            return cached[0]
+        return None
 
     async def verify(self, token: str, *, now: datetime | None = None) -> Principal:
         now = now or datetime.now(UTC)

@@ -1,6 +1,6 @@
 """The ``backupjobs`` command line.
 
-Operator commands (``partners``, ``customers``, ``services``, ``apps``, ``db``) work on
+Operator commands (``partners``, ``customers``, ``services``, ``apps``, ``keys``, ``db``) work on
 the database named by ``BACKUPJOBS_DATABASE_URL``; ``serve`` and ``demo`` run the API.
 """
 
@@ -24,6 +24,7 @@ app.add_typer(operator.partners, name="partners")
 app.add_typer(operator.customers, name="customers")
 app.add_typer(operator.services, name="services")
 app.add_typer(operator.apps, name="apps")
+app.add_typer(operator.keys, name="keys")
 
 
 def main() -> None:

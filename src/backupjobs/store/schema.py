@@ -205,6 +205,43 @@ app_secrets = Table(
     Index(None, "client_id"),
 )
 
+app_certificates = Table(
+    "app_certificates",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("client_id", String(64), nullable=False),
+    # SHA-1 of the DER certificate in upper-case hex, as Windows and Azure show it; an
+    # identifier only: assertions are checked against the public key, never the thumbprint.
+    Column("thumbprint", String(40), nullable=False),
+    Column("thumbprint_sha256", String(64), nullable=False),
+    Column("subject", Text, nullable=False),
+    # "RSA 2048", "EC P-256": says which assertion algorithms the key can verify.
+    Column("key_type", String(32), nullable=False),
+    # The certificate alone (public); the private key never leaves the partner.
+    Column("certificate_pem", Text, nullable=False),
+    Column("not_before", UtcDateTime, nullable=False),
+    Column("not_after", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime),
+    PrimaryKeyConstraint("partner_id", "client_id", "thumbprint"),
+    ForeignKeyConstraint(["partner_id", "client_id"], ["apps.partner_id", "apps.client_id"]),
+    Index(None, "client_id"),
+)
+
+# The jti of every client assertion accepted and not yet expired: a second use is a replay.
+# Kept in the database, which every API process shares whatever the deployment.
+assertion_jtis = Table(
+    "assertion_jtis",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("jti", String(255), nullable=False),
+    # The assertion's exp plus the tolerated clock skew: after that it cannot be replayed.
+    Column("expires_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("partner_id", "client_id", "jti"),
+    ForeignKeyConstraint(["partner_id", "client_id"], ["apps.partner_id", "apps.client_id"]),
+)
+
 signing_keys = Table(
     "signing_keys",
     metadata,
