@@ -188,7 +188,10 @@ class Endpoints:
             return None
         if not isinstance(link, str) or not link:
             raise WireFormatError(NEXT_LINK, link, "a URL")
-        target = httpx.URL(call.url, params=call.params or None).join(link)
+        current = httpx.URL(call.url)
+        if call.params:
+            current = current.copy_merge_params(call.params)
+        target = current.join(link)
         same_origin = (target.scheme, target.host, _port(target)) == (
             self._base.scheme,
             self._base.host,
@@ -198,9 +201,16 @@ class Endpoints:
             raise WireFormatError(
                 NEXT_LINK, link, f"a link to {self.base_url} (the token is sent only there)"
             )
-        if target == httpx.URL(call.url, params=call.params or None):
+        if _same_request(target, current):
             raise WireFormatError(NEXT_LINK, link, "a link to another page than this one")
         return Call("GET", str(target))
+
+
+def _same_request(one: httpx.URL, other: httpx.URL) -> bool:
+    """Equal but for how the query is encoded (``$skip`` or ``%24skip``)."""
+    return one.copy_with(query=None) == other.copy_with(query=None) and sorted(
+        one.params.multi_items()
+    ) == sorted(other.params.multi_items())
 
 
 def _member(body: Any, name: str) -> Any:

@@ -72,7 +72,7 @@ def parse_time(value: object, field: str = "time") -> datetime | None:
 
 
 def parse_size(value: object, field: str = "backupSize") -> int | None:
-    """A size in 1024 steps (``"512 MB"``, ``"1.5 GB"``, ``"0 GB"``) as whole bytes."""
+    """A size in 1024 steps (``"512 MB"``, ``"1.5 GB"``, ``"0 GB"``), in bytes to the nearest."""
     if _missing(value):
         return None
     match = _SIZE.fullmatch(value.strip()) if isinstance(value, str) else None
@@ -82,7 +82,7 @@ def parse_size(value: object, field: str = "backupSize") -> int | None:
         number = Decimal(match.group(1))
     except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
         raise WireFormatError(field, value, "a decimal size") from None
-    return int(number * 1024 ** _SIZE_UNITS[match.group(2).upper()])
+    return round(number * 1024 ** _SIZE_UNITS[match.group(2).upper()])
 
 
 def parse_duration(value: object, field: str = "jobDuration") -> timedelta | None:

@@ -110,7 +110,7 @@ def load_profile(
         from_file = _read_section(file, wanted or DEFAULT_PROFILE, required=wanted is not None)
         if from_file:
             source = f"profile {wanted or DEFAULT_PROFILE!r} of {file}"
-    elif wanted is not None or path is not None:
+    elif wanted is not None or path is not None or environ.get(PROFILE_FILE_VARIABLE):
         raise ConfigurationError(f"no profile file at {file}")
     from_env = {
         key: environ[variable] for variable, key in ENVIRONMENT.items() if environ.get(variable)
