@@ -82,7 +82,7 @@ def parse_size(value: object, field: str = "backupSize") -> int | None:
         number = Decimal(match.group(1))
     except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
         raise WireFormatError(field, value, "a decimal size") from None
-    return round(number * 1024 ** _SIZE_UNITS[match.group(2).upper()])
+    return int((number * 1024 ** _SIZE_UNITS[match.group(2).upper()]).to_integral_value())
 
 
 def parse_duration(value: object, field: str = "jobDuration") -> timedelta | None:
