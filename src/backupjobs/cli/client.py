@@ -26,6 +26,7 @@ from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
@@ -151,6 +152,8 @@ class Column:
     header: str
     show: Callable[[dict[str, Any]], str]
     style: str | None = None
+    #: Names may wrap in a narrow terminal; codes, times and numbers stay on one line.
+    wraps: bool = False
 
 
 def _time_text(value: str | None) -> str:
@@ -184,13 +187,13 @@ def _number(key: str) -> Callable[[dict[str, Any]], str]:
 
 
 CUSTOMER_COLUMNS = (
-    Column("Customer", lambda row: row["customerName"] or "", "bold"),
+    Column("Customer", lambda row: row["customerName"] or "", "bold", wraps=True),
     Column("ID", lambda row: row["customerId"]),
     Column("Created (UTC)", lambda row: _time_text(row["createdTime"])),
 )
 JOB_COLUMNS = (
-    Column("Type", lambda row: row["jobType"]),
-    Column("Module", lambda row: row["jobModule"]),
+    Column("Type", lambda row: row["jobType"], wraps=True),
+    Column("Module", lambda row: row["jobModule"], wraps=True),
     Column("Status", _status_text),
     Column("Started (UTC)", lambda row: _time_text(row["startTime"])),
     Column(
@@ -208,9 +211,9 @@ JOB_COLUMNS = (
     Column("Job ID", lambda row: row["jobId"] or "", "dim"),
 )
 ATTENTION_COLUMNS = (
-    Column("Customer", _customer_text, "bold"),
-    Column("Type", lambda row: row["jobType"]),
-    Column("Module", lambda row: row["jobModule"]),
+    Column("Customer", _customer_text, "bold", wraps=True),
+    Column("Type", lambda row: row["jobType"], wraps=True),
+    Column("Module", lambda row: row["jobModule"], wraps=True),
     Column("Reason", lambda row: ", ".join(row["reasons"]), "bold"),
     Column("Status", _status_text),
     Column("Started (UTC)", lambda row: _time_text(row["startTime"])),
@@ -241,9 +244,17 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[Column], output: Form
         table = Table(*(column.header for column in columns), header_style="bold")
         for column, rendered in zip(columns, table.columns, strict=True):
             rendered.style = column.style or ""
+            rendered.no_wrap = not column.wraps
+            rendered.min_width = 8 if column.wraps else None
         for row in rows:
             table.add_row(*(column.show(row) for column in columns))
-        console.print(table)
+        # On a terminal the table fits the window; into a file or a pipe, it is not cut.
+        if console.is_terminal:
+            console.print(table)
+        else:
+            unlimited = console.options.update_width(10_000)
+            width = console.measure(table, options=unlimited).maximum
+            Console(file=sys.stdout, width=width).print(table)
         errors.print(f"{len(rows)} row{'' if len(rows) == 1 else 's'}", style="dim")
     sys.stdout.flush()
 
