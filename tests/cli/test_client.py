@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from backupjobs.cli import app
@@ -349,3 +350,15 @@ def test_a_certificate_from_the_environment(world, tmp_path):
     assert checked["credential"] == f"certificate {thumbprint} (ES256)"
     assert checked["scope"] == "elements.customers.read.all"
     assert len(json_of(partner(env, "customers", "-f", "json"))) == 3
+
+
+def test_long_listings_show_progress_on_a_terminal(world, monkeypatch):
+    terminal = io.StringIO()
+    monkeypatch.setattr(
+        "backupjobs.cli.client.errors", Console(file=terminal, force_terminal=True, width=100)
+    )
+    found = json_of(partner(credentials(world), "attention", "-f", "json"))
+    assert len(found) == 7
+    drawn = terminal.getvalue()
+    assert "customers' jobs" in drawn
+    assert "3/3" in drawn  # every customer's jobs read

@@ -386,12 +386,11 @@ def check(profile: ProfileOption = None, output: FormatOption = Format.table) ->
         chosen = load_profile(profile)
         async with AsyncClient.from_profile(chosen) as partner:
             token = await partner.authenticate()
-            credential = partner_credential(chosen.credential())
             return {
                 "apiUrl": chosen.api_url,
                 "tokenUrl": partner.token_url,
                 "clientId": chosen.client_id,
-                "credential": credential,
+                "credential": partner_credential(partner.credential),
                 "source": chosen.source,
                 "scope": token.scope,
                 "expiresIn": token.expires_in,

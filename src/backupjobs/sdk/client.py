@@ -299,6 +299,10 @@ class Client:
     def token_url(self) -> str:
         return self._session.token_url
 
+    @property
+    def credential(self) -> Credential:
+        return self._session.credential
+
     def request(
         self,
         method: str,
@@ -536,6 +540,10 @@ class AsyncClient:
     @property
     def token_url(self) -> str:
         return self._session.token_url
+
+    @property
+    def credential(self) -> Credential:
+        return self._session.credential
 
     async def request(
         self,
