@@ -24,15 +24,9 @@ from backupjobs.sdk import (
 from backupjobs.sdk.retry import Retry
 from tests.auth.credentials import certificate_pem, private_key, private_key_pem
 from tests.processes import cli_json, free_port
-from tests.sdk.partner import alpha_jobs, partner_world
+from tests.sdk.partner import alpha_jobs
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    with partner_world(tmp_path_factory.mktemp("sdk")) as built:
-        yield built
 
 
 class Recorder:

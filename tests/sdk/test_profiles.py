@@ -118,6 +118,12 @@ def test_what_is_missing_is_named(tmp_path, text, environ, message):
         load_profile(environ={"BACKUPJOBS_PROFILE_FILE": str(path), **environ}).credential()
 
 
+def test_a_secret_and_a_key_together_are_ambiguous(tmp_path):
+    environ = {**ENV, "XDG_CONFIG_HOME": str(tmp_path), "BACKUPJOBS_CLIENT_KEY": "k.pem"}
+    with pytest.raises(ConfigurationError, match="both a client secret and a private key"):
+        load_profile(environ=environ).credential()
+
+
 def test_a_profile_file_must_exist_when_named(tmp_path):
     with pytest.raises(ConfigurationError, match="no profile file"):
         load_profile(environ={**ENV, "BACKUPJOBS_PROFILE_FILE": str(tmp_path / "none.toml")})

@@ -285,7 +285,10 @@ async def connected(profile: str | None) -> AsyncIterator[AsyncClient]:
 
 def run(work: Coroutine[Any, Any, T]) -> T:
     with reported():
-        return asyncio.run(work)
+        try:
+            return asyncio.run(work)
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
 
 
 def generation(partner: AsyncClient, api: Api) -> AsyncV3 | AsyncModern:
@@ -665,9 +668,12 @@ def watch(
     api: ApiOption = Api.v3,
     output: FormatOption = Format.table,
 ) -> None:
-    """Poll every customer's services and print what changes: new jobs, status changes,
-    services added or gone. The first poll sets the baseline; errors of one poll are
-    reported and the next poll tries again."""
+    """Poll every customer's services and print what changes.
+
+    A change is a new job (another job id), a status change, or a service added or gone.
+    The first poll sets the baseline; a poll that fails is reported and the next one tries
+    again.
+    """
     type_code = code(JOB_TYPES, job_type, "--type")
     module_code = code(JOB_MODULES, job_module, "--module")
     printer = ChangePrinter(output)
@@ -701,7 +707,4 @@ def watch(
                     printer.print(change_row(change, at))
                 current = latest
 
-    try:
-        run(work())
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
+    run(work())

@@ -71,6 +71,10 @@ class Profile:
 
     def credential(self) -> Credential:
         """The secret, or the certificate read from its files."""
+        if self.private_key is not None and self.client_secret is not None:
+            raise ConfigurationError(
+                f"{self.source} gives both a client secret and a private key: keep one"
+            )
         if self.private_key is not None:
             return ClientCertificate.from_files(self.client_id, self.private_key, self.certificate)
         if self.client_secret is None:
