@@ -231,6 +231,10 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[Column], output: Format) -> None:
     """Print rows as a table, one JSON array, or CSV with a header (empty for None)."""
     if output is Format.json:
@@ -255,7 +259,7 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[Column], output: Form
             unlimited = console.options.update_width(10_000)
             width = console.measure(table, options=unlimited).maximum
             Console(file=sys.stdout, width=width).print(table)
-        errors.print(f"{len(rows)} row{'' if len(rows) == 1 else 's'}", style="dim")
+        errors.print(plural(len(rows), "row"), style="dim")
     sys.stdout.flush()
 
 
@@ -688,7 +692,7 @@ def watch(
             chosen = generation(partner, api)
             current = await poll(chosen)
             errors.print(
-                f"watching {len(current)} services every {interval:g} s (Ctrl-C to stop)",
+                f"watching {plural(len(current), 'service')} every {interval:g} s (Ctrl-C to stop)",
                 style="dim",
             )
             polls = 1
