@@ -13,7 +13,15 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from backupjobs.cli import app
-from backupjobs.cli.client import Change, attention_reasons, changes, snapshot
+from backupjobs.cli.client import (
+    Change,
+    ChangePrinter,
+    Format,
+    attention_reasons,
+    change_row,
+    changes,
+    snapshot,
+)
 from backupjobs.sdk import Coded, Customer
 from tests.auth.credentials import certificate_pem, private_key, private_key_pem
 from tests.processes import BACKUPJOBS, cli_json
@@ -371,3 +379,28 @@ def test_long_listings_show_progress_on_a_terminal(world, monkeypatch):
     drawn = terminal.getvalue()
     assert "customers' jobs" in drawn
     assert "3/3" in drawn  # every customer's jobs read
+
+
+def test_changes_print_as_lines_json_or_csv_with_one_header(capsys):
+    alpha = Customer("c", "Alpha", None)
+    finished = alpha_jobs("c", placeholder_status="None")[1]
+    change = Change("status", alpha, replace(finished, status=Coded(1, "Running")), finished)
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    for output in Format:
+        printer = ChangePrinter(output)
+        printer.print(change_row(change, at))
+        printer.print(change_row(change, at))
+    lines = capsys.readouterr().out.splitlines()
+    human, machine, spreadsheet = lines[:2], lines[2:4], lines[4:]
+    assert human[0] == human[1]
+    assert (
+        "2026-01-02 03:04:05Z  Alpha  Microsoft 365 / Exchange Online  status: Running → Finished"
+        in human[0]
+    )
+    assert [json.loads(line)["previousStatus"] for line in machine] == ["Running", "Running"]
+    rows = list(csv.DictReader(io.StringIO("\n".join(spreadsheet))))
+    assert len(rows) == 2
+    assert rows[0]["change"] == "status"
+    assert rows[0]["time"] == "2026-01-02T03:04:05Z"
+    assert rows[0]["endTime"] == "2025-09-10T22:00:45Z"
+    assert rows[0]["name"] == ""
