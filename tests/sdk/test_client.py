@@ -3,6 +3,7 @@
 import asyncio
 import dataclasses
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import jwt
@@ -385,4 +386,15 @@ async def test_concurrent_calls_share_one_token(world):
 
         answers = await asyncio.gather(*(jobs_of(c) for c in [world.alpha, world.bravo] * 4))
     assert [len(found) for found in answers] == [7, 2] * 4
+    assert recorder.token_requests() == 1
+
+
+def test_threads_sharing_a_client_share_one_token(world):
+    recorder = Recorder()
+    with (
+        world.client(http_client=recorder.sync_client()) as client,
+        ThreadPoolExecutor(max_workers=8) as pool,
+    ):
+        answers = list(pool.map(lambda _: len(list(client.v3.customers())), range(16)))
+    assert answers == [3] * 16
     assert recorder.token_requests() == 1
