@@ -228,7 +228,7 @@ def ingest(url: str, app: App, records: list[dict[str, Any]]) -> None:
     assert answer.json()["stored"] == len(records), answer.text
 
 
-async def _populate(database_url: str) -> dict[str, Any]:
+async def populate(database_url: str) -> dict[str, Any]:
     db = Database(database_url, pool_size=1)
     try:
         await db.migrate()
@@ -254,7 +254,7 @@ async def _populate(database_url: str) -> dict[str, Any]:
 def partner_world(folder: Path, **server_env: str) -> Iterator[World]:
     """The world above on a new SQLite database, served by a real process."""
     database_url = f"sqlite:///{folder / 'partner.db'}"
-    made = asyncio.run(_populate(database_url))
+    made = asyncio.run(populate(database_url))
     alpha, bravo, charlie = made["customers"]
     env = environment(database_url, **server_env)
     with running_server(env, folder / "server.log") as server:

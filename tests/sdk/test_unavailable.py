@@ -10,7 +10,7 @@ import pytest
 from backupjobs.sdk import Client, Retry, ServiceUnavailableError
 from tests.processes import environment, running_server
 from tests.relay import Relay
-from tests.sdk.partner import _populate
+from tests.sdk.partner import populate
 from tests.sdk.test_client import Recorder
 from tests.services import create_postgres_database, drop_postgres_database
 
@@ -53,7 +53,7 @@ def outage(tmp_path_factory):
     parts = urlsplit(url)
     relay = ThreadedRelay((parts.hostname, parts.port or 5432))
     try:
-        made = asyncio.run(_populate(url))
+        made = asyncio.run(populate(url))
         through_relay = parts._replace(netloc=f"{parts.username}@127.0.0.1:{relay.port}").geturl()
         log = tmp_path_factory.mktemp("outage") / "server.log"
         with running_server(environment(through_relay), log) as server:
