@@ -9,6 +9,7 @@ are reported through the ingestion API, as a backup engine would.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -275,3 +276,43 @@ def partner_world(folder: Path, **server_env: str) -> Iterator[World]:
             alpha_only=made["alpha_only"],
             now=now,
         )
+
+
+class Recorder:
+    """Every request an httpx client sends and every answer, in order, with the
+    ``time.monotonic()`` of each (``sent_at``, ``received_at``)."""
+
+    def __init__(self):
+        self.requests = []
+        self.responses = []
+        self.sent_at = []
+        self.received_at = []
+
+    def on_request(self, request):
+        self.requests.append(request)
+        self.sent_at.append(time.monotonic())
+
+    def on_response(self, response):
+        self.responses.append(response)
+        self.received_at.append(time.monotonic())
+
+    def sync_client(self):
+        hooks = {"request": [self.on_request], "response": [self.on_response]}
+        return httpx.Client(event_hooks=hooks, timeout=30)
+
+    def async_client(self):
+        async def on_request(request):
+            self.on_request(request)
+
+        async def on_response(response):
+            self.on_response(response)
+
+        return httpx.AsyncClient(
+            event_hooks={"request": [on_request], "response": [on_response]}, timeout=30
+        )
+
+    def paths(self, method=None):
+        return [r.url.path for r in self.requests if method in (None, r.method)]
+
+    def token_requests(self):
+        return self.paths("POST").count("/connect/token")

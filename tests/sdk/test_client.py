@@ -25,49 +25,9 @@ from backupjobs.sdk import (
 from backupjobs.sdk.retry import Retry
 from tests.auth.credentials import certificate_pem, private_key, private_key_pem
 from tests.processes import cli_json, free_port
-from tests.sdk.partner import alpha_jobs
+from tests.sdk.partner import Recorder, alpha_jobs
 
 pytestmark = pytest.mark.slow
-
-
-class Recorder:
-    """Every request an httpx client sends and every answer, in order, with the
-    ``time.monotonic()`` of each (``sent_at``, ``received_at``)."""
-
-    def __init__(self):
-        self.requests = []
-        self.responses = []
-        self.sent_at = []
-        self.received_at = []
-
-    def on_request(self, request):
-        self.requests.append(request)
-        self.sent_at.append(time.monotonic())
-
-    def on_response(self, response):
-        self.responses.append(response)
-        self.received_at.append(time.monotonic())
-
-    def sync_client(self):
-        hooks = {"request": [self.on_request], "response": [self.on_response]}
-        return httpx.Client(event_hooks=hooks, timeout=30)
-
-    def async_client(self):
-        async def on_request(request):
-            self.on_request(request)
-
-        async def on_response(response):
-            self.on_response(response)
-
-        return httpx.AsyncClient(
-            event_hooks={"request": [on_request], "response": [on_response]}, timeout=30
-        )
-
-    def paths(self, method=None):
-        return [r.url.path for r in self.requests if method in (None, r.method)]
-
-    def token_requests(self):
-        return self.paths("POST").count("/connect/token")
 
 
 def test_v3_jobs_are_typed_records_read_page_by_page_to_the_end(world):

@@ -8,8 +8,7 @@ import httpx
 import pytest
 
 from backupjobs.sdk import AccessToken, RateLimitedError, Retry
-from tests.sdk.partner import READ_PERMISSIONS, partner_world
-from tests.sdk.test_client import Recorder
+from tests.sdk.partner import READ_PERMISSIONS, Recorder, partner_world
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,7 @@ import pytest
 from backupjobs.sdk import Client, Retry, ServiceUnavailableError
 from tests.processes import environment, running_server
 from tests.relay import Relay
-from tests.sdk.partner import populate
-from tests.sdk.test_client import Recorder
+from tests.sdk.partner import Recorder, populate
 from tests.services import create_postgres_database, drop_postgres_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
