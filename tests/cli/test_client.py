@@ -309,6 +309,7 @@ def test_credentials_from_a_profile_file_never_from_the_command_line(world, tmp_
     assert len(listed) == 3
     checked = json_of(partner({**env, "BACKUPJOBS_PROFILE": "partner"}, "check", "-f", "json"))
     assert checked["credential"] == "client secret"
+    assert checked["expiresIn"] == 3600
     assert checked["clientId"] == world.reader.client_id
     assert "partner.jobs.read.all" in checked["scope"].split()
     assert world.reader.secret not in json.dumps(checked)

@@ -400,7 +400,7 @@ def check(profile: ProfileOption = None, output: FormatOption = Format.table) ->
                 "credential": partner_credential(partner.credential),
                 "source": chosen.source,
                 "scope": token.scope,
-                "expiresIn": token.expires_in,
+                "expiresIn": None if token.expires_in is None else int(token.expires_in),
             }
 
     found = run(work())
