@@ -2,13 +2,14 @@
 
 Operator commands (``partners``, ``customers``, ``services``, ``apps``, ``keys``, ``db``) work on
 the database named by ``BACKUPJOBS_DATABASE_URL``; ``serve`` and ``demo`` run the API.
+Partner commands (``client ...``) call the API over HTTP with an app's credentials.
 """
 
 from __future__ import annotations
 
 import typer
 
-from backupjobs.cli import operator, server
+from backupjobs.cli import client, operator, server
 
 app = typer.Typer(
     name="backupjobs",
@@ -25,6 +26,7 @@ app.add_typer(operator.customers, name="customers")
 app.add_typer(operator.services, name="services")
 app.add_typer(operator.apps, name="apps")
 app.add_typer(operator.keys, name="keys")
+app.add_typer(client.client, name="client")
 
 
 def main() -> None:
