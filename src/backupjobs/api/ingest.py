@@ -7,15 +7,13 @@ from typing import Any
 
 import msgspec
 from litestar import Request, post
-from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIType, Schema
 
 from backupjobs.api.context import services
 from backupjobs.api.problems import ProblemError, problem_responses
 from backupjobs.api.requests import json_body_operation
-from backupjobs.api.security import SECURITY, authorized
+from backupjobs.api.security import SECURITY, authorizing, principal_of
 from backupjobs.auth.permissions import Permission
-from backupjobs.auth.tokens import Principal
 from backupjobs.store import jobs as job_store
 from backupjobs.wire import (
     MAX_RECORDS_PER_REQUEST,
@@ -96,7 +94,7 @@ def _decode_batch(raw: bytes) -> list[msgspec.Raw]:
 @post(
     "/api/v1/ingest/jobs",
     status_code=200,
-    dependencies={"principal": authorized(Permission.JOBS_WRITE)},
+    before_request=authorizing(Permission.JOBS_WRITE),
     security=SECURITY,
     responses=problem_responses(400, 401, 403, 413, 429),
     operation_class=json_body_operation(_BATCH, "Job records to store."),
@@ -109,7 +107,7 @@ def _decode_batch(raw: bytes) -> list[msgspec.Raw]:
     tags=["ingestion"],
 )
 async def ingest_jobs(
-    request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+    request: Request[Any, Any, Any],
 ) -> IngestAnswer:
     batch = _decode_batch(await request.body())
     valid: list[tuple[int, JobRecord]] = []
@@ -124,7 +122,7 @@ async def ingest_jobs(
     if valid:
         async with context.db.write() as connection:
             result = await job_store.ingest(
-                connection, principal.scope, valid, now=datetime.now(UTC)
+                connection, principal_of(request).scope, valid, now=datetime.now(UTC)
             )
     rejected.extend(RejectedRecord(r.index, r.job_id, r.error) for r in result.rejected)
     rejected.sort(key=lambda r: r.index)

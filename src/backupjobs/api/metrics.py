@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from time import perf_counter
+from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -65,6 +66,9 @@ class Metrics:
         """ASGI middleware recording each request's route, status and duration."""
         requests = self.requests
         latency = self.latency
+        # The labelled series by (route, method, status), looked up once each: labels()
+        # costs more than the increments.
+        series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
         async def record(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != ScopeType.HTTP:
@@ -82,9 +86,15 @@ class Metrics:
             try:
                 await app(scope, receive, send_recording_status)
             finally:
-                route = scope.get("path_template") or "unmatched"
-                method = scope.get("method", "")
-                requests.labels(route, method, str(status)).inc()
-                latency.labels(route, method).observe(perf_counter() - started)
+                key = (scope.get("path_template") or "unmatched", scope.get("method", ""), status)
+                found = series.get(key)
+                if found is None:
+                    route, method, _ = key
+                    found = series[key] = (
+                        requests.labels(route, method, str(status)),
+                        latency.labels(route, method),
+                    )
+                found[0].inc()
+                found[1].observe(perf_counter() - started)
 
         return record

@@ -15,16 +15,17 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Response, Router, get
 from litestar.datastructures import ResponseHeader
-from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
+from litestar.response.base import ASGIResponse
 
 from backupjobs.api import odata
+from backupjobs.api.answers import JsonAnswer, ok_response
 from backupjobs.api.context import services
 from backupjobs.api.odata import CollectionOperation, CollectionOptions, Feed
 from backupjobs.api.problems import ProblemError, problem_responses
 from backupjobs.api.requests import customer_id_or_404, not_found_customer
-from backupjobs.api.security import SECURITY, authorized
+from backupjobs.api.security import SECURITY, authorize, authorizing, principal_of
 from backupjobs.auth.permissions import Permission
 from backupjobs.auth.tokens import Principal
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES, CodeTable, UnknownCodeError
@@ -41,9 +42,13 @@ from backupjobs.wire import (
 
 CustomerId = Annotated[str, Parameter(description="The tenant owner ID of the customer.")]
 
-_JOBS_READ = authorized(Permission.MODERN_JOBS_READ)
-_CUSTOMERS_READ = authorized(Permission.MODERN_CUSTOMERS_READ)
+_JOBS_READ = authorizing(Permission.MODERN_JOBS_READ)
+_CUSTOMERS_READ = authorizing(Permission.MODERN_CUSTOMERS_READ)
 _COLLECTION_ERRORS = problem_responses(400, 401, 403, 404, 429)
+_JOB_FEED_RESPONSES = {200: ok_response(Feed[ModernJobRow]), **_COLLECTION_ERRORS}
+_encoder = msgspec.json.Encoder()
+_JSON_MEDIA_TYPE = odata.JSON_MEDIA_TYPE.encode()
+_VERSION_HEADER = (odata.VERSION_HEADER[0].lower().encode(), odata.VERSION_HEADER[1].encode())
 
 
 class CustomerEntity(msgspec.Struct):
@@ -78,23 +83,21 @@ async def _job_feed(
     *,
     job_type: int | None = None,
     job_module: int | None = None,
-) -> Feed[ModernJobRow]:
+) -> ASGIResponse:
     """A customer's service rows (latest job or placeholder each) as an OData page."""
     options = odata.collection_options(odata.query_of(request))
     customer = customer_id_or_404(customer_id)
-    async with services(request).db.read() as connection:
-        page = await service_page(
-            connection,
-            principal.scope,
-            customer,
-            job_type=job_type,
-            job_module=job_module,
-            offset=options.offset,
-            limit=options.page_size,
-        )
+    page = await service_page(
+        services(request).db,
+        principal.scope,
+        customer,
+        job_type=job_type,
+        job_module=job_module,
+        offset=options.offset,
+        limit=options.page_size,
+    )
     if page is None:
         raise not_found_customer(customer_id)
-    now = datetime.now(UTC)
     rows: Sequence[ServiceState] = page.rows
     total = page.total
     if job_type is not None and job_module is not None and total == 0:
@@ -104,12 +107,15 @@ async def _job_feed(
         rows = (
             [never_run(job_type, job_module)] if options.offset == 0 and options.page_size else []
         )
-    return _feed(
+    feed = _feed(
         request,
         odata.JOB_COLLECTION,
         options,
-        [modern_job_row(r, now) for r in rows],
+        modern_job_row.encoded(rows, datetime.now(UTC)),
         total,
+    )
+    return JsonAnswer(
+        _encoder.encode(feed), media_type=_JSON_MEDIA_TYPE, headers=(_VERSION_HEADER,)
     )
 
 
@@ -138,10 +144,10 @@ def _feed(
 
 @get(
     "/customers/{customer_id:str}/jobs/jobType/{job_type:str}/jobModule/{job_module:str}",
-    dependencies={"principal": _JOBS_READ},
+    before_request=_JOBS_READ,
     media_type=odata.JSON_MEDIA_TYPE,
     security=SECURITY,
-    responses=_COLLECTION_ERRORS,
+    responses=_JOB_FEED_RESPONSES,
     operation_class=CollectionOperation,
     summary="Job details of one backup service of a customer",
     description=(
@@ -161,21 +167,20 @@ async def service_jobs(
     job_module: Annotated[
         str, Parameter(description="The service module of the job: a name or a code.")
     ],
-    principal: NamedDependency[Principal],
-) -> Feed[ModernJobRow]:
+) -> ASGIResponse:
     type_code = _code(JOB_TYPES, job_type, "JobType")
     module_code = _code(JOB_MODULES, job_module, "JobModule")
     return await _job_feed(
-        request, principal, customer_id, job_type=type_code, job_module=module_code
+        request, principal_of(request), customer_id, job_type=type_code, job_module=module_code
     )
 
 
 @get(
     "/customers/{customer_id:str}/jobs",
-    dependencies={"principal": _JOBS_READ},
+    before_request=_JOBS_READ,
     media_type=odata.JSON_MEDIA_TYPE,
     security=SECURITY,
-    responses=_COLLECTION_ERRORS,
+    responses=_JOB_FEED_RESPONSES,
     operation_class=CollectionOperation,
     summary="Job details of all backup services of a customer",
     description=(
@@ -187,14 +192,13 @@ async def service_jobs(
 async def customer_jobs(
     request: Request[Any, Any, Any],
     customer_id: CustomerId,
-    principal: NamedDependency[Principal],
-) -> Feed[ModernJobRow]:
-    return await _job_feed(request, principal, customer_id)
+) -> ASGIResponse:
+    return await _job_feed(request, principal_of(request), customer_id)
 
 
 @get(
     "/customers",
-    dependencies={"principal": _CUSTOMERS_READ},
+    before_request=_CUSTOMERS_READ,
     media_type=odata.JSON_MEDIA_TYPE,
     security=SECURITY,
     responses=problem_responses(400, 401, 403, 429),
@@ -203,10 +207,8 @@ async def customer_jobs(
     description="Customers visible to the app, ordered by name, then id.",
     tags=["Modern"],
 )
-async def customers(
-    request: Request[Any, Any, Any], principal: NamedDependency[Principal]
-) -> Feed[CustomerRow]:
-    return await _customer_feed(request, principal)
+async def customers(request: Request[Any, Any, Any]) -> Feed[CustomerRow]:
+    return await _customer_feed(request, principal_of(request))
 
 
 async def _customer_feed(
@@ -238,7 +240,7 @@ async def _customer(
 
 @get(
     "/customers/{customer_id:str}",
-    dependencies={"principal": _CUSTOMERS_READ},
+    before_request=_CUSTOMERS_READ,
     media_type=odata.JSON_MEDIA_TYPE,
     security=SECURITY,
     responses=problem_responses(400, 401, 403, 404, 429),
@@ -248,9 +250,8 @@ async def _customer(
 async def customer(
     request: Request[Any, Any, Any],
     customer_id: CustomerId,
-    principal: NamedDependency[Principal],
 ) -> CustomerEntity:
-    return await _customer(request, principal, customer_id)
+    return await _customer(request, principal_of(request), customer_id)
 
 
 # Generic OData clients build URLs from $metadata: the entity set by its name, Customers
@@ -271,11 +272,10 @@ def _customer_key(segment: str) -> str | None:
     return key
 
 
-async def _principal(request: Request[Any, Any, Any], permission: Provide) -> Principal:
+async def _principal(request: Request[Any, Any, Any], permission: Permission) -> Principal:
     # These routes match any segment, so the token is checked only once the segment has
     # turned out to be one of ours: elsewhere the answer stays an unknown path's 404.
-    principal: Principal = await permission.dependency(request)
-    return principal
+    return await authorize(request, permission)
 
 
 @get("/{segment:str}", media_type=odata.JSON_MEDIA_TYPE, include_in_schema=False)
@@ -283,7 +283,7 @@ async def customers_by_odata_url(
     request: Request[Any, Any, Any], segment: EntitySegment
 ) -> Feed[CustomerRow] | CustomerEntity:
     key = _customer_key(segment)
-    principal = await _principal(request, _CUSTOMERS_READ)
+    principal = await _principal(request, Permission.MODERN_CUSTOMERS_READ)
     if key is None:
         return await _customer_feed(request, principal)
     return await _customer(request, principal, key)
@@ -292,11 +292,11 @@ async def customers_by_odata_url(
 @get("/{segment:str}/jobs", media_type=odata.JSON_MEDIA_TYPE, include_in_schema=False)
 async def customer_jobs_by_odata_url(
     request: Request[Any, Any, Any], segment: EntitySegment
-) -> Feed[ModernJobRow]:
+) -> ASGIResponse:
     key = _customer_key(segment)
     if key is None:
         raise NotFoundException()
-    principal = await _principal(request, _JOBS_READ)
+    principal = await _principal(request, Permission.MODERN_JOBS_READ)
     return await _job_feed(request, principal, key)
 
 

@@ -8,10 +8,11 @@ from uuid import UUID
 
 import msgspec
 from litestar import Request, Router, post
-from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import Parameter
+from litestar.response.base import ASGIResponse
 
+from backupjobs.api.answers import JsonAnswer, ok_response
 from backupjobs.api.context import services
 from backupjobs.api.problems import ProblemError, problem_responses
 from backupjobs.api.requests import (
@@ -23,10 +24,10 @@ from backupjobs.api.requests import (
     nullable_integer,
     object_schema,
     offset_of,
+    read_body,
 )
-from backupjobs.api.security import SECURITY, authorized
+from backupjobs.api.security import SECURITY, authorizing, principal_of
 from backupjobs.auth.permissions import Permission
-from backupjobs.auth.tokens import Principal
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES
 from backupjobs.store.directory import customer_page
 from backupjobs.store.jobs import service_page
@@ -47,6 +48,16 @@ class V3Metadata(msgspec.Struct):
 class V3JobPage(msgspec.Struct):
     data: list[V3JobRow]
     metadata: V3Metadata
+
+
+class _EncodedJobPage(msgspec.Struct):
+    """A :class:`V3JobPage` whose rows are JSON already (see ``Remembered.encoded``)."""
+
+    data: list[msgspec.Raw]
+    metadata: V3Metadata
+
+
+_encoder = msgspec.json.Encoder()
 
 
 class V3CustomerPage(msgspec.Struct):
@@ -88,9 +99,9 @@ _CUSTOMER_FILTER = object_schema(
         "/customers/{customer_id:str}/avpt-products/jobs/batch",
     ],
     status_code=200,
-    dependencies={"principal": authorized(Permission.V3_JOBS_READ)},
+    before_request=authorizing(Permission.V3_JOBS_READ),
     security=SECURITY,
-    responses=problem_responses(400, 401, 403, 404, 413, 429),
+    responses={200: ok_response(V3JobPage), **problem_responses(400, 401, 403, 404, 413, 429)},
     operation_class=json_body_operation(_JOB_FILTER, "Filters by job type and module."),
     summary="Job details of a customer's backup services",
     description=(
@@ -102,31 +113,30 @@ _CUSTOMER_FILTER = object_schema(
 async def v3_jobs(
     request: Request[Any, Any, Any],
     customer_id: Annotated[str, Parameter(description="The tenant owner ID of the customer.")],
-    principal: NamedDependency[Principal],
     pageIndex: PageIndex = 1,
     pageSize: PageSize = 100,
-) -> V3JobPage:
-    filters = decode_optional_body(await request.body(), V3JobFilter) or V3JobFilter()
+) -> ASGIResponse:
+    principal = principal_of(request)
+    filters = decode_optional_body(await read_body(request), V3JobFilter) or V3JobFilter()
     job_type = code_filter(JOB_TYPES, filters.jobType)
     job_module = code_filter(JOB_MODULES, filters.jobModule)
     customer = customer_id_or_404(customer_id)
-    async with services(request).db.read() as connection:
-        page = await service_page(
-            connection,
-            principal.scope,
-            customer,
-            job_type=job_type,
-            job_module=job_module,
-            offset=offset_of(pageIndex, pageSize),
-            limit=pageSize,
-        )
+    page = await service_page(
+        services(request).db,
+        principal.scope,
+        customer,
+        job_type=job_type,
+        job_module=job_module,
+        offset=offset_of(pageIndex, pageSize),
+        limit=pageSize,
+    )
     if page is None:
         raise not_found_customer(customer_id)
-    now = datetime.now(UTC)
-    return V3JobPage(
-        data=[v3_job_row(row, now) for row in page.rows],
+    answer = _EncodedJobPage(
+        data=v3_job_row.encoded(page.rows, datetime.now(UTC)),
         metadata=V3Metadata(pageIndex, pageSize, page.total),
     )
+    return JsonAnswer(_encoder.encode(answer))
 
 
 def _customer_ids(filters: V3CustomerFilter) -> list[UUID] | None:
@@ -146,7 +156,7 @@ def _customer_ids(filters: V3CustomerFilter) -> list[UUID] | None:
 @post(
     "/customers/batch",
     status_code=200,
-    dependencies={"principal": authorized(Permission.V3_CUSTOMERS_READ)},
+    before_request=authorizing(Permission.V3_CUSTOMERS_READ),
     security=SECURITY,
     responses=problem_responses(400, 401, 403, 413, 429),
     operation_class=json_body_operation(_CUSTOMER_FILTER, "Limits the list to some customers."),
@@ -156,7 +166,6 @@ def _customer_ids(filters: V3CustomerFilter) -> list[UUID] | None:
 )
 async def v3_customers(
     request: Request[Any, Any, Any],
-    principal: NamedDependency[Principal],
     pageIndex: PageIndex = 1,
     pageSize: PageSize = 100,
 ) -> V3CustomerPage:
@@ -164,7 +173,7 @@ async def v3_customers(
     async with services(request).db.read() as connection:
         page = await customer_page(
             connection,
-            principal.scope,
+            principal_of(request).scope,
             customer_ids=_customer_ids(filters),
             offset=offset_of(pageIndex, pageSize),
             limit=pageSize,

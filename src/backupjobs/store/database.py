@@ -7,11 +7,15 @@
 SQLite runs in WAL mode with full fsync on commit (an acknowledged write survives a crash
 of the process or the machine) and a busy timeout; writers take the write lock when their
 transaction begins (``BEGIN IMMEDIATE``) so that two writers queue instead of failing.
+
+The hot reads (the job pages) are :class:`~backupjobs.store.reads.Query` objects run by
+:meth:`Database.fetch`: on PostgreSQL straight on asyncpg, many calls per round trip under
+load (see :mod:`backupjobs.store.reads`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from backupjobs.store.reads import Query, ReadConnections
 
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -97,7 +103,7 @@ class Database:
     the block ends without error, and only then returns.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, read_url: str = "") -> None:
         self.url = driver_url(url)
         self.dialect = self.url.get_backend_name()
         options: dict[str, Any] = {}
@@ -110,6 +116,21 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
+        #: What store modules remember of their reads, by their own keys: per database,
+        #: since two databases may hold the same ids.
+        self.remembered: dict[str, Any] = {}
+        self._reads: ReadConnections | None = None
+        if read_url and self.dialect != "postgresql":
+            raise DatabaseUrlError("a read replica needs PostgreSQL as the database")
+        if self.dialect == "postgresql":
+            # The job pages may read from a replica; everything else uses ``url``.
+            reads_url = driver_url(read_url) if read_url else self.url
+            if reads_url.get_backend_name() != "postgresql":
+                raise DatabaseUrlError("a read URL must name PostgreSQL, like the database's")
+            _, connect_options = self.engine.dialect.create_connect_args(reads_url)
+            for sqlalchemy_only in ("prepared_statement_cache_size", "async_fallback"):
+                connect_options.pop(sqlalchemy_only, None)
+            self._reads = ReadConnections(dict(connect_options), size=pool_size)
 
     @property
     def is_sqlite(self) -> bool:
@@ -128,6 +149,18 @@ class Database:
             async with connection.begin():
                 yield connection
 
+    async def fetch(self, query: Query, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        """The rows of a read-only ``query`` for ``params`` (a missing one is NULL)."""
+        if self._reads is None:
+            values = {name: params.get(name) for name in query.names}
+            async with self.read() as connection:
+                rows: Sequence[Sequence[Any]] = (
+                    await connection.execute(query.statement, values)
+                ).all()
+            return rows
+        batched = query.batched(self.engine.dialect)
+        return await self._reads.fetch_call(batched, query.arguments(params))
+
     async def ping(self) -> None:
         async with self.read() as connection:
             await connection.execute(text("SELECT 1"))
@@ -139,6 +172,8 @@ class Database:
         await upgrade(self)
 
     async def dispose(self) -> None:
+        if self._reads is not None:
+            await self._reads.close()
         await self.engine.dispose()
 
     def describe(self) -> str:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import random
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from backupjobs.store.bulk import one_of
 from backupjobs.store.paging import Page, fetch_page, offset_page_statement
 from backupjobs.store.schema import backup_services, customers, partners
 from backupjobs.store.scope import TenantScope
+
+# Revision tags need only never to repeat: a generator seeded from the OS once, not a
+# system call per tag.
+_revisions = random.Random()  # noqa: S311
 
 
 class NotFoundError(LookupError):
@@ -89,7 +96,28 @@ async def enable_service(
     if exists is not None:
         return False
     await connection.execute(backup_services.insert().values(**key, enabled_at=now))
+    await services_changed(connection, partner_id, [customer_id])
     return True
+
+
+async def services_changed(
+    connection: AsyncConnection, partner_id: UUID, customer_ids: Collection[UUID]
+) -> None:
+    """Mark the customers' services as changed (a new ``services_revision``), in the
+    caller's transaction: readers that remember services by revision read them again.
+
+    The rows are locked in id order, so that concurrent writers never deadlock.
+    """
+    if not customer_ids:
+        return
+    ids = sorted(customer_ids)
+    chosen = (customers.c.partner_id == partner_id, one_of(connection, customers.c.id, ids))
+    await connection.execute(
+        select(customers.c.id).where(*chosen).order_by(customers.c.id).with_for_update()
+    )
+    await connection.execute(
+        update(customers).where(*chosen).values(services_revision=_revisions.getrandbits(63))
+    )
 
 
 _CUSTOMER = (customers.c.id, customers.c.name, customers.c.created_at)
@@ -107,7 +135,7 @@ async def customer_page(
     customer_ids: list[UUID] | None = None,
     offset: int = 0,
     limit: int = 100,
-) -> Page:
+) -> Page[Row[Any]]:
     """The visible customers (optionally only ``customer_ids``) ordered by name, then id."""
     base = _visible_customers(scope)
     if customer_ids is not None:

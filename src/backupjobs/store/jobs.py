@@ -11,16 +11,32 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+import msgspec
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Uuid,
+    and_,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from backupjobs.store.paging import Page, fetch_page, offset_page_statement
-from backupjobs.store.schema import LATEST, backup_services, customers, jobs
-from backupjobs.store.scope import TenantScope
+from backupjobs.store import directory
+from backupjobs.store.bulk import dialect_insert, find, insert_rows, keyed
+from backupjobs.store.database import Database
+from backupjobs.store.paging import Page, page_from
+from backupjobs.store.reads import Query
+from backupjobs.store.schema import LATEST, UtcDateTime, backup_services, customers, jobs
+from backupjobs.store.scope import SCOPE_PARAMETERS, ScopeConditions, TenantScope
 from backupjobs.wire.records import JobRecord
 
 #: A job's reported fields, named as in ``jobs`` (and, prefixed, in ``backup_services``).
@@ -46,39 +62,103 @@ _SERVICE_STATE = (
 )
 _SERVICE_ORDER = (backup_services.c.job_type, backup_services.c.job_module)
 _SERVICE_KEY = ("customer_id", "job_type", "job_module")
+_CUSTOMER = "customer_id"
 
 ServiceKey = tuple[UUID, int, int]
 
 
-def service_page_statement(
-    scope: TenantScope,
-    customer_id: UUID,
-    *,
-    job_type: int | None = None,
-    job_module: int | None = None,
-    offset: int = 0,
-    limit: int = 100,
-) -> Select[Any]:
-    """A customer's services (latest job each) ordered by jobType, jobModule."""
-    base = select(*_SERVICE_STATE).where(
-        backup_services.c.partner_id == scope.partner_id,
-        backup_services.c.customer_id == customer_id,
+class ServiceRow(NamedTuple):
+    """A backup service and its latest job (``job_id`` None: it has never run)."""
+
+    job_type: int
+    job_module: int
+    job_id: str | None
+    status: int | None
+    name: str | None
+    total_count: int | None
+    failed_count: int | None
+    successful_count: int | None
+    skipped_count: int | None
+    warning_count: int | None
+    backup_size_bytes: int | None
+    start_time: datetime | None
+    end_time: datetime | None
+    last_modify_time: datetime | None
+
+
+_SERVICES_PARAMETERS = {**SCOPE_PARAMETERS, _CUSTOMER: Uuid()}
+
+
+def _services_revision(p: Mapping[str, ColumnElement[Any]]) -> Select[Any]:
+    """The customer's services revision, if the customer is visible: one row or none."""
+    scope = ScopeConditions.over(p)
+    # LIMIT: one row at most, and PostgreSQL then looks the customer up by key for each
+    # call answered together (see store.reads), whatever its statistics say.
+    return (
+        scope.customer(p[_CUSTOMER])
+        .with_only_columns(customers.c.services_revision)
+        .limit(literal_column("1"))
     )
-    if job_type is not None:
-        base = base.where(backup_services.c.job_type == job_type)
-    if job_module is not None:
-        base = base.where(backup_services.c.job_module == job_module)
-    return offset_page_statement(
-        base,
-        order_by=_SERVICE_ORDER,
-        offset=offset,
-        limit=limit,
-        anchor=scope.customer(customer_id),
+
+
+def _services(p: Mapping[str, ColumnElement[Any]]) -> Select[Any]:
+    """The customer's revision and services (latest job each) ordered by jobType,
+    jobModule, read together; one row with no service if it has none; none if the
+    customer is not visible."""
+    scope = ScopeConditions.over(p)
+    its_services = and_(
+        backup_services.c.partner_id == customers.c.partner_id,
+        backup_services.c.customer_id == customers.c.id,
     )
+    return (
+        select(customers.c.services_revision, *_SERVICE_STATE)
+        .select_from(customers.outerjoin(backup_services, its_services))
+        .where(
+            scope.allows(customers.c.partner_id, customers.c.id),
+            customers.c.id == p[_CUSTOMER],
+        )
+        .order_by(*_SERVICE_ORDER)
+    )
+
+
+# Built once: a request only binds values. A customer's services are read as a revision
+# first (a key lookup, one short row); the services themselves only when this process has
+# not read them at that revision already. A customer has a few dozen services at most
+# (one per module it protects): filters and pages are applied to all of them.
+_SERVICES_REVISION = Query(_services_revision, _SERVICES_PARAMETERS)
+_SERVICES = Query(
+    _services, _SERVICES_PARAMETERS, order_by=[column.key for column in _SERVICE_ORDER]
+)
+
+#: Customers' services each process keeps; past this, the oldest read are forgotten first.
+#: Services each process keeps (about half a kilobyte each); past this, the customers
+#: read longest ago are forgotten first.
+KNOWN_SERVICES = 40_000
+# Database.remembered[_KNOWN]: a _KnownServices.
+_KNOWN = "services by revision"
+
+
+class _KnownServices:
+    """Customers' services by (customer id as an integer, revision)."""
+
+    __slots__ = ("_lists", "_size")
+
+    def __init__(self) -> None:
+        self._lists: dict[tuple[int, int], list[ServiceRow]] = {}
+        self._size = 0
+
+    def get(self, key: tuple[int, int]) -> list[ServiceRow] | None:
+        return self._lists.get(key)
+
+    def put(self, key: tuple[int, int], services: list[ServiceRow]) -> None:
+        self._size += len(services) - len(self._lists.pop(key, ()))
+        while self._size > KNOWN_SERVICES and self._lists:
+            self._size -= len(self._lists.pop(next(iter(self._lists))))
+        self._lists[key] = services
 
 
 async def service_page(
-    connection: AsyncConnection,
+    db: Database,
     scope: TenantScope,
     customer_id: UUID,
     *,
@@ -86,12 +166,37 @@ async def service_page(
     job_module: int | None = None,
     offset: int = 0,
     limit: int = 100,
-) -> Page | None:
-    """One page of a customer's service rows; None if the customer is not visible."""
-    statement = service_page_statement(
-        scope, customer_id, job_type=job_type, job_module=job_module, offset=offset, limit=limit
-    )
-    return await fetch_page(connection, statement)
+) -> Page[ServiceRow] | None:
+    """One page of a customer's service rows; None if the customer is not visible.
+
+    Rows are ordered by jobType, then jobModule; ``job_type`` and ``job_module`` filter.
+    Every call asks the database (visibility, and the services' revision); services are
+    not read twice at the same revision.
+    """
+    params = scope.parameters()
+    params[_CUSTOMER] = customer_id
+    answer = await db.fetch(_SERVICES_REVISION, params)
+    if not answer:
+        return None
+    known: _KnownServices | None = db.remembered.get(_KNOWN)
+    if known is None:
+        known = db.remembered[_KNOWN] = _KnownServices()
+    services = known.get((customer_id.int, answer[0][0]))
+    if services is None:
+        # Read now, they may be newer than the revision read above: they come with theirs.
+        rows = await db.fetch(_SERVICES, params)
+        if not rows:
+            return None
+        services = [ServiceRow(*row[1:]) for row in rows if row[1] is not None]
+        known.put((customer_id.int, rows[0][0]), services)
+    if job_type is not None or job_module is not None:
+        services = [
+            service
+            for service in services
+            if job_type in (None, service.job_type) and job_module in (None, service.job_module)
+        ]
+    # An unchanged page is the same list every time: wire.rows.Remembered knows it.
+    return page_from(services, offset=offset, limit=limit)
 
 
 @dataclass(slots=True)
@@ -144,15 +249,6 @@ def _later_or_same_job(excluded: Any) -> ColumnElement[bool]:
     )
 
 
-def _insert(dialect: str, table: Any) -> Any:
-    """INSERT with ON CONFLICT support, in the dialect's own construct."""
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-
-
-def _job_values(record: JobRecord) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in JOB_FIELDS}
-
-
 async def ingest(
     connection: AsyncConnection,
     scope: TenantScope,
@@ -165,11 +261,15 @@ async def ingest(
     Records apply in order: one older than the stored (or an earlier record's)
     lastModifyTime is stale; a record for a customer outside ``scope`` is rejected as
     unknown; a jobId already recorded for another backup service is rejected.
+
+    The history is written first, the services' latest jobs last: a service's row is
+    locked only from then to the commit, so that batches touching the same services
+    (engines report every customer's jobs at once) wait for each other briefly.
     """
     result = IngestResult()
-    dialect = connection.dialect.name
     visible = await _visible_customers(connection, scope, {r.customer_id for _, r in records})
     stored_lmt, owner = await _existing_jobs(connection, scope, {r.job_id for _, r in records})
+    recorded_before = set(stored_lmt)
 
     final: dict[str, JobRecord] = {}
     applied: dict[str, list[int]] = {}
@@ -200,15 +300,25 @@ async def ingest(
         applied.setdefault(record.job_id, []).append(index)
 
     if final:
-        recompute = await _update_latest(connection, scope, final.values(), now=now)
-        written = await _upsert_jobs(connection, dialect, scope, final.values(), now=now)
+        changed = await _enable_services(connection, scope, final.values(), now=now)
+        written = await _upsert_jobs(connection, scope, final.values(), now=now)
         for job_id, indexes in applied.items():
             if job_id in written:
                 result.stored += len(indexes)
             else:  # a concurrent, newer write of the same job won
                 result.stale += len(indexes)
+        moved, recompute = await _update_latest(
+            connection,
+            scope,
+            [final[job_id] for job_id in sorted(written)],
+            recorded_before & written,
+            now=now,
+        )
+        changed |= moved
         for service in recompute:
             await _recompute_latest(connection, scope, service)
+            changed.add(service[0])
+        await directory.services_changed(connection, scope.partner_id, changed)
     result.rejected.sort(key=lambda rejection: rejection.index)
     return result
 
@@ -216,21 +326,31 @@ async def ingest(
 async def _visible_customers(
     connection: AsyncConnection, scope: TenantScope, customer_ids: set[UUID]
 ) -> set[UUID]:
-    rows = await connection.scalars(scope.customers().where(customers.c.id.in_(customer_ids)))
-    return set(rows.all())
+    rows = await find(
+        connection,
+        [customers.c.id],
+        [scope.allows(customers.c.partner_id, customers.c.id)],
+        [customers.c.id],
+        [(customer_id,) for customer_id in customer_ids],
+    )
+    return {row[0] for row in rows}
 
 
 async def _existing_jobs(
     connection: AsyncConnection, scope: TenantScope, job_ids: set[str]
 ) -> tuple[dict[str, datetime], dict[str, ServiceKey]]:
-    rows = await connection.execute(
-        select(
+    rows = await find(
+        connection,
+        [
             jobs.c.job_id,
             jobs.c.last_modify_time,
             jobs.c.customer_id,
             jobs.c.job_type,
             jobs.c.job_module,
-        ).where(jobs.c.partner_id == scope.partner_id, jobs.c.job_id.in_(job_ids))
+        ],
+        [jobs.c.partner_id == scope.partner_id],
+        [jobs.c.job_id],
+        [(job_id,) for job_id in job_ids],
     )
     stored_lmt: dict[str, datetime] = {}
     owner: dict[str, ServiceKey] = {}
@@ -240,111 +360,182 @@ async def _existing_jobs(
     return stored_lmt, owner
 
 
-async def _update_latest(
+def _service_key(record: JobRecord) -> ServiceKey:
+    return (record.customer_id, record.job_type, record.job_module)
+
+
+# By engine (a database): the backup services known to exist, as (partner, *ServiceKey).
+_known_services: WeakKeyDictionary[Engine, set[tuple[UUID, UUID, int, int]]]
+_known_services = WeakKeyDictionary()
+
+
+def _in_lock_order(keys: Iterable[ServiceKey]) -> list[ServiceKey]:
+    # One lock order for every transaction, so concurrent batches never deadlock.
+    return sorted(keys, key=lambda key: (key[0].int, key[1], key[2]))
+
+
+async def _enable_services(
     connection: AsyncConnection,
     scope: TenantScope,
     records: Iterable[JobRecord],
     *,
     now: datetime,
-) -> list[ServiceKey]:
-    """Enable the records' services and move each one's latest job forward.
+) -> set[UUID]:
+    """A job's first record enables its backup service (a row for the history to refer to).
 
-    Returns the services whose latest job moved back in time (its start time changed),
-    which are recomputed from history once the jobs are written.
+    Returns the customers that got a new service. Services this process has seen in the
+    database already are not looked for again (a service is never removed).
     """
-    candidates: dict[ServiceKey, JobRecord] = {}
-    updated_ids: dict[ServiceKey, set[str]] = {}
-    for record in records:
-        key = (record.customer_id, record.job_type, record.job_module)
-        updated_ids.setdefault(key, set()).add(record.job_id)
-        best = candidates.get(key)
-        if best is None or _rank(record.start_time, record.job_id) > _rank(
-            best.start_time, best.job_id
-        ):
-            candidates[key] = record
-
-    current = await connection.execute(
-        select(
-            backup_services.c.customer_id,
-            backup_services.c.job_type,
-            backup_services.c.job_module,
-            backup_services.c[LATEST + "job_id"],
-            backup_services.c[LATEST + "start_time"],
-        ).where(
-            backup_services.c.partner_id == scope.partner_id,
-            backup_services.c.customer_id.in_({key[0] for key in candidates}),
-        )
+    known = _known_services.setdefault(connection.sync_engine, set())
+    wanted = {(scope.partner_id, *_service_key(record)) for record in records} - known
+    if not wanted:
+        return set()
+    rows = [
+        {
+            "partner_id": scope.partner_id,
+            **dict(zip(_SERVICE_KEY, service, strict=True)),
+            "enabled_at": now,
+        }
+        for service in _in_lock_order(key[1:] for key in wanted)
+    ]
+    inserted = await insert_rows(
+        connection,
+        backup_services,
+        rows,
+        lambda insert: insert.on_conflict_do_nothing().returning(
+            backup_services.c.partner_id, *(backup_services.c[name] for name in _SERVICE_KEY)
+        ),
+        new_only=["partner_id", *_SERVICE_KEY],
     )
-    existing = {(row[0], row[1], row[2]): (row[3], row[4]) for row in current}
-
-    values: list[dict[str, Any]] = []
-    recompute: list[ServiceKey] = []
-    for key, best in candidates.items():
-        latest = existing.get(key)
-        if (
-            latest is not None
-            and latest[0] is not None
-            and _rank(best.start_time, best.job_id) < _rank(latest[1], latest[0])
-        ):
-            if latest[0] in updated_ids[key]:
-                recompute.append(key)
-            continue
-        row = {"partner_id": scope.partner_id, "enabled_at": now}
-        row.update(zip(_SERVICE_KEY, key, strict=True))
-        row.update({LATEST + name: value for name, value in _job_values(best).items()})
-        values.append(row)
-
-    if values:
-        insert = _insert(connection.dialect.name, backup_services)
-        latest_columns = {LATEST + name: insert.excluded[LATEST + name] for name in JOB_FIELDS}
-        statement = insert.on_conflict_do_update(
-            index_elements=["partner_id", *_SERVICE_KEY],
-            set_=latest_columns,
-            where=_later_or_same_job(insert.excluded),
-        )
-        await connection.execute(statement, sorted(values, key=_service_sort_key))
-    return recompute
-
-
-def _service_sort_key(row: Mapping[str, Any]) -> tuple[str, int, int]:
-    # One lock order for every transaction, so concurrent batches never deadlock.
-    return (str(row["customer_id"]), row["job_type"], row["job_module"])
+    added = {tuple(row) for row in inserted}
+    # Those found there were committed; this transaction's own may yet roll back.
+    known |= wanted - added
+    return {key[1] for key in added}
 
 
 async def _upsert_jobs(
     connection: AsyncConnection,
-    dialect: str,
     scope: TenantScope,
     records: Iterable[JobRecord],
     *,
     now: datetime,
 ) -> set[str]:
     """Write the records to history; returns the jobIds actually written."""
-    values = []
+    rows = []
     for record in sorted(records, key=lambda r: r.job_id):
-        row = _job_values(record)
-        row.update(
-            partner_id=scope.partner_id,
-            customer_id=record.customer_id,
-            job_type=record.job_type,
-            job_module=record.job_module,
-            recorded_at=now,
-        )
-        values.append(row)
-    insert = _insert(dialect, jobs)
-    statement = insert.on_conflict_do_update(
-        index_elements=["partner_id", "job_id"],
-        set_={name: insert.excluded[name] for name in JOB_FIELDS if name != "job_id"},
-        where=jobs.c.last_modify_time <= insert.excluded.last_modify_time,
-    ).returning(jobs.c.job_id)
-    written = await connection.execute(statement, values)
+        # A record's fields are the row's columns (JOB_FIELDS and the service's key).
+        row = msgspec.structs.asdict(record)
+        row["partner_id"] = scope.partner_id
+        row["recorded_at"] = now
+        rows.append(row)
+
+    def upsert(insert: Any) -> Any:
+        return insert.on_conflict_do_update(
+            index_elements=["partner_id", "job_id"],
+            set_={name: insert.excluded[name] for name in JOB_FIELDS if name != "job_id"},
+            where=jobs.c.last_modify_time <= insert.excluded.last_modify_time,
+        ).returning(jobs.c.job_id)
+
+    written = await insert_rows(connection, jobs, rows, upsert)
     return set(written.scalars())
+
+
+async def _update_latest(
+    connection: AsyncConnection,
+    scope: TenantScope,
+    records: Sequence[JobRecord],
+    updated: set[str],
+    *,
+    now: datetime,
+) -> tuple[set[UUID], list[ServiceKey]]:
+    """Move each service's latest job forward to the best of ``records`` (written jobs);
+    the upsert's guard keeps a later latest job where there is one.
+
+    Returns the customers whose services changed, and the services whose latest job
+    moved back in time: it was one of ``updated`` (jobs already recorded before this
+    batch) and now starts earlier. Those are to be recomputed from history.
+    """
+    candidates: dict[ServiceKey, JobRecord] = {}
+    updated_ids: dict[ServiceKey, set[str]] = {}
+    for record in records:
+        key = _service_key(record)
+        if record.job_id in updated:
+            updated_ids.setdefault(key, set()).add(record.job_id)
+        best = candidates.get(key)
+        if best is None or _rank(record.start_time, record.job_id) > _rank(
+            best.start_time, best.job_id
+        ):
+            candidates[key] = record
+    if not candidates:
+        return set(), []
+    # Only a service whose latest job was updated can see its latest move back.
+    current = await find(
+        connection,
+        [
+            backup_services.c.customer_id,
+            backup_services.c.job_type,
+            backup_services.c.job_module,
+            backup_services.c[LATEST + "job_id"],
+            backup_services.c[LATEST + "start_time"],
+        ],
+        [backup_services.c.partner_id == scope.partner_id],
+        [backup_services.c.customer_id, backup_services.c.job_type, backup_services.c.job_module],
+        list(updated_ids),
+    )
+    recompute: list[ServiceKey] = []
+    for customer_id, job_type, job_module, latest_id, latest_start in current:
+        key = (customer_id, job_type, job_module)
+        best = candidates[key]
+        if latest_id in updated_ids[key] and _rank(best.start_time, best.job_id) < _rank(
+            latest_start, latest_id
+        ):
+            recompute.append(key)
+            del candidates[key]
+
+    if not candidates:
+        return set(), recompute
+    # The latest jobs' values are the rows just written: read from there, in lock order.
+    source, params = keyed(
+        connection,
+        [
+            *(jobs.c[name] for name in ("partner_id", *_SERVICE_KEY)),
+            literal(now, UtcDateTime()).label("enabled_at"),
+            *(jobs.c[name].label(LATEST + name) for name in JOB_FIELDS),
+        ],
+        [jobs.c.partner_id == scope.partner_id],
+        [jobs.c.job_id],
+        [(candidates[key].job_id,) for key in _in_lock_order(candidates)],
+    )
+    names = ["partner_id", *_SERVICE_KEY, "enabled_at", *(LATEST + name for name in JOB_FIELDS)]
+    insert = dialect_insert(connection, backup_services)
+    upsert = (
+        insert.from_select(names, source)
+        .on_conflict_do_update(
+            index_elements=["partner_id", *_SERVICE_KEY],
+            set_={LATEST + name: insert.excluded[LATEST + name] for name in JOB_FIELDS},
+            where=_later_or_same_job(insert.excluded),
+        )
+        .returning(backup_services.c.customer_id)
+    )
+    moved = await connection.execute(upsert, params)
+    return set(moved.scalars()), recompute
 
 
 async def _recompute_latest(
     connection: AsyncConnection, scope: TenantScope, service: ServiceKey
 ) -> None:
     customer_id, job_type, job_module = service
+    this_service = (
+        backup_services.c.partner_id == scope.partner_id,
+        backup_services.c.customer_id == customer_id,
+        backup_services.c.job_type == job_type,
+        backup_services.c.job_module == job_module,
+    )
+    # Locked first: a concurrent batch's newer job, written after the history is read
+    # below, then waits for this update and applies its own after it.
+    await connection.execute(
+        select(backup_services.c.job_type).where(*this_service).with_for_update()
+    )
     top = (
         await connection.execute(
             select(*(jobs.c[name] for name in JOB_FIELDS))
@@ -360,11 +551,6 @@ async def _recompute_latest(
     ).one()
     await connection.execute(
         update(backup_services)
-        .where(
-            backup_services.c.partner_id == scope.partner_id,
-            backup_services.c.customer_id == customer_id,
-            backup_services.c.job_type == job_type,
-            backup_services.c.job_module == job_module,
-        )
+        .where(*this_service)
         .values({LATEST + name: top._mapping[name] for name in JOB_FIELDS})
     )

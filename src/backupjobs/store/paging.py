@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Row, Select, func, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,13 +16,23 @@ from sqlalchemy.sql.elements import ColumnElement
 
 TOTAL = "total_count_"
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
-class Page:
+class Page(Generic[T]):
     """Rows of one page and the number of matching rows over all pages."""
 
-    rows: Sequence[Row[Any]]
+    rows: Sequence[T]
     total: int
+
+
+def page_from(rows: Sequence[T], *, offset: int, limit: int) -> Page[T]:
+    """One page of a collection read whole, because it is small and read often (a
+    customer's services). A page that is all of it is ``rows`` itself, so that a caller
+    can recognise rows it has seen."""
+    whole = offset == 0 and limit >= len(rows)
+    return Page(rows=rows if whole else rows[offset : offset + limit], total=len(rows))
 
 
 def offset_page_statement(
@@ -54,7 +64,7 @@ def offset_page_statement(
     )
 
 
-async def fetch_page(connection: AsyncConnection, statement: Select[Any]) -> Page | None:
+async def fetch_page(connection: AsyncConnection, statement: Select[Any]) -> Page[Row[Any]] | None:
     """Run a statement from :func:`offset_page_statement`; None when its anchor is absent."""
     result = await connection.execute(statement)
     rows = result.all()

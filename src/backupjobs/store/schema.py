@@ -97,6 +97,10 @@ customers = Table(
     # lists are ordered by name, and the order must not depend on the backend.
     Column("name", NAME_TYPE, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # A random tag, new whenever one of the customer's backup services (its latest job)
+    # changes: a reader that holds this revision's services holds the current ones
+    # (see store.jobs.service_page).
+    Column("services_revision", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("partner_id", "id"),
     ForeignKeyConstraint(["partner_id"], ["partners.id"]),
     Index(None, "partner_id", "name", "id"),

@@ -3,17 +3,74 @@
 Every query that touches tenant data filters through :class:`TenantScope`. An app sees
 its own partner's customers, narrowed to its customer scope; any other customer is
 simply absent, so that it answers exactly like one that does not exist.
+
+A statement built once for every app (a :class:`~backupjobs.store.reads.Query`) takes
+the same conditions over its parameters (:data:`SCOPE_PARAMETERS`, see
+:meth:`ScopeConditions.over`), which :meth:`TenantScope.parameters` fills in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Select, String, Uuid, and_, exists, or_, select
+from sqlalchemy.types import TypeEngine
 
 from backupjobs.store.schema import app_customers, apps, customers
+
+PARTNER_PARAMETER = "scope_partner_id"
+CLIENT_PARAMETER = "scope_client_id"
+#: The parameters a statement built for any app takes for the scope.
+SCOPE_PARAMETERS: Mapping[str, TypeEngine[Any]] = {
+    PARTNER_PARAMETER: Uuid(),
+    CLIENT_PARAMETER: String(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeConditions:
+    """The scope rules over a partner id and a client id: values, or bind parameters."""
+
+    partner: Any
+    client: Any
+
+    @classmethod
+    def over(cls, parameters: Mapping[str, ColumnElement[Any]]) -> ScopeConditions:
+        """The conditions over a statement's :data:`SCOPE_PARAMETERS`."""
+        return cls(parameters[PARTNER_PARAMETER], parameters[CLIENT_PARAMETER])
+
+    def allows(
+        self, partner_id: ColumnElement[UUID], customer_id: ColumnElement[UUID]
+    ) -> ColumnElement[bool]:
+        """A condition true for rows whose (partner, customer) this app may see."""
+        app_sees_all = exists().where(
+            apps.c.partner_id == self.partner,
+            apps.c.client_id == self.client,
+            apps.c.all_customers,
+        )
+        # Explicit correlation: left to itself, SQLAlchemy would add the outer table to
+        # this subquery's FROM and the condition would hold for every customer.
+        app_sees_this_one = (
+            exists()
+            .where(
+                app_customers.c.partner_id == self.partner,
+                app_customers.c.client_id == self.client,
+                app_customers.c.customer_id == customer_id,
+            )
+            .correlate_except(app_customers)
+        )
+        return and_(partner_id == self.partner, or_(app_sees_all, app_sees_this_one))
+
+    def customers(self) -> Select[Any]:
+        """The ids of the visible customers."""
+        return select(customers.c.id).where(self.allows(customers.c.partner_id, customers.c.id))
+
+    def customer(self, customer_id: UUID | ColumnElement[UUID]) -> Select[Any]:
+        """One row if ``customer_id`` is visible, none otherwise."""
+        return self.customers().where(customers.c.id == customer_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,32 +80,24 @@ class TenantScope:
     partner_id: UUID
     client_id: str
 
+    @property
+    def conditions(self) -> ScopeConditions:
+        return ScopeConditions(self.partner_id, self.client_id)
+
     def allows(
         self, partner_id: ColumnElement[UUID], customer_id: ColumnElement[UUID]
     ) -> ColumnElement[bool]:
         """A condition true for rows whose (partner, customer) this app may see."""
-        app_sees_all = exists().where(
-            apps.c.partner_id == self.partner_id,
-            apps.c.client_id == self.client_id,
-            apps.c.all_customers,
-        )
-        # Explicit correlation: left to itself, SQLAlchemy would add the outer table to
-        # this subquery's FROM and the condition would hold for every customer.
-        app_sees_this_one = (
-            exists()
-            .where(
-                app_customers.c.partner_id == self.partner_id,
-                app_customers.c.client_id == self.client_id,
-                app_customers.c.customer_id == customer_id,
-            )
-            .correlate_except(app_customers)
-        )
-        return and_(partner_id == self.partner_id, or_(app_sees_all, app_sees_this_one))
+        return self.conditions.allows(partner_id, customer_id)
 
     def customers(self) -> Select[Any]:
         """The ids of the visible customers."""
-        return select(customers.c.id).where(self.allows(customers.c.partner_id, customers.c.id))
+        return self.conditions.customers()
 
     def customer(self, customer_id: UUID) -> Select[Any]:
         """One row if ``customer_id`` is visible, none otherwise."""
-        return self.customers().where(customers.c.id == customer_id)
+        return self.conditions.customer(customer_id)
+
+    def parameters(self) -> dict[str, Any]:
+        """Values for :data:`SCOPE_PARAMETERS`."""
+        return {PARTNER_PARAMETER: self.partner_id, CLIENT_PARAMETER: self.client_id}

@@ -6,9 +6,10 @@ job, or no job (the placeholder row).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -154,13 +155,73 @@ def _job_strings(state: ServiceState, now: datetime) -> tuple[str, ...]:
     )
 
 
-def v3_job_row(state: ServiceState, now: datetime) -> V3JobRow:
+R = TypeVar("R", bound=msgspec.Struct)
+
+#: Rows remembered per API generation (about half a kilobyte each); past this, the
+#: oldest are forgotten first.
+REMEMBERED_ROWS = 40_000
+#: Pages (lists of rows) remembered per API generation. (A page kept here keeps its
+#: states too, when the store has forgotten them.)
+REMEMBERED_LISTS = 4_000
+_encoder = msgspec.json.Encoder()
+
+
+class Remembered(Generic[R]):
+    """A row function, whose JSON is computed once per distinct state when the row does
+    not depend on ``now``: ``v3_job_row(state, now)`` is a row, and
+    ``v3_job_row.encoded(states, now)`` a page's rows as JSON, ready to embed in a
+    response (``msgspec.Raw``).
+
+    A state is remembered by its type and values (a page's rows are named tuples), so a
+    changed job is a new key; a running job's row (its duration grows) is never kept.
+    A list of states given again (the same list object, as the store hands out an
+    unchanged page) is answered at once, unless it holds a running job.
+    """
+
+    def __init__(self, render: Callable[[ServiceState, datetime], R]) -> None:
+        self._render = render
+        self._encoded: dict[Hashable, msgspec.Raw] = {}
+        # By id() of a list of states: the list (which keeps its id from being reused
+        # while it is here) and its rows.
+        self._lists: dict[int, tuple[Sequence[ServiceState], list[msgspec.Raw]]] = {}
+        self.__doc__ = render.__doc__
+
+    def __call__(self, state: ServiceState, now: datetime) -> R:
+        return self._render(state, now)
+
+    def encoded(self, states: Sequence[ServiceState], now: datetime) -> list[msgspec.Raw]:
+        known = self._lists.get(id(states))
+        if known is not None and known[0] is states:
+            return known[1]
+        render, remembered = self._render, self._encoded
+        rows = []
+        constant = True
+        for state in states:
+            if state.status == RUNNING or not isinstance(state, tuple):
+                rows.append(msgspec.Raw(_encoder.encode(render(state, now))))
+                constant = False
+                continue
+            key = (type(state), state)
+            row = remembered.get(key)
+            if row is None:
+                if len(remembered) >= REMEMBERED_ROWS:
+                    del remembered[next(iter(remembered))]
+                row = remembered[key] = msgspec.Raw(_encoder.encode(render(state, now)))
+            rows.append(row)
+        if constant and isinstance(states, list):
+            if len(self._lists) >= REMEMBERED_LISTS:
+                del self._lists[next(iter(self._lists))]
+            self._lists[id(states)] = (states, rows)
+        return rows
+
+
+def _v3_job_row(state: ServiceState, now: datetime) -> V3JobRow:
     """The v3 row; the placeholder (status 0, "N/A", "0", "0 GB") for a service with no job."""
     status = 0 if state.job_id is None or state.status is None else state.status
     return V3JobRow(state.job_type, state.job_module, status, *_job_strings(state, now))
 
 
-def modern_job_row(state: ServiceState, now: datetime) -> ModernJobRow:
+def _modern_job_row(state: ServiceState, now: datetime) -> ModernJobRow:
     """The Modern row; a service with no job is "Not Finished" as in the seed's sample."""
     if state.job_id is None or state.status is None:
         status = NOT_FINISHED
@@ -172,6 +233,10 @@ def modern_job_row(state: ServiceState, now: datetime) -> ModernJobRow:
         status,
         *_job_strings(state, now),
     )
+
+
+v3_job_row = Remembered(_v3_job_row)
+modern_job_row = Remembered(_modern_job_row)
 
 
 class CustomerState(Protocol):

@@ -1,0 +1,68 @@
+"""The database's URLs: the job pages may read from a replica, everything else from the
+database itself."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from backupjobs.store import directory
+from backupjobs.store.database import Database, DatabaseUrlError
+from backupjobs.store.jobs import service_page
+from backupjobs.store.schema import apps
+from backupjobs.store.scope import TenantScope
+from tests.services import create_postgres_database, drop_postgres_database
+
+
+@pytest.fixture
+def two_postgres_databases():
+    urls = [create_postgres_database(), create_postgres_database()]
+    yield urls
+    for url in urls:
+        drop_postgres_database(url)
+
+
+def test_job_pages_read_from_the_read_url(two_postgres_databases):
+    primary_url, replica_url = two_postgres_databases
+
+    async def scenario():
+        replica = Database(replica_url)
+        db = Database(primary_url, read_url=replica_url)
+        try:
+            await replica.migrate()
+            await db.migrate()
+            now = datetime.now(UTC)
+            # The same customer in both databases, with a service only in the "replica".
+            customer = uuid.uuid4()
+            for target in (db, replica):
+                async with target.write() as connection:
+                    partner = await directory.create_partner(connection, "P", now=now)
+                    await directory.create_customer(
+                        connection, partner, "C", customer_id=customer, now=now
+                    )
+                    await connection.execute(
+                        apps.insert().values(
+                            partner_id=partner, client_id=f"app-{partner}", name="A",
+                            permissions="x", all_customers=True, created_at=now,
+                        )
+                    )  # fmt: skip
+                    if target is replica:
+                        await directory.enable_service(connection, customer, 7, 302, now=now)
+                        replica_partner = partner
+            scope = TenantScope(replica_partner, f"app-{replica_partner}")
+            page = await service_page(db, scope, customer)
+            assert page is not None
+            assert [(row.job_type, row.job_module) for row in page.rows] == [(7, 302)]
+        finally:
+            await db.dispose()
+            await replica.dispose()
+
+    asyncio.run(scenario())
+
+
+def test_a_read_url_needs_postgresql(tmp_path):
+    with pytest.raises(DatabaseUrlError, match="PostgreSQL"):
+        Database(f"sqlite:///{tmp_path / 'x.db'}", read_url="postgresql://u@h/db")
+    with pytest.raises(DatabaseUrlError, match="PostgreSQL"):
+        Database("postgresql://u@h/db", read_url=f"sqlite:///{tmp_path / 'x.db'}")
