@@ -1,14 +1,18 @@
 """Realistic, deterministic backup histories, for the demo and for load tests.
 
->>> import random
->>> rng = random.Random(7)
->>> tenant = simulated_customer(rng, 0)
->>> len(tenant.services) > 0
+>>> from datetime import UTC, datetime
+>>> customer, runs = customer_history(7, 0, days=3, now=datetime(2025, 9, 11, 12, tzinfo=UTC))
+>>> len(customer.services) > 0 and len(runs) > 0
 True
 
-Each customer protects a mix of services (most Microsoft 365 with several modules, some
-Google Workspace, a few IaaS PaaS, Dynamics 365 and Salesforce); each service runs a
-nightly job with a duration, size and outcome typical of its module.
+Each customer protects a mix of services: most Microsoft 365 with its core modules and
+some extras, each with a nightly scan beside its backup; some Google Workspace (likewise
+scanned), a few IaaS PaaS, Dynamics 365 and Salesforce. Each service runs a nightly job
+with a duration, size and outcome typical of its module: mostly finished, some failed or
+finished with exception, a few still running now; a few services have never run.
+
+Customer ``index`` of seed ``seed`` is the same whatever the number of customers, so a
+history can be generated (and written) customer by customer, in any order.
 """
 
 from __future__ import annotations
@@ -25,17 +29,24 @@ from backupjobs.wire import JobRecord
 CANCELED = 8
 ERROR_START = 7
 
+_M365_SCAN = 0
 _M365 = 7
+_GOOGLE_SCAN = 10
 _GOOGLE = 11
 _IAAS = 12
 _SALESFORCE = 15
 _DYNAMICS = 16
 
-_M365_CORE = (302, 303, 304, 305, 308)
-_M365_EXTRA = (306, 307, 310, 311, 312, 402)
-_GOOGLE_MODULES = (501, 502, 503, 504, 505, 508)
-_IAAS_MODULES = (356, 357, 358, 359, 362, 365)
-_DYNAMICS_MODULES = (401, 550)
+_M365_CORE = (302, 303, 305)  # SharePoint Online, Exchange Online, OneDrive: always
+# Common modules, each with the share of Microsoft 365 customers that protect it.
+_M365_COMMON = ((304, 0.9), (308, 0.9), (307, 0.45), (310, 0.35), (311, 0.3), (312, 0.3))
+_M365_RARE = ((306, 0.15), (402, 0.2), (309, 0.1))
+_GOOGLE_CORE = (501, 504)  # Gmail, Drive
+_GOOGLE_COMMON = ((502, 0.7), (503, 0.6), (505, 0.5), (507, 0.3), (508, 0.4), (506, 0.08))
+_IAAS_MODULES = (355, 356, 357, 358, 359, 361, 362, 365, 367, 368, 369, 370, 371)
+_DYNAMICS_MODULES = (401, 550, 551)
+#: Modules whose objects are discovered by a nightly scan job of their own.
+_SCANNED = {_M365: _M365_SCAN, _GOOGLE: _GOOGLE_SCAN}
 
 # Typical objects per run and bytes per object, by module (others use the default).
 _SCALE = {
@@ -43,6 +54,7 @@ _SCALE = {
     303: (120_000, 80_000),
     304: (3_000, 400_000),
     305: (60_000, 1_500_000),
+    307: (5_000, 60_000),
     308: (8_000, 250_000),
     356: (12, 60_000_000_000),
     357: (20, 30_000_000_000),
@@ -50,6 +62,7 @@ _SCALE = {
     362: (6, 8_000_000_000),
     501: (90_000, 70_000),
     504: (50_000, 1_200_000),
+    505: (20_000, 1_500_000),
 }
 _DEFAULT_SCALE = (2_000, 300_000)
 
@@ -61,6 +74,9 @@ _NAMES = (
     "Margie's Travel", "Munson's Pickles", "Nod Publishers", "Relecloud", "School of Fine Art",
     "Southridge Video", "Trey Research", "VanArsdel", "Wingtip Toys", "First Up Consultants",
 )  # fmt: skip
+
+#: Share of services whose newest run is still going on at ``now``.
+RUNNING_SHARE = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,27 +92,37 @@ def _uuid(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
 
 
+def _some(rng: random.Random, shares: tuple[tuple[int, float], ...]) -> list[int]:
+    return [module for module, share in shares if rng.random() < share]
+
+
+def _with_scans(job_type: int, modules: list[int]) -> list[tuple[int, int]]:
+    """A backup service per module, and a scan service beside each."""
+    return [(_SCANNED[job_type], m) for m in modules] + [(job_type, m) for m in modules]
+
+
 def simulated_customer(rng: random.Random, index: int) -> SimulatedCustomer:
-    """Customer number ``index`` with its services."""
+    """Customer number ``index`` with its services, ordered by jobType, jobModule."""
     base = _NAMES[index % len(_NAMES)]
     name = base if index < len(_NAMES) else f"{base} {index // len(_NAMES) + 1}"
     services: list[tuple[int, int]] = []
     roll = rng.random()
-    if roll < 0.8:
-        modules = list(_M365_CORE[: rng.randint(3, 5)])
-        modules += rng.sample(_M365_EXTRA, rng.randint(0, 2))
-        services += [(_M365, m) for m in sorted(modules)]
-    if roll > 0.65:
-        services += [(_GOOGLE, m) for m in sorted(rng.sample(_GOOGLE_MODULES, rng.randint(2, 4)))]
-    if rng.random() < 0.15:
-        services += [(_IAAS, m) for m in sorted(rng.sample(_IAAS_MODULES, rng.randint(1, 3)))]
+    if roll < 0.9:
+        modules = [*_M365_CORE, *_some(rng, _M365_COMMON), *_some(rng, _M365_RARE)]
+        services += _with_scans(_M365, sorted(modules))
+    if roll > 0.55:
+        services += _with_scans(_GOOGLE, sorted([*_GOOGLE_CORE, *_some(rng, _GOOGLE_COMMON)]))
+    if rng.random() < 0.3:
+        services += [(_IAAS, m) for m in sorted(rng.sample(_IAAS_MODULES, rng.randint(1, 8)))]
+    if rng.random() < 0.1:
+        modules = rng.sample(_DYNAMICS_MODULES, rng.randint(1, 2))
+        services += [(_DYNAMICS, m) for m in sorted(modules)]
     if rng.random() < 0.08:
-        services += [(_DYNAMICS, m) for m in sorted(rng.sample(_DYNAMICS_MODULES, 1))]
-    if rng.random() < 0.06:
         services.append((_SALESFORCE, 0))
+    services.sort()
     never_run: tuple[tuple[int, int], ...] = ()
     if rng.random() < 0.1 and len(services) > 1:
-        never_run = (services.pop(),)
+        never_run = (services.pop(rng.randrange(len(services))),)
     return SimulatedCustomer(_uuid(rng), name, tuple(services), never_run)
 
 
@@ -124,13 +150,22 @@ def service_runs(
     """One nightly run of ``service`` per day for ``days`` days up to ``now``.
 
     ``last_status`` fixes the outcome of the newest run (``RUNNING`` makes it run now).
+    A scan (jobType 0 or 10) counts objects and backs up nothing.
     """
     job_type, job_module = service
+    scan = job_type in _SCANNED.values()
     objects, object_bytes = _SCALE.get(job_module, _DEFAULT_SCALE)
     objects = int(objects * rng.uniform(0.2, 2.0))
-    size_per_object = int(object_bytes * rng.uniform(0.5, 1.5))
-    start_hour = rng.uniform(0.5, 4.0)
+    size_per_object = 0 if scan else int(object_bytes * rng.uniform(0.5, 1.5))
+    start_hour = rng.uniform(0.5, 4.0) - (1.0 if scan else 0.0)
+    per_object = rng.uniform(0.001, 0.005) if scan else rng.uniform(0.005, 0.05)
     first_day = (now - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
+    module_name = JOB_MODULES.require(job_module).display
+    label = f"Nightly {module_name} scan" if scan else f"Nightly {module_name}"
+    named = rng.random() < 0.7
+    key = f"{customer.id.hex[:12]}{job_type:02d}{job_module:03d}"
+    if last_status is None and rng.random() < RUNNING_SHARE:
+        last_status = RUNNING
     for day in range(1, days + 1):
         start = first_day + timedelta(days=day, hours=start_hour + rng.uniform(-0.25, 0.25))
         if start >= now:
@@ -140,7 +175,7 @@ def service_runs(
         status = last_status if is_last and last_status is not None else _outcome(rng)
         if status == RUNNING:
             start = now - timedelta(minutes=rng.uniform(5, 90))
-        seconds = rng.uniform(60, 300) + objects * rng.uniform(0.005, 0.05)
+        seconds = rng.uniform(60, 300) + objects * per_object
         end: datetime | None = start + timedelta(seconds=seconds)
         if status == RUNNING or (end is not None and end > now):
             status, end = RUNNING, None
@@ -155,16 +190,13 @@ def service_runs(
             total, end = 0, start + timedelta(seconds=rng.uniform(1, 30))
         skipped = rng.randint(0, max(0, total // 1000))
         successful = max(0, total - failed - skipped) if status != RUNNING else total // 2
-        stamp = f"{start:%Y%m%d%H%M%S}"
         yield JobRecord(
-            job_id=f"{job_prefix}{stamp}{customer.id.hex[:12]}{job_module:03d}",
+            job_id=f"{job_prefix}{start:%Y%m%d%H%M%S}{key}",
             customer_id=customer.id,
             job_type=job_type,
             job_module=job_module,
             status=status,
-            name=f"Nightly {JOB_MODULES.require(job_module).display}"
-            if rng.random() < 0.7
-            else None,
+            name=label if named else None,
             total_count=total,
             failed_count=failed,
             successful_count=successful,
@@ -175,3 +207,17 @@ def service_runs(
             end_time=end,
             last_modify_time=end or now,
         )
+
+
+def customer_history(
+    seed: int, index: int, *, days: int, now: datetime
+) -> tuple[SimulatedCustomer, list[JobRecord]]:
+    """Customer ``index`` of ``seed`` and ``days`` days of its jobs up to ``now``."""
+    rng = random.Random(f"backupjobs-simulation:{seed}:{index}")
+    customer = simulated_customer(rng, index)
+    runs = [
+        record
+        for service in customer.services
+        for record in service_runs(rng, customer, service, days=days, now=now)
+    ]
+    return customer, runs

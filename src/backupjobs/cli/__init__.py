@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from backupjobs.cli import client, operator, server
+from backupjobs.cli import client, operator, server, simulate
 
 app = typer.Typer(
     name="backupjobs",
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.command()(server.serve)
 app.command()(server.demo)
+app.command()(simulate.simulate)
 app.add_typer(operator.db, name="db")
 app.add_typer(operator.partners, name="partners")
 app.add_typer(operator.customers, name="customers")
