@@ -30,7 +30,10 @@ class Settings:
     #: Base URL clients reach the service at: ``@odata.context``, token ``aud`` and ``iss``.
     #: Empty means ``http://HOST:PORT``.
     public_url: str = ""
-    #: Connections per API process (PostgreSQL).
+    #: A PostgreSQL read replica for the job pages (empty: the database itself). The
+    #: pages then lag the primary by the replica's delay.
+    database_read_url: str = ""
+    #: Connections per API process (PostgreSQL), for writes and for the job pages each.
     database_pool_size: int = 10
     #: Lifetime of issued access tokens, in seconds.
     token_lifetime: int = 3600
@@ -53,8 +56,16 @@ class Settings:
     rate_limit_token_client: int = 60
     #: Token requests per window per client address, whatever their outcome.
     rate_limit_token_address: int = 300
+    #: Days of job history kept; older jobs (but never a service's latest) are removed in
+    #: the background. 0 keeps everything.
+    retention_days: int = 0
 
     def __post_init__(self) -> None:
+        if self.retention_days < 0:
+            raise SettingsError(
+                f"{PREFIX}RETENTION_DAYS must be 0 (keep all) or a number of days, "
+                f"not {self.retention_days}"
+            )
         if not self.public_url:
             object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))

@@ -1,0 +1,126 @@
+"""Retention: job history older than the window goes, a few services at a time.
+
+>>> # removed = await remove_history(db, before=now - timedelta(days=90))
+
+A job is history to remove when it started before the cutoff (or, never started, was last
+reported before it), unless it is its service's latest job: ``backup_services`` keeps a
+copy of that one, and the pages read the copy. Services are visited in key order, a
+chunk per transaction; for each, the old jobs are a range of the index the service's
+history is read by (``partner, customer, type, module, start_time``), so a run costs
+in proportion to what it removes and to the number of services, never to the history
+kept, and adds no index for ingestion to maintain.
+
+With several API processes (or hosts) each runs the loop; on PostgreSQL an advisory lock
+lets one run at a time, the others skip that round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import ColumnElement, and_, delete, func, select, text, tuple_
+
+from backupjobs.store.database import Database
+from backupjobs.store.schema import backup_services, jobs
+
+#: Services whose old jobs one transaction removes.
+SERVICES_PER_CHUNK = 500
+#: Time between two runs of the background loop.
+RUN_EVERY = timedelta(hours=1)
+_RETENTION_LOCK = 0x72657461696E  # "retain": any constant shared by every process
+_log = structlog.get_logger("backupjobs.retention")
+
+_SERVICE_KEY = (
+    backup_services.c.partner_id,
+    backup_services.c.customer_id,
+    backup_services.c.job_type,
+    backup_services.c.job_module,
+)
+_JOB_SERVICE = (jobs.c.partner_id, jobs.c.customer_id, jobs.c.job_type, jobs.c.job_module)
+
+
+def _chunk(after: tuple[Any, ...] | None) -> Any:
+    """The keys of the next chunk of services, after key ``after``."""
+    services = select(*_SERVICE_KEY).order_by(*_SERVICE_KEY).limit(SERVICES_PER_CHUNK)
+    if after is not None:
+        services = services.where(tuple_(*_SERVICE_KEY) > tuple_(*after))
+    return services
+
+
+def _not_latest() -> ColumnElement[bool]:
+    """The job is not its service's latest (a lookup by key per job: never a join that
+    reads every service)."""
+    latest = (
+        select(backup_services.c.latest_job_id)
+        .where(*(s == j for s, j in zip(_SERVICE_KEY, _JOB_SERVICE, strict=True)))
+        .scalar_subquery()
+    )
+    return jobs.c.job_id != func.coalesce(latest, "")
+
+
+async def remove_history(db: Database, *, before: datetime) -> int:
+    """Remove the jobs that are history before ``before``; the number removed."""
+    removed = 0
+    after: tuple[Any, ...] | None = None
+    # Two conditions, so that each is a range of the service index (an OR of them is not).
+    old = (
+        jobs.c.start_time < before,
+        and_(jobs.c.start_time.is_(None), jobs.c.last_modify_time < before),
+    )
+    while True:
+        async with db.write() as connection:
+            keys = (await connection.execute(_chunk(after))).all()
+            if not keys:
+                return removed
+            # The chunk as ORDER BY ... LIMIT: read from the key's index, whatever the
+            # statistics say (as a range, it may be read by scanning every service).
+            services = tuple_(*_JOB_SERVICE).in_(_chunk(after))
+            for condition in old:
+                done = await connection.execute(
+                    delete(jobs).where(services, condition, _not_latest())
+                )
+                removed += done.rowcount or 0
+            after = tuple(keys[-1])
+
+
+async def run_once(db: Database, days: int, *, now: datetime | None = None) -> int | None:
+    """One retention round; None when another process holds the round (PostgreSQL)."""
+    before = (now or datetime.now(UTC)) - timedelta(days=days)
+    if db.is_sqlite:
+        return await remove_history(db, before=before)
+    async with db.engine.connect() as connection:
+        locked = await connection.scalar(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": _RETENTION_LOCK}
+        )
+        if not locked:
+            return None
+        try:
+            return await remove_history(db, before=before)
+        finally:
+            await connection.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": _RETENTION_LOCK}
+            )
+            await connection.commit()
+
+
+async def keep_days(db: Database, days: int, *, every: timedelta = RUN_EVERY) -> None:
+    """Run retention every ``every`` until cancelled; errors are logged, not fatal."""
+    while True:
+        try:
+            started = datetime.now(UTC)
+            removed = await run_once(db, days, now=started)
+            if removed:
+                _log.info(
+                    "retention",
+                    removed=removed,
+                    days=days,
+                    seconds=round((datetime.now(UTC) - started).total_seconds(), 1),
+                )
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            _log.exception("retention failed; retrying at the next round")
+        await asyncio.sleep(every.total_seconds())
