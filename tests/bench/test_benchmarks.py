@@ -1,0 +1,57 @@
+"""Every benchmark, run at a tiny size, so that each keeps working (the figures are not
+checked: benchmarks are not tests). They need PostgreSQL and wrk."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.services import IN_CI, POSTGRES_URL, require_server
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TINY = {
+    "pages": ["--customers", "20", "--days", "2", "--seconds", "1", "--rounds", "1",
+              "--connections", "4"],
+    "history": ["--customers", "20", "--long-days", "3", "--seconds", "1", "--rounds", "1",
+                "--connections", "2"],
+    "ingest": ["--customers", "10", "--days", "2", "--clients", "2",
+               "--simulate-customers", "10", "--simulate-days", "2"],
+    "memory": ["--customers", "20", "--days", "2", "--seconds", "1", "--connections", "4",
+               "--ingest-customers", "5"],
+    "retention": ["--customers", "20", "--days", "4", "--batches", "1"],
+}  # fmt: skip
+EXPECTED = {
+    "pages": ["ratio"],
+    "history": ["p50", "ratio"],
+    "ingest": ["HTTP ingestion, postgresql", "HTTP ingestion, sqlite", "simulate"],
+    "memory": ["1 worker(s): peak RSS", "2 worker(s): peak RSS"],
+    "retention": ["a daily round", "one plain DELETE", "with an index on jobs.start_time"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_benchmark_runs_at_a_tiny_size(name):
+    require_server(POSTGRES_URL, 5432, "PostgreSQL")
+    if shutil.which("wrk") is None:
+        message = "wrk is not installed (apt-get install wrk)"
+        if IN_CI:
+            pytest.fail(f"CI=true: {message}", pytrace=False)
+        pytest.skip(message)
+    done = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", *TINY[name]],
+        cwd=ROOT,
+        env={**os.environ, "BENCH_POSTGRES_URL": POSTGRES_URL},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for expected in EXPECTED[name]:
+        assert expected in done.stdout, done.stdout
