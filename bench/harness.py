@@ -101,12 +101,9 @@ UNREACHED_LIMITS = {
 
 def environment(database_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BACKUPJOBS_")}
-    env.update(
-        BACKUPJOBS_DATABASE_URL=database_url,
-        BACKUPJOBS_LOG_LEVEL="warning",
-        **UNREACHED_LIMITS,
-        **extra,
-    )
+    env.update(BACKUPJOBS_DATABASE_URL=database_url, BACKUPJOBS_LOG_LEVEL="warning")
+    env.update(UNREACHED_LIMITS)
+    env.update(extra)
     return env
 
 
