@@ -26,9 +26,7 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
         pytest.mark.anyio(obj)
 
 
-def pytest_collection_modifyitems(
-    config: pytest.Config, items: list[pytest.Item]
-) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``postgresql_only`` exist for PostgreSQL alone: their SQLite variants
     are not generated (deselected), rather than reported as skipped."""
     keep, drop = [], []

@@ -1,31 +1,34 @@
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
 
-from backupjobs.wire import modern_job_row, v3_job_row
+from backupjobs.wire import ServiceState, modern_job_row, v3_job_row
 
 NOW = datetime(2025, 9, 12, tzinfo=UTC)
 
 
-@dataclass
-class State:
-    job_type: int = 7
-    job_module: int = 304
-    job_id: str | None = "FB20250911032116214502"
-    status: int | None = 3
-    name: str | None = None
-    total_count: int | None = 2323
-    failed_count: int | None = 0
-    successful_count: int | None = 2323
-    skipped_count: int | None = 0
-    warning_count: int | None = 0
-    backup_size_bytes: int | None = 0
-    start_time: datetime | None = datetime(2025, 9, 11, 3, 21, 16, 800000, tzinfo=UTC)
-    end_time: datetime | None = datetime(2025, 9, 11, 3, 38, 56, 200000, tzinfo=UTC)
-    last_modify_time: datetime | None = datetime(2025, 9, 11, 3, 38, 57, tzinfo=UTC)
+SEED_JOB = ServiceState(
+    job_type=7,
+    job_module=304,
+    job_id="FB20250911032116214502",
+    status=3,
+    total_count=2323,
+    failed_count=0,
+    successful_count=2323,
+    skipped_count=0,
+    warning_count=0,
+    backup_size_bytes=0,
+    start_time=datetime(2025, 9, 11, 3, 21, 16, 800000, tzinfo=UTC),
+    end_time=datetime(2025, 9, 11, 3, 38, 56, 200000, tzinfo=UTC),
+    last_modify_time=datetime(2025, 9, 11, 3, 38, 57, tzinfo=UTC),
+)
+
+
+def seed_job(**changes):
+    """The seed sample's job, with ``changes``."""
+    return msgspec.structs.replace(SEED_JOB, **changes)
 
 
 SEED_V3_ROW = (
@@ -37,11 +40,11 @@ SEED_V3_ROW = (
 
 
 def test_v3_row_is_the_seed_sample_byte_for_byte():
-    assert msgspec.json.encode(v3_job_row(State(), NOW)) == SEED_V3_ROW
+    assert msgspec.json.encode(v3_job_row(seed_job(), NOW)) == SEED_V3_ROW
 
 
 def test_v3_placeholder_row():
-    row = msgspec.to_builtins(v3_job_row(State(job_id=None, status=None, job_module=302), NOW))
+    row = msgspec.to_builtins(v3_job_row(seed_job(job_id=None, status=None, job_module=302), NOW))
     assert row == {
         "jobType": 7, "jobModule": 302, "status": 0, "jobId": "N/A", "name": "N/A",
         "totalCount": "0", "failedCount": "0", "successfulCount": "0", "skippedCount": "0",
@@ -51,7 +54,9 @@ def test_v3_placeholder_row():
 
 
 def test_modern_placeholder_row_is_the_seed_sample():
-    row = msgspec.to_builtins(modern_job_row(State(job_id=None, status=None, job_module=302), NOW))
+    row = msgspec.to_builtins(
+        modern_job_row(seed_job(job_id=None, status=None, job_module=302), NOW)
+    )
     assert row == {
         "jobType": "Microsoft 365", "jobModule": "SharePoint Online", "status": "Not Finished",
         "jobId": "N/A", "name": "N/A", "totalCount": "0", "failedCount": "0",
@@ -61,7 +66,7 @@ def test_modern_placeholder_row_is_the_seed_sample():
 
 
 def test_modern_row_writes_names_and_only_strings():
-    row = msgspec.to_builtins(modern_job_row(State(status=4, name="Nightly"), NOW))
+    row = msgspec.to_builtins(modern_job_row(seed_job(status=4, name="Nightly"), NOW))
     assert row["jobType"] == "Microsoft 365"
     assert row["jobModule"] == "Microsoft 365 Groups"
     assert row["status"] == "Finished with exception"
@@ -70,7 +75,7 @@ def test_modern_row_writes_names_and_only_strings():
 
 
 def test_counts_missing_from_a_job_are_zero():
-    row = v3_job_row(State(total_count=None, backup_size_bytes=None), NOW)
+    row = v3_job_row(seed_job(total_count=None, backup_size_bytes=None), NOW)
     assert row.totalCount == "0"
     assert row.backupSize == "0 GB"
 
@@ -82,5 +87,27 @@ def test_modern_seed_sample_is_what_the_placeholder_renders():
     sample = re.sub(r"\s+//[^\n]*", "", sample)  # comments, not the "https://"
     row = msgspec.json.decode(sample)["value"][0]
     assert row == msgspec.to_builtins(
-        modern_job_row(State(job_id=None, status=None, job_module=302), NOW)
+        modern_job_row(seed_job(job_id=None, status=None, job_module=302), NOW)
     )
+
+
+def test_encoded_rows_are_the_rows_and_a_running_job_keeps_counting():
+    running = seed_job(job_id="RUN1", status=1, end_time=None)
+    page = [seed_job(), running, seed_job(job_id=None, status=None, job_module=302)]
+    later = NOW + timedelta(minutes=5, seconds=3)
+    for row_of in (v3_job_row, modern_job_row):
+        for now in (NOW, later, NOW, later):  # remembered rows, asked again
+            assert [msgspec.json.decode(raw) for raw in row_of.encoded(page, now)] == [
+                msgspec.to_builtins(row_of(state, now)) for state in page
+            ]
+    first, second = (
+        msgspec.json.decode(v3_job_row.encoded(page, now)[1])["jobDuration"] for now in (NOW, later)
+    )
+    assert (first, second) == ("20h38m43s", "20h43m46s")
+
+
+def test_an_unchanged_page_is_answered_from_memory_but_a_changed_one_is_not():
+    page = [seed_job(), seed_job(job_module=302)]
+    assert v3_job_row.encoded(page, NOW) is v3_job_row.encoded(page, NOW)
+    changed = [seed_job(), seed_job(job_module=302, status=2)]
+    assert msgspec.json.decode(v3_job_row.encoded(changed, NOW)[1])["status"] == 2

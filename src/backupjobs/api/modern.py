@@ -37,7 +37,6 @@ from backupjobs.wire import (
     ServiceState,
     customer_row,
     modern_job_row,
-    never_run,
 )
 
 CustomerId = Annotated[str, Parameter(description="The tenant owner ID of the customer.")]
@@ -85,7 +84,8 @@ async def _job_feed(
     job_module: int | None = None,
 ) -> ASGIResponse:
     """A customer's service rows (latest job or placeholder each) as an OData page."""
-    options = odata.collection_options(odata.query_of(request))
+    query = odata.query_of(request)
+    options = odata.collection_options(query)
     customer = customer_id_or_404(customer_id)
     page = await service_page(
         services(request).db,
@@ -104,12 +104,12 @@ async def _job_feed(
         # Asked about one service that has no row yet: it has not run, so the answer is
         # the placeholder, exactly as the seed shows it.
         total = 1
-        rows = (
-            [never_run(job_type, job_module)] if options.offset == 0 and options.page_size else []
-        )
+        first_page = options.offset == 0 and options.page_size > 0
+        rows = [ServiceState(job_type, job_module)] if first_page else []
     feed = _feed(
         request,
         odata.JOB_COLLECTION,
+        query,
         options,
         modern_job_row.encoded(rows, datetime.now(UTC)),
         total,
@@ -122,6 +122,7 @@ async def _job_feed(
 def _feed(
     request: Request[Any, Any, Any],
     fragment: str,
+    query: odata.Query,
     options: CollectionOptions,
     rows: list[Any],
     total: int,
@@ -133,7 +134,7 @@ def _feed(
         next_link=odata.next_link(
             public_url,
             request.scope["path"],
-            odata.query_of(request),
+            query,
             options,
             returned=len(rows),
             total=total,
@@ -214,13 +215,14 @@ async def customers(request: Request[Any, Any, Any]) -> Feed[CustomerRow]:
 async def _customer_feed(
     request: Request[Any, Any, Any], principal: Principal
 ) -> Feed[CustomerRow]:
-    options = odata.collection_options(odata.query_of(request))
+    query = odata.query_of(request)
+    options = odata.collection_options(query)
     async with services(request).db.read() as connection:
         page = await customer_page(
             connection, principal.scope, offset=options.offset, limit=options.page_size
         )
     rows = [customer_row(row) for row in page.rows]
-    return _feed(request, odata.CUSTOMERS, options, rows, page.total)
+    return _feed(request, odata.CUSTOMERS, query, options, rows, page.total)
 
 
 async def _customer(

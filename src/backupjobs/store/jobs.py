@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 from weakref import WeakKeyDictionary
 
@@ -38,6 +38,7 @@ from backupjobs.store.reads import Query
 from backupjobs.store.schema import LATEST, UtcDateTime, backup_services, customers, jobs
 from backupjobs.store.scope import SCOPE_PARAMETERS, ScopeConditions, TenantScope
 from backupjobs.wire.records import JobRecord
+from backupjobs.wire.rows import ServiceState
 
 #: A job's reported fields, named as in ``jobs`` (and, prefixed, in ``backup_services``).
 JOB_FIELDS = (
@@ -65,25 +66,6 @@ _SERVICE_KEY = ("customer_id", "job_type", "job_module")
 _CUSTOMER = "customer_id"
 
 ServiceKey = tuple[UUID, int, int]
-
-
-class ServiceRow(NamedTuple):
-    """A backup service and its latest job (``job_id`` None: it has never run)."""
-
-    job_type: int
-    job_module: int
-    job_id: str | None
-    status: int | None
-    name: str | None
-    total_count: int | None
-    failed_count: int | None
-    successful_count: int | None
-    skipped_count: int | None
-    warning_count: int | None
-    backup_size_bytes: int | None
-    start_time: datetime | None
-    end_time: datetime | None
-    last_modify_time: datetime | None
 
 
 _SERVICES_PARAMETERS = {**SCOPE_PARAMETERS, _CUSTOMER: Uuid()}
@@ -130,7 +112,6 @@ _SERVICES = Query(
     _services, _SERVICES_PARAMETERS, order_by=[column.key for column in _SERVICE_ORDER]
 )
 
-#: Customers' services each process keeps; past this, the oldest read are forgotten first.
 #: Services each process keeps (about half a kilobyte each); past this, the customers
 #: read longest ago are forgotten first.
 KNOWN_SERVICES = 40_000
@@ -144,13 +125,13 @@ class _KnownServices:
     __slots__ = ("_lists", "_size")
 
     def __init__(self) -> None:
-        self._lists: dict[tuple[int, int], list[ServiceRow]] = {}
+        self._lists: dict[tuple[int, int], list[ServiceState]] = {}
         self._size = 0
 
-    def get(self, key: tuple[int, int]) -> list[ServiceRow] | None:
+    def get(self, key: tuple[int, int]) -> list[ServiceState] | None:
         return self._lists.get(key)
 
-    def put(self, key: tuple[int, int], services: list[ServiceRow]) -> None:
+    def put(self, key: tuple[int, int], services: list[ServiceState]) -> None:
         self._size += len(services) - len(self._lists.pop(key, ()))
         while self._size > KNOWN_SERVICES and self._lists:
             self._size -= len(self._lists.pop(next(iter(self._lists))))
@@ -166,7 +147,7 @@ async def service_page(
     job_module: int | None = None,
     offset: int = 0,
     limit: int = 100,
-) -> Page[ServiceRow] | None:
+) -> Page[ServiceState] | None:
     """One page of a customer's service rows; None if the customer is not visible.
 
     Rows are ordered by jobType, then jobModule; ``job_type`` and ``job_module`` filter.
@@ -187,7 +168,7 @@ async def service_page(
         rows = await db.fetch(_SERVICES, params)
         if not rows:
             return None
-        services = [ServiceRow(*row[1:]) for row in rows if row[1] is not None]
+        services = [ServiceState(*row[1:]) for row in rows if row[1] is not None]
         known.put((customer_id.int, rows[0][0]), services)
     if job_type is not None or job_module is not None:
         services = [

@@ -31,7 +31,6 @@ from backupjobs.wire.rows import (
     V3JobRow,
     customer_row,
     modern_job_row,
-    never_run,
     v3_job_row,
 )
 
@@ -55,7 +54,6 @@ __all__ = [
     "format_text",
     "format_time",
     "modern_job_row",
-    "never_run",
     "parse_record",
     "record_job_id",
     "v3_job_row",

@@ -6,8 +6,7 @@ job, or no job (the placeholder row).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
@@ -26,61 +25,28 @@ from backupjobs.wire.formats import (
 )
 
 
-class ServiceState(Protocol):
-    """A backup service with its latest job's fields; ``job_id`` is None before the first job."""
+class ServiceState(msgspec.Struct, frozen=True, gc=False):
+    """A backup service and its latest job's fields; ``job_id`` None: it has never run
+    (the placeholder row), as ``ServiceState(job_type, job_module)`` is.
 
-    @property
-    def job_type(self) -> int: ...
-    @property
-    def job_module(self) -> int: ...
-    @property
-    def job_id(self) -> str | None: ...
-    @property
-    def status(self) -> int | None: ...
-    @property
-    def name(self) -> str | None: ...
-    @property
-    def total_count(self) -> int | None: ...
-    @property
-    def failed_count(self) -> int | None: ...
-    @property
-    def successful_count(self) -> int | None: ...
-    @property
-    def skipped_count(self) -> int | None: ...
-    @property
-    def warning_count(self) -> int | None: ...
-    @property
-    def backup_size_bytes(self) -> int | None: ...
-    @property
-    def start_time(self) -> datetime | None: ...
-    @property
-    def end_time(self) -> datetime | None: ...
-    @property
-    def last_modify_time(self) -> datetime | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class NeverRun:
-    """A backup service without any job: renders as the placeholder row."""
+    Never tracked by the garbage collector (``gc=False``: it holds no containers): each
+    process remembers tens of thousands of them, which every full collection would walk.
+    """
 
     job_type: int
     job_module: int
-    job_id: None = None
-    status: None = None
-    name: None = None
-    total_count: None = None
-    failed_count: None = None
-    successful_count: None = None
-    skipped_count: None = None
-    warning_count: None = None
-    backup_size_bytes: None = None
-    start_time: None = None
-    end_time: None = None
-    last_modify_time: None = None
-
-
-def never_run(job_type: int, job_module: int) -> ServiceState:
-    return NeverRun(job_type, job_module)
+    job_id: str | None = None
+    status: int | None = None
+    name: str | None = None
+    total_count: int | None = None
+    failed_count: int | None = None
+    successful_count: int | None = None
+    skipped_count: int | None = None
+    warning_count: int | None = None
+    backup_size_bytes: int | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    last_modify_time: datetime | None = None
 
 
 class V3JobRow(msgspec.Struct, frozen=True):
@@ -155,10 +121,18 @@ def _job_strings(state: ServiceState, now: datetime) -> tuple[str, ...]:
     )
 
 
-R = TypeVar("R", bound=msgspec.Struct)
+class JobRow(Protocol):
+    """What both generations' job rows have: the duration is the part that moves."""
+
+    @property
+    def jobDuration(self) -> str: ...
+
+
+R = TypeVar("R", bound=JobRow)
+T = TypeVar("T")
 
 #: Rows remembered per API generation (about half a kilobyte each); past this, the
-#: oldest are forgotten first.
+#: oldest are forgotten first. Running jobs' rows count apart, as many again at most.
 REMEMBERED_ROWS = 40_000
 #: Pages (lists of rows) remembered per API generation. (A page kept here keeps its
 #: states too, when the store has forgotten them.)
@@ -166,21 +140,28 @@ REMEMBERED_LISTS = 4_000
 _encoder = msgspec.json.Encoder()
 
 
-class Remembered(Generic[R]):
-    """A row function, whose JSON is computed once per distinct state when the row does
-    not depend on ``now``: ``v3_job_row(state, now)`` is a row, and
-    ``v3_job_row.encoded(states, now)`` a page's rows as JSON, ready to embed in a
-    response (``msgspec.Raw``).
+def _remember(cache: dict[ServiceState, T], state: ServiceState, value: T) -> T:
+    if len(cache) >= REMEMBERED_ROWS:
+        del cache[next(iter(cache))]
+    cache[state] = value
+    return value
 
-    A state is remembered by its type and values (a page's rows are named tuples), so a
-    changed job is a new key; a running job's row (its duration grows) is never kept.
-    A list of states given again (the same list object, as the store hands out an
-    unchanged page) is answered at once, unless it holds a running job.
+
+class Remembered(Generic[R]):
+    """A row function, whose JSON is computed once per distinct state:
+    ``v3_job_row(state, now)`` is a row, and ``v3_job_row.encoded(states, now)`` a page's
+    rows as JSON, ready to embed in a response (``msgspec.Raw``).
+
+    A state is remembered by its values, so a changed job is a new key. A running job's
+    row differs only by its duration, which grows: its row is remembered and only the
+    duration written anew. A list of states given again (the same list object, as the
+    store hands out an unchanged page) is answered at once, unless it holds a running job.
     """
 
     def __init__(self, render: Callable[[ServiceState, datetime], R]) -> None:
         self._render = render
-        self._encoded: dict[Hashable, msgspec.Raw] = {}
+        self._encoded: dict[ServiceState, msgspec.Raw] = {}
+        self._running: dict[ServiceState, R] = {}
         # By id() of a list of states: the list (which keeps its id from being reused
         # while it is here) and its rows.
         self._lists: dict[int, tuple[Sequence[ServiceState], list[msgspec.Raw]]] = {}
@@ -197,22 +178,26 @@ class Remembered(Generic[R]):
         rows = []
         constant = True
         for state in states:
-            if state.status == RUNNING or not isinstance(state, tuple):
-                rows.append(msgspec.Raw(_encoder.encode(render(state, now))))
+            if state.status == RUNNING:
+                rows.append(msgspec.Raw(_encoder.encode(self._running_row(state, now))))
                 constant = False
                 continue
-            key = (type(state), state)
-            row = remembered.get(key)
+            row = remembered.get(state)
             if row is None:
-                if len(remembered) >= REMEMBERED_ROWS:
-                    del remembered[next(iter(remembered))]
-                row = remembered[key] = msgspec.Raw(_encoder.encode(render(state, now)))
+                row = _remember(remembered, state, msgspec.Raw(_encoder.encode(render(state, now))))
             rows.append(row)
         if constant and isinstance(states, list):
             if len(self._lists) >= REMEMBERED_LISTS:
                 del self._lists[next(iter(self._lists))]
             self._lists[id(states)] = (states, rows)
         return rows
+
+    def _running_row(self, state: ServiceState, now: datetime) -> R:
+        row = self._running.get(state)
+        if row is None:
+            return _remember(self._running, state, self._render(state, now))
+        duration = format_duration(state.start_time, state.end_time, running=True, now=now)
+        return msgspec.structs.replace(row, jobDuration=duration)  # type: ignore[type-var]
 
 
 def _v3_job_row(state: ServiceState, now: datetime) -> V3JobRow:
