@@ -40,5 +40,6 @@ class Services:
 
 
 def services(request: Request[Any, Any, Any]) -> Services:
-    found: Services = request.app.state.services
+    # By key: State's attribute access is several times slower, on every request.
+    found: Services = request.app.state["services"]
     return found

@@ -7,6 +7,7 @@ With several worker processes (``PROMETHEUS_MULTIPROC_DIR`` set, as ``backupjobs
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from time import perf_counter
 from typing import Any
 
@@ -20,6 +21,11 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
+
+#: Scope key of headers that inner middleware want added to the response, whatever it is
+#: (the rate limit fields): :meth:`Metrics.middleware` watches the response start anyway,
+#: and one wrapper of ``send`` costs less than one each.
+EXTRA_HEADERS = "backupjobs.extra_headers"
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
@@ -63,7 +69,8 @@ class Metrics:
         return generate_latest(self.registry)
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
-        """ASGI middleware recording each request's route, status and duration."""
+        """ASGI middleware recording each request's route, status and duration; it adds
+        the response headers of ``scope[EXTRA_HEADERS]``. The outermost of ours."""
         requests = self.requests
         latency = self.latency
         # The labelled series by (route, method, status), looked up once each: labels()
@@ -81,6 +88,9 @@ class Metrics:
                 nonlocal status
                 if message["type"] == "http.response.start":
                     status = message["status"]
+                    extra: Sequence[tuple[bytes, bytes]] = scope.get(EXTRA_HEADERS, ())  # type: ignore[assignment]
+                    if extra:
+                        message["headers"] = [*message.get("headers", ()), *extra]
                 await send(message)
 
             try:

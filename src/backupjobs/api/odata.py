@@ -122,7 +122,8 @@ Query = list[tuple[str, str]]
 
 
 def query_of(request: Request[Any, Any, Any]) -> Query:
-    return parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True)
+    raw: bytes = request.scope["query_string"]
+    return parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if raw else []
 
 
 def collection_options(query: Query) -> CollectionOptions:

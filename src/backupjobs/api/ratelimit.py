@@ -29,8 +29,9 @@ from typing import NamedTuple, Protocol
 
 import msgspec
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
+from backupjobs.api.metrics import EXTRA_HEADERS
 from backupjobs.api.problems import PROBLEM_JSON, ProblemDetails
 from backupjobs.api.redis_counters import RedisCounters
 from backupjobs.auth.tokens import InvalidTokenError, TokenVerifier
@@ -200,6 +201,10 @@ def _bearer_token(scope: Scope) -> str | None:
 def per_app_limit(limiter: RateLimiter, verifier: TokenVerifier) -> Callable[[ASGIApp], ASGIApp]:
     """ASGI middleware counting every request made with an app's valid access token.
 
+    The ``RateLimit`` fields of an allowed request are left in ``scope[EXTRA_HEADERS]``
+    for :meth:`Metrics.middleware <backupjobs.api.metrics.Metrics.middleware>`, outside
+    this one, to add to the response.
+
     Requests without a valid token pass through uncounted (they get 401 anyway). The
     token is checked through the verifier's cache, as the endpoint will check it again.
     """
@@ -242,14 +247,11 @@ def per_app_limit(limiter: RateLimiter, verifier: TokenVerifier) -> Callable[[AS
                     scope, send, usage.refusal("for this app"), ratelimit_headers([usage])
                 )
                 return
-            headers = ((b"ratelimit", usage_format % (usage.remaining, usage.reset)), policy_field)
-
-            async def send_with_headers(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    message["headers"] = [*message.get("headers", ()), *headers]
-                await send(message)
-
-            await app(scope, receive, send_with_headers)
+            scope[EXTRA_HEADERS] = (  # type: ignore[literal-required]
+                (b"ratelimit", usage_format % (usage.remaining, usage.reset)),
+                policy_field,
+            )
+            await app(scope, receive, send)
 
         return limit
 

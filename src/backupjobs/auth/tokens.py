@@ -93,13 +93,12 @@ class TokenVerifier:
         return None
 
     async def verify(self, token: str, *, now: datetime | None = None) -> Principal:
-        now = now or datetime.now(UTC)
         cached = self._verified.get(token)
         if cached is not None:
-            if now.timestamp() < cached[1]:
+            if (time.time() if now is None else now.timestamp()) < cached[1]:
                 return cached[0]
             del self._verified[token]
-        principal, expires = await self._decode(token, now)
+        principal, expires = await self._decode(token, now or datetime.now(UTC))
         if len(self._verified) >= _CACHE_LIMIT:
             self._verified.clear()
         self._verified[token] = (principal, expires)

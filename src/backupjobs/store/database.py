@@ -114,6 +114,7 @@ class Database:
             if database and database != ":memory:":
                 Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
+        self._dialect = self.engine.dialect  # a proxied attribute: read once
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
         #: What store modules remember of their reads, by their own keys: per database,
@@ -158,7 +159,7 @@ class Database:
                     await connection.execute(query.statement, values)
                 ).all()
             return rows
-        batched = query.batched(self.engine.dialect)
+        batched = query.batched(self._dialect)
         return await self._reads.fetch_call(batched, query.arguments(params))
 
     async def ping(self) -> None:
