@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Request, Response, Router, get
@@ -39,12 +39,14 @@ from backupjobs.wire import (
     modern_job_row,
 )
 
+T = TypeVar("T")
+
 CustomerId = Annotated[str, Parameter(description="The tenant owner ID of the customer.")]
 
 _JOBS_READ = authorizing(Permission.MODERN_JOBS_READ)
 _CUSTOMERS_READ = authorizing(Permission.MODERN_CUSTOMERS_READ)
 _COLLECTION_ERRORS = problem_responses(400, 401, 403, 404, 429)
-_JOB_FEED_RESPONSES = {200: ok_response(Feed[ModernJobRow]), **_COLLECTION_ERRORS}
+_JOB_FEED_RESPONSES = {200: ok_response(Feed[list[ModernJobRow]]), **_COLLECTION_ERRORS}
 _encoder = msgspec.json.Encoder()
 _JSON_MEDIA_TYPE = odata.JSON_MEDIA_TYPE.encode()
 _VERSION_HEADER = (odata.VERSION_HEADER[0].lower().encode(), odata.VERSION_HEADER[1].encode())
@@ -112,7 +114,8 @@ async def _job_feed(
         query,
         options,
         modern_job_row.encoded(rows, datetime.now(UTC)),
-        total,
+        returned=len(rows),
+        total=total,
     )
     return JsonAnswer(
         _encoder.encode(feed), media_type=_JSON_MEDIA_TYPE, headers=(_VERSION_HEADER,)
@@ -124,22 +127,20 @@ def _feed(
     fragment: str,
     query: odata.Query,
     options: CollectionOptions,
-    rows: list[Any],
+    value: T,
+    *,
+    returned: int,
     total: int,
-) -> Feed[Any]:
+) -> Feed[T]:
+    """The page ``value`` (``returned`` rows of ``total``) in its OData envelope."""
     public_url = services(request).settings.public_url
     return Feed(
         context=odata.context_url(public_url, fragment),
         count=total if options.count else None,
         next_link=odata.next_link(
-            public_url,
-            request.scope["path"],
-            query,
-            options,
-            returned=len(rows),
-            total=total,
+            public_url, request.scope["path"], query, options, returned=returned, total=total
         ),
-        value=rows,
+        value=value,
     )
 
 
@@ -208,13 +209,13 @@ async def customer_jobs(
     description="Customers visible to the app, ordered by name, then id.",
     tags=["Modern"],
 )
-async def customers(request: Request[Any, Any, Any]) -> Feed[CustomerRow]:
+async def customers(request: Request[Any, Any, Any]) -> Feed[list[CustomerRow]]:
     return await _customer_feed(request, principal_of(request))
 
 
 async def _customer_feed(
     request: Request[Any, Any, Any], principal: Principal
-) -> Feed[CustomerRow]:
+) -> Feed[list[CustomerRow]]:
     query = odata.query_of(request)
     options = odata.collection_options(query)
     async with services(request).db.read() as connection:
@@ -222,7 +223,9 @@ async def _customer_feed(
             connection, principal.scope, offset=options.offset, limit=options.page_size
         )
     rows = [customer_row(row) for row in page.rows]
-    return _feed(request, odata.CUSTOMERS, query, options, rows, page.total)
+    return _feed(
+        request, odata.CUSTOMERS, query, options, rows, returned=len(rows), total=page.total
+    )
 
 
 async def _customer(
@@ -283,7 +286,7 @@ async def _principal(request: Request[Any, Any, Any], permission: Permission) ->
 @get("/{segment:str}", media_type=odata.JSON_MEDIA_TYPE, include_in_schema=False)
 async def customers_by_odata_url(
     request: Request[Any, Any, Any], segment: EntitySegment
-) -> Feed[CustomerRow] | CustomerEntity:
+) -> Feed[list[CustomerRow]] | CustomerEntity:
     key = _customer_key(segment)
     principal = await _principal(request, Permission.MODERN_CUSTOMERS_READ)
     if key is None:

@@ -68,12 +68,13 @@ def context_url(public_url: str, fragment: str) -> str:
 
 
 class Feed(msgspec.Struct, Generic[T], kw_only=True, omit_defaults=True):
-    """A collection response; the context comes first, the annotations before ``value``."""
+    """A collection response (``Feed[list[Row]]``, or ``Feed[msgspec.Raw]`` with the rows'
+    JSON array); the context comes first, the annotations before ``value``."""
 
     context: str = msgspec.field(name="@odata.context")
     count: int | None = msgspec.field(default=None, name="@odata.count")
     next_link: str | None = msgspec.field(default=None, name="@odata.nextLink")
-    value: list[T]
+    value: T
 
 
 class EntitySetLink(msgspec.Struct):

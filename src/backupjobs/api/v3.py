@@ -53,7 +53,7 @@ class V3JobPage(msgspec.Struct):
 class _EncodedJobPage(msgspec.Struct):
     """A :class:`V3JobPage` whose rows are JSON already (see ``Remembered.encoded``)."""
 
-    data: list[msgspec.Raw]
+    data: msgspec.Raw
     metadata: V3Metadata
 
 

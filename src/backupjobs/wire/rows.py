@@ -149,28 +149,29 @@ def _remember(cache: dict[ServiceState, T], state: ServiceState, value: T) -> T:
 
 class Remembered(Generic[R]):
     """A row function, whose JSON is computed once per distinct state:
-    ``v3_job_row(state, now)`` is a row, and ``v3_job_row.encoded(states, now)`` a page's
-    rows as JSON, ready to embed in a response (``msgspec.Raw``).
+    ``v3_job_row(state, now)`` is a row, and ``v3_job_row.encoded(states, now)`` the JSON
+    array of a page's rows, ready to embed in a response (``msgspec.Raw``).
 
     A state is remembered by its values, so a changed job is a new key. A running job's
     row differs only by its duration, which grows: its row is remembered and only the
     duration written anew. A list of states given again (the same list object, as the
-    store hands out an unchanged page) is answered at once, unless it holds a running job.
+    store hands out an unchanged page) is answered at once, unless it holds a running job:
+    one contiguous array, cheaper to copy into a response than a row at a time.
     """
 
     def __init__(self, render: Callable[[ServiceState, datetime], R]) -> None:
         self._render = render
-        self._encoded: dict[ServiceState, msgspec.Raw] = {}
+        self._encoded: dict[ServiceState, bytes] = {}
         self._running: dict[ServiceState, R] = {}
         # By id() of a list of states: the list (which keeps its id from being reused
-        # while it is here) and its rows.
-        self._lists: dict[int, tuple[Sequence[ServiceState], list[msgspec.Raw]]] = {}
+        # while it is here) and its array.
+        self._lists: dict[int, tuple[Sequence[ServiceState], msgspec.Raw]] = {}
         self.__doc__ = render.__doc__
 
     def __call__(self, state: ServiceState, now: datetime) -> R:
         return self._render(state, now)
 
-    def encoded(self, states: Sequence[ServiceState], now: datetime) -> list[msgspec.Raw]:
+    def encoded(self, states: Sequence[ServiceState], now: datetime) -> msgspec.Raw:
         known = self._lists.get(id(states))
         if known is not None and known[0] is states:
             return known[1]
@@ -179,18 +180,19 @@ class Remembered(Generic[R]):
         constant = True
         for state in states:
             if state.status == RUNNING:
-                rows.append(msgspec.Raw(_encoder.encode(self._running_row(state, now))))
+                rows.append(_encoder.encode(self._running_row(state, now)))
                 constant = False
                 continue
             row = remembered.get(state)
             if row is None:
-                row = _remember(remembered, state, msgspec.Raw(_encoder.encode(render(state, now))))
+                row = _remember(remembered, state, _encoder.encode(render(state, now)))
             rows.append(row)
+        array = msgspec.Raw(b"[" + b",".join(rows) + b"]")
         if constant and isinstance(states, list):
             if len(self._lists) >= REMEMBERED_LISTS:
                 del self._lists[next(iter(self._lists))]
-            self._lists[id(states)] = (states, rows)
-        return rows
+            self._lists[id(states)] = (states, array)
+        return array
 
     def _running_row(self, state: ServiceState, now: datetime) -> R:
         row = self._running.get(state)
