@@ -12,8 +12,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from tests.processes import Server, free_port, wait_healthy
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -35,13 +34,6 @@ BACKUPJOBS = [sys.executable, "-m", "backupjobs"]
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test")
 
 V3_JOBS = "/partner/external/v3/general/customers/{customer}/jobs"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def conditions() -> str:
@@ -153,43 +145,9 @@ def simulate(
 # -- servers ---------------------------------------------------------------------------
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    def worker_pids(self) -> list[int]:
-        """The worker processes (granian's children)."""
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=30)
-
-
-def wait_ready(server: Server, path: str = "/readyz", timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"server exited: {server.log.read_text()[-3000:]}")
-        try:
-            if httpx.get(server.url + path, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"server not ready after {timeout}s: {server.log.read_text()[-3000:]}")
-
-
 @contextmanager
 def running(command: Sequence[str], env: dict[str, str], ready_path: str) -> Iterator[Server]:
+    """``command`` (``{port}`` in it: a free port) until it answers ``ready_path``."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = Path(tempfile.mkstemp(prefix="backupjobs-bench-", suffix=".log")[1])
@@ -203,7 +161,7 @@ def running(command: Sequence[str], env: dict[str, str], ready_path: str) -> Ite
         )
     server = Server(process, url, log)
     try:
-        wait_ready(server, ready_path)
+        wait_healthy(url, process, log, path=ready_path)
         yield server
     finally:
         server.stop()

@@ -62,6 +62,11 @@ class Server:
     url: str
     log: Path
 
+    def worker_pids(self) -> list[int]:
+        """The worker processes (granian's children)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
     def kill(self) -> None:
         """SIGKILL the server and its workers, as a crash would."""
         os.killpg(self.process.pid, signal.SIGKILL)
@@ -77,14 +82,19 @@ class Server:
 
 
 def wait_healthy(
-    url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60
+    url: str,
+    process: subprocess.Popen[bytes],
+    log: Path,
+    timeout: float = 60,
+    *,
+    path: str = "/readyz",
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {log.read_text()[-3000:]}")
         try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
