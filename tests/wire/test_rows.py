@@ -106,8 +106,15 @@ def test_encoded_rows_are_the_rows_and_a_running_job_keeps_counting():
     assert (first, second) == ("20h38m43s", "20h43m46s")
 
 
-def test_an_unchanged_page_is_answered_from_memory_but_a_changed_one_is_not():
+def test_a_recurring_page_is_remembered_whole_until_it_changes():
     page = [seed_job(), seed_job(job_module=302)]
-    assert v3_job_row.encoded(page, NOW) is v3_job_row.encoded(page, NOW)
+    first = v3_job_row.encoded(page, NOW, recurring=True)
+    assert v3_job_row.encoded(page, NOW, recurring=True) is first
     changed = [seed_job(), seed_job(job_module=302, status=2)]
-    assert msgspec.json.decode(v3_job_row.encoded(changed, NOW))[1]["status"] == 2
+    assert msgspec.json.decode(v3_job_row.encoded(changed, NOW, recurring=True))[1]["status"] == 2
+    running = [seed_job(), seed_job(job_module=302, status=1, end_time=None)]
+    durations = {
+        msgspec.json.decode(v3_job_row.encoded(running, now, recurring=True))[1]["jobDuration"]
+        for now in (NOW, NOW + timedelta(seconds=1))
+    }
+    assert len(durations) == 2  # a page with a running job is never answered from memory

@@ -8,7 +8,6 @@ envelopes. See :mod:`backupjobs.api.odata` for the ``$metadata`` document and pa
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -31,6 +30,7 @@ from backupjobs.auth.tokens import Principal
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES, CodeTable, UnknownCodeError
 from backupjobs.store.directory import customer_page, get_customer
 from backupjobs.store.jobs import service_page
+from backupjobs.store.paging import Page
 from backupjobs.wire import (
     CustomerRow,
     ModernJobRow,
@@ -100,22 +100,19 @@ async def _job_feed(
     )
     if page is None:
         raise not_found_customer(customer_id)
-    rows: Sequence[ServiceState] = page.rows
-    total = page.total
-    if job_type is not None and job_module is not None and total == 0:
+    if job_type is not None and job_module is not None and page.total == 0:
         # Asked about one service that has no row yet: it has not run, so the answer is
         # the placeholder, exactly as the seed shows it.
-        total = 1
         first_page = options.offset == 0 and options.page_size > 0
-        rows = [ServiceState(job_type, job_module)] if first_page else []
+        page = Page([ServiceState(job_type, job_module)] if first_page else [], total=1)
     feed = _feed(
         request,
         odata.JOB_COLLECTION,
         query,
         options,
-        modern_job_row.encoded(rows, datetime.now(UTC)),
-        returned=len(rows),
-        total=total,
+        modern_job_row.encoded(page.rows, datetime.now(UTC), recurring=page.recurring),
+        returned=len(page.rows),
+        total=page.total,
     )
     return JsonAnswer(
         _encoder.encode(feed), media_type=_JSON_MEDIA_TYPE, headers=(_VERSION_HEADER,)

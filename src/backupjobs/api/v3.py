@@ -133,7 +133,7 @@ async def v3_jobs(
     if page is None:
         raise not_found_customer(customer_id)
     answer = _EncodedJobPage(
-        data=v3_job_row.encoded(page.rows, datetime.now(UTC)),
+        data=v3_job_row.encoded(page.rows, datetime.now(UTC), recurring=page.recurring),
         metadata=V3Metadata(pageIndex, pageSize, page.total),
     )
     return JsonAnswer(_encoder.encode(answer))

@@ -170,14 +170,15 @@ async def service_page(
             return None
         services = [ServiceState(*row[1:]) for row in rows if row[1] is not None]
         known.put((customer_id.int, rows[0][0]), services)
-    if job_type is not None or job_module is not None:
-        services = [
-            service
-            for service in services
-            if job_type in (None, service.job_type) and job_module in (None, service.job_module)
-        ]
-    # An unchanged page is the same list every time: wire.rows.Remembered knows it.
-    return page_from(services, offset=offset, limit=limit)
+    if job_type is None and job_module is None:
+        # The remembered list itself, the same object for as long as it is unchanged.
+        return page_from(services, offset=offset, limit=limit, recurring=True)
+    chosen = [
+        service
+        for service in services
+        if job_type in (None, service.job_type) and job_module in (None, service.job_module)
+    ]
+    return page_from(chosen, offset=offset, limit=limit)
 
 
 @dataclass(slots=True)

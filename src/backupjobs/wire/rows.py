@@ -148,15 +148,20 @@ def _remember(cache: dict[ServiceState, T], state: ServiceState, value: T) -> T:
 
 
 class Remembered(Generic[R]):
-    """A row function, whose JSON is computed once per distinct state:
-    ``v3_job_row(state, now)`` is a row, and ``v3_job_row.encoded(states, now)`` the JSON
-    array of a page's rows, ready to embed in a response (``msgspec.Raw``).
+    """A row function whose JSON is made once per distinct state: ``v3_job_row(state,
+    now)`` is a row, and ``v3_job_row.encoded(states, now)`` the JSON array of a page's
+    rows, ready to embed in a response (``msgspec.Raw``).
 
     A state is remembered by its values, so a changed job is a new key. A running job's
     row differs only by its duration, which grows: its row is remembered and only the
-    duration written anew. A list of states given again (the same list object, as the
-    store hands out an unchanged page) is answered at once, unless it holds a running job:
-    one contiguous array, cheaper to copy into a response than a row at a time.
+    duration written anew.
+
+    ``recurring`` pages (the same list object while unchanged, see
+    :class:`~backupjobs.store.paging.Page`) are remembered whole, as one contiguous
+    array, which is cheaper to copy into a response than a row at a time; their rows are
+    not kept apart (a changed page is rendered again, once). Other pages (filtered, or
+    cut from a longer list) are made of remembered rows. A page holding a running job
+    is never remembered whole.
     """
 
     def __init__(self, render: Callable[[ServiceState, datetime], R]) -> None:
@@ -171,28 +176,30 @@ class Remembered(Generic[R]):
     def __call__(self, state: ServiceState, now: datetime) -> R:
         return self._render(state, now)
 
-    def encoded(self, states: Sequence[ServiceState], now: datetime) -> msgspec.Raw:
+    def encoded(
+        self, states: Sequence[ServiceState], now: datetime, *, recurring: bool = False
+    ) -> msgspec.Raw:
         known = self._lists.get(id(states))
         if known is not None and known[0] is states:
             return known[1]
-        render, remembered = self._render, self._encoded
-        rows = []
-        constant = True
-        for state in states:
-            if state.status == RUNNING:
-                rows.append(_encoder.encode(self._running_row(state, now)))
-                constant = False
-                continue
-            row = remembered.get(state)
-            if row is None:
-                row = _remember(remembered, state, _encoder.encode(render(state, now)))
-            rows.append(row)
+        whole = recurring and not any(state.status == RUNNING for state in states)
+        rows = [self._row(state, now, keep=not whole) for state in states]
         array = msgspec.Raw(b"[" + b",".join(rows) + b"]")
-        if constant and isinstance(states, list):
+        if whole:
             if len(self._lists) >= REMEMBERED_LISTS:
                 del self._lists[next(iter(self._lists))]
             self._lists[id(states)] = (states, array)
         return array
+
+    def _row(self, state: ServiceState, now: datetime, *, keep: bool) -> bytes:
+        if state.status == RUNNING:
+            return _encoder.encode(self._running_row(state, now))
+        row = self._encoded.get(state)
+        if row is None:
+            row = _encoder.encode(self._render(state, now))
+            if keep:
+                _remember(self._encoded, state, row)
+        return row
 
     def _running_row(self, state: ServiceState, now: datetime) -> R:
         row = self._running.get(state)
