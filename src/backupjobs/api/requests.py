@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
@@ -60,9 +61,14 @@ def decode_optional_body(raw: bytes, body_type: type[T]) -> T | None:
 def customer_id_or_404(text: str) -> UUID:
     """A customer id from a path; one that cannot exist answers like any unknown one."""
     try:
-        return UUID(text)
+        return _customer_uuid(text)
     except ValueError:
         raise not_found_customer(text) from None
+
+
+# Parsing a UUID is Python code, on every job page: the ids asked about recently, parsed
+# once (an invalid one raises, and is not kept).
+_customer_uuid = functools.lru_cache(maxsize=16_384)(UUID)
 
 
 def not_found_customer(customer_id: object) -> ProblemError:
