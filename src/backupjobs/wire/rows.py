@@ -140,10 +140,14 @@ REMEMBERED_LISTS = 4_000
 _encoder = msgspec.json.Encoder()
 
 
-def _remember(cache: dict[ServiceState, T], state: ServiceState, value: T) -> T:
-    if len(cache) >= REMEMBERED_ROWS:
+K = TypeVar("K")
+
+
+def _remember(cache: dict[K, T], key: K, value: T, *, limit: int = REMEMBERED_ROWS) -> T:
+    """``cache[key] = value``, forgetting the oldest entry first when ``limit`` are kept."""
+    if len(cache) >= limit:
         del cache[next(iter(cache))]
-    cache[state] = value
+    cache[key] = value
     return value
 
 
@@ -186,9 +190,7 @@ class Remembered(Generic[R]):
         rows = [self._row(state, now, keep=not whole) for state in states]
         array = msgspec.Raw(b"[" + b",".join(rows) + b"]")
         if whole:
-            if len(self._lists) >= REMEMBERED_LISTS:
-                del self._lists[next(iter(self._lists))]
-            self._lists[id(states)] = (states, array)
+            _remember(self._lists, id(states), (states, array), limit=REMEMBERED_LISTS)
         return array
 
     def _row(self, state: ServiceState, now: datetime, *, keep: bool) -> bytes:
