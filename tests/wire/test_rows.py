@@ -117,4 +117,18 @@ def test_a_recurring_page_is_remembered_whole_until_it_changes():
         msgspec.json.decode(v3_job_row.encoded(running, now, recurring=True))[1]["jobDuration"]
         for now in (NOW, NOW + timedelta(seconds=1))
     }
-    assert len(durations) == 2  # a page with a running job is never answered from memory
+    assert len(durations) == 2  # a running job's duration is written anew on every page
+
+
+def test_a_recurring_page_with_running_jobs_is_the_rows_byte_for_byte_at_any_time():
+    running = seed_job(job_id="RUN1", status=1, end_time=None, name='x","jobDuration":"1s')
+    page = [
+        running,
+        seed_job(job_module=302),
+        seed_job(job_id="RUN2", job_module=303, status=1, end_time=None),
+        seed_job(job_id=None, status=None, job_module=305),
+    ]
+    for row_of in (v3_job_row, modern_job_row):
+        for now in (NOW, NOW + timedelta(seconds=1), NOW + timedelta(days=2, minutes=1)):
+            expected = b"[" + b",".join(msgspec.json.encode(row_of(s, now)) for s in page) + b"]"
+            assert bytes(row_of.encoded(page, now, recurring=True)) == expected

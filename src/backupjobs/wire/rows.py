@@ -151,6 +151,36 @@ def _remember(cache: dict[K, T], key: K, value: T, *, limit: int = REMEMBERED_RO
     return value
 
 
+_DURATION_FIELD = b'"jobDuration":"'
+
+
+class _RunningPage:
+    """A remembered page holding running jobs: its JSON cut around their durations.
+
+    ``pieces[0] + duration(running[0]) + pieces[1] + ... + pieces[-1]`` is the array: the
+    rest of a running job's row does not change while its state does not.
+    """
+
+    __slots__ = ("pieces", "running")
+
+    def __init__(self, pieces: list[bytes], running: list[ServiceState]) -> None:
+        self.pieces = pieces
+        self.running = running
+
+    def at(self, now: datetime) -> msgspec.Raw:
+        pieces = self.pieces
+        parts = [pieces[0]]
+        for state, piece in zip(self.running, pieces[1:], strict=True):
+            # A duration is ASCII letters and digits ("N/A" at most): JSON as it is.
+            parts.append(_running_duration(state, now).encode())
+            parts.append(piece)
+        return msgspec.Raw(b"".join(parts))
+
+
+def _running_duration(state: ServiceState, now: datetime) -> str:
+    return format_duration(state.start_time, state.end_time, running=True, now=now)
+
+
 class Remembered(Generic[R]):
     """A row function whose JSON is made once per distinct state: ``v3_job_row(state,
     now)`` is a row, and ``v3_job_row.encoded(states, now)`` the JSON array of a page's
@@ -162,10 +192,10 @@ class Remembered(Generic[R]):
 
     ``recurring`` pages (the same list object while unchanged, see
     :class:`~backupjobs.store.paging.Page`) are remembered whole, as one contiguous
-    array, which is cheaper to copy into a response than a row at a time; their rows are
-    not kept apart (a changed page is rendered again, once). Other pages (filtered, or
-    cut from a longer list) are made of remembered rows. A page holding a running job
-    is never remembered whole.
+    array (cut around the durations of its running jobs, if it has any), which is
+    cheaper to copy into a response than a row at a time; their rows are not kept apart
+    (a changed page is rendered again, once). Other pages (filtered, or cut from a
+    longer list) are made of remembered rows.
     """
 
     def __init__(self, render: Callable[[ServiceState, datetime], R]) -> None:
@@ -173,8 +203,8 @@ class Remembered(Generic[R]):
         self._encoded: dict[ServiceState, bytes] = {}
         self._running: dict[ServiceState, R] = {}
         # By id() of a list of states: the list (which keeps its id from being reused
-        # while it is here) and its array.
-        self._lists: dict[int, tuple[Sequence[ServiceState], msgspec.Raw]] = {}
+        # while it is here) and its array, or the pieces of it.
+        self._lists: dict[int, tuple[Sequence[ServiceState], msgspec.Raw | _RunningPage]] = {}
         self.__doc__ = render.__doc__
 
     def __call__(self, state: ServiceState, now: datetime) -> R:
@@ -185,30 +215,50 @@ class Remembered(Generic[R]):
     ) -> msgspec.Raw:
         known = self._lists.get(id(states))
         if known is not None and known[0] is states:
-            return known[1]
-        whole = recurring and not any(state.status == RUNNING for state in states)
-        rows = [self._row(state, now, keep=not whole) for state in states]
-        array = msgspec.Raw(b"[" + b",".join(rows) + b"]")
-        if whole:
-            _remember(self._lists, id(states), (states, array), limit=REMEMBERED_LISTS)
-        return array
+            page = known[1]
+            return page if isinstance(page, msgspec.Raw) else page.at(now)
+        if not recurring:
+            return msgspec.Raw(b"[" + b",".join([self._row(state, now) for state in states]) + b"]")
+        whole = self._whole(states, now)
+        _remember(self._lists, id(states), (states, whole), limit=REMEMBERED_LISTS)
+        return whole if isinstance(whole, msgspec.Raw) else whole.at(now)
 
-    def _row(self, state: ServiceState, now: datetime, *, keep: bool) -> bytes:
+    def _whole(self, states: Sequence[ServiceState], now: datetime) -> msgspec.Raw | _RunningPage:
+        """A recurring page to remember: its array, or the pieces around its durations."""
+        pieces: list[bytes] = []
+        running: list[ServiceState] = []
+        current = bytearray(b"[")
+        for position, state in enumerate(states):
+            if position:
+                current += b","
+            row = _encoder.encode(self._render(state, now))
+            if state.status == RUNNING:
+                cut = row.index(_DURATION_FIELD) + len(_DURATION_FIELD)
+                current += row[:cut]
+                pieces.append(bytes(current))
+                running.append(state)
+                current = bytearray(row[row.index(b'"', cut) :])
+            else:
+                current += row
+        current += b"]"
+        if not running:
+            return msgspec.Raw(bytes(current))
+        pieces.append(bytes(current))
+        return _RunningPage(pieces, running)
+
+    def _row(self, state: ServiceState, now: datetime) -> bytes:
         if state.status == RUNNING:
             return _encoder.encode(self._running_row(state, now))
         row = self._encoded.get(state)
         if row is None:
-            row = _encoder.encode(self._render(state, now))
-            if keep:
-                _remember(self._encoded, state, row)
+            row = _remember(self._encoded, state, _encoder.encode(self._render(state, now)))
         return row
 
     def _running_row(self, state: ServiceState, now: datetime) -> R:
         row = self._running.get(state)
         if row is None:
             return _remember(self._running, state, self._render(state, now))
-        duration = format_duration(state.start_time, state.end_time, running=True, now=now)
-        return msgspec.structs.replace(row, jobDuration=duration)  # type: ignore[type-var]
+        return msgspec.structs.replace(row, jobDuration=_running_duration(state, now))  # type: ignore[type-var]
 
 
 def _v3_job_row(state: ServiceState, now: datetime) -> V3JobRow:
