@@ -32,6 +32,8 @@ def test_job_pages_read_from_the_read_url(two_postgres_databases):
         try:
             await replica.migrate()
             await db.migrate()
+            await db.follow_changes()
+            assert db.changes is None  # a replica is behind the primary's notifications
             now = datetime.now(UTC)
             # The same customer in both databases, with a service only in the "replica".
             customer = uuid.uuid4()

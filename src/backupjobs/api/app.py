@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await db.migrate()
+        await db.follow_changes()
         await ensure_signing_key(db, now=datetime.now(UTC))
         await context.keys.load()
         await context.limiter.counters.start()

@@ -28,6 +28,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from backupjobs.store.changes import ChangeFeed
 from backupjobs.store.reads import Query, ReadConnections
 
 _SQLITE_PRAGMAS = (
@@ -121,6 +122,10 @@ class Database:
         #: since two databases may hold the same ids.
         self.remembered: dict[str, Any] = {}
         self._reads: ReadConnections | None = None
+        #: Reads kept until the database says they changed (PostgreSQL, pages read from
+        #: the primary, once :meth:`follow_changes` has started it); None otherwise.
+        self.changes: ChangeFeed | None = None
+        self._feed_options: dict[str, Any] | None = None
         if read_url and self.dialect != "postgresql":
             raise DatabaseUrlError("a read replica needs PostgreSQL as the database")
         if self.dialect == "postgresql":
@@ -132,6 +137,10 @@ class Database:
             for sqlalchemy_only in ("prepared_statement_cache_size", "async_fallback"):
                 connect_options.pop(sqlalchemy_only, None)
             self._reads = ReadConnections(dict(connect_options), size=pool_size)
+            if not read_url:
+                # Notifications come from the primary, ahead of any replica's content:
+                # pages read from a replica ask it every time.
+                self._feed_options = dict(connect_options)
 
     @property
     def is_sqlite(self) -> bool:
@@ -149,6 +158,17 @@ class Database:
                 await connection.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
             async with connection.begin():
                 yield connection
+        if self.changes is not None:
+            # What this process kept may be what it just changed; other processes hear of
+            # it from the database (store.changes).
+            self.changes.forget_all()
+
+    async def follow_changes(self) -> None:
+        """Start keeping the job pages' reads until they change (PostgreSQL without a read
+        replica; otherwise nothing): see :mod:`backupjobs.store.changes`."""
+        if self._feed_options is not None and self.changes is None:
+            self.changes = ChangeFeed(self._feed_options)
+            await self.changes.start()
 
     async def fetch(self, query: Query, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         """The rows of a read-only ``query`` for ``params`` (a missing one is NULL)."""
@@ -173,6 +193,9 @@ class Database:
         await upgrade(self)
 
     async def dispose(self) -> None:
+        if self.changes is not None:
+            await self.changes.close()
+            self.changes = None
         if self._reads is not None:
             await self._reads.close()
         await self.engine.dispose()

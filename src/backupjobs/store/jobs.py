@@ -151,9 +151,38 @@ async def service_page(
     """One page of a customer's service rows; None if the customer is not visible.
 
     Rows are ordered by jobType, then jobModule; ``job_type`` and ``job_module`` filter.
-    Every call asks the database (visibility, and the services' revision); services are
-    not read twice at the same revision.
+    A call asks the database (visibility, and the services' revision), unless it was
+    asked for this customer and scope since the last change it notified (the change
+    feed, :mod:`backupjobs.store.changes`); services are not read twice at the same
+    revision.
     """
+    changes = db.changes
+    customer = customer_id.int
+    services: list[ServiceState] | None = None
+    if changes is not None:
+        services = changes.recall(customer, scope)
+    if services is None:
+        ticket = changes.ticket(customer) if changes is not None else None
+        services = await _read_services(db, scope, customer_id)
+        if services is None:
+            return None
+        if changes is not None:
+            changes.keep(ticket, customer, scope, services)
+    if job_type is None and job_module is None:
+        # The remembered list itself, the same object for as long as it is unchanged.
+        return page_from(services, offset=offset, limit=limit, recurring=True)
+    chosen = [
+        service
+        for service in services
+        if job_type in (None, service.job_type) and job_module in (None, service.job_module)
+    ]
+    return page_from(chosen, offset=offset, limit=limit)
+
+
+async def _read_services(
+    db: Database, scope: TenantScope, customer_id: UUID
+) -> list[ServiceState] | None:
+    """The customer's services as the database has them now; None if not visible."""
     params = scope.parameters()
     params[_CUSTOMER] = customer_id
     answer = await db.fetch(_SERVICES_REVISION, params)
@@ -170,15 +199,7 @@ async def service_page(
             return None
         services = [ServiceState(*row[1:]) for row in rows if row[1] is not None]
         known.put((customer_id.int, rows[0][0]), services)
-    if job_type is None and job_module is None:
-        # The remembered list itself, the same object for as long as it is unchanged.
-        return page_from(services, offset=offset, limit=limit, recurring=True)
-    chosen = [
-        service
-        for service in services
-        if job_type in (None, service.job_type) and job_module in (None, service.job_module)
-    ]
-    return page_from(chosen, offset=offset, limit=limit)
+    return services
 
 
 @dataclass(slots=True)
