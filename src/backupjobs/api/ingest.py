@@ -120,10 +120,10 @@ async def ingest_jobs(
     context = services(request)
     result = job_store.IngestResult()
     if valid:
-        async with context.db.write() as connection:
-            result = await job_store.ingest(
-                connection, principal_of(request).scope, valid, now=datetime.now(UTC)
-            )
+        scope = principal_of(request).scope
+        result = await context.db.transaction(
+            lambda connection: job_store.ingest(connection, scope, valid, now=datetime.now(UTC))
+        )
     rejected.extend(RejectedRecord(r.index, r.job_id, r.error) for r in result.rejected)
     rejected.sort(key=lambda r: r.index)
     counter = context.metrics.jobs_ingested

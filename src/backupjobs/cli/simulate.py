@@ -131,8 +131,14 @@ async def run_simulation(
         while (item := await queue.get()) is not None:
             count, records = item
             indexed = list(enumerate(records))
-            async with db.write() as connection:
-                result = await job_store.ingest(connection, scope, indexed, now=datetime.now(UTC))
+            result = await db.transaction(
+                lambda connection: job_store.ingest(
+                    connection,
+                    scope,
+                    indexed,  # noqa: B023 - awaited before the loop goes on
+                    now=datetime.now(UTC),
+                )
+            )
             if result.rejected:
                 raise RuntimeError(f"simulated records rejected: {result.rejected[:3]}")
             written += result.stored

@@ -15,10 +15,10 @@ load (see :mod:`backupjobs.store.reads`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import sqlalchemy.exc
@@ -45,6 +45,13 @@ _SQLITE_BEGIN = "backupjobs_sqlite_begin"
 # insufficient resources, operator intervention (shutdown, starting up).
 _UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
 _SQLITE_BUSY = ("database is locked", "database table is locked", "unable to open")
+# SQLSTATEs of a transaction PostgreSQL aborted so that others could go on: deadlock
+# detected, serialization failure. Run again, it succeeds.
+_RETRY_SQLSTATES = ("40P01", "40001")
+#: Runs of a transaction at most (:meth:`Database.transaction`).
+TRANSACTION_ATTEMPTS = 3
+
+T = TypeVar("T")
 
 
 def database_unavailable(error: BaseException) -> bool:
@@ -66,6 +73,16 @@ def database_unavailable(error: BaseException) -> bool:
         message = str(error.orig).lower()
         return any(busy in message for busy in _SQLITE_BUSY)
     return False
+
+
+def _sqlstate(error: BaseException) -> str:
+    """The SQLSTATE of a PostgreSQL error, raw or as SQLAlchemy wraps it ("" if none)."""
+    orig = getattr(error, "orig", None)
+    for candidate in (error, orig, getattr(orig, "__cause__", None)):
+        sqlstate = getattr(candidate, "sqlstate", None)
+        if sqlstate:
+            return str(sqlstate)
+    return ""
 
 
 def _unavailable_sqlstate(error: Exception) -> bool:
@@ -162,6 +179,28 @@ class Database:
             # What this process kept may be what it just changed; other processes hear of
             # it from the database (store.changes).
             self.changes.forget_all()
+
+    async def transaction(
+        self,
+        work: Callable[[AsyncConnection], Awaitable[T]],
+        *,
+        attempts: int = TRANSACTION_ATTEMPTS,
+    ) -> T:
+        """``await work(connection)`` in a :meth:`write` transaction; run again from the
+        start, in a new transaction, when PostgreSQL aborted it to resolve a deadlock or a
+        serialization failure (``work`` must have no effect outside the transaction).
+
+        >>> # result = await db.transaction(lambda c: jobs.ingest(c, scope, records, now=now))
+        """
+        attempt = 1
+        while True:
+            try:
+                async with self.write() as connection:
+                    return await work(connection)
+            except sqlalchemy.exc.DBAPIError as error:
+                if attempt >= attempts or _sqlstate(error) not in _RETRY_SQLSTATES:
+                    raise
+            attempt += 1
 
     async def follow_changes(self) -> None:
         """Start keeping the job pages' reads until they change (PostgreSQL without a read

@@ -106,14 +106,19 @@ async def services_changed(
     """Mark the customers' services as changed (a new ``services_revision``), in the
     caller's transaction: readers that remember services by revision read them again.
 
-    The rows are locked in id order, so that concurrent writers never deadlock.
+    The rows are locked in id order, so that concurrent writers never deadlock over
+    them, and not against key locks (``FOR NO KEY UPDATE``): those of writers adding
+    services to the same customers, whose foreign keys share-lock the customer's key.
     """
     if not customer_ids:
         return
     ids = sorted(customer_ids)
     chosen = (customers.c.partner_id == partner_id, one_of(connection, customers.c.id, ids))
     await connection.execute(
-        select(customers.c.id).where(*chosen).order_by(customers.c.id).with_for_update()
+        select(customers.c.id)
+        .where(*chosen)
+        .order_by(customers.c.id)
+        .with_for_update(key_share=True)
     )
     await connection.execute(
         update(customers).where(*chosen).values(services_revision=_revisions.getrandbits(63))
