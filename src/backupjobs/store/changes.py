@@ -47,7 +47,8 @@ RECONNECT_DELAY = 0.5
 #: The listening connection's name in ``pg_stat_activity``.
 APPLICATION_NAME = "backupjobs change feed"
 #: Customers whose reads are kept; past this, the customers kept longest are forgotten.
-KEPT_CUSTOMERS = 20_000
+#: (A read kept is small: the job pages keep a revision, their services live elsewhere.)
+KEPT_CUSTOMERS = 100_000
 
 _log = structlog.get_logger(__name__)
 

@@ -153,21 +153,27 @@ async def service_page(
     Rows are ordered by jobType, then jobModule; ``job_type`` and ``job_module`` filter.
     A call asks the database (visibility, and the services' revision), unless it was
     asked for this customer and scope since the last change it notified (the change
-    feed, :mod:`backupjobs.store.changes`); services are not read twice at the same
-    revision.
+    feed, :mod:`backupjobs.store.changes`, keeps the revision read); services are not
+    read twice at the same revision.
     """
+    known: _KnownServices | None = db.remembered.get(_KNOWN)
+    if known is None:
+        known = db.remembered[_KNOWN] = _KnownServices()
     changes = db.changes
     customer = customer_id.int
     services: list[ServiceState] | None = None
     if changes is not None:
-        services = changes.recall(customer, scope)
+        revision = changes.recall(customer, scope)
+        if revision is not None:
+            services = known.get((customer, revision))
     if services is None:
         ticket = changes.ticket(customer) if changes is not None else None
-        services = await _read_services(db, scope, customer_id)
-        if services is None:
+        read = await _read_services(db, known, scope, customer_id)
+        if read is None:
             return None
+        revision, services = read
         if changes is not None:
-            changes.keep(ticket, customer, scope, services)
+            changes.keep(ticket, customer, scope, revision)
     if job_type is None and job_module is None:
         # The remembered list itself, the same object for as long as it is unchanged.
         return page_from(services, offset=offset, limit=limit, recurring=True)
@@ -180,26 +186,26 @@ async def service_page(
 
 
 async def _read_services(
-    db: Database, scope: TenantScope, customer_id: UUID
-) -> list[ServiceState] | None:
-    """The customer's services as the database has them now; None if not visible."""
+    db: Database, known: _KnownServices, scope: TenantScope, customer_id: UUID
+) -> tuple[int, list[ServiceState]] | None:
+    """The customer's services revision and services as the database has them now; None
+    if the customer is not visible."""
     params = scope.parameters()
     params[_CUSTOMER] = customer_id
     answer = await db.fetch(_SERVICES_REVISION, params)
     if not answer:
         return None
-    known: _KnownServices | None = db.remembered.get(_KNOWN)
-    if known is None:
-        known = db.remembered[_KNOWN] = _KnownServices()
-    services = known.get((customer_id.int, answer[0][0]))
+    revision: int = answer[0][0]
+    services = known.get((customer_id.int, revision))
     if services is None:
         # Read now, they may be newer than the revision read above: they come with theirs.
         rows = await db.fetch(_SERVICES, params)
         if not rows:
             return None
+        revision = rows[0][0]
         services = [ServiceState(*row[1:]) for row in rows if row[1] is not None]
-        known.put((customer_id.int, rows[0][0]), services)
-    return services
+        known.put((customer_id.int, revision), services)
+    return revision, services
 
 
 @dataclass(slots=True)
