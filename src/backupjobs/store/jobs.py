@@ -161,9 +161,12 @@ async def service_page(
         known = db.remembered[_KNOWN] = _KnownServices()
     changes = db.changes
     customer = customer_id.int
+    # The app's client id stands for its scope: unique, and one partner's. (A string's
+    # hash is cached; a scope's is computed anew.)
+    app = scope.client_id
     services: list[ServiceState] | None = None
     if changes is not None:
-        revision = changes.recall(customer, scope)
+        revision = changes.recall(customer, app)
         if revision is not None:
             services = known.get((customer, revision))
     if services is None:
@@ -173,7 +176,7 @@ async def service_page(
             return None
         revision, services = read
         if changes is not None:
-            changes.keep(ticket, customer, scope, revision)
+            changes.keep(ticket, customer, app, revision)
     if job_type is None and job_module is None:
         # The remembered list itself, the same object for as long as it is unchanged.
         return page_from(services, offset=offset, limit=limit, recurring=True)

@@ -36,14 +36,16 @@ def format_time(value: datetime | None) -> str:
 def format_seconds(seconds: int) -> str:
     """Whole seconds as ``1d2h0m5s``, leading zero units left out; never negative."""
     seconds = max(seconds, 0)
-    days, rest = divmod(seconds, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    units = ((days, "d"), (hours, "h"), (minutes, "m"))
-    for first, (amount, _) in enumerate(units):
-        if amount:
-            return "".join(f"{n}{u}" for n, u in units[first:]) + f"{secs}s"
-    return f"{secs}s"
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes}m{seconds}s"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours}h{minutes}m{seconds}s"
 
 
 def format_duration(
