@@ -185,3 +185,16 @@ async def test_customers_changed_together_are_named_200_at_most_per_notification
         await listener.close()
     named = [uuid.UUID(text) for payload in heard for text in payload.split(",")]
     assert sorted(named) == sorted(tenant.customers)
+
+
+async def test_the_change_counts_stay_bounded_and_a_stale_ticket_stays_void(db, monkeypatch):
+    feed = db.changes
+    monkeypatch.setattr(feed_module, "KEPT_CUSTOMERS", 3)
+    customer = uuid.uuid4().int
+    ticket = feed.ticket(customer)
+    feed.forget(customer)
+    for _ in range(5):  # past the bound, the counts are cleared: the customer's with them
+        feed.forget(uuid.uuid4().int)
+    assert len(feed._changes) <= 3
+    feed.keep(ticket, customer, "scope", "stale")
+    assert feed.recall(customer, "scope") is None

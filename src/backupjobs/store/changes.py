@@ -54,8 +54,9 @@ _log = structlog.get_logger(__name__)
 
 
 class ChangeFeed:
-    """Reads kept per customer (by any hashable key, such as a tenant scope), forgotten
-    when the database says the customer changed. Trusted only while listening."""
+    """Reads kept per customer (under any hashable key, such as an app's client id),
+    forgotten when the database says the customer changed. Trusted only while
+    listening."""
 
     def __init__(self, connect_options: dict[str, Any]) -> None:
         self._options = connect_options
@@ -100,6 +101,10 @@ class ChangeFeed:
 
     def forget(self, customer: int) -> None:
         self._kept.pop(customer, None)
+        if len(self._changes) >= KEPT_CUSTOMERS:
+            # A count per customer changed since the last forget_all: bounded this way.
+            self.forget_all()
+            return
         self._changes[customer] = self._changes.get(customer, 0) + 1
 
     def forget_all(self) -> None:
