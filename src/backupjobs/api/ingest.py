@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -120,10 +119,7 @@ async def ingest_jobs(
     context = services(request)
     result = job_store.IngestResult()
     if valid:
-        scope = principal_of(request).scope
-        result = await context.db.transaction(
-            lambda connection: job_store.ingest(connection, scope, valid, now=datetime.now(UTC))
-        )
+        result = await job_store.ingest_batch(context.db, principal_of(request).scope, valid)
     rejected.extend(RejectedRecord(r.index, r.job_id, r.error) for r in result.rejected)
     rejected.sort(key=lambda r: r.index)
     counter = context.metrics.jobs_ingested

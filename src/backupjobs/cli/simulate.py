@@ -130,15 +130,7 @@ async def run_simulation(
         nonlocal written
         while (item := await queue.get()) is not None:
             count, records = item
-            indexed = list(enumerate(records))
-            result = await db.transaction(
-                lambda connection: job_store.ingest(
-                    connection,
-                    scope,
-                    indexed,  # noqa: B023 - awaited before the loop goes on
-                    now=datetime.now(UTC),
-                )
-            )
+            result = await job_store.ingest_batch(db, scope, list(enumerate(records)))
             if result.rejected:
                 raise RuntimeError(f"simulated records rejected: {result.rejected[:3]}")
             written += result.stored

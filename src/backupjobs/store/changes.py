@@ -6,11 +6,11 @@ when it commits (triggers, migration ``0004_change_feed``): the customers it cha
 connection of its own and forgets what it kept of the customers named:
 
 >>> # feed = ChangeFeed(connect_options); await feed.start()
->>> # kept = feed.recall(customer.int, scope)          # None: ask the database
+>>> # kept = feed.recall(customer.int, client_id)      # None: ask the database
 >>> # if kept is None:
 >>> #     ticket = feed.ticket(customer.int)
 >>> #     kept = ... read from the database ...
->>> #     feed.keep(ticket, customer.int, scope, kept)
+>>> #     feed.keep(ticket, customer.int, client_id, kept)
 
 What it keeps is trusted only while the listening connection is known to be current: a
 heartbeat round trip every :data:`HEARTBEAT` seconds, whose answer comes after every
@@ -122,12 +122,12 @@ class ChangeFeed:
         await first
 
     async def close(self) -> None:
+        """Stop listening; nothing is trusted any more (the task's end loses it all)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        self._lose()
 
     def _lose(self) -> None:
         self._trusted_until = 0.0

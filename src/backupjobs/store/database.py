@@ -88,8 +88,7 @@ def _sqlstate(error: BaseException) -> str:
 def _unavailable_sqlstate(error: Exception) -> bool:
     if isinstance(error, asyncpg.InterfaceError):
         return isinstance(error, asyncpg.exceptions.ConnectionDoesNotExistError)
-    sqlstate = str(getattr(error, "sqlstate", "") or "")
-    return sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
+    return _sqlstate(error)[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
 
 
 class DatabaseUrlError(ValueError):

@@ -261,6 +261,16 @@ def _later_or_same_job(excluded: Any) -> ColumnElement[bool]:
     )
 
 
+async def ingest_batch(
+    db: Database, scope: TenantScope, records: Sequence[tuple[int, JobRecord]]
+) -> IngestResult:
+    """:func:`ingest` in a transaction of its own, run again if PostgreSQL aborts it to
+    resolve a deadlock (:meth:`Database.transaction`)."""
+    return await db.transaction(
+        lambda connection: ingest(connection, scope, records, now=datetime.now(UTC))
+    )
+
+
 async def ingest(
     connection: AsyncConnection,
     scope: TenantScope,

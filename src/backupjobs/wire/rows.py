@@ -214,14 +214,14 @@ class Remembered(Generic[R]):
         self, states: Sequence[ServiceState], now: datetime, *, recurring: bool = False
     ) -> msgspec.Raw:
         known = self._lists.get(id(states))
-        if known is not None and known[0] is states:
-            page = known[1]
-            return page if isinstance(page, msgspec.Raw) else page.at(now)
-        if not recurring:
-            return msgspec.Raw(b"[" + b",".join([self._row(state, now) for state in states]) + b"]")
-        whole = self._whole(states, now)
-        _remember(self._lists, id(states), (states, whole), limit=REMEMBERED_LISTS)
-        return whole if isinstance(whole, msgspec.Raw) else whole.at(now)
+        if known is None or known[0] is not states:
+            if not recurring:
+                rows = [self._row(state, now) for state in states]
+                return msgspec.Raw(b"[" + b",".join(rows) + b"]")
+            known = (states, self._whole(states, now))
+            _remember(self._lists, id(states), known, limit=REMEMBERED_LISTS)
+        page = known[1]
+        return page if isinstance(page, msgspec.Raw) else page.at(now)
 
     def _whole(self, states: Sequence[ServiceState], now: datetime) -> msgspec.Raw | _RunningPage:
         """A recurring page to remember: its array, or the pieces around its durations."""

@@ -38,28 +38,25 @@ BEGIN
     RETURN NULL;
 END $$
 """
+# name: (events, table, transition table clause, function)
 _TRIGGERS = {
     "backupjobs_customers_updated": (
-        "AFTER UPDATE ON customers REFERENCING NEW TABLE AS changed",
-        "backupjobs_customers_changed",
+        "UPDATE", "customers", "REFERENCING NEW TABLE AS changed", "backupjobs_customers_changed",
     ),
     "backupjobs_customers_deleted": (
-        "AFTER DELETE ON customers REFERENCING OLD TABLE AS changed",
-        "backupjobs_customers_changed",
+        "DELETE", "customers", "REFERENCING OLD TABLE AS changed", "backupjobs_customers_changed",
     ),
     "backupjobs_customers_truncated": (
-        "AFTER TRUNCATE ON customers",
-        "backupjobs_anything_changed",
+        "TRUNCATE", "customers", "", "backupjobs_anything_changed",
     ),
     "backupjobs_apps_changed": (
-        "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON apps",
-        "backupjobs_anything_changed",
+        "INSERT OR UPDATE OR DELETE OR TRUNCATE", "apps", "", "backupjobs_anything_changed",
     ),
     "backupjobs_app_customers_changed": (
-        "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON app_customers",
+        "INSERT OR UPDATE OR DELETE OR TRUNCATE", "app_customers", "",
         "backupjobs_anything_changed",
     ),
-}
+}  # fmt: skip
 
 
 def upgrade() -> None:
@@ -67,15 +64,17 @@ def upgrade() -> None:
         return
     op.execute(_CUSTOMERS_CHANGED)
     op.execute(_ANYTHING_CHANGED)
-    for name, (when, function) in _TRIGGERS.items():
-        op.execute(f"CREATE TRIGGER {name} {when} FOR EACH STATEMENT EXECUTE FUNCTION {function}()")
+    for name, (events, table, transition, function) in _TRIGGERS.items():
+        op.execute(
+            f"CREATE TRIGGER {name} AFTER {events} ON {table} {transition} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+        )
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    for name, (when, _) in _TRIGGERS.items():
-        table = when.split(" ON ")[1].split()[0]
+    for name, (_, table, _, _) in _TRIGGERS.items():
         op.execute(f"DROP TRIGGER {name} ON {table}")
     op.execute("DROP FUNCTION backupjobs_customers_changed()")
     op.execute("DROP FUNCTION backupjobs_anything_changed()")
