@@ -97,3 +97,22 @@ def test_unknown_values_name_the_field_and_value():
 def test_every_module_round_trips_through_its_display_name_and_code(entry):
     assert JOB_MODULES.parse(entry.display).name == entry.name
     assert JOB_MODULES.parse(str(entry.code)) == entry
+
+
+def test_a_code_or_a_name_is_found_or_none_by_the_same_rules_as_parse():
+    assert JOB_TYPES.find(7) == JOB_TYPES.find("7") == JOB_TYPES.find("microsoft%20365")
+    assert JOB_TYPES.parse(7) == JOB_TYPES.require(7)
+    assert JOB_MODULES.find(" share point online ") is None
+    assert JOB_MODULES.find("Floppy Disks") is None
+    assert JOB_MODULES.find(999) is None
+    assert JOB_MODULES.find("-1") is None
+    with pytest.raises(UnknownCodeError, match="unknown jobModule 999"):
+        JOB_MODULES.parse(999)
+    with pytest.raises(UnknownCodeError, match="unknown jobModule 999"):
+        JOB_MODULES.parse(" 999 ")
+
+
+def test_a_digit_that_is_no_decimal_is_an_unknown_name_not_a_crash():
+    with pytest.raises(UnknownCodeError, match="unknown jobType '²'"):
+        JOB_TYPES.parse("%C2%B2")
+    assert JOB_TYPES.find("²") is None

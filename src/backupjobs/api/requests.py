@@ -79,7 +79,7 @@ def code_filter(table: CodeTable, code: int | None) -> int | None:
     if code is None:
         return None
     try:
-        return table.require(code).code
+        return table.parse(code).code
     except UnknownCodeError as error:
         raise ProblemError(400, f"Invalid request body: {error}.") from None
 

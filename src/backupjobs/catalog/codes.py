@@ -32,10 +32,17 @@ class UnknownCodeError(ValueError):
 class CodeTable:
     """Codes of one kind, found by number or by name.
 
+    Two lookups by code (:meth:`get`, :meth:`require`) and two by code or name, which
+    every layer's parsing goes through (:meth:`find`, :meth:`parse`): the first of each
+    pair answers None for a value the table does not hold, the second raises
+    :class:`UnknownCodeError` naming it. A layer keeps only its own answer to that error.
+
     >>> JOB_TYPES.parse("microsoft%20365").code
     7
     >>> STATUSES.require(4).display
     'Finished with exception'
+    >>> JOB_MODULES.find("Floppy Disks") is None
+    True
     """
 
     def __init__(self, field: str, entries: Iterable[Code]) -> None:
@@ -70,15 +77,29 @@ class CodeTable:
         except KeyError:
             raise UnknownCodeError(self.field, code) from None
 
-    def parse(self, text: str) -> Code:
-        """The entry named by ``text``: a code, or a name in any case, URL-encoded or not."""
-        value = unquote(text).strip()
-        if value.isdigit() or (value.startswith("-") and value[1:].isdigit()):
-            return self.require(int(value))
-        entry = self._by_name.get(" ".join(value.split()).casefold())
+    def find(self, value: int | str) -> Code | None:
+        """The entry named by ``value``, or None: a code, or text holding a code or a name
+        in any case, URL-encoded or not."""
+        return self._read(value)[0]
+
+    def parse(self, value: int | str) -> Code:
+        """The entry named by ``value`` (as :meth:`find` reads it), or
+        :class:`UnknownCodeError`."""
+        entry, read = self._read(value)
         if entry is None:
-            raise UnknownCodeError(self.field, value)
+            raise UnknownCodeError(self.field, read)
         return entry
+
+    def _read(self, value: int | str) -> tuple[Code | None, int | str]:
+        """The entry (None if unknown), and the value as read: a number, or decoded text."""
+        if isinstance(value, int):
+            return self._by_code.get(value), value
+        text = unquote(value).strip()
+        unsigned = text[1:] if text.startswith("-") else text
+        if unsigned.isdecimal():  # not isdigit(): int() refuses '²'
+            number = int(text)
+            return self._by_code.get(number), number
+        return self._by_name.get(" ".join(text.split()).casefold()), text
 
 
 def _same(code: int, name: str) -> Code:

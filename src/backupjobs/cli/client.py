@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from backupjobs.catalog import JOB_MODULES, JOB_TYPES, STATUSES, CodeTable, UnknownCodeError
+from backupjobs.catalog import JOB_MODULES, JOB_TYPES, STATUSES, CodeTable
 from backupjobs.cli.common import console, errors, fail
 from backupjobs.sdk import (
     AsyncClient,
@@ -304,12 +304,12 @@ def code(table: CodeTable, value: str | None, option: str) -> int | None:
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isdecimal():
         return int(text)
-    try:
-        return table.parse(text).code
-    except UnknownCodeError:
-        raise fail(f"{option}: unknown {table.field} {text!r}", 2) from None
+    entry = table.find(text)
+    if entry is None:
+        raise fail(f"{option}: unknown {table.field} {text!r}", 2)
+    return entry.code
 
 
 @contextmanager

@@ -48,13 +48,8 @@ def code_of(table: CodeTable, value: CodeOrName | None) -> int | None:
 
 def name_of(table: CodeTable, value: CodeOrName) -> str:
     """The name for a Modern path; values the catalog does not know are sent as given."""
-    if isinstance(value, int):
-        entry = table.get(value)
-        return entry.display if entry else str(value)
-    try:
-        return table.parse(value).display
-    except ValueError:
-        return value
+    entry = table.find(value)
+    return str(value) if entry is None else entry.display
 
 
 def _segment(value: str) -> str:

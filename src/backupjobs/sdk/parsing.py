@@ -104,7 +104,7 @@ def parse_coded(table: CodeTable, value: object, field: str) -> Coded:
     no job) has code 0, like the v3 placeholder's status.
     """
     if isinstance(value, int) and not isinstance(value, bool):
-        entry = table.get(value)
+        entry = table.find(value)
         return Coded(value, entry.display if entry else str(value))
     if not isinstance(value, str) or not value.strip():
         raise WireFormatError(field, value, f"a {field} code or name")
@@ -113,11 +113,8 @@ def parse_coded(table: CodeTable, value: object, field: str) -> Coded:
         return parse_coded(table, int(text), field)
     if table is STATUSES and text.casefold() == NOT_FINISHED.casefold():
         return Coded(0, NOT_FINISHED)
-    try:
-        entry = table.parse(text)
-    except ValueError:
-        return Coded(None, text)
-    return Coded(entry.code, entry.display)
+    entry = table.find(text)
+    return Coded(None, text) if entry is None else Coded(entry.code, entry.display)
 
 
 def _member(row: Mapping[str, Any], name: str) -> Any:
