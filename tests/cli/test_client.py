@@ -374,7 +374,8 @@ def test_a_certificate_from_the_environment(world, tmp_path):
 def test_long_listings_show_progress_on_a_terminal(world, monkeypatch):
     terminal = io.StringIO()
     monkeypatch.setattr(
-        "backupjobs.cli.client.errors", Console(file=terminal, force_terminal=True, width=100)
+        "backupjobs.cli.client.session.errors",
+        Console(file=terminal, force_terminal=True, width=100),
     )
     assert json_of(partner(credentials(world), "attention", "-f", "json"))
     drawn = terminal.getvalue()

@@ -1,0 +1,34 @@
+"""``backupjobs client ...``: the partner's command line, over the partner APIs.
+
+Everything here goes through :mod:`backupjobs.sdk` with a partner app's credentials, from
+``BACKUPJOBS_*`` environment variables or a profile file (see
+:mod:`backupjobs.sdk.profiles`), never from the command line; it never touches a
+database, unlike the operator commands.
+
+    backupjobs client customers
+    backupjobs client jobs Northwind --type "Microsoft 365" --format csv
+    backupjobs client attention --stale-after 36h
+    backupjobs client watch --interval 60
+
+- :mod:`.commands`: the typer app ``client`` and its commands;
+- :mod:`.options`: the shared options and reading their values;
+- :mod:`.session`: signing in, errors as exit statuses, reading with progress;
+- :mod:`.rows`, :mod:`.output`: records as rows, and rows as a table, JSON or CSV;
+- :mod:`.attention`: what needs attention; :mod:`.watch`: what changed between polls.
+"""
+
+from backupjobs.cli.client.attention import attention_reasons
+from backupjobs.cli.client.commands import client
+from backupjobs.cli.client.output import Format
+from backupjobs.cli.client.watch import Change, ChangePrinter, change_row, changes, snapshot
+
+__all__ = [
+    "Change",
+    "ChangePrinter",
+    "Format",
+    "attention_reasons",
+    "change_row",
+    "changes",
+    "client",
+    "snapshot",
+]

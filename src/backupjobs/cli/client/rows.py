@@ -1,0 +1,53 @@
+"""Records as rows: what every output format shows of a customer or a job.
+
+A row is a dict of typed values (codes beside names, bytes, seconds, ISO 8601 UTC times),
+the same for the table, JSON and CSV formats.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from backupjobs.sdk import Customer, Job
+from backupjobs.wire import format_time
+
+#: What a service that has never run shows instead of a status (and why it needs attention).
+NEVER_RUN = "never run"
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else format_time(moment)
+
+
+def customer_row(customer: Customer) -> dict[str, Any]:
+    return {
+        "customerId": customer.id,
+        "customerName": customer.name,
+        "createdTime": iso(customer.created_time),
+    }
+
+
+def job_row(job: Job) -> dict[str, Any]:
+    """A job with typed values: codes beside names, bytes, seconds, ISO 8601 UTC times."""
+    return {
+        "customerId": job.customer_id,
+        "jobType": job.job_type.name,
+        "jobTypeCode": job.job_type.code,
+        "jobModule": job.job_module.name,
+        "jobModuleCode": job.job_module.code,
+        "status": job.status.name,
+        "statusCode": job.status.code,
+        "jobId": job.job_id,
+        "name": job.name,
+        "totalCount": job.total_count,
+        "failedCount": job.failed_count,
+        "successfulCount": job.successful_count,
+        "skippedCount": job.skipped_count,
+        "warningCount": job.warning_count,
+        "backupSizeBytes": job.backup_size,
+        "startTime": iso(job.start_time),
+        "endTime": iso(job.end_time),
+        "durationSeconds": None if job.duration is None else int(job.duration.total_seconds()),
+        "lastModifyTime": iso(job.last_modify_time),
+    }
