@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import typer
 
-from backupjobs.cli import client, operator, server, simulate
+from backupjobs.cli import client, server, simulate
+from backupjobs.cli.operator import apps, customers, db, keys, partners, services
 
 app = typer.Typer(
     name="backupjobs",
@@ -21,12 +22,12 @@ app = typer.Typer(
 app.command()(server.serve)
 app.command()(server.demo)
 app.command()(simulate.simulate)
-app.add_typer(operator.db, name="db")
-app.add_typer(operator.partners, name="partners")
-app.add_typer(operator.customers, name="customers")
-app.add_typer(operator.services, name="services")
-app.add_typer(operator.apps, name="apps")
-app.add_typer(operator.keys, name="keys")
+app.add_typer(db.group, name="db")
+app.add_typer(partners.group, name="partners")
+app.add_typer(customers.group, name="customers")
+app.add_typer(services.group, name="services")
+app.add_typer(apps.group, name="apps")
+app.add_typer(keys.group, name="keys")
 app.add_typer(client.client, name="client")
 
 

@@ -1,4 +1,5 @@
-"""What every command shares: the database, errors on stderr, one JSON object on stdout."""
+"""What every command shares: the database, errors on stderr, one JSON object on stdout,
+the ``--json`` flag, and how times are written."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import typer
@@ -22,6 +24,8 @@ T = TypeVar("T")
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -76,3 +80,17 @@ def parse_code(table: CodeTable, value: str) -> int:
         return table.parse(value).code
     except UnknownCodeError as error:
         raise fail(str(error), 2) from None
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def isoformat(moment: datetime | None) -> str | None:
+    """A time for ``--json`` output: ISO 8601 with its offset, or None."""
+    return None if moment is None else moment.isoformat()
+
+
+def minute_text(moment: datetime | None) -> str:
+    """A time for people: ``2025-09-11 03:21Z``, or ``never``."""
+    return "never" if moment is None else f"{moment:%Y-%m-%d %H:%M}Z"

@@ -21,7 +21,15 @@ from sqlalchemy import select, text
 
 from backupjobs.auth import apps as app_registry
 from backupjobs.auth.permissions import ALL_PERMISSIONS
-from backupjobs.cli.common import console, emit_json, errors, fail, reported_errors, settings
+from backupjobs.cli.common import (
+    JsonFlag,
+    console,
+    emit_json,
+    errors,
+    fail,
+    reported_errors,
+    settings,
+)
 from backupjobs.simulation import SimulatedCustomer, customer_history
 from backupjobs.store import directory
 from backupjobs.store import jobs as job_store
@@ -163,9 +171,7 @@ def simulate(
         datetime | None,
         typer.Option("--now", help="End of the history, UTC [default: the current time]."),
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object on stdout.")
-    ] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Create a partner "Simulated MSP" with CUSTOMERS customers and DAYS days of jobs.
 
