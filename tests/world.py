@@ -68,7 +68,7 @@ async def make_tenant(
                 )
             )
         scope = None if app_customers is None else [ids[i] for i in app_customers]
-        client_id, secret = await app_registry.create_app(
+        client_id, secret = await app_registry.register_app(
             connection,
             partner_id,
             "Test app",
@@ -90,7 +90,7 @@ async def add_app(
     """Another app of the same partner."""
     async with db.write() as connection:
         scope = None if app_customers is None else [tenant.customers[i] for i in app_customers]
-        client_id, secret = await app_registry.create_app(
+        client_id, secret = await app_registry.register_app(
             connection,
             tenant.partner_id,
             "Second app",

@@ -1,6 +1,6 @@
 """Authentication: app registrations, their secrets and certificates, signing keys, tokens."""
 
-from backupjobs.auth.apps import App, IssuedSecret, add_secret, create_app, get_app
+from backupjobs.auth.apps import App, IssuedSecret, add_secret, get_app, register_app
 from backupjobs.auth.keys import KeyRing, ensure_signing_key
 from backupjobs.auth.permissions import ALL_PERMISSIONS, Permission, parse_permissions
 from backupjobs.auth.tokens import (
@@ -21,8 +21,8 @@ __all__ = [
     "TokenIssuer",
     "TokenVerifier",
     "add_secret",
-    "create_app",
     "ensure_signing_key",
     "get_app",
     "parse_permissions",
+    "register_app",
 ]

@@ -74,7 +74,7 @@ def add_years(moment: datetime, years: int) -> datetime:
         return moment.replace(year=moment.year + years, day=28)
 
 
-async def create_app(
+async def register_app(
     connection: AsyncConnection,
     partner_id: UUID,
     name: str,

@@ -83,7 +83,7 @@ async def _create(db: Database, *, days: int, now: datetime) -> DemoCredentials:
             )
             for job_type, job_module in tenant.never_run:
                 await directory.enable_service(connection, tenant.id, job_type, job_module, now=now)
-        client_id, secret = await app_registry.create_app(
+        client_id, secret = await app_registry.register_app(
             connection,
             partner_id,
             DEMO_APP,

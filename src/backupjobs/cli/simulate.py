@@ -103,7 +103,7 @@ async def _create_tenant(db: Database, seed: int, customers: int) -> tuple[UUID,
             )
             for job_type, job_module in tenant.never_run:
                 await directory.enable_service(connection, tenant.id, job_type, job_module, now=now)
-        client_id, secret = await app_registry.create_app(
+        client_id, secret = await app_registry.register_app(
             connection,
             partner_id,
             APP_NAME,

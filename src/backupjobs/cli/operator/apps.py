@@ -55,7 +55,7 @@ def create(
 
     async def work(database: Database) -> tuple[str, app_registry.IssuedSecret]:
         async with database.write() as connection:
-            return await app_registry.create_app(
+            return await app_registry.register_app(
                 connection,
                 partner_id,
                 name,
