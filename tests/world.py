@@ -11,8 +11,8 @@ from uuid import UUID
 
 from httpx import AsyncClient
 
-from backupjobs.auth import apps as app_registry
 from backupjobs.auth.permissions import ALL_PERMISSIONS
+from backupjobs.provisioning import AppPlan, CustomerPlan, PartnerPlan, add_apps, provision
 from backupjobs.store import directory
 from backupjobs.store.database import Database
 
@@ -53,31 +53,21 @@ async def make_tenant(
     customer_ids: Sequence[UUID] | None = None,
 ) -> Tenant:
     """A new partner; ``app_customers`` limits the app to those customers (by position)."""
-    moment = now()
-    async with db.write() as connection:
-        partner_id = await directory.create_partner(
-            connection, f"Partner {uuid.uuid4().hex[:6]}", now=moment
-        )
-        ids = []
-        for index in range(customers):
-            name = names[index] if names else f"Customer {index}"
-            wanted = customer_ids[index] if customer_ids else None
-            ids.append(
-                await directory.create_customer(
-                    connection, partner_id, name, customer_id=wanted, now=moment
-                )
+    plan = PartnerPlan(
+        f"Partner {uuid.uuid4().hex[:6]}",
+        customers=tuple(
+            CustomerPlan(
+                names[index] if names else f"Customer {index}",
+                customer_ids[index] if customer_ids else None,
             )
-        scope = None if app_customers is None else [ids[i] for i in app_customers]
-        client_id, secret = await app_registry.register_app(
-            connection,
-            partner_id,
-            "Test app",
-            permissions,
-            customer_ids=scope,
-            secret_years=1,
-            now=moment,
-        )
-    return Tenant(partner_id, ids, client_id, secret.value)
+            for index in range(customers)
+        ),
+        apps=(AppPlan("Test app", permissions, _positions(app_customers)),),
+    )
+    made = await provision(db, plan, now=now())
+    return Tenant(
+        made.partner_id, list(made.customer_ids), made.app.client_id, made.app.secret.value
+    )
 
 
 async def add_app(
@@ -88,18 +78,13 @@ async def add_app(
     app_customers: Sequence[int] | None = None,
 ) -> Tenant:
     """Another app of the same partner."""
-    async with db.write() as connection:
-        scope = None if app_customers is None else [tenant.customers[i] for i in app_customers]
-        client_id, secret = await app_registry.register_app(
-            connection,
-            tenant.partner_id,
-            "Second app",
-            permissions,
-            customer_ids=scope,
-            secret_years=1,
-            now=now(),
-        )
-    return Tenant(tenant.partner_id, tenant.customers, client_id, secret.value)
+    plan = AppPlan("Second app", permissions, _positions(app_customers))
+    (app,) = await add_apps(db, tenant.partner_id, tenant.customers, [plan], now=now())
+    return Tenant(tenant.partner_id, tenant.customers, app.client_id, app.secret.value)
+
+
+def _positions(app_customers: Sequence[int] | None) -> tuple[int, ...] | None:
+    return None if app_customers is None else tuple(app_customers)
 
 
 async def enable(db: Database, customer: UUID, job_type: int, job_module: int) -> None:

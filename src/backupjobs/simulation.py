@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from backupjobs.catalog import FAILED, FINISHED, FINISHED_WITH_EXCEPTION, JOB_MODULES, RUNNING
+from backupjobs.provisioning import AppPlan, CustomerPlan, PartnerPlan
 from backupjobs.wire import JobRecord
 
 CANCELED = 8
@@ -124,6 +125,16 @@ def simulated_customer(rng: random.Random, index: int) -> SimulatedCustomer:
     if rng.random() < 0.1 and len(services) > 1:
         never_run = (services.pop(rng.randrange(len(services))),)
     return SimulatedCustomer(_uuid(rng), name, tuple(services), never_run)
+
+
+def partner_plan(name: str, customers: Sequence[SimulatedCustomer], app: str) -> PartnerPlan:
+    """A partner of ``customers`` (their services that never ran enabled) and one app
+    ``app`` with every permission, seeing every customer."""
+    return PartnerPlan(
+        name,
+        customers=tuple(CustomerPlan(c.name, c.id, services=c.never_run) for c in customers),
+        apps=(AppPlan(app),),
+    )
 
 
 def _outcome(rng: random.Random) -> int:

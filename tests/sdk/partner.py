@@ -19,10 +19,11 @@ from typing import Any
 
 import httpx
 
+from backupjobs.provisioning import AppPlan, CustomerPlan, PartnerPlan, provision
 from backupjobs.sdk import AsyncClient, Client, ClientSecret, Coded, Job
 from backupjobs.store.database import Database
 from tests.processes import Server, cli_json, environment, running_server
-from tests.world import add_app, enable, job, make_tenant
+from tests.world import job, now
 
 V3_JOBS_READ = "elements.jobs.read.all"
 V3_CUSTOMERS_READ = "elements.customers.read.all"
@@ -229,25 +230,41 @@ def ingest(url: str, app: App, records: list[dict[str, Any]]) -> None:
     assert answer.json()["stored"] == len(records), answer.text
 
 
+PARTNER = PartnerPlan(
+    "Partner",
+    customers=(
+        CustomerPlan("Alpha", services=(TEAMS,)),
+        CustomerPlan("Bravo"),
+        CustomerPlan("Charlie"),
+    ),
+    apps=(
+        AppPlan("Reader"),
+        AppPlan("V3 only", frozenset({V3_JOBS_READ})),
+        AppPlan("Alpha only", customers=(0,)),
+    ),
+)
+OTHER_PARTNER = PartnerPlan(
+    "Other partner", customers=(CustomerPlan("Stranger"),), apps=(AppPlan("Stranger's app"),)
+)
+
+
 async def populate(database_url: str) -> dict[str, Any]:
     db = Database(database_url, pool_size=1)
     try:
         await db.migrate()
-        tenant = await make_tenant(db, customers=3, names=["Alpha", "Bravo", "Charlie"])
-        v3_only = await add_app(db, tenant, permissions=frozenset({V3_JOBS_READ}))
-        alpha_only = await add_app(db, tenant, app_customers=[0])
-        other = await make_tenant(db, customers=1, names=["Stranger"])
-        await enable(db, tenant.customers[0], *TEAMS)
+        made = await provision(db, PARTNER, now=now())
+        other = await provision(db, OTHER_PARTNER, now=now())
     finally:
         await db.dispose()
+    reader, v3_only, alpha_only = (App(app.client_id, app.secret.value) for app in made.apps)
     return {
-        "partner_id": str(tenant.partner_id),
-        "customers": [str(c) for c in tenant.customers],
-        "reader": App(tenant.client_id, tenant.secret),
-        "v3_only": App(v3_only.client_id, v3_only.secret),
-        "alpha_only": App(alpha_only.client_id, alpha_only.secret),
-        "stranger": str(other.customers[0]),
-        "stranger_app": App(other.client_id, other.secret),
+        "partner_id": str(made.partner_id),
+        "customers": [str(c) for c in made.customer_ids],
+        "reader": reader,
+        "v3_only": v3_only,
+        "alpha_only": alpha_only,
+        "stranger": str(other.customer_ids[0]),
+        "stranger_app": App(other.app.client_id, other.app.secret.value),
     }
 
 

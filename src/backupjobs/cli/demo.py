@@ -14,9 +14,9 @@ from backupjobs.auth.permissions import ALL_PERMISSIONS
 from backupjobs.auth.tokens import Principal
 from backupjobs.catalog import FAILED, FINISHED_WITH_EXCEPTION, RUNNING
 from backupjobs.cli.common import console
+from backupjobs.provisioning import provision
 from backupjobs.settings import Settings
-from backupjobs.simulation import service_runs, simulated_customer
-from backupjobs.store import directory
+from backupjobs.simulation import partner_plan, service_runs, simulated_customer
 from backupjobs.store import jobs as job_store
 from backupjobs.store.database import Database
 from backupjobs.store.schema import apps, customers, partners
@@ -75,24 +75,8 @@ async def _create(db: Database, *, days: int, now: datetime) -> DemoCredentials:
     never_run = next(s for s in ((7, 310), (7, 311), (7, 312)) if s not in tenants[3].services)
     tenants[3] = replace(tenants[3], never_run=(*tenants[3].never_run, never_run))
     last_status = {(0, 0): RUNNING, (1, 0): FAILED, (2, 1): FINISHED_WITH_EXCEPTION, (4, 0): FAILED}
-    async with db.write() as connection:
-        partner_id = await directory.create_partner(connection, DEMO_PARTNER, now=now)
-        for tenant in tenants:
-            await directory.create_customer(
-                connection, partner_id, tenant.name, customer_id=tenant.id, now=now
-            )
-            for job_type, job_module in tenant.never_run:
-                await directory.enable_service(connection, tenant.id, job_type, job_module, now=now)
-        client_id, secret = await app_registry.register_app(
-            connection,
-            partner_id,
-            DEMO_APP,
-            ALL_PERMISSIONS,
-            customer_ids=None,
-            secret_years=1,
-            now=now,
-        )
-    scope = Principal(client_id, partner_id, ALL_PERMISSIONS).scope
+    made = await provision(db, partner_plan(DEMO_PARTNER, tenants, DEMO_APP), now=now)
+    scope = Principal(made.app.client_id, made.partner_id, ALL_PERMISSIONS).scope
     records: list[JobRecord] = []
     for number, tenant in enumerate(tenants):
         for position, service in enumerate(tenant.services):
@@ -109,7 +93,9 @@ async def _create(db: Database, *, days: int, now: datetime) -> DemoCredentials:
         chunk = list(enumerate(records[start : start + _BATCH]))
         async with db.write() as connection:
             await job_store.ingest(connection, scope, chunk, now=now)
-    return DemoCredentials(partner_id, client_id, secret.value, tuple(t.id for t in tenants))
+    return DemoCredentials(
+        made.partner_id, made.app.client_id, made.app.secret.value, made.customer_ids
+    )
 
 
 def print_walkthrough(config: Settings, credentials: DemoCredentials) -> None:

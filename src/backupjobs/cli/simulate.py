@@ -17,10 +17,8 @@ from uuid import UUID
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import select, text
+from sqlalchemy import text
 
-from backupjobs.auth import apps as app_registry
-from backupjobs.auth.permissions import ALL_PERMISSIONS
 from backupjobs.cli.common import (
     JsonFlag,
     console,
@@ -30,11 +28,11 @@ from backupjobs.cli.common import (
     reported_errors,
     settings,
 )
-from backupjobs.simulation import SimulatedCustomer, customer_history
-from backupjobs.store import directory
+from backupjobs.provisioning import Provisioned, provision
+from backupjobs.simulation import SimulatedCustomer, customer_history, partner_plan
 from backupjobs.store import jobs as job_store
 from backupjobs.store.database import Database
-from backupjobs.store.schema import customers as customers_table
+from backupjobs.store.directory import ConflictError
 from backupjobs.store.scope import TenantScope
 from backupjobs.wire import JobRecord
 
@@ -80,39 +78,20 @@ def _batches(
         yield count, batch
 
 
-async def _create_tenant(db: Database, seed: int, customers: int) -> tuple[UUID, str, str]:
+async def _create_tenant(db: Database, seed: int, customers: int) -> Provisioned:
     """The partner, its customers (and services that never ran) and an app, made now:
     the app's secret is valid from the real time, whatever the history's end."""
     now = datetime.now(UTC)
     tenants: list[SimulatedCustomer] = [
         customer_history(seed, index, days=0, now=now)[0] for index in range(customers)
     ]
-    async with db.write() as connection:
-        taken = await connection.scalar(
-            select(customers_table.c.id).where(customers_table.c.id == tenants[0].id)
-        )
-        if taken is not None:
-            raise fail(
-                f"this database already holds the customers of seed {seed}: "
-                "use another --seed or a fresh database"
-            )
-        partner_id = await directory.create_partner(connection, PARTNER_NAME, now=now)
-        for tenant in tenants:
-            await directory.create_customer(
-                connection, partner_id, tenant.name, customer_id=tenant.id, now=now
-            )
-            for job_type, job_module in tenant.never_run:
-                await directory.enable_service(connection, tenant.id, job_type, job_module, now=now)
-        client_id, secret = await app_registry.register_app(
-            connection,
-            partner_id,
-            APP_NAME,
-            ALL_PERMISSIONS,
-            customer_ids=None,
-            secret_years=1,
-            now=now,
-        )
-    return partner_id, client_id, secret.value
+    try:
+        return await provision(db, partner_plan(PARTNER_NAME, tenants, APP_NAME), now=now)
+    except ConflictError:
+        raise fail(
+            f"this database already holds the customers of seed {seed}: "
+            "use another --seed or a fresh database"
+        ) from None
 
 
 async def run_simulation(
@@ -127,8 +106,8 @@ async def run_simulation(
     """Create the simulated partner, customers, app and history (ending at ``now``) in
     ``db``."""
     await db.migrate()
-    partner_id, client_id, secret = await _create_tenant(db, seed, customers)
-    scope = TenantScope(partner_id, client_id)
+    made = await _create_tenant(db, seed, customers)
+    scope = TenantScope(made.partner_id, made.app.client_id)
     task = progress.add_task("customers", total=customers, jobs=0) if progress else None
     written = 0
     writers = 1 if db.is_sqlite else WRITERS
@@ -160,7 +139,7 @@ async def run_simulation(
     # Fresh statistics after a bulk load, as an operator would gather them.
     async with db.write() as connection:
         await connection.execute(text("ANALYZE"))
-    return Simulated(partner_id, customers, written, client_id, secret)
+    return Simulated(made.partner_id, customers, written, made.app.client_id, made.app.secret.value)
 
 
 def simulate(
