@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from backupjobs.cli import client, server, simulate
-from backupjobs.cli.operator import apps, customers, db, keys, partners, services
+from backupjobs.cli import client, operator, server, simulate
 
 app = typer.Typer(
     name="backupjobs",
@@ -22,12 +21,8 @@ app = typer.Typer(
 app.command()(server.serve)
 app.command()(server.demo)
 app.command()(simulate.simulate)
-app.add_typer(db.group, name="db")
-app.add_typer(partners.group, name="partners")
-app.add_typer(customers.group, name="customers")
-app.add_typer(services.group, name="services")
-app.add_typer(apps.group, name="apps")
-app.add_typer(keys.group, name="keys")
+for name, group in operator.GROUPS:
+    app.add_typer(group, name=name)
 app.add_typer(client.client, name="client")
 
 

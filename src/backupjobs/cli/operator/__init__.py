@@ -5,3 +5,17 @@
   directory; :mod:`.apps`: app registrations and their credentials; :mod:`.keys`: the
   keys that sign access tokens.
 """
+
+import typer
+
+from backupjobs.cli.operator import apps, customers, db, keys, partners, services
+
+#: (name, typer app) of each group, in the order ``backupjobs --help`` lists them.
+GROUPS: tuple[tuple[str, typer.Typer], ...] = (
+    ("db", db.group),
+    ("partners", partners.group),
+    ("customers", customers.group),
+    ("services", services.group),
+    ("apps", apps.group),
+    ("keys", keys.group),
+)
