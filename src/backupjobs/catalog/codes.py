@@ -32,10 +32,10 @@ class UnknownCodeError(ValueError):
 class CodeTable:
     """Codes of one kind, found by number or by name.
 
-    Two lookups by code (:meth:`get`, :meth:`require`) and two by code or name, which
-    every layer's parsing goes through (:meth:`find`, :meth:`parse`): the first of each
-    pair answers None for a value the table does not hold, the second raises
-    :class:`UnknownCodeError` naming it. A layer keeps only its own answer to that error.
+    Every layer reads a code or a name with :meth:`find` (None for a value the table does
+    not hold) or :meth:`parse` (:class:`UnknownCodeError` naming it), and keeps only its
+    own answer to that error. :meth:`require` is :meth:`parse` for a number alone, for the
+    codes already stored that rendering names.
 
     >>> JOB_TYPES.parse("microsoft%20365").code
     7
@@ -66,9 +66,6 @@ class CodeTable:
 
     def __contains__(self, code: object) -> bool:
         return code in self._by_code
-
-    def get(self, code: int) -> Code | None:
-        return self._by_code.get(code)
 
     def require(self, code: int) -> Code:
         """The entry for ``code``, or :class:`UnknownCodeError`."""
