@@ -16,7 +16,7 @@ from backupjobs.wire import format_time
 NEVER_RUN = "never run"
 
 
-def iso(moment: datetime | None) -> str | None:
+def _time(moment: datetime | None) -> str | None:
     return None if moment is None else format_time(moment)
 
 
@@ -24,7 +24,7 @@ def customer_row(customer: Customer) -> dict[str, Any]:
     return {
         "customerId": customer.id,
         "customerName": customer.name,
-        "createdTime": iso(customer.created_time),
+        "createdTime": _time(customer.created_time),
     }
 
 
@@ -46,8 +46,8 @@ def job_row(job: Job) -> dict[str, Any]:
         "skippedCount": job.skipped_count,
         "warningCount": job.warning_count,
         "backupSizeBytes": job.backup_size,
-        "startTime": iso(job.start_time),
-        "endTime": iso(job.end_time),
+        "startTime": _time(job.start_time),
+        "endTime": _time(job.end_time),
         "durationSeconds": None if job.duration is None else int(job.duration.total_seconds()),
-        "lastModifyTime": iso(job.last_modify_time),
+        "lastModifyTime": _time(job.last_modify_time),
     }
