@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from backupjobs.catalog import FAILED, FINISHED, FINISHED_WITH_EXCEPTION, JOB_MODULES, RUNNING
-from backupjobs.wire import JobRecord
+from backupjobs.model import JobRecord
 
 CANCELED = 8
 ERROR_START = 7

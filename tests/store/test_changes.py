@@ -11,12 +11,12 @@ import msgspec
 import pytest
 from sqlalchemy import delete, text, update
 
+from backupjobs.model import parse_record
 from backupjobs.store import changes as feed_module
 from backupjobs.store import jobs
 from backupjobs.store.database import Database
 from backupjobs.store.schema import app_customers, customers
 from backupjobs.store.scope import TenantScope
-from backupjobs.wire.records import parse_record
 from tests.world import enable, ingest, job, make_tenant, now, v3_jobs_path
 
 pytestmark = pytest.mark.postgresql_only

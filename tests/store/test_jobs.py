@@ -10,10 +10,10 @@ import msgspec
 import pytest
 from sqlalchemy import select
 
+from backupjobs.model import JobRecord, parse_record
 from backupjobs.store import jobs as job_store
 from backupjobs.store.schema import customers, jobs
 from backupjobs.store.scope import TenantScope
-from backupjobs.wire import JobRecord, parse_record
 from tests.world import add_app, enable, job, make_tenant
 
 START = datetime(2025, 9, 1, 3, tzinfo=UTC)

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select, text
 
 from backupjobs.api import create_app
+from backupjobs.model import parse_record
 from backupjobs.store import jobs as job_store
 from backupjobs.store import retention
 from backupjobs.store.schema import jobs
 from backupjobs.store.scope import TenantScope
-from backupjobs.wire import parse_record
 from tests.world import job, make_tenant
 
 NOW = datetime.now(UTC)

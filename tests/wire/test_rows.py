@@ -4,7 +4,8 @@ from pathlib import Path
 
 import msgspec
 
-from backupjobs.wire import ServiceState, modern_job_row, v3_job_row
+from backupjobs.model import ServiceState
+from backupjobs.wire import modern_job_row, v3_job_row
 
 NOW = datetime(2025, 9, 12, tzinfo=UTC)
 

@@ -13,14 +13,10 @@ from backupjobs.api.problems import ProblemError, problem_responses
 from backupjobs.api.requests import json_body_operation
 from backupjobs.api.security import SECURITY, authorizing, principal_of
 from backupjobs.auth.permissions import Permission
+from backupjobs.model import IngestResult, JobRecord, RecordError, parse_record, record_job_id
 from backupjobs.store import jobs as job_store
-from backupjobs.wire import (
-    MAX_RECORDS_PER_REQUEST,
-    JobRecord,
-    RecordError,
-    parse_record,
-    record_job_id,
-)
+
+MAX_RECORDS_PER_REQUEST = 1_000
 
 
 class RejectedRecord(msgspec.Struct):
@@ -117,7 +113,7 @@ async def ingest_jobs(
         except RecordError as error:
             rejected.append(RejectedRecord(index, record_job_id(raw), str(error)))
     context = services(request)
-    result = job_store.IngestResult()
+    result = IngestResult()
     if valid:
         result = await job_store.ingest_batch(context.db, principal_of(request).scope, valid)
     rejected.extend(RejectedRecord(r.index, r.job_id, r.error) for r in result.rejected)

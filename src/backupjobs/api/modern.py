@@ -28,16 +28,11 @@ from backupjobs.api.security import SECURITY, authorize, authorizing, principal_
 from backupjobs.auth.permissions import Permission
 from backupjobs.auth.tokens import Principal
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES, CodeTable, UnknownCodeError
+from backupjobs.model import ServiceState
 from backupjobs.store.directory import customer_page, get_customer
 from backupjobs.store.jobs import service_page
 from backupjobs.store.paging import Page
-from backupjobs.wire import (
-    CustomerRow,
-    ModernJobRow,
-    ServiceState,
-    customer_row,
-    modern_job_row,
-)
+from backupjobs.wire import CustomerRow, ModernJobRow, customer_row, modern_job_row
 
 T = TypeVar("T")
 

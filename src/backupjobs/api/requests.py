@@ -20,7 +20,7 @@ from litestar.openapi.spec import (
 
 from backupjobs.api.problems import ProblemError
 from backupjobs.catalog import CodeTable, UnknownCodeError
-from backupjobs.wire import describe_error
+from backupjobs.model import describe_error
 
 T = TypeVar("T")
 

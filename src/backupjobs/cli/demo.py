@@ -14,13 +14,13 @@ from backupjobs.auth.permissions import ALL_PERMISSIONS
 from backupjobs.auth.tokens import Principal
 from backupjobs.catalog import FAILED, FINISHED_WITH_EXCEPTION, RUNNING
 from backupjobs.cli.common import console
+from backupjobs.model import JobRecord
 from backupjobs.settings import Settings
 from backupjobs.simulation import service_runs, simulated_customer
 from backupjobs.store import directory
 from backupjobs.store import jobs as job_store
 from backupjobs.store.database import Database
 from backupjobs.store.schema import apps, customers, partners
-from backupjobs.wire import JobRecord
 
 DEMO_PARTNER = "Demo MSP"
 DEMO_APP = "Demo app"

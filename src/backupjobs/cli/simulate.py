@@ -22,13 +22,13 @@ from sqlalchemy import select, text
 from backupjobs.auth import apps as app_registry
 from backupjobs.auth.permissions import ALL_PERMISSIONS
 from backupjobs.cli.common import console, emit_json, errors, fail, reported_errors, settings
+from backupjobs.model import JobRecord
 from backupjobs.simulation import SimulatedCustomer, customer_history
 from backupjobs.store import directory
 from backupjobs.store import jobs as job_store
 from backupjobs.store.database import Database
 from backupjobs.store.schema import customers as customers_table
 from backupjobs.store.scope import TenantScope
-from backupjobs.wire import JobRecord
 
 PARTNER_NAME = "Simulated MSP"
 APP_NAME = "Simulated app"

@@ -9,7 +9,6 @@ in ``backup_services`` in the same transaction as the history row, so a page nev
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -30,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from backupjobs.model import IngestResult, JobRecord, Rejection, ServiceKey, ServiceState
 from backupjobs.store import directory
 from backupjobs.store.bulk import dialect_insert, find, insert_rows, keyed
 from backupjobs.store.database import Database
@@ -37,8 +37,6 @@ from backupjobs.store.paging import Page, page_from
 from backupjobs.store.reads import Query
 from backupjobs.store.schema import LATEST, UtcDateTime, backup_services, customers, jobs
 from backupjobs.store.scope import SCOPE_PARAMETERS, ScopeConditions, TenantScope
-from backupjobs.wire.records import JobRecord
-from backupjobs.wire.rows import ServiceState
 
 #: A job's reported fields, named as in ``jobs`` (and, prefixed, in ``backup_services``).
 JOB_FIELDS = (
@@ -64,9 +62,6 @@ _SERVICE_STATE = (
 _SERVICE_ORDER = (backup_services.c.job_type, backup_services.c.job_module)
 _SERVICE_KEY = ("customer_id", "job_type", "job_module")
 _CUSTOMER = "customer_id"
-
-ServiceKey = tuple[UUID, int, int]
-
 
 _SERVICES_PARAMETERS = {**SCOPE_PARAMETERS, _CUSTOMER: Uuid()}
 
@@ -209,22 +204,6 @@ async def _read_services(
         services = [ServiceState(*row[1:]) for row in rows if row[1] is not None]
         known.put((customer_id.int, revision), services)
     return revision, services
-
-
-@dataclass(slots=True)
-class Rejection:
-    index: int
-    job_id: str | None
-    error: str
-
-
-@dataclass(slots=True)
-class IngestResult:
-    """What happened to each record of a batch."""
-
-    stored: int = 0
-    stale: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
 
 
 _NEVER = datetime.min.replace(tzinfo=UTC)

@@ -1,7 +1,7 @@
 """Job and customer rows exactly as each API generation writes them.
 
-Both generations render the same :class:`ServiceState`: a backup service and its latest
-job, or no job (the placeholder row).
+Both generations render the same :class:`~backupjobs.model.ServiceState`: a backup
+service and its latest job, or no job (the placeholder row).
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
-from uuid import UUID
 
 import msgspec
 
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES, NOT_FINISHED, RUNNING, STATUSES
+from backupjobs.model import CustomerState, ServiceState
 from backupjobs.wire.formats import (
     NOT_AVAILABLE,
     ZERO_SIZE,
@@ -23,30 +23,6 @@ from backupjobs.wire.formats import (
     format_text,
     format_time,
 )
-
-
-class ServiceState(msgspec.Struct, frozen=True, gc=False):
-    """A backup service and its latest job's fields; ``job_id`` None: it has never run
-    (the placeholder row), as ``ServiceState(job_type, job_module)`` is.
-
-    Never tracked by the garbage collector (``gc=False``: it holds no containers): each
-    process remembers tens of thousands of them, which every full collection would walk.
-    """
-
-    job_type: int
-    job_module: int
-    job_id: str | None = None
-    status: int | None = None
-    name: str | None = None
-    total_count: int | None = None
-    failed_count: int | None = None
-    successful_count: int | None = None
-    skipped_count: int | None = None
-    warning_count: int | None = None
-    backup_size_bytes: int | None = None
-    start_time: datetime | None = None
-    end_time: datetime | None = None
-    last_modify_time: datetime | None = None
 
 
 class V3JobRow(msgspec.Struct, frozen=True):
@@ -283,15 +259,6 @@ def _modern_job_row(state: ServiceState, now: datetime) -> ModernJobRow:
 
 v3_job_row = Remembered(_v3_job_row)
 modern_job_row = Remembered(_modern_job_row)
-
-
-class CustomerState(Protocol):
-    @property
-    def id(self) -> UUID: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def created_at(self) -> datetime: ...
 
 
 def customer_row(customer: CustomerState) -> CustomerRow:
