@@ -35,8 +35,8 @@ from tests.world import get_token, make_tenant
 
 from backupjobs.api import create_app
 from backupjobs.api.ratelimit import LocalCounters, Policy, RateLimiter, per_app_limit
-from backupjobs.api.redis_counters import SCRIPT, RedisCounters
 from backupjobs.auth.tokens import Principal, TokenVerifier
+from backupjobs.infra.redis_counters import SCRIPT, RedisCounters
 from backupjobs.settings import Settings
 
 ROUNDS = 5

@@ -7,7 +7,8 @@
 Each policy allows ``quota`` requests per ``window`` seconds to each subject (an app's
 client id, or a client address). A window starts at the subject's first request and the
 count starts again when it ends. Counters live in Redis when ``BACKUPJOBS_REDIS_URL`` is
-set (one script per request, shared by every process; see :mod:`.redis_counters`), in
+set (one script per request, shared by every process; see
+:mod:`backupjobs.infra.redis_counters`), in
 this process otherwise. A subject's counter is its own: one partner using up its quota
 never touches another's.
 
@@ -33,8 +34,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backupjobs.api.metrics import EXTRA_HEADERS
 from backupjobs.api.problems import PROBLEM_JSON, ProblemDetails
-from backupjobs.api.redis_counters import RedisCounters
 from backupjobs.auth.tokens import InvalidTokenError, TokenVerifier
+from backupjobs.infra.redis_counters import RedisCounters
 from backupjobs.settings import Settings
 
 APP_POLICY = "app"

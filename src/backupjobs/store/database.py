@@ -10,7 +10,7 @@ transaction begins (``BEGIN IMMEDIATE``) so that two writers queue instead of fa
 
 The hot reads (the job pages) are :class:`~backupjobs.store.reads.Query` objects run by
 :meth:`Database.fetch`: on PostgreSQL straight on asyncpg, many calls per round trip under
-load (see :mod:`backupjobs.store.reads`).
+load (see :mod:`backupjobs.infra.read_connections`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from backupjobs.infra.read_connections import ReadConnections
 from backupjobs.store.changes import ChangeFeed
-from backupjobs.store.reads import Query, ReadConnections
+from backupjobs.store.reads import Query
 
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",

@@ -70,7 +70,7 @@ def _services_revision(p: Mapping[str, ColumnElement[Any]]) -> Select[Any]:
     """The customer's services revision, if the customer is visible: one row or none."""
     scope = ScopeConditions.over(p)
     # LIMIT: one row at most, and PostgreSQL then looks the customer up by key for each
-    # call answered together (see store.reads), whatever its statistics say.
+    # call answered together (see infra.read_connections), whatever its statistics say.
     return (
         scope.customer(p[_CUSTOMER])
         .with_only_columns(customers.c.services_revision)
