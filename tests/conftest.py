@@ -12,8 +12,10 @@ from litestar import Litestar
 
 from backupjobs.api import create_app
 from backupjobs.api.context import Services
+from backupjobs.readmodel import ReadModel
 from backupjobs.settings import Settings
 from backupjobs.store.database import Database
+from backupjobs.store.ingestion import Ingestor
 from tests.services import create_postgres_database, drop_postgres_database
 
 PUBLIC_URL = "http://testserver.local"
@@ -95,6 +97,16 @@ def services(app: Litestar) -> Services:
 @pytest.fixture(scope="session")
 def db(services: Services) -> Database:
     return services.db
+
+
+@pytest.fixture(scope="session")
+def read_model(services: Services) -> ReadModel:
+    return services.read_model
+
+
+@pytest.fixture(scope="session")
+def ingestor(services: Services) -> Ingestor:
+    return services.ingestor
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from backupjobs.api import create_app
+from backupjobs.readmodel.changes import MAX_LAG
 from backupjobs.settings import Settings
-from backupjobs.store.changes import MAX_LAG
 from tests.conftest import PUBLIC_URL
 from tests.relay import Relay
 from tests.services import create_postgres_database, drop_postgres_database
@@ -38,7 +38,7 @@ async def test_database_outage_is_503_with_retry_after_then_recovers(lonely_data
             assert (await client.post(path, headers=headers)).status_code == 200
             await relay.cut()
             try:
-                # A page kept from before may be answered for MAX_LAG at most (store.changes).
+                # A page kept from before may be answered for MAX_LAG at most (readmodel.changes).
                 deadline = time.monotonic() + MAX_LAG + 1
                 while (down := await client.post(path, headers=headers)).status_code == 200:
                     assert time.monotonic() < deadline, "pages answered from memory too long"

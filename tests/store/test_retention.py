@@ -10,8 +10,8 @@ from sqlalchemy import select, text
 
 from backupjobs.api import create_app
 from backupjobs.model import parse_record
-from backupjobs.store import jobs as job_store
 from backupjobs.store import retention
+from backupjobs.store.ingestion import Ingestor
 from backupjobs.store.schema import jobs
 from backupjobs.store.scope import TenantScope
 from tests.world import job, make_tenant
@@ -33,7 +33,7 @@ def run(customer, job_id, days_ago, **fields):
 
 async def store(db, tenant, records):
     async with db.write() as connection:
-        await job_store.ingest(
+        await Ingestor(db).ingest(
             connection,
             TenantScope(tenant.partner_id, tenant.client_id),
             list(enumerate(records)),

@@ -2,7 +2,7 @@
 
 Litestar's way from a returned object to the bytes on the wire costs more than the rest
 of a job page request; these handlers encode with msgspec (rows already encoded, see
-``wire.rows.Remembered``) and return a :class:`JsonAnswer`. The bytes are the same.
+``backupjobs.readmodel.pages``) and return a :class:`JsonAnswer`. The bytes are the same.
 
 >>> # @post(..., responses={200: ok_response(V3JobPage), **problem_responses(...)})
 >>> # async def handler(...) -> ASGIResponse:

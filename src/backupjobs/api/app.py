@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await db.migrate()
-        await db.follow_changes()
+        await context.read_model.start()
         await ensure_signing_key(db, now=datetime.now(UTC))
         await context.keys.load()
         await context.limiter.counters.start()
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 with suppress(asyncio.CancelledError):
                     await retention
             await context.limiter.counters.close()
+            await context.read_model.close()
             await db.dispose()
 
     return Litestar(

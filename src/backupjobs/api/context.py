@@ -11,14 +11,18 @@ from backupjobs.api.metrics import Metrics
 from backupjobs.api.ratelimit import RateLimiter
 from backupjobs.auth.keys import KeyRing
 from backupjobs.auth.tokens import TokenIssuer, TokenVerifier
+from backupjobs.readmodel import ReadModel
 from backupjobs.settings import Settings
 from backupjobs.store.database import Database
+from backupjobs.store.ingestion import Ingestor
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
     settings: Settings
     db: Database
+    read_model: ReadModel
+    ingestor: Ingestor
     keys: KeyRing
     issuer: TokenIssuer
     verifier: TokenVerifier
@@ -31,6 +35,8 @@ class Services:
         return cls(
             settings=settings,
             db=db,
+            read_model=ReadModel(db),
+            ingestor=Ingestor(db),
             keys=keys,
             issuer=TokenIssuer(keys, issuer=settings.public_url, lifetime=settings.token_lifetime),
             verifier=TokenVerifier(keys, issuer=settings.public_url),

@@ -14,7 +14,6 @@ from backupjobs.api.requests import json_body_operation
 from backupjobs.api.security import SECURITY, authorizing, principal_of
 from backupjobs.auth.permissions import Permission
 from backupjobs.model import IngestResult, JobRecord, RecordError, parse_record, record_job_id
-from backupjobs.store import jobs as job_store
 
 MAX_RECORDS_PER_REQUEST = 1_000
 
@@ -115,7 +114,7 @@ async def ingest_jobs(
     context = services(request)
     result = IngestResult()
     if valid:
-        result = await job_store.ingest_batch(context.db, principal_of(request).scope, valid)
+        result = await context.ingestor.ingest_batch(principal_of(request).scope, valid)
     rejected.extend(RejectedRecord(r.index, r.job_id, r.error) for r in result.rejected)
     rejected.sort(key=lambda r: r.index)
     counter = context.metrics.jobs_ingested

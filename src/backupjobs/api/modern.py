@@ -29,9 +29,8 @@ from backupjobs.auth.permissions import Permission
 from backupjobs.auth.tokens import Principal
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES, CodeTable, UnknownCodeError
 from backupjobs.model import ServiceState
+from backupjobs.readmodel import EncodedPage, render_page
 from backupjobs.store.directory import customer_page, get_customer
-from backupjobs.store.jobs import service_page
-from backupjobs.store.paging import Page
 from backupjobs.wire import CustomerRow, ModernJobRow, customer_row, modern_job_row
 
 T = TypeVar("T")
@@ -84,34 +83,43 @@ async def _job_feed(
     query = odata.query_of(request)
     options = odata.collection_options(query)
     customer = customer_id_or_404(customer_id)
-    page = await service_page(
-        services(request).db,
+    now = datetime.now(UTC)
+    page = await services(request).read_model.job_page(
         principal.scope,
         customer,
         job_type=job_type,
         job_module=job_module,
         offset=options.offset,
         limit=options.page_size,
+        rendering=modern_job_row,
+        now=now,
     )
     if page is None:
         raise not_found_customer(customer_id)
     if job_type is not None and job_module is not None and page.total == 0:
-        # Asked about one service that has no row yet: it has not run, so the answer is
-        # the placeholder, exactly as the seed shows it.
-        first_page = options.offset == 0 and options.page_size > 0
-        page = Page([ServiceState(job_type, job_module)] if first_page else [], total=1)
+        page = _placeholder(job_type, job_module, options, now)
     feed = _feed(
         request,
         odata.JOB_COLLECTION,
         query,
         options,
-        modern_job_row.encoded(page.rows, datetime.now(UTC), recurring=page.recurring),
-        returned=len(page.rows),
+        page.rows,
+        returned=page.count,
         total=page.total,
     )
     return JsonAnswer(
         _encoder.encode(feed), media_type=_JSON_MEDIA_TYPE, headers=(_VERSION_HEADER,)
     )
+
+
+def _placeholder(
+    job_type: int, job_module: int, options: CollectionOptions, now: datetime
+) -> EncodedPage:
+    """Asked about one service that has no row yet: it has not run, so the answer is the
+    placeholder, exactly as the seed shows it."""
+    first_page = options.offset == 0 and options.page_size > 0
+    states = [ServiceState(job_type, job_module)] if first_page else []
+    return render_page(states, modern_job_row, now, total=1).at(now)
 
 
 def _feed(

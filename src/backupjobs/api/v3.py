@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -30,7 +29,6 @@ from backupjobs.api.security import SECURITY, authorizing, principal_of
 from backupjobs.auth.permissions import Permission
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES
 from backupjobs.store.directory import customer_page
-from backupjobs.store.jobs import service_page
 from backupjobs.wire import CustomerRow, V3JobRow, customer_row, v3_job_row
 
 PREFIX = "/partner/external/v3/general"
@@ -51,7 +49,7 @@ class V3JobPage(msgspec.Struct):
 
 
 class _EncodedJobPage(msgspec.Struct):
-    """A :class:`V3JobPage` whose rows are JSON already (see ``Remembered.encoded``)."""
+    """A :class:`V3JobPage` whose rows are JSON already (see ``ReadModel.job_page``)."""
 
     data: msgspec.Raw
     metadata: V3Metadata
@@ -121,21 +119,18 @@ async def v3_jobs(
     job_type = code_filter(JOB_TYPES, filters.jobType)
     job_module = code_filter(JOB_MODULES, filters.jobModule)
     customer = customer_id_or_404(customer_id)
-    page = await service_page(
-        services(request).db,
+    page = await services(request).read_model.job_page(
         principal.scope,
         customer,
         job_type=job_type,
         job_module=job_module,
         offset=offset_of(pageIndex, pageSize),
         limit=pageSize,
+        rendering=v3_job_row,
     )
     if page is None:
         raise not_found_customer(customer_id)
-    answer = _EncodedJobPage(
-        data=v3_job_row.encoded(page.rows, datetime.now(UTC), recurring=page.recurring),
-        metadata=V3Metadata(pageIndex, pageSize, page.total),
-    )
+    answer = _EncodedJobPage(page.rows, V3Metadata(pageIndex, pageSize, page.total))
     return JsonAnswer(_encoder.encode(answer))
 
 

@@ -18,8 +18,8 @@ from backupjobs.model import JobRecord
 from backupjobs.settings import Settings
 from backupjobs.simulation import service_runs, simulated_customer
 from backupjobs.store import directory
-from backupjobs.store import jobs as job_store
 from backupjobs.store.database import Database
+from backupjobs.store.ingestion import Ingestor
 from backupjobs.store.schema import apps, customers, partners
 
 DEMO_PARTNER = "Demo MSP"
@@ -105,10 +105,11 @@ async def _create(db: Database, *, days: int, now: datetime) -> DemoCredentials:
                 job_prefix="FB",
                 last_status=last_status.get((number, position)),
             )
+    ingestor = Ingestor(db)
     for start in range(0, len(records), _BATCH):
         chunk = list(enumerate(records[start : start + _BATCH]))
         async with db.write() as connection:
-            await job_store.ingest(connection, scope, chunk, now=now)
+            await ingestor.ingest(connection, scope, chunk, now=now)
     return DemoCredentials(partner_id, client_id, secret.value, tuple(t.id for t in tenants))
 
 

@@ -1,8 +1,8 @@
 """``simulate``: a partner with many customers and a long, realistic job history.
 
-The jobs go through :func:`backupjobs.store.jobs.ingest`, the code path of the ingestion
-API, in large batches written by several connections at once. The same seed and ``--now``
-give the same data.
+The jobs go through :class:`backupjobs.store.ingestion.Ingestor`, the code path of the
+ingestion API, in large batches written by several connections at once. The same seed and
+``--now`` give the same data.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from backupjobs.cli.common import console, emit_json, errors, fail, reported_err
 from backupjobs.model import JobRecord
 from backupjobs.simulation import SimulatedCustomer, customer_history
 from backupjobs.store import directory
-from backupjobs.store import jobs as job_store
 from backupjobs.store.database import Database
+from backupjobs.store.ingestion import Ingestor
 from backupjobs.store.schema import customers as customers_table
 from backupjobs.store.scope import TenantScope
 
@@ -121,6 +121,7 @@ async def run_simulation(
     await db.migrate()
     partner_id, client_id, secret = await _create_tenant(db, seed, customers)
     scope = TenantScope(partner_id, client_id)
+    ingestor = Ingestor(db)
     task = progress.add_task("customers", total=customers, jobs=0) if progress else None
     written = 0
     writers = 1 if db.is_sqlite else WRITERS
@@ -130,7 +131,7 @@ async def run_simulation(
         nonlocal written
         while (item := await queue.get()) is not None:
             count, records = item
-            result = await job_store.ingest_batch(db, scope, list(enumerate(records)))
+            result = await ingestor.ingest_batch(scope, list(enumerate(records)))
             if result.rejected:
                 raise RuntimeError(f"simulated records rejected: {result.rejected[:3]}")
             written += result.stored

@@ -21,25 +21,10 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
-    """Rows of one page and the number of matching rows over all pages.
-
-    ``recurring``: ``rows`` is the very object the store hands out again for as long as
-    they do not change, so a caller may remember what it made of them by identity.
-    """
+    """Rows of one page and the number of matching rows over all pages."""
 
     rows: Sequence[T]
     total: int
-    recurring: bool = False
-
-
-def page_from(rows: Sequence[T], *, offset: int, limit: int, recurring: bool = False) -> Page[T]:
-    """One page of a collection read whole, because it is small and read often (a
-    customer's services). A page that is all of ``rows`` is ``rows`` itself, and
-    recurring if they are."""
-    whole = offset == 0 and limit >= len(rows)
-    if whole:
-        return Page(rows=rows, total=len(rows), recurring=recurring)
-    return Page(rows=rows[offset : offset + limit], total=len(rows))
 
 
 def offset_page_statement(

@@ -1,5 +1,5 @@
 """Wire formats of both API generations: times, durations, sizes and rows. Rendering
-only: what is rendered lives in :mod:`backupjobs.model`.
+only: what is rendered (:mod:`backupjobs.model`) and where it comes from live elsewhere.
 
 >>> from backupjobs.wire import format_size
 >>> format_size(0)
@@ -18,10 +18,13 @@ from backupjobs.wire.formats import (
 )
 from backupjobs.wire.rows import (
     CustomerRow,
+    JobRendering,
+    JobRow,
     ModernJobRow,
     V3JobRow,
     customer_row,
     modern_job_row,
+    running_duration,
     v3_job_row,
 )
 
@@ -29,6 +32,8 @@ __all__ = [
     "NOT_AVAILABLE",
     "ZERO_SIZE",
     "CustomerRow",
+    "JobRendering",
+    "JobRow",
     "ModernJobRow",
     "V3JobRow",
     "customer_row",
@@ -39,5 +44,6 @@ __all__ = [
     "format_text",
     "format_time",
     "modern_job_row",
+    "running_duration",
     "v3_job_row",
 ]

@@ -3,7 +3,9 @@
 Every write that changes what the job pages show notifies channel ``backupjobs_changes``
 when it commits (triggers, migration ``0004_change_feed``): the customers it changed, or
 ``*`` for a change of apps or their customer scopes. A :class:`ChangeFeed` listens on a
-connection of its own and forgets what it kept of the customers named:
+connection of its own (:attr:`Database.listen_options
+<backupjobs.store.database.Database.listen_options>`) and forgets what it kept of the
+customers named:
 
 >>> # feed = ChangeFeed(connect_options); await feed.start()
 >>> # kept = feed.recall(customer.int, client_id)      # None: ask the database
@@ -19,8 +21,9 @@ never older than :data:`MAX_LAG` seconds (in practice, than the notification's t
 well under a millisecond on one host); with the connection lost or slow, nothing is
 trusted and every read asks the database, as it does without a feed. A read whose
 customer changed while it was in flight is not kept (its ticket is void), and a commit
-made through this process forgets everything at once (:meth:`ChangeFeed.forget_all`),
-so that what a client has just written is what it reads next from the same process.
+made through this process forgets everything at once (:meth:`ChangeFeed.forget_all`,
+which the read model calls after each of this process's commits), so that what a client
+has just written is what it reads next from the same process.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from uuid import UUID
 import asyncpg
 import structlog
 
+from backupjobs.infra.cache import BoundedCache
+
 CHANNEL = "backupjobs_changes"
 #: The payload meaning "anything may have changed".
 EVERYTHING = "*"
@@ -48,6 +53,7 @@ RECONNECT_DELAY = 0.5
 APPLICATION_NAME = "backupjobs change feed"
 #: Customers whose reads are kept; past this, the customers kept longest are forgotten.
 #: (A read kept is small: the job pages keep a revision, their services live elsewhere.)
+#: Also the bound of the change counts behind tickets, which are cleared all at once.
 KEPT_CUSTOMERS = 100_000
 
 _log = structlog.get_logger(__name__)
@@ -60,7 +66,7 @@ class ChangeFeed:
 
     def __init__(self, connect_options: dict[str, Any]) -> None:
         self._options = connect_options
-        self._kept: dict[int, dict[Hashable, Any]] = {}
+        self._kept: BoundedCache[int, dict[Hashable, Any]] = BoundedCache(KEPT_CUSTOMERS)
         # A ticket is (epoch, the customer's change count): any change of the customer,
         # or of everything, between ticket() and keep() makes it void.
         self._epoch = 0
@@ -94,15 +100,15 @@ class ChangeFeed:
             return
         kept = self._kept.get(customer)
         if kept is None:
-            if len(self._kept) >= KEPT_CUSTOMERS:
-                del self._kept[next(iter(self._kept))]
-            kept = self._kept[customer] = {}
+            kept = self._kept.put(customer, {})
         kept[key] = value
 
     def forget(self, customer: int) -> None:
-        self._kept.pop(customer, None)
+        self._kept.pop(customer)
         if len(self._changes) >= KEPT_CUSTOMERS:
-            # A count per customer changed since the last forget_all: bounded this way.
+            # A count per customer changed since the last forget_all, bounded by clearing
+            # them all (and voiding every ticket): forgetting one count would let a
+            # ticket taken before its changes match again.
             self.forget_all()
             return
         self._changes[customer] = self._changes.get(customer, 0) + 1
