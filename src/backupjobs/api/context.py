@@ -1,11 +1,17 @@
-"""What every handler can reach: settings, database, keys and tokens, metrics, rate limits."""
+"""What every handler can reach: the application's context, one per application.
+
+Idiomatic routes declare what they need as parameters, which the application provides
+(``dependencies`` in :mod:`.app`): ``context`` (an :class:`AppContext`), ``db`` (its
+database) and ``principal`` (whom a guarded request acts for, see :mod:`.security`). The
+job pages' fast path reads it with :func:`app_context`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request
+from litestar.connection import ASGIConnection
 
 from backupjobs.api.metrics import Metrics
 from backupjobs.api.ratelimit import RateLimiter
@@ -16,9 +22,15 @@ from backupjobs.settings import Settings
 from backupjobs.store.database import Database
 from backupjobs.store.ingestion import Ingestor
 
+#: Key of the context in the application's state.
+STATE_KEY = "context"
+
 
 @dataclass(frozen=True, slots=True)
-class Services:
+class AppContext:
+    """The application's parts: settings, database, read model and ingestion, keys and
+    tokens, metrics, rate limits."""
+
     settings: Settings
     db: Database
     read_model: ReadModel
@@ -30,7 +42,7 @@ class Services:
     limiter: RateLimiter
 
     @classmethod
-    def build(cls, settings: Settings, db: Database) -> Services:
+    def build(cls, settings: Settings, db: Database) -> AppContext:
         keys = KeyRing(db, token_lifetime=settings.token_lifetime)
         return cls(
             settings=settings,
@@ -45,7 +57,13 @@ class Services:
         )
 
 
-def services(request: Request[Any, Any, Any]) -> Services:
+def app_context(request: ASGIConnection[Any, Any, Any, Any]) -> AppContext:
+    """The application's context (the ``context`` dependency)."""
     # By key: State's attribute access is several times slower, on every request.
-    found: Services = request.app.state["services"]
+    found: AppContext = request.app.state[STATE_KEY]
     return found
+
+
+def database(request: ASGIConnection[Any, Any, Any, Any]) -> Database:
+    """The application's database (the ``db`` dependency)."""
+    return app_context(request).db

@@ -14,17 +14,20 @@ rows themselves, so the document cannot drift from what the feeds write.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode
 from xml.dom.minidom import parseString
 
 import msgspec
 from litestar import Request
 from litestar.enums import ParamType
+from litestar.exceptions import NotFoundException
 from litestar.openapi.spec import OpenAPIType, Operation, Schema
 from litestar.openapi.spec import Parameter as OpenAPIParameter
+from litestar.params import Parameter
 
 from backupjobs.api.problems import ProblemError
 from backupjobs.api.requests import MAX_OFFSET
@@ -95,6 +98,47 @@ def service_document(public_url: str) -> ServiceDocument:
         context=metadata_url(public_url),
         value=[EntitySetLink(name=CUSTOMERS, kind="EntitySet", url=CUSTOMERS)],
     )
+
+
+def feed(
+    public_url: str,
+    path: str,
+    fragment: str,
+    query: Query,
+    options: CollectionOptions,
+    value: T,
+    *,
+    returned: int,
+    total: int,
+) -> Feed[T]:
+    """The page ``value`` (``returned`` rows of ``total``) of the collection at ``path``,
+    in its OData envelope."""
+    return Feed(
+        context=context_url(public_url, fragment),
+        count=total if options.count else None,
+        next_link=next_link(public_url, path, query, options, returned=returned, total=total),
+        value=value,
+    )
+
+
+# --- entity URLs -----------------------------------------------------------------------
+
+CustomerId = Annotated[str, Parameter(description="The tenant owner ID of the customer.")]
+
+# Generic OData clients build URLs from $metadata: the entity set by its name, Customers
+# (matched in any case, as ASP.NET OData does), an entity by its key in parentheses:
+# Customers(<id>), customers('<id>'), Customers(customerId=<id>), and its jobs below it.
+_ENTITY_SEGMENT = re.compile(rf"{CUSTOMERS}(?:\((?:customerId=)?('?)([^()']*)\1\))?", re.IGNORECASE)
+EntitySegment = Annotated[str, Parameter(description="Customers, or Customers(<Id>)")]
+
+
+def customer_key(segment: str) -> str | None:
+    """The key of a ``Customers(<key>)`` segment, None for ``Customers``; else no route."""
+    match = _ENTITY_SEGMENT.fullmatch(segment)
+    if match is None:
+        raise NotFoundException()
+    key: str | None = match.group(2)
+    return key
 
 
 # --- query options ---------------------------------------------------------------------
