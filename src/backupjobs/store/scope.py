@@ -9,6 +9,11 @@ simply absent, so that it answers exactly like one that does not exist.
 A statement built once for every app (a :class:`~backupjobs.store.reads.Query`) takes
 the same conditions over its parameters (:data:`SCOPE_PARAMETERS`, see
 :meth:`ScopeConditions.over`), which :meth:`TenantScope.parameters` fills in.
+
+The read model keeps what it read of a visible customer until the change feed says one of
+the tables these conditions read changed (``tests/readmodel/test_isolation.py`` checks
+that each has a change-feed trigger): a change to the rule that reads another table needs
+a trigger on it too.
 """
 
 from __future__ import annotations
