@@ -48,7 +48,7 @@ class CachedVerifier(TokenVerifier):
     def __init__(self, principal: Principal) -> None:
         self._principal = principal
 
-    def remembered(self, token: str) -> Principal | None:
+    def cached(self, token: str) -> Principal | None:
         return self._principal
 
 

@@ -1,6 +1,6 @@
 """A request's bearer token, verified once: the first to ask verifies, the rest reuse it.
 
->>> # outcome = await verified(scope, verifier)   # Principal, InvalidTokenError, or None
+>>> # outcome = await verified(asgi_scope, verifier)   # Principal, InvalidTokenError, None
 
 The per-app rate limit (ASGI middleware, :mod:`.ratelimit`) needs the app a request acts
 for before the route runs; authentication (:mod:`.security`, and the job pages' hook)
@@ -21,10 +21,10 @@ VERIFIED = "backupjobs.verified_token"
 Outcome = Principal | InvalidTokenError | None
 
 
-def bearer_token(scope: Any) -> str | None:
+def bearer_token(asgi_scope: Any) -> str | None:
     """The token of the request's ``Authorization: Bearer`` header (the first
     ``Authorization`` header), read from the ASGI scope; None without one."""
-    for name, value in scope["headers"]:
+    for name, value in asgi_scope["headers"]:
         if name == b"authorization":
             scheme, _, token = value.partition(b" ")
             if scheme.lower() != b"bearer":
@@ -33,21 +33,21 @@ def bearer_token(scope: Any) -> str | None:
     return None
 
 
-async def verified(scope: Any, verifier: TokenVerifier) -> Outcome:
+async def verified(asgi_scope: Any, verifier: TokenVerifier) -> Outcome:
     """The outcome of verifying the request's bearer token, verified on the first call
     for this request only."""
-    if VERIFIED in scope:
-        outcome: Outcome = scope[VERIFIED]
+    if VERIFIED in asgi_scope:
+        outcome: Outcome = asgi_scope[VERIFIED]
         return outcome
-    token = bearer_token(scope)
+    token = bearer_token(asgi_scope)
     if token is None:
         outcome = None
     else:
-        outcome = verifier.remembered(token)
+        outcome = verifier.cached(token)
         if outcome is None:
             try:
                 outcome = await verifier.verify(token)
             except InvalidTokenError as error:
                 outcome = error
-    scope[VERIFIED] = outcome
+    asgi_scope[VERIFIED] = outcome
     return outcome

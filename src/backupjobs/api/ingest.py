@@ -121,7 +121,7 @@ async def ingest_jobs(
             rejected.append(RejectedRecord(index, record_job_id(raw), str(error)))
     result = IngestResult()
     if valid:
-        result = await context.ingestor.ingest_batch(principal.scope, valid)
+        result = await context.ingestor.ingest_batch(principal.tenant_scope, valid)
     rejected.extend(RejectedRecord(r.index, r.job_id, r.error) for r in result.rejected)
     rejected.sort(key=lambda r: r.index)
     counter = context.metrics.jobs_ingested

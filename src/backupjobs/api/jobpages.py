@@ -189,7 +189,7 @@ async def v3_jobs(
     job_module = code_filter(JOB_MODULES, filters.jobModule)
     customer = customer_id_or_404(customer_id)
     page = await app_context(request).read_model.job_page(
-        principal.scope,
+        principal.tenant_scope,
         customer,
         job_type=job_type,
         job_module=job_module,
@@ -240,7 +240,7 @@ async def _job_feed(
     context = app_context(request)
     now = datetime.now(UTC)
     page = await context.read_model.job_page(
-        principal.scope,
+        principal.tenant_scope,
         customer,
         job_type=job_type,
         job_module=job_module,

@@ -51,7 +51,7 @@ async def _customer_feed(
     options = odata.collection_options(query)
     async with context.db.read() as connection:
         page = await customer_page(
-            connection, principal.scope, offset=options.offset, limit=options.page_size
+            connection, principal.tenant_scope, offset=options.offset, limit=options.page_size
         )
     rows = [customer_row(row) for row in page.rows]
     return odata.feed(
@@ -72,7 +72,7 @@ async def _customer(
     odata.system_options(odata.query_of(request))
     customer = customer_id_or_404(customer_id)
     async with context.db.read() as connection:
-        row = await get_customer(connection, principal.scope, customer)
+        row = await get_customer(connection, principal.tenant_scope, customer)
     if row is None:
         raise not_found_customer(customer_id)
     return CustomerEntity.of(

@@ -104,7 +104,7 @@ def feed(
     public_url: str,
     path: str,
     fragment: str,
-    query: Query,
+    query: QueryParameters,
     options: CollectionOptions,
     value: T,
     *,
@@ -163,15 +163,15 @@ class CollectionOptions:
 
 
 #: A request's query parameters, in the order given.
-Query = list[tuple[str, str]]
+QueryParameters = list[tuple[str, str]]
 
 
-def query_of(request: Request[Any, Any, Any]) -> Query:
+def query_of(request: Request[Any, Any, Any]) -> QueryParameters:
     raw: bytes = request.scope["query_string"]
     return parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if raw else []
 
 
-def collection_options(query: Query) -> CollectionOptions:
+def collection_options(query: QueryParameters) -> CollectionOptions:
     """The paging options of a collection request, or a 400 problem naming the bad one."""
     given = system_options(query, COLLECTION_OPTIONS)
     top = skip = None
@@ -182,7 +182,7 @@ def collection_options(query: Query) -> CollectionOptions:
     return CollectionOptions(top=top, skip=skip or 0, count=_boolean(given.get(COUNT), COUNT))
 
 
-def system_options(query: Query, supported: Iterable[str] = ()) -> dict[str, str]:
+def system_options(query: QueryParameters, supported: Iterable[str] = ()) -> dict[str, str]:
     """The OData system query options of a request, all of them ``supported``.
 
     System options start with ``$`` (any case, as OData 4.01 allows) and parameter aliases
@@ -242,7 +242,7 @@ _PATH_SAFE = "/()'=:@"
 def next_link(
     public_url: str,
     path: str,
-    query: Query,
+    query: QueryParameters,
     options: CollectionOptions,
     *,
     returned: int,

@@ -101,7 +101,7 @@ async def v3_customers(
     async with db.read() as connection:
         page = await customer_page(
             connection,
-            principal.scope,
+            principal.tenant_scope,
             customer_ids=_customer_ids(filters),
             offset=offset_of(pageIndex, pageSize),
             limit=pageSize,

@@ -92,7 +92,7 @@ async def _create(db: Database, *, days: int, now: datetime) -> DemoCredentials:
             secret_years=1,
             now=now,
         )
-    scope = Principal(client_id, partner_id, ALL_PERMISSIONS).scope
+    scope = Principal(client_id, partner_id, ALL_PERMISSIONS).tenant_scope
     records: list[JobRecord] = []
     for number, tenant in enumerate(tenants):
         for position, service in enumerate(tenant.services):

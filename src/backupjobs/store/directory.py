@@ -104,7 +104,7 @@ async def services_changed(
     connection: AsyncConnection, partner_id: UUID, customer_ids: Collection[UUID]
 ) -> None:
     """Mark the customers' services as changed (a new ``services_revision``), in the
-    caller's transaction: readers that remember services by revision read them again.
+    caller's transaction: readers that cache services by revision read them again.
 
     The rows are locked in id order, so that concurrent writers never deadlock over
     them, and not against key locks (``FOR NO KEY UPDATE``): those of writers adding
