@@ -205,9 +205,17 @@ async def v3_jobs(
 
 # --- Modern ----------------------------------------------------------------------------
 
-_JOB_FEED_RESPONSES = {
-    200: ok_response(Feed[list[ModernJobRow]]),
-    **problem_responses(400, 401, 403, 404, 429),
+#: What the documented job feed routes share.
+_JOB_FEED: dict[str, Any] = {
+    "before_request": authorizing(Permission.MODERN_JOBS_READ),
+    "media_type": odata.JSON_MEDIA_TYPE,
+    "security": SECURITY,
+    "responses": {
+        200: ok_response(Feed[list[ModernJobRow]]),
+        **problem_responses(400, 401, 403, 404, 429),
+    },
+    "operation_class": CollectionOperation,
+    "tags": ["Modern"],
 }
 _JSON_MEDIA_TYPE = odata.JSON_MEDIA_TYPE.encode()
 _VERSION_HEADER = (odata.VERSION_HEADER[0].lower().encode(), odata.VERSION_HEADER[1].encode())
@@ -280,11 +288,7 @@ def _placeholder(
 
 @get(
     "/customers/{customer_id:str}/jobs/jobType/{job_type:str}/jobModule/{job_module:str}",
-    before_request=authorizing(Permission.MODERN_JOBS_READ),
-    media_type=odata.JSON_MEDIA_TYPE,
-    security=SECURITY,
-    responses=_JOB_FEED_RESPONSES,
-    operation_class=CollectionOperation,
+    **_JOB_FEED,
     summary="Job details of one backup service of a customer",
     description=(
         "The service's latest job, or a placeholder row (status `Not Finished`) if it has "
@@ -292,7 +296,6 @@ def _placeholder(
         "and module are names from the catalog in any case (`Microsoft 365`, "
         "`SharePoint Online`), URL-encoded or not, or numeric codes."
     ),
-    tags=["Modern"],
 )
 async def service_jobs(
     request: Request[Any, Any, Any],
@@ -317,17 +320,12 @@ async def service_jobs(
 
 @get(
     "/customers/{customer_id:str}/jobs",
-    before_request=authorizing(Permission.MODERN_JOBS_READ),
-    media_type=odata.JSON_MEDIA_TYPE,
-    security=SECURITY,
-    responses=_JOB_FEED_RESPONSES,
-    operation_class=CollectionOperation,
+    **_JOB_FEED,
     summary="Job details of all backup services of a customer",
     description=(
         "One row per backup service of the customer: its latest job, or a placeholder row "
         "if it has never run. Ordered by job type, then job module (by code)."
     ),
-    tags=["Modern"],
 )
 async def customer_jobs(
     request: Request[Any, Any, Any],
