@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 import msgspec
 
+from backupjobs.model import JobRecord
 from backupjobs.simulation import customer_history
-from backupjobs.wire import JobRecord
 from bench import harness
 
 TARGET_JOBS_PER_SECOND = 20_000

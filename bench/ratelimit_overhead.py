@@ -33,10 +33,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from tests.world import get_token, make_tenant
 
-from backupjobs.api import create_app
+from backupjobs.api import build_application
 from backupjobs.api.ratelimit import LocalCounters, Policy, RateLimiter, per_app_limit
-from backupjobs.api.redis_counters import SCRIPT, RedisCounters
 from backupjobs.auth.tokens import Principal, TokenVerifier
+from backupjobs.infra.redis_counters import SCRIPT, RedisCounters
 from backupjobs.settings import Settings
 
 ROUNDS = 5
@@ -48,7 +48,7 @@ class CachedVerifier(TokenVerifier):
     def __init__(self, principal: Principal) -> None:
         self._principal = principal
 
-    def remembered(self, token: str) -> Principal | None:
+    def cached(self, token: str) -> Principal | None:
         return self._principal
 
 
@@ -120,9 +120,9 @@ async def healthz_cpu(database: Path, quota: int, calls: int) -> float:
     settings = Settings(
         database_url=f"sqlite:///{database}", rate_limit_app=quota, log_level="warning"
     )
-    application = create_app(settings)
+    application = build_application(settings)
     async with application.lifespan():
-        tenant = await make_tenant(application.state.services.db)
+        tenant = await make_tenant(application.state.context.db)
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url=settings.public_url) as http:
             token = await get_token(http, tenant.client_id, tenant.secret)

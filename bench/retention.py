@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, func, select, text
 
 from backupjobs.simulation import customer_history
-from backupjobs.store import jobs as job_store
 from backupjobs.store.database import Database
+from backupjobs.store.ingestion import Ingestor
 from backupjobs.store.retention import run_once
 from backupjobs.store.schema import apps, backup_services, customers, jobs
 from backupjobs.store.scope import TenantScope
@@ -107,11 +107,12 @@ async def _ingest_rate(url: str, batches: int, *, extra_index: bool) -> float:
         ]
         records.sort(key=lambda record: record.last_modify_time)
         records = records[: batches * 1000]
+        ingestor = Ingestor(db)
         started = time.monotonic()
         for start in range(0, len(records), 1000):
             chunk = list(enumerate(records[start : start + 1000]))
             async with db.write() as connection:
-                await job_store.ingest(connection, scope, chunk, now=datetime.now(UTC))
+                await ingestor.ingest(connection, scope, chunk, now=datetime.now(UTC))
         return len(records) / (time.monotonic() - started)
     finally:
         await db.dispose()

@@ -10,10 +10,12 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from backupjobs.api import create_app
-from backupjobs.api.context import Services
+from backupjobs.api import build_application
+from backupjobs.api.context import AppContext
+from backupjobs.readmodel import ReadModel
 from backupjobs.settings import Settings
 from backupjobs.store.database import Database
+from backupjobs.store.ingestion import Ingestor
 from tests.services import create_postgres_database, drop_postgres_database
 
 PUBLIC_URL = "http://testserver.local"
@@ -73,7 +75,7 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[Litestar]:
     """The API with its lifespan run (migrations, first signing key), in the tests' loop."""
-    application = create_app(settings)
+    application = build_application(settings)
     async with application.lifespan():
         yield application
 
@@ -87,14 +89,24 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(scope="session")
-def services(app: Litestar) -> Services:
-    found: Services = app.state.services
+def context(app: Litestar) -> AppContext:
+    found: AppContext = app.state.context
     return found
 
 
 @pytest.fixture(scope="session")
-def db(services: Services) -> Database:
-    return services.db
+def db(context: AppContext) -> Database:
+    return context.db
+
+
+@pytest.fixture(scope="session")
+def read_model(context: AppContext) -> ReadModel:
+    return context.read_model
+
+
+@pytest.fixture(scope="session")
+def ingestor(context: AppContext) -> Ingestor:
+    return context.ingestor
 
 
 @pytest.fixture

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from backupjobs.catalog import FAILED, FINISHED, FINISHED_WITH_EXCEPTION, JOB_MODULES, RUNNING
+from backupjobs.model import JobRecord
 from backupjobs.provisioning import AppPlan, CustomerPlan, PartnerPlan
-from backupjobs.wire import JobRecord
 
 CANCELED = 8
 ERROR_START = 7

@@ -7,7 +7,7 @@ from contextlib import ExitStack
 import httpx
 import pytest
 
-from backupjobs.store.changes import MAX_LAG
+from backupjobs.readmodel.changes import MAX_LAG
 from tests.processes import Operator, cli_json, environment, running_server
 from tests.services import create_postgres_database, drop_postgres_database
 from tests.world import job

@@ -187,12 +187,12 @@ async def test_alg_none_token(client, db):
     await bad_token(client, v3_jobs_path(tenant.customers[0]), unsigned)
 
 
-async def test_expired_token(client, db, services):
+async def test_expired_token(client, db, context):
     tenant = await make_tenant(db)
     token = await tenant.token(client)
     kid = jwt.get_unverified_header(token)["kid"]
     # Re-sign an expired copy with the service's own key, as the service would have.
-    key = next(k for k in services.keys._keys.values() if k.kid == kid)
+    key = next(k for k in context.keys._keys.values() if k.kid == kid)
     claims = jwt.decode(token, options={"verify_signature": False})
     claims.update(
         iat=int(time.time()) - 7200, nbf=int(time.time()) - 7200, exp=int(time.time()) - 3600

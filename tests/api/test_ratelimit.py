@@ -7,7 +7,7 @@ import anyio
 import httpx
 import pytest
 
-from backupjobs.api import create_app
+from backupjobs.api import build_application
 from backupjobs.api.ratelimit import LocalCounters, Policy, RateLimiter
 from backupjobs.settings import Settings, SettingsError
 from tests.conftest import PUBLIC_URL
@@ -19,7 +19,7 @@ ITEM = re.compile(r'^"(?P<name>[a-z-]+)";r=(?P<r>\d+);t=(?P<t>\d+)$')
 @pytest.fixture(scope="module")
 async def limited(settings) -> AsyncIterator[object]:
     """The API with small quotas, on the session's database."""
-    application = create_app(
+    application = build_application(
         settings.with_changes(
             rate_limit_app=3, rate_limit_token_client=2, rate_limit_token_address=6
         )
@@ -164,7 +164,7 @@ async def test_token_requests_are_limited_per_client_once_authenticated(limited,
 
 
 async def test_a_quota_of_zero_turns_a_limit_off(settings, db):
-    application = create_app(
+    application = build_application(
         settings.with_changes(
             rate_limit_app=0, rate_limit_token_client=0, rate_limit_token_address=0
         )

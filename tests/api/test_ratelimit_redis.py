@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from backupjobs.api.ratelimit import Policy, RateLimiter
-from backupjobs.api.redis_counters import RedisCounters, encode_command, parse_reply
+from backupjobs.infra.redis_counters import RedisCounters, encode_command, parse_reply
 from tests.processes import free_port
 from tests.services import IN_CI, REDIS_URL, require_server
 

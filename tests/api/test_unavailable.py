@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from backupjobs.api import create_app
+from backupjobs.api import build_application
+from backupjobs.readmodel.changes import MAX_LAG
 from backupjobs.settings import Settings
-from backupjobs.store.changes import MAX_LAG
 from tests.conftest import PUBLIC_URL
 from tests.relay import Relay
 from tests.services import create_postgres_database, drop_postgres_database
@@ -27,9 +27,9 @@ async def test_database_outage_is_503_with_retry_after_then_recovers(lonely_data
     parts = urlsplit(lonely_database)
     relay = await Relay((parts.hostname, parts.port or 5432)).start()
     through_relay = parts._replace(netloc=f"{parts.username}@127.0.0.1:{relay.port}").geturl()
-    app = create_app(Settings(database_url=through_relay, public_url=PUBLIC_URL))
+    app = build_application(Settings(database_url=through_relay, public_url=PUBLIC_URL))
     async with app.lifespan():
-        db = app.state.services.db
+        db = app.state.context.db
         tenant = await make_tenant(db)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as client:
@@ -38,7 +38,7 @@ async def test_database_outage_is_503_with_retry_after_then_recovers(lonely_data
             assert (await client.post(path, headers=headers)).status_code == 200
             await relay.cut()
             try:
-                # A page kept from before may be answered for MAX_LAG at most (store.changes).
+                # A page kept from before may be answered for MAX_LAG at most (readmodel.changes).
                 deadline = time.monotonic() + MAX_LAG + 1
                 while (down := await client.post(path, headers=headers)).status_code == 200:
                     assert time.monotonic() < deadline, "pages answered from memory too long"

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from backupjobs.api import create_app
+from backupjobs.api import build_application
 from backupjobs.settings import Settings
 from backupjobs.store.database import Database
 from backupjobs.store.schema import backup_services, customers, jobs, partners
@@ -74,7 +74,7 @@ def test_the_tenant_and_its_app_work_over_the_api(tmp_path):
     assert answer["customers"] == 4 and answer["jobs"] > 4 * 3
 
     async def check():
-        app = create_app(Settings(database_url=url, public_url="http://sim.test"))
+        app = build_application(Settings(database_url=url, public_url="http://sim.test"))
         async with app.lifespan():
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://sim.test") as c:

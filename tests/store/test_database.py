@@ -5,13 +5,15 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
+from backupjobs.readmodel import ReadModel
 from backupjobs.store import directory
 from backupjobs.store.database import Database, DatabaseUrlError
-from backupjobs.store.jobs import service_page
 from backupjobs.store.schema import apps
 from backupjobs.store.scope import TenantScope
+from tests.jobs import as_state
 from tests.services import create_postgres_database, drop_postgres_database
 
 
@@ -29,11 +31,12 @@ def test_job_pages_read_from_the_read_url(two_postgres_databases):
     async def scenario():
         replica = Database(replica_url)
         db = Database(primary_url, read_url=replica_url)
+        read_model = ReadModel(db)
         try:
             await replica.migrate()
             await db.migrate()
-            await db.follow_changes()
-            assert db.changes is None  # a replica is behind the primary's notifications
+            await read_model.start()
+            assert read_model.changes is None  # a replica is behind the primary's notifications
             now = datetime.now(UTC)
             # The same customer in both databases, with a service only in the "replica".
             customer = uuid.uuid4()
@@ -53,10 +56,13 @@ def test_job_pages_read_from_the_read_url(two_postgres_databases):
                         await directory.enable_service(connection, customer, 7, 302, now=now)
                         replica_partner = partner
             scope = TenantScope(replica_partner, f"app-{replica_partner}")
-            page = await service_page(db, scope, customer)
+            page = await read_model.job_page(scope, customer, rendering=as_state)
             assert page is not None
-            assert [(row.job_type, row.job_module) for row in page.rows] == [(7, 302)]
+            assert [
+                (row["job_type"], row["job_module"]) for row in msgspec.json.decode(page.rows)
+            ] == [(7, 302)]
         finally:
+            await read_model.close()
             await db.dispose()
             await replica.dispose()
 

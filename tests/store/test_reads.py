@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 from sqlalchemy import Integer, Uuid, literal, select
 
-from backupjobs.store import reads
+from backupjobs.infra.read_connections import ReadConnections
 from backupjobs.store.reads import Query
 from backupjobs.store.schema import customers
 from tests.world import make_tenant
@@ -25,13 +25,13 @@ DIVIDED = Query(lambda p: select(literal(100, Integer) / p["divisor"]), {"diviso
 def round_trips(monkeypatch):
     """The number of statements ReadConnections sends, counted as they go."""
     sent = []
-    fetch = reads.ReadConnections.fetch
+    fetch = ReadConnections.fetch
 
     async def counted(self, sql, arguments):
         sent.append(len(arguments[0]) if arguments else 0)
         return await fetch(self, sql, arguments)
 
-    monkeypatch.setattr(reads.ReadConnections, "fetch", counted)
+    monkeypatch.setattr(ReadConnections, "fetch", counted)
     return sent
 
 

@@ -8,12 +8,12 @@ import msgspec
 import pytest
 from sqlalchemy import select, text
 
-from backupjobs.api import create_app
-from backupjobs.store import jobs as job_store
+from backupjobs.api import build_application
+from backupjobs.model import parse_record
 from backupjobs.store import retention
+from backupjobs.store.ingestion import Ingestor
 from backupjobs.store.schema import jobs
 from backupjobs.store.scope import TenantScope
-from backupjobs.wire import parse_record
 from tests.world import job, make_tenant
 
 NOW = datetime.now(UTC)
@@ -33,7 +33,7 @@ def run(customer, job_id, days_ago, **fields):
 
 async def store(db, tenant, records):
     async with db.write() as connection:
-        await job_store.ingest(
+        await Ingestor(db).ingest(
             connection,
             TenantScope(tenant.partner_id, tenant.client_id),
             list(enumerate(records)),
@@ -111,7 +111,7 @@ async def test_the_service_removes_history_in_the_background(db, settings):
     tenant = await make_tenant(db)
     c = tenant.customers[0]
     await store(db, tenant, [run(c, "bg-old", 40), run(c, "bg-new", 1)])
-    app = create_app(settings.with_changes(retention_days=30))
+    app = build_application(settings.with_changes(retention_days=30))
     async with app.lifespan():  # the first round runs as the service starts
         for _ in range(100):
             if await history(db, tenant) == {"bg-new"}:
@@ -124,7 +124,7 @@ async def test_the_service_keeps_everything_by_default(db, settings):
     tenant = await make_tenant(db)
     c = tenant.customers[0]
     await store(db, tenant, [run(c, "default-old", 4000), run(c, "default-new", 1)])
-    app = create_app(settings)
+    app = build_application(settings)
     async with app.lifespan():
         await asyncio.sleep(0.2)
     assert await history(db, tenant) == {"default-old", "default-new"}

@@ -1,5 +1,9 @@
-"""HTTP API: one module per API generation, plus ingestion, OAuth2 and operations."""
+"""HTTP API: one module per API generation, plus ingestion, OAuth2 and operations.
 
-from backupjobs.api.app import create_app
+The job pages, the busiest routes, have a fast path of their own (:mod:`.jobpages`);
+every other route is written the framework's way.
+"""
 
-__all__ = ["create_app"]
+from backupjobs.api.app import build_application
+
+__all__ = ["build_application"]

@@ -1,31 +1,32 @@
 """The ASGI application.
 
->>> from backupjobs.api import create_app
->>> app = create_app()          # settings from BACKUPJOBS_* variables
+>>> from backupjobs.api import build_application
+>>> app = build_application()          # settings from BACKUPJOBS_* variables
 
-``granian --interface asgi --factory backupjobs.api:create_app`` serves it; so does
-``backupjobs serve``.
+``backupjobs serve`` runs it on granian, in each worker through :mod:`backupjobs.server`
+(``granian --interface asgi --factory backupjobs.server:application``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 
-from litestar import Litestar
-from litestar.datastructures import State
+from litestar import Litestar, Router
+from litestar.datastructures import ResponseHeader, State
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 
 from backupjobs import __version__
-from backupjobs.api import ingest, modern, oauth, ops, v3
-from backupjobs.api.context import Services
+from backupjobs.api import ingest, jobpages, modern, oauth, odata, ops, v3
+from backupjobs.api.context import STATE_KEY, AppContext, app_context, database
 from backupjobs.api.problems import EXCEPTION_HANDLERS
 from backupjobs.api.ratelimit import per_app_limit
+from backupjobs.api.security import principal_of
 from backupjobs.auth.keys import ensure_signing_key
 from backupjobs.log import configure_logging
 from backupjobs.settings import Settings
@@ -33,8 +34,12 @@ from backupjobs.store.database import Database
 from backupjobs.store.retention import keep_days
 
 DOCS_PATH = "/docs"
-#: Allocations between two collections of the garbage collector's young generation.
-YOUNG_COLLECTION_EVERY = 10_000
+#: What the routes may ask for by parameter name (see :mod:`.context`).
+DEPENDENCIES = {
+    "context": Provide(app_context, sync_to_thread=False),
+    "db": Provide(database, sync_to_thread=False),
+    "principal": Provide(principal_of, sync_to_thread=False),
+}
 
 
 def _openapi(settings: Settings) -> OpenAPIConfig:
@@ -62,7 +67,7 @@ def _openapi(settings: Settings) -> OpenAPIConfig:
     )
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def build_application(settings: Settings | None = None) -> Litestar:
     """The application for ``settings`` (default: from the environment)."""
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, json=settings.log_json)
@@ -71,23 +76,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         pool_size=settings.database_pool_size,
         read_url=settings.database_read_url,
     )
-    context = Services.build(settings, db)
+    context = AppContext.build(settings, db)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await db.migrate()
-        await db.follow_changes()
+        await context.read_model.start()
         await ensure_signing_key(db, now=datetime.now(UTC))
         await context.keys.load()
         await context.limiter.counters.start()
-        # What start-up made lives as long as the process: keep the garbage collector
-        # from walking it on every full collection (a pause of tens of milliseconds).
-        gc.collect()
-        gc.freeze()
-        # A young collection walks what the requests in flight hold at that moment, about
-        # the same whenever it runs: collecting every YOUNG_COLLECTION_EVERY allocations
-        # instead of 700 costs a fraction (measured: 9 us a job page down to 4-6).
-        gc.set_threshold(YOUNG_COLLECTION_EVERY, *gc.get_threshold()[1:])
         retention = (
             asyncio.create_task(keep_days(db, settings.retention_days))
             if settings.retention_days
@@ -101,12 +98,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 with suppress(asyncio.CancelledError):
                     await retention
             await context.limiter.counters.close()
+            await context.read_model.close()
             await db.dispose()
 
     return Litestar(
         route_handlers=[
-            v3.router,
-            modern.router,
+            Router(path=v3.PREFIX, route_handlers=[*jobpages.V3_ROUTES, *v3.ROUTES]),
+            Router(
+                path=odata.SERVICE_ROOT,
+                route_handlers=[*jobpages.MODERN_ROUTES, *modern.ROUTES],
+                response_headers=[
+                    ResponseHeader(name=odata.VERSION_HEADER[0], value=odata.VERSION_HEADER[1])
+                ],
+            ),
             ingest.ingest_jobs,
             oauth.issue_token,
             oauth.jwks,
@@ -115,7 +119,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ops.readyz,
             ops.metrics,
         ],
-        state=State({"services": context}),
+        state=State({STATE_KEY: context}),
+        dependencies=DEPENDENCIES,
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[context.metrics.middleware, per_app_limit(context.limiter, context.verifier)],

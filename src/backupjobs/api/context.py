@@ -1,24 +1,40 @@
-"""What every handler can reach: settings, database, keys and tokens, metrics, rate limits."""
+"""What every handler can reach: the application's context, one per application.
+
+Idiomatic routes declare what they need as parameters, which the application provides
+(``dependencies`` in :mod:`.app`): ``context`` (an :class:`AppContext`), ``db`` (its
+database) and ``principal`` (whom a guarded request acts for, see :mod:`.security`). The
+job pages' fast path reads it with :func:`app_context`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request
+from litestar.connection import ASGIConnection
 
 from backupjobs.api.metrics import Metrics
 from backupjobs.api.ratelimit import RateLimiter
 from backupjobs.auth.keys import KeyRing
 from backupjobs.auth.tokens import TokenIssuer, TokenVerifier
+from backupjobs.readmodel import ReadModel
 from backupjobs.settings import Settings
 from backupjobs.store.database import Database
+from backupjobs.store.ingestion import Ingestor
+
+#: Key of the context in the application's state.
+STATE_KEY = "context"
 
 
 @dataclass(frozen=True, slots=True)
-class Services:
+class AppContext:
+    """The application's parts: settings, database, read model and ingestion, keys and
+    tokens, metrics, rate limits."""
+
     settings: Settings
     db: Database
+    read_model: ReadModel
+    ingestor: Ingestor
     keys: KeyRing
     issuer: TokenIssuer
     verifier: TokenVerifier
@@ -26,11 +42,13 @@ class Services:
     limiter: RateLimiter
 
     @classmethod
-    def build(cls, settings: Settings, db: Database) -> Services:
+    def build(cls, settings: Settings, db: Database) -> AppContext:
         keys = KeyRing(db, token_lifetime=settings.token_lifetime)
         return cls(
             settings=settings,
             db=db,
+            read_model=ReadModel(db),
+            ingestor=Ingestor(db),
             keys=keys,
             issuer=TokenIssuer(keys, issuer=settings.public_url, lifetime=settings.token_lifetime),
             verifier=TokenVerifier(keys, issuer=settings.public_url),
@@ -39,7 +57,13 @@ class Services:
         )
 
 
-def services(request: Request[Any, Any, Any]) -> Services:
+def app_context(request: ASGIConnection[Any, Any, Any, Any]) -> AppContext:
+    """The application's context (the ``context`` dependency)."""
     # By key: State's attribute access is several times slower, on every request.
-    found: Services = request.app.state["services"]
+    found: AppContext = request.app.state[STATE_KEY]
     return found
+
+
+def database(request: ASGIConnection[Any, Any, Any, Any]) -> Database:
+    """The application's database (the ``db`` dependency)."""
+    return app_context(request).db

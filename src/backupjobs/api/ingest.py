@@ -1,4 +1,8 @@
-"""Ingestion: backup engines report job records (this product's own API)."""
+"""Ingestion: backup engines report job records (this product's own API).
+
+The body is decoded here rather than by Litestar: each record is validated on its own,
+so that one bad record is rejected with its reason while the others are stored.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,18 @@ from typing import Any
 
 import msgspec
 from litestar import Request, post
+from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIType, Schema
 
-from backupjobs.api.context import services
+from backupjobs.api.context import AppContext
 from backupjobs.api.problems import ProblemError, problem_responses
 from backupjobs.api.requests import json_body_operation
-from backupjobs.api.security import SECURITY, authorizing, principal_of
+from backupjobs.api.security import SECURITY, requires
 from backupjobs.auth.permissions import Permission
-from backupjobs.store import jobs as job_store
-from backupjobs.wire import (
-    MAX_RECORDS_PER_REQUEST,
-    JobRecord,
-    RecordError,
-    parse_record,
-    record_job_id,
-)
+from backupjobs.auth.tokens import Principal
+from backupjobs.model import IngestResult, JobRecord, RecordError, parse_record, record_job_id
+
+MAX_RECORDS_PER_REQUEST = 1_000
 
 
 class RejectedRecord(msgspec.Struct):
@@ -93,7 +94,7 @@ def _decode_batch(raw: bytes) -> list[msgspec.Raw]:
 @post(
     "/api/v1/ingest/jobs",
     status_code=200,
-    before_request=authorizing(Permission.JOBS_WRITE),
+    guards=[requires(Permission.JOBS_WRITE)],
     security=SECURITY,
     responses=problem_responses(400, 401, 403, 413, 429),
     operation_class=json_body_operation(_BATCH, "Job records to store."),
@@ -107,6 +108,8 @@ def _decode_batch(raw: bytes) -> list[msgspec.Raw]:
 )
 async def ingest_jobs(
     request: Request[Any, Any, Any],
+    context: NamedDependency[AppContext],
+    principal: NamedDependency[Principal],
 ) -> IngestAnswer:
     batch = _decode_batch(await request.body())
     valid: list[tuple[int, JobRecord]] = []
@@ -116,10 +119,9 @@ async def ingest_jobs(
             valid.append((index, parse_record(raw)))
         except RecordError as error:
             rejected.append(RejectedRecord(index, record_job_id(raw), str(error)))
-    context = services(request)
-    result = job_store.IngestResult()
+    result = IngestResult()
     if valid:
-        result = await job_store.ingest_batch(context.db, principal_of(request).scope, valid)
+        result = await context.ingestor.ingest_batch(principal.tenant_scope, valid)
     rejected.extend(RejectedRecord(r.index, r.job_id, r.error) for r in result.rejected)
     rejected.sort(key=lambda r: r.index)
     counter = context.metrics.jobs_ingested

@@ -19,9 +19,10 @@ from urllib.parse import parse_qsl, unquote_plus
 import msgspec
 import structlog
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIType, Schema
 
-from backupjobs.api.context import Services, services
+from backupjobs.api.context import AppContext
 from backupjobs.api.problems import problem_response, problem_responses
 from backupjobs.api.ratelimit import Usage, ratelimit_headers
 from backupjobs.api.requests import json_body_operation
@@ -186,7 +187,7 @@ def _client_authentication(
 
 
 async def _authenticate_client(
-    credentials: ClientAuthentication, context: Services, now: datetime
+    credentials: ClientAuthentication, context: AppContext, now: datetime
 ) -> tuple[App, str | None]:
     """The authenticated app, and the thumbprint of the certificate that signed for it."""
     try:
@@ -255,8 +256,9 @@ _TOKEN_FORM = Schema(
     ),
     tags=["oauth2"],
 )
-async def issue_token(request: Request[Any, Any, Any]) -> Response[Any]:
-    context = services(request)
+async def issue_token(
+    request: Request[Any, Any, Any], context: NamedDependency[AppContext]
+) -> Response[Any]:
     limiter = context.limiter
     now = datetime.now(UTC)
     address = request.client.host if request.client else "unknown"
@@ -333,8 +335,8 @@ async def issue_token(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @get("/.well-known/jwks.json", summary="Public keys that verify access tokens", tags=["oauth2"])
-async def jwks(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    return await services(request).keys.jwks(datetime.now(UTC))
+async def jwks(context: NamedDependency[AppContext]) -> dict[str, Any]:
+    return await context.keys.jwks(datetime.now(UTC))
 
 
 @get(
@@ -342,8 +344,8 @@ async def jwks(request: Request[Any, Any, Any]) -> dict[str, Any]:
     summary="Authorization server metadata",
     tags=["oauth2"],
 )
-async def discovery(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    base = services(request).settings.public_url
+async def discovery(context: NamedDependency[AppContext]) -> dict[str, Any]:
+    base = context.settings.public_url
     return {
         "issuer": base,
         "token_endpoint": token_endpoint(base),

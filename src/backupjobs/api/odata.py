@@ -14,17 +14,20 @@ rows themselves, so the document cannot drift from what the feeds write.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode
 from xml.dom.minidom import parseString
 
 import msgspec
 from litestar import Request
 from litestar.enums import ParamType
+from litestar.exceptions import NotFoundException
 from litestar.openapi.spec import OpenAPIType, Operation, Schema
 from litestar.openapi.spec import Parameter as OpenAPIParameter
+from litestar.params import Parameter
 
 from backupjobs.api.problems import ProblemError
 from backupjobs.api.requests import MAX_OFFSET
@@ -97,6 +100,47 @@ def service_document(public_url: str) -> ServiceDocument:
     )
 
 
+def feed(
+    public_url: str,
+    path: str,
+    fragment: str,
+    query: QueryParameters,
+    options: CollectionOptions,
+    value: T,
+    *,
+    returned: int,
+    total: int,
+) -> Feed[T]:
+    """The page ``value`` (``returned`` rows of ``total``) of the collection at ``path``,
+    in its OData envelope."""
+    return Feed(
+        context=context_url(public_url, fragment),
+        count=total if options.count else None,
+        next_link=next_link(public_url, path, query, options, returned=returned, total=total),
+        value=value,
+    )
+
+
+# --- entity URLs -----------------------------------------------------------------------
+
+CustomerId = Annotated[str, Parameter(description="The tenant owner ID of the customer.")]
+
+# Generic OData clients build URLs from $metadata: the entity set by its name, Customers
+# (matched in any case, as ASP.NET OData does), an entity by its key in parentheses:
+# Customers(<id>), customers('<id>'), Customers(customerId=<id>), and its jobs below it.
+_ENTITY_SEGMENT = re.compile(rf"{CUSTOMERS}(?:\((?:customerId=)?('?)([^()']*)\1\))?", re.IGNORECASE)
+EntitySegment = Annotated[str, Parameter(description="Customers, or Customers(<Id>)")]
+
+
+def customer_key(segment: str) -> str | None:
+    """The key of a ``Customers(<key>)`` segment, None for ``Customers``; else no route."""
+    match = _ENTITY_SEGMENT.fullmatch(segment)
+    if match is None:
+        raise NotFoundException()
+    key: str | None = match.group(2)
+    return key
+
+
 # --- query options ---------------------------------------------------------------------
 
 
@@ -119,15 +163,15 @@ class CollectionOptions:
 
 
 #: A request's query parameters, in the order given.
-Query = list[tuple[str, str]]
+QueryParameters = list[tuple[str, str]]
 
 
-def query_of(request: Request[Any, Any, Any]) -> Query:
+def query_of(request: Request[Any, Any, Any]) -> QueryParameters:
     raw: bytes = request.scope["query_string"]
     return parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if raw else []
 
 
-def collection_options(query: Query) -> CollectionOptions:
+def collection_options(query: QueryParameters) -> CollectionOptions:
     """The paging options of a collection request, or a 400 problem naming the bad one."""
     given = system_options(query, COLLECTION_OPTIONS)
     top = skip = None
@@ -138,7 +182,7 @@ def collection_options(query: Query) -> CollectionOptions:
     return CollectionOptions(top=top, skip=skip or 0, count=_boolean(given.get(COUNT), COUNT))
 
 
-def system_options(query: Query, supported: Iterable[str] = ()) -> dict[str, str]:
+def system_options(query: QueryParameters, supported: Iterable[str] = ()) -> dict[str, str]:
     """The OData system query options of a request, all of them ``supported``.
 
     System options start with ``$`` (any case, as OData 4.01 allows) and parameter aliases
@@ -198,7 +242,7 @@ _PATH_SAFE = "/()'=:@"
 def next_link(
     public_url: str,
     path: str,
-    query: Query,
+    query: QueryParameters,
     options: CollectionOptions,
     *,
     returned: int,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
-from litestar import Request, Response, get
+from litestar import Response, get
+from litestar.di import NamedDependency
 
-from backupjobs.api.context import services
+from backupjobs.api.context import AppContext
 from backupjobs.api.problems import ProblemError, problem_responses
+from backupjobs.store.database import Database
 
 _log = structlog.get_logger("backupjobs.api")
 
@@ -24,9 +24,9 @@ async def healthz() -> dict[str, str]:
     responses=problem_responses(503),
     tags=["operations"],
 )
-async def readyz(request: Request[Any, Any, Any]) -> dict[str, str]:
+async def readyz(db: NamedDependency[Database]) -> dict[str, str]:
     try:
-        await services(request).db.ping()
+        await db.ping()
     except Exception as error:
         _log.warning("database unreachable", error=type(error).__name__)
         raise ProblemError(503, "The database is not reachable.") from None
@@ -34,6 +34,6 @@ async def readyz(request: Request[Any, Any, Any]) -> dict[str, str]:
 
 
 @get("/metrics", summary="Prometheus metrics", tags=["operations"], include_in_schema=True)
-async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
-    registry = services(request).metrics
+async def metrics(context: NamedDependency[AppContext]) -> Response[bytes]:
+    registry = context.metrics
     return Response(registry.render(), media_type=registry.content_type)

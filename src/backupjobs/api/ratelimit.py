@@ -7,7 +7,8 @@
 Each policy allows ``quota`` requests per ``window`` seconds to each subject (an app's
 client id, or a client address). A window starts at the subject's first request and the
 count starts again when it ends. Counters live in Redis when ``BACKUPJOBS_REDIS_URL`` is
-set (one script per request, shared by every process; see :mod:`.redis_counters`), in
+set (one script per request, shared by every process; see
+:mod:`backupjobs.infra.redis_counters`), in
 this process otherwise. A subject's counter is its own: one partner using up its quota
 never touches another's.
 
@@ -31,10 +32,11 @@ import msgspec
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from backupjobs.api.bearer import verified
 from backupjobs.api.metrics import EXTRA_HEADERS
 from backupjobs.api.problems import PROBLEM_JSON, ProblemDetails
-from backupjobs.api.redis_counters import RedisCounters
-from backupjobs.auth.tokens import InvalidTokenError, TokenVerifier
+from backupjobs.auth.tokens import Principal, TokenVerifier
+from backupjobs.infra.redis_counters import RedisCounters
 from backupjobs.settings import Settings
 
 APP_POLICY = "app"
@@ -190,14 +192,6 @@ class RateLimiter:
         return None if counted is None else policy.usage(*counted)
 
 
-def _bearer_token(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            scheme, _, token = value.partition(b" ")
-            return token.strip().decode("latin-1") if scheme.lower() == b"bearer" else None
-    return None
-
-
 def per_app_limit(limiter: RateLimiter, verifier: TokenVerifier) -> Callable[[ASGIApp], ASGIApp]:
     """ASGI middleware counting every request made with an app's valid access token.
 
@@ -206,7 +200,8 @@ def per_app_limit(limiter: RateLimiter, verifier: TokenVerifier) -> Callable[[AS
     this one, to add to the response.
 
     Requests without a valid token pass through uncounted (they get 401 anyway). The
-    token is checked through the verifier's cache, as the endpoint will check it again.
+    token is verified here, once for the request: authentication reuses the outcome
+    (:mod:`.bearer`).
     """
     policy, counters = limiter.app, limiter.counters
     # In-process counting needs no coroutine: a few microseconds count on this path.
@@ -221,17 +216,13 @@ def per_app_limit(limiter: RateLimiter, verifier: TokenVerifier) -> Callable[[AS
             return app
 
         async def limit(scope: Scope, receive: Receive, send: Send) -> None:
-            token = _bearer_token(scope) if scope["type"] == ScopeType.HTTP else None
-            if not token:
+            if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
-            principal = verifier.remembered(token)
-            if principal is None:
-                try:
-                    principal = await verifier.verify(token)
-                except InvalidTokenError:
-                    await app(scope, receive, send)
-                    return
+            principal = await verified(scope, verifier)
+            if not isinstance(principal, Principal):
+                await app(scope, receive, send)
+                return
             key = policy.key(principal.client_id)
             counted = (
                 local.count(key, window_ms)

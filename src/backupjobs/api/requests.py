@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
 import msgspec
-from litestar import Request
 from litestar.openapi.spec import (
     OpenAPIMediaType,
     OpenAPIType,
@@ -20,30 +19,12 @@ from litestar.openapi.spec import (
 
 from backupjobs.api.problems import ProblemError
 from backupjobs.catalog import CodeTable, UnknownCodeError
-from backupjobs.wire import describe_error
+from backupjobs.model import describe_error
 
 T = TypeVar("T")
 
 #: Offsets past this are certainly past the end; clamping keeps the SQL in range.
 MAX_OFFSET = 2**53
-
-
-def header(request: Request[Any, Any, Any], name: bytes) -> str | None:
-    """The first value of header ``name`` (lower case), read from the ASGI scope: on the
-    busiest endpoints, building Litestar's header map costs more than the lookups."""
-    for key, value in request.scope["headers"]:
-        if key == name:
-            return value.decode("latin-1")
-    return None
-
-
-async def read_body(request: Request[Any, Any, Any]) -> bytes:
-    """The request body; a request framed as bodiless (RFC 9112 6.3: no Transfer-Encoding,
-    no or zero Content-Length) is not read at all, which is most of a job page's requests."""
-    length = header(request, b"content-length")
-    if length in (None, "0") and header(request, b"transfer-encoding") is None:
-        return b""
-    return await request.body()
 
 
 def decode_optional_body(raw: bytes, body_type: type[T]) -> T | None:

@@ -1,28 +1,31 @@
-"""Bearer-token checks (RFC 6750), as a ``before_request`` hook on each protected route.
+"""Bearer-token checks (RFC 6750): a guard per protected route, the principal injected.
 
->>> # @post("/y", before_request=authorizing(Permission.V3_JOBS_READ))
->>> # async def handler(request: Request) -> ...:
->>> #     principal = principal_of(request)
+>>> # @post("/y", guards=[requires(Permission.V3_CUSTOMERS_READ)], security=SECURITY)
+>>> # async def handler(principal: Principal) -> ...:
 
-The hook runs before the parameters are read, so a request without a token is a 401
-whatever its parameters, and it costs a fraction of a dependency on the busiest routes.
+Guards run before the parameters are read, so a request without a token is a 401
+whatever its parameters. The token itself is verified once per request
+(:mod:`.bearer`). The job pages check the same way from a ``before_request`` hook
+instead (:mod:`.jobpages`, which says why).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request
-from litestar.types import BeforeRequestHookHandler
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+from litestar.types import Guard, Scope
 
-from backupjobs.api.context import services
+from backupjobs.api.bearer import verified
+from backupjobs.api.context import app_context
 from backupjobs.api.problems import ProblemError
-from backupjobs.api.requests import header
 from backupjobs.auth.permissions import Permission
-from backupjobs.auth.tokens import InvalidTokenError, Principal
+from backupjobs.auth.tokens import Principal
 
 REALM = "backupjobs"
-_PRINCIPAL = "backupjobs.principal"
+#: ASGI scope key of the principal a request was authorized as.
+PRINCIPAL = "backupjobs.principal"
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
@@ -32,49 +35,45 @@ def challenge(**params: str) -> dict[str, str]:
     return {"WWW-Authenticate": "Bearer " + ", ".join(fields)}
 
 
-async def authenticate(request: Request[Any, Any, Any]) -> Principal:
-    """The principal of the request's bearer token, or a 401 problem."""
-    scheme, _, token = (header(request, b"authorization") or "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+async def authorize(
+    connection: ASGIConnection[Any, Any, Any, Any], permission: Permission
+) -> Principal:
+    """The request's principal if its token holds ``permission``; else a 401 or 403
+    problem. The principal is kept for :func:`principal_of`."""
+    outcome = await verified(connection.scope, app_context(connection).verifier)
+    if outcome is None:
         raise ProblemError(
             401,
             "An access token is required: send 'Authorization: Bearer <token>'.",
             headers=challenge(),
         )
-    try:
-        return await services(request).verifier.verify(token)
-    except InvalidTokenError as error:
+    if not isinstance(outcome, Principal):
         raise ProblemError(
             401,
-            f"{str(error).capitalize()}.",
-            headers=challenge(error="invalid_token", error_description=str(error)),
-        ) from None
-
-
-async def authorize(request: Request[Any, Any, Any], permission: Permission) -> Principal:
-    """The request's :class:`Principal` if its token holds ``permission``; else 401 or 403."""
-    found = await authenticate(request)
-    if permission.value not in found.permissions:
+            f"{str(outcome).capitalize()}.",
+            headers=challenge(error="invalid_token", error_description=str(outcome)),
+        )
+    if permission.value not in outcome.permissions:
         raise ProblemError(
             403,
             f"The access token lacks the permission {permission.value}.",
             headers=challenge(error="insufficient_scope", scope=permission.value),
         )
-    return found
+    connection.scope[PRINCIPAL] = outcome  # type: ignore[literal-required]
+    return outcome
 
 
-def authorizing(permission: Permission) -> BeforeRequestHookHandler:
-    """A ``before_request`` hook: :func:`authorize`, the principal kept for
-    :func:`principal_of`."""
+def requires(permission: Permission) -> Guard:
+    """A guard: the request's token must hold ``permission`` (:func:`authorize`)."""
 
-    async def check(request: Request[Any, Any, Any]) -> None:
-        request.scope[_PRINCIPAL] = await authorize(request, permission)  # type: ignore[literal-required]
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        await authorize(connection, permission)
 
-    return check
+    return guard
 
 
-def principal_of(request: Request[Any, Any, Any]) -> Principal:
-    """The principal :func:`authorizing` found for this request."""
-    found: Principal = request.scope[_PRINCIPAL]  # type: ignore[literal-required]
+def principal_of(scope: Scope) -> Principal:
+    """The principal :func:`authorize` found for this request (``scope``: its ASGI
+    scope): the ``principal`` dependency of the routes behind :func:`requires`."""
+    found: Principal = scope[PRINCIPAL]  # type: ignore[literal-required]
     return found

@@ -117,16 +117,16 @@ async def insert_key(connection: AsyncConnection, *, now: datetime, signs_from: 
     return kid
 
 
-async def _lock_keys(db: Database, connection: AsyncConnection) -> None:
+async def _lock_keys(connection: AsyncConnection) -> None:
     """Serialize key changes across processes (SQLite: the write lock already does)."""
-    if not db.is_sqlite:
+    if connection.dialect.name != "sqlite":
         await connection.execute(text("LOCK TABLE signing_keys IN EXCLUSIVE MODE"))
 
 
 async def ensure_signing_key(db: Database, *, now: datetime) -> None:
     """Create the first signing key if there is none that can sign (once, whoever races)."""
     async with db.write() as connection:
-        await _lock_keys(db, connection)
+        await _lock_keys(connection)
         if not await _signing_keys_at(connection, now):
             await insert_key(connection, now=now, signs_from=now)
 
@@ -198,7 +198,7 @@ async def rotate_keys(
     if grace < timedelta(0):
         raise ValueError("the grace period cannot be negative")
     async with db.write() as connection:
-        await _lock_keys(db, connection)
+        await _lock_keys(connection)
         # With no key signing now there is nothing to hand over from: sign at once.
         signs_from = now + grace if await _signing_keys_at(connection, now) else now
         verifies_until = signs_from + verification_overlap(token_lifetime)

@@ -18,12 +18,14 @@ import jwt
 from backupjobs.auth.apps import App
 from backupjobs.auth.keys import ALGORITHM, KeyRing
 from backupjobs.auth.secrets import new_id
+from backupjobs.infra.cache import BoundedCache
 from backupjobs.store.scope import TenantScope
 
 TOKEN_TYPE = "at+jwt"  # noqa: S105 - RFC 9068 media type
 PARTNER_CLAIM = "partner_id"
 _REQUIRED_CLAIMS = ["iss", "aud", "sub", "client_id", "iat", "exp", "jti", "scope"]
-_CACHE_LIMIT = 50_000
+#: Verified tokens each process keeps until they expire; past this, the oldest go first.
+TOKENS_CACHED = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +37,8 @@ class Principal:
     permissions: frozenset[str]
 
     @property
-    def scope(self) -> TenantScope:
+    def tenant_scope(self) -> TenantScope:
+        """The customers this app may see (its permissions are the token's OAuth scope)."""
         return TenantScope(self.partner_id, self.client_id)
 
 
@@ -78,14 +81,15 @@ class TokenIssuer:
 
 
 class TokenVerifier:
-    """Checks bearer tokens; a token verified once is remembered until it expires."""
+    """Checks bearer tokens; a token verified once is cached until it expires."""
 
     def __init__(self, keys: KeyRing, *, issuer: str) -> None:
         self._keys = keys
         self._issuer = issuer
-        self._verified: dict[str, tuple[Principal, float]] = {}
+        # By token: its principal and when it expires (epoch seconds).
+        self._verified: BoundedCache[str, tuple[Principal, float]] = BoundedCache(TOKENS_CACHED)
 
-    def remembered(self, token: str) -> Principal | None:
+    def cached(self, token: str) -> Principal | None:
         """The principal of a token verified before and not expired since (no I/O)."""
         cached = self._verified.get(token)
         if cached is not None and time.time() < cached[1]:
@@ -97,11 +101,9 @@ class TokenVerifier:
         if cached is not None:
             if (time.time() if now is None else now.timestamp()) < cached[1]:
                 return cached[0]
-            del self._verified[token]
+            self._verified.pop(token)
         principal, expires = await self._decode(token, now or datetime.now(UTC))
-        if len(self._verified) >= _CACHE_LIMIT:
-            self._verified.clear()
-        self._verified[token] = (principal, expires)
+        self._verified.put(token, (principal, expires))
         return principal
 
     async def _decode(self, token: str, now: datetime) -> tuple[Principal, float]:

@@ -14,13 +14,13 @@ from backupjobs.auth.permissions import ALL_PERMISSIONS
 from backupjobs.auth.tokens import Principal
 from backupjobs.catalog import FAILED, FINISHED_WITH_EXCEPTION, RUNNING
 from backupjobs.cli.common import console
+from backupjobs.model import JobRecord
 from backupjobs.provisioning import provision
 from backupjobs.settings import Settings
 from backupjobs.simulation import partner_plan, service_runs, simulated_customer
-from backupjobs.store import jobs as job_store
 from backupjobs.store.database import Database
+from backupjobs.store.ingestion import Ingestor
 from backupjobs.store.schema import apps, customers, partners
-from backupjobs.wire import JobRecord
 
 DEMO_PARTNER = "Demo MSP"
 DEMO_APP = "Demo app"
@@ -76,7 +76,7 @@ async def _create(db: Database, *, days: int, now: datetime) -> DemoCredentials:
     tenants[3] = replace(tenants[3], never_run=(*tenants[3].never_run, never_run))
     last_status = {(0, 0): RUNNING, (1, 0): FAILED, (2, 1): FINISHED_WITH_EXCEPTION, (4, 0): FAILED}
     made = await provision(db, partner_plan(DEMO_PARTNER, tenants, DEMO_APP), now=now)
-    scope = Principal(made.app.client_id, made.partner_id, ALL_PERMISSIONS).scope
+    scope = Principal(made.app.client_id, made.partner_id, ALL_PERMISSIONS).tenant_scope
     records: list[JobRecord] = []
     for number, tenant in enumerate(tenants):
         for position, service in enumerate(tenant.services):
@@ -89,10 +89,11 @@ async def _create(db: Database, *, days: int, now: datetime) -> DemoCredentials:
                 job_prefix="FB",
                 last_status=last_status.get((number, position)),
             )
+    ingestor = Ingestor(db)
     for start in range(0, len(records), _BATCH):
         chunk = list(enumerate(records[start : start + _BATCH]))
         async with db.write() as connection:
-            await job_store.ingest(connection, scope, chunk, now=now)
+            await ingestor.ingest(connection, scope, chunk, now=now)
     return DemoCredentials(
         made.partner_id, made.app.client_id, made.app.secret.value, made.customer_ids
     )

@@ -57,7 +57,7 @@ def run_server(config: Settings, workers: int) -> None:
         f"database {Database(config.database_url).describe()}; docs at {config.public_url}/docs"
     )
     Granian(
-        "backupjobs.api:create_app",
+        "backupjobs.server:application",
         factory=True,
         address=config.host,
         port=config.port,

@@ -1,8 +1,8 @@
 """``simulate``: a partner with many customers and a long, realistic job history.
 
-The jobs go through :func:`backupjobs.store.jobs.ingest`, the code path of the ingestion
-API, in large batches written by several connections at once. The same seed and ``--now``
-give the same data.
+The jobs go through :class:`backupjobs.store.ingestion.Ingestor`, the code path of the
+ingestion API, in large batches written by several connections at once. The same seed and
+``--now`` give the same data.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ from backupjobs.cli.common import (
     reported_errors,
     settings,
 )
+from backupjobs.model import JobRecord
 from backupjobs.provisioning import Provisioned, provision
 from backupjobs.simulation import SimulatedCustomer, customer_history, partner_plan
-from backupjobs.store import jobs as job_store
 from backupjobs.store.database import Database
 from backupjobs.store.directory import ConflictError
+from backupjobs.store.ingestion import Ingestor
 from backupjobs.store.scope import TenantScope
-from backupjobs.wire import JobRecord
 
 PARTNER_NAME = "Simulated MSP"
 APP_NAME = "Simulated app"
@@ -108,6 +108,7 @@ async def run_simulation(
     await db.migrate()
     made = await _create_tenant(db, seed, customers)
     scope = TenantScope(made.partner_id, made.app.client_id)
+    ingestor = Ingestor(db)
     task = progress.add_task("customers", total=customers, jobs=0) if progress else None
     written = 0
     writers = 1 if db.is_sqlite else WRITERS
@@ -117,7 +118,7 @@ async def run_simulation(
         nonlocal written
         while (item := await queue.get()) is not None:
             count, records = item
-            result = await job_store.ingest_batch(db, scope, list(enumerate(records)))
+            result = await ingestor.ingest_batch(scope, list(enumerate(records)))
             if result.rejected:
                 raise RuntimeError(f"simulated records rejected: {result.rejected[:3]}")
             written += result.stored

@@ -10,7 +10,11 @@ transaction begins (``BEGIN IMMEDIATE``) so that two writers queue instead of fa
 
 The hot reads (the job pages) are :class:`~backupjobs.store.reads.Query` objects run by
 :meth:`Database.fetch`: on PostgreSQL straight on asyncpg, many calls per round trip under
-load (see :mod:`backupjobs.store.reads`).
+load (see :mod:`backupjobs.infra.read_connections`).
+
+Whoever keeps what it read (the read model) hears of this process's commits through
+:meth:`Database.after_commit`, and of every process's through PostgreSQL notifications on
+a connection of its own (:attr:`Database.listen_options`).
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from backupjobs.store.changes import ChangeFeed
-from backupjobs.store.reads import Query, ReadConnections
+from backupjobs.infra.read_connections import ReadConnections
+from backupjobs.store.reads import Query
 
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -134,14 +138,12 @@ class Database:
         self._dialect = self.engine.dialect  # a proxied attribute: read once
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
-        #: What store modules remember of their reads, by their own keys: per database,
-        #: since two databases may hold the same ids.
-        self.remembered: dict[str, Any] = {}
         self._reads: ReadConnections | None = None
-        #: Reads kept until the database says they changed (PostgreSQL, pages read from
-        #: the primary, once :meth:`follow_changes` has started it); None otherwise.
-        self.changes: ChangeFeed | None = None
-        self._feed_options: dict[str, Any] | None = None
+        self._after_commit: list[Callable[[], None]] = []
+        #: asyncpg connection options for listening to the notifications of what
+        #: :meth:`fetch` reads (PostgreSQL, pages read from the primary); None on SQLite,
+        #: and with a read replica, whose content lags the primary's notifications.
+        self.listen_options: dict[str, Any] | None = None
         if read_url and self.dialect != "postgresql":
             raise DatabaseUrlError("a read replica needs PostgreSQL as the database")
         if self.dialect == "postgresql":
@@ -154,9 +156,7 @@ class Database:
                 connect_options.pop(sqlalchemy_only, None)
             self._reads = ReadConnections(dict(connect_options), size=pool_size)
             if not read_url:
-                # Notifications come from the primary, ahead of any replica's content:
-                # pages read from a replica ask it every time.
-                self._feed_options = dict(connect_options)
+                self.listen_options = dict(connect_options)
 
     @property
     def is_sqlite(self) -> bool:
@@ -174,10 +174,16 @@ class Database:
                 await connection.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
             async with connection.begin():
                 yield connection
-        if self.changes is not None:
-            # What this process kept may be what it just changed; other processes hear of
-            # it from the database (store.changes).
-            self.changes.forget_all()
+        for listener in self._after_commit:
+            listener()
+
+    def after_commit(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after each transaction of :meth:`write` (and so of
+        :meth:`transaction`) has committed, before the block's caller goes on.
+
+        >>> # db.after_commit(read_model.forget_all)   # what it kept may have just changed
+        """
+        self._after_commit.append(listener)
 
     async def transaction(
         self,
@@ -189,7 +195,7 @@ class Database:
         start, in a new transaction, when PostgreSQL aborted it to resolve a deadlock or a
         serialization failure (``work`` must have no effect outside the transaction).
 
-        >>> # result = await db.transaction(lambda c: jobs.ingest(c, scope, records, now=now))
+        >>> # result = await db.transaction(lambda c: ingestor.ingest(c, scope, records, now=now))
         """
         attempt = 1
         while True:
@@ -200,13 +206,6 @@ class Database:
                 if attempt >= attempts or _sqlstate(error) not in _RETRY_SQLSTATES:
                     raise
             attempt += 1
-
-    async def follow_changes(self) -> None:
-        """Start keeping the job pages' reads until they change (PostgreSQL without a read
-        replica; otherwise nothing): see :mod:`backupjobs.store.changes`."""
-        if self._feed_options is not None and self.changes is None:
-            self.changes = ChangeFeed(self._feed_options)
-            await self.changes.start()
 
     async def fetch(self, query: Query, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         """The rows of a read-only ``query`` for ``params`` (a missing one is NULL)."""
@@ -231,9 +230,6 @@ class Database:
         await upgrade(self)
 
     async def dispose(self) -> None:
-        if self.changes is not None:
-            await self.changes.close()
-            self.changes = None
         if self._reads is not None:
             await self._reads.close()
         await self.engine.dispose()

@@ -21,25 +21,10 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
-    """Rows of one page and the number of matching rows over all pages.
-
-    ``recurring``: ``rows`` is the very object the store hands out again for as long as
-    they do not change, so a caller may remember what it made of them by identity.
-    """
+    """Rows of one page and the number of matching rows over all pages."""
 
     rows: Sequence[T]
     total: int
-    recurring: bool = False
-
-
-def page_from(rows: Sequence[T], *, offset: int, limit: int, recurring: bool = False) -> Page[T]:
-    """One page of a collection read whole, because it is small and read often (a
-    customer's services). A page that is all of ``rows`` is ``rows`` itself, and
-    recurring if they are."""
-    whole = offset == 0 and limit >= len(rows)
-    if whole:
-        return Page(rows=rows, total=len(rows), recurring=recurring)
-    return Page(rows=rows[offset : offset + limit], total=len(rows))
 
 
 def offset_page_statement(
@@ -48,35 +33,28 @@ def offset_page_statement(
     order_by: Sequence[ColumnElement[Any]],
     offset: int,
     limit: int,
-    anchor: Select[Any] | None = None,
 ) -> Select[Any]:
-    """``base`` cut to one page, each row carrying the total in column ``TOTAL``.
+    """``base`` cut to one page, each row carrying the total in column ``TOTAL``; one row
+    with the total alone when the page is empty.
 
-    With an ``anchor`` (a select that yields one row or none, such as "this customer, if
-    visible") the statement yields nothing when the anchor yields nothing, so that a
-    caller can tell "not found" from "empty page". The first column of ``base`` must
-    never be NULL: it tells real rows from the one row of an empty page.
+    The first column of ``base`` must never be NULL: it tells real rows from the one row
+    of an empty page.
     """
     counted = select(func.count().label(TOTAL)).select_from(base.order_by(None).subquery())
     counted_sub = counted.subquery("counted")
     page = base.order_by(*order_by).limit(limit).offset(offset).subquery("page")
-    source = counted_sub
-    if anchor is not None:
-        source = anchor.subquery("anchor").join(counted_sub, true())  # type: ignore[assignment]
     page_order = [page.c[column.key] for column in order_by if column.key is not None]
     return (
         select(counted_sub.c[TOTAL], *page.c)
-        .select_from(source.outerjoin(page, true()))
+        .select_from(counted_sub.outerjoin(page, true()))
         .order_by(*page_order)
     )
 
 
-async def fetch_page(connection: AsyncConnection, statement: Select[Any]) -> Page[Row[Any]] | None:
-    """Run a statement from :func:`offset_page_statement`; None when its anchor is absent."""
+async def fetch_page(connection: AsyncConnection, statement: Select[Any]) -> Page[Row[Any]]:
+    """Run a statement from :func:`offset_page_statement`."""
     result = await connection.execute(statement)
     rows = result.all()
-    if not rows:
-        return None
     total = rows[0][0]
     key = rows[0][1]
     if key is None:

@@ -99,7 +99,7 @@ customers = Table(
     Column("created_at", UtcDateTime, nullable=False),
     # A random tag, new whenever one of the customer's backup services (its latest job)
     # changes: a reader that holds this revision's services holds the current ones
-    # (see store.jobs.service_page).
+    # (see backupjobs.readmodel).
     Column("services_revision", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("partner_id", "id"),
     ForeignKeyConstraint(["partner_id"], ["partners.id"]),
@@ -128,6 +128,10 @@ def _job_columns(prefix: str = "") -> list[Column[Any]]:
 
 #: Prefix of the latest job's columns in ``backup_services``.
 LATEST = "latest_"
+#: A job's reported fields, named as in ``jobs`` (and, prefixed, in ``backup_services``).
+JOB_FIELDS = tuple(column.name for column in _job_columns())
+#: A backup service's key within its partner, named as in ``backup_services`` and ``jobs``.
+SERVICE_KEY = ("customer_id", "job_type", "job_module")
 
 backup_services = Table(
     "backup_services",

@@ -1,12 +1,19 @@
 """Tenant scope: the one place that decides which customers an app may see.
 
-Every query that touches tenant data filters through :class:`TenantScope`. An app sees
-its own partner's customers, narrowed to its customer scope; any other customer is
+Every query that touches tenant data filters through :class:`ScopeConditions`. An app
+sees its own partner's customers, narrowed to its customer scope; any other customer is
 simply absent, so that it answers exactly like one that does not exist.
+
+>>> # select(customers.c.id).where(scope.conditions.allows(customers.c.partner_id, customers.c.id))
 
 A statement built once for every app (a :class:`~backupjobs.store.reads.Query`) takes
 the same conditions over its parameters (:data:`SCOPE_PARAMETERS`, see
 :meth:`ScopeConditions.over`), which :meth:`TenantScope.parameters` fills in.
+
+The read model keeps what it read of a visible customer until the change feed says one of
+the tables these conditions read changed (``tests/readmodel/test_isolation.py`` checks
+that each has a change-feed trigger): a change to the rule that reads another table needs
+a trigger on it too.
 """
 
 from __future__ import annotations
@@ -64,13 +71,11 @@ class ScopeConditions:
         )
         return and_(partner_id == self.partner, or_(app_sees_all, app_sees_this_one))
 
-    def customers(self) -> Select[Any]:
-        """The ids of the visible customers."""
-        return select(customers.c.id).where(self.allows(customers.c.partner_id, customers.c.id))
-
     def customer(self, customer_id: UUID | ColumnElement[UUID]) -> Select[Any]:
-        """One row if ``customer_id`` is visible, none otherwise."""
-        return self.customers().where(customers.c.id == customer_id)
+        """One row (the customer's id) if ``customer_id`` is visible, none otherwise."""
+        return select(customers.c.id).where(
+            self.allows(customers.c.partner_id, customers.c.id), customers.c.id == customer_id
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,21 +87,8 @@ class TenantScope:
 
     @property
     def conditions(self) -> ScopeConditions:
+        """The scope rules over this app's partner and client ids."""
         return ScopeConditions(self.partner_id, self.client_id)
-
-    def allows(
-        self, partner_id: ColumnElement[UUID], customer_id: ColumnElement[UUID]
-    ) -> ColumnElement[bool]:
-        """A condition true for rows whose (partner, customer) this app may see."""
-        return self.conditions.allows(partner_id, customer_id)
-
-    def customers(self) -> Select[Any]:
-        """The ids of the visible customers."""
-        return self.conditions.customers()
-
-    def customer(self, customer_id: UUID) -> Select[Any]:
-        """One row if ``customer_id`` is visible, none otherwise."""
-        return self.conditions.customer(customer_id)
 
     def parameters(self) -> dict[str, Any]:
         """Values for :data:`SCOPE_PARAMETERS`."""

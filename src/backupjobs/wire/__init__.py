@@ -1,4 +1,5 @@
-"""Wire formats of both API generations: times, durations, sizes and rows.
+"""Wire formats of both API generations: times, durations, sizes and rows. Rendering
+only: what is rendered (:mod:`backupjobs.model`) and where it comes from live elsewhere.
 
 >>> from backupjobs.wire import format_size
 >>> format_size(0)
@@ -15,38 +16,27 @@ from backupjobs.wire.formats import (
     format_text,
     format_time,
 )
-from backupjobs.wire.records import (
-    MAX_RECORDS_PER_REQUEST,
-    JobRecord,
-    RecordError,
-    describe_error,
-    parse_record,
-    record_job_id,
-)
 from backupjobs.wire.rows import (
     CustomerRow,
-    CustomerState,
+    JobRendering,
+    JobRow,
     ModernJobRow,
-    ServiceState,
     V3JobRow,
     customer_row,
     modern_job_row,
+    running_duration,
     v3_job_row,
 )
 
 __all__ = [
-    "MAX_RECORDS_PER_REQUEST",
     "NOT_AVAILABLE",
     "ZERO_SIZE",
     "CustomerRow",
-    "CustomerState",
-    "JobRecord",
+    "JobRendering",
+    "JobRow",
     "ModernJobRow",
-    "RecordError",
-    "ServiceState",
     "V3JobRow",
     "customer_row",
-    "describe_error",
     "format_count",
     "format_duration",
     "format_seconds",
@@ -54,7 +44,6 @@ __all__ = [
     "format_text",
     "format_time",
     "modern_job_row",
-    "parse_record",
-    "record_job_id",
+    "running_duration",
     "v3_job_row",
 ]

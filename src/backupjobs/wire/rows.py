@@ -1,19 +1,24 @@
 """Job and customer rows exactly as each API generation writes them.
 
-Both generations render the same :class:`ServiceState`: a backup service and its latest
-job, or no job (the placeholder row).
+Both generations render the same :class:`~backupjobs.model.ServiceState`: a backup
+service and its latest job, or no job (the placeholder row).
+
+>>> from datetime import UTC, datetime
+>>> from backupjobs.model import ServiceState
+>>> v3_job_row(ServiceState(7, 302), datetime.now(UTC)).jobId
+'N/A'
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
-from uuid import UUID
+from typing import Protocol
 
 import msgspec
 
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES, NOT_FINISHED, RUNNING, STATUSES
+from backupjobs.model import CustomerState, ServiceState
 from backupjobs.wire.formats import (
     NOT_AVAILABLE,
     ZERO_SIZE,
@@ -23,30 +28,6 @@ from backupjobs.wire.formats import (
     format_text,
     format_time,
 )
-
-
-class ServiceState(msgspec.Struct, frozen=True, gc=False):
-    """A backup service and its latest job's fields; ``job_id`` None: it has never run
-    (the placeholder row), as ``ServiceState(job_type, job_module)`` is.
-
-    Never tracked by the garbage collector (``gc=False``: it holds no containers): each
-    process remembers tens of thousands of them, which every full collection would walk.
-    """
-
-    job_type: int
-    job_module: int
-    job_id: str | None = None
-    status: int | None = None
-    name: str | None = None
-    total_count: int | None = None
-    failed_count: int | None = None
-    successful_count: int | None = None
-    skipped_count: int | None = None
-    warning_count: int | None = None
-    backup_size_bytes: int | None = None
-    start_time: datetime | None = None
-    end_time: datetime | None = None
-    last_modify_time: datetime | None = None
 
 
 class V3JobRow(msgspec.Struct, frozen=True):
@@ -97,6 +78,18 @@ class CustomerRow(msgspec.Struct, frozen=True):
     createdTime: str
 
 
+class JobRow(Protocol):
+    """What both generations' job rows have: the duration is the part that moves."""
+
+    @property
+    def jobDuration(self) -> str: ...
+
+
+#: A job row of one API generation, for a service's state at ``now`` (the duration of a
+#: running job is measured up to it): :func:`v3_job_row` or :func:`modern_job_row`.
+JobRendering = Callable[[ServiceState, datetime], JobRow]
+
+
 def _job_strings(state: ServiceState, now: datetime) -> tuple[str, ...]:
     """The string fields shared by both generations, jobId to lastModifyTime, in order."""
     if state.job_id is None:
@@ -121,153 +114,18 @@ def _job_strings(state: ServiceState, now: datetime) -> tuple[str, ...]:
     )
 
 
-class JobRow(Protocol):
-    """What both generations' job rows have: the duration is the part that moves."""
-
-    @property
-    def jobDuration(self) -> str: ...
-
-
-R = TypeVar("R", bound=JobRow)
-T = TypeVar("T")
-
-#: Rows remembered per API generation (about half a kilobyte each); past this, the
-#: oldest are forgotten first. Running jobs' rows count apart, as many again at most.
-REMEMBERED_ROWS = 40_000
-#: Pages (lists of rows) remembered per API generation. (A page kept here keeps its
-#: states too, when the store has forgotten them.)
-REMEMBERED_LISTS = 4_000
-_encoder = msgspec.json.Encoder()
-
-
-K = TypeVar("K")
-
-
-def _remember(cache: dict[K, T], key: K, value: T, *, limit: int = REMEMBERED_ROWS) -> T:
-    """``cache[key] = value``, forgetting the oldest entry first when ``limit`` are kept."""
-    if len(cache) >= limit:
-        del cache[next(iter(cache))]
-    cache[key] = value
-    return value
-
-
-_DURATION_FIELD = b'"jobDuration":"'
-
-
-class _RunningPage:
-    """A remembered page holding running jobs: its JSON cut around their durations.
-
-    ``pieces[0] + duration(running[0]) + pieces[1] + ... + pieces[-1]`` is the array: the
-    rest of a running job's row does not change while its state does not.
-    """
-
-    __slots__ = ("pieces", "running")
-
-    def __init__(self, pieces: list[bytes], running: list[ServiceState]) -> None:
-        self.pieces = pieces
-        self.running = running
-
-    def at(self, now: datetime) -> msgspec.Raw:
-        pieces = self.pieces
-        parts = [pieces[0]]
-        for state, piece in zip(self.running, pieces[1:], strict=True):
-            # A duration is ASCII letters and digits ("N/A" at most): JSON as it is.
-            parts.append(_running_duration(state, now).encode())
-            parts.append(piece)
-        return msgspec.Raw(b"".join(parts))
-
-
-def _running_duration(state: ServiceState, now: datetime) -> str:
+def running_duration(state: ServiceState, now: datetime) -> str:
+    """The ``jobDuration`` of a running job's row at ``now``: the part of it that grows."""
     return format_duration(state.start_time, state.end_time, running=True, now=now)
 
 
-class Remembered(Generic[R]):
-    """A row function whose JSON is made once per distinct state: ``v3_job_row(state,
-    now)`` is a row, and ``v3_job_row.encoded(states, now)`` the JSON array of a page's
-    rows, ready to embed in a response (``msgspec.Raw``).
-
-    A state is remembered by its values, so a changed job is a new key. A running job's
-    row differs only by its duration, which grows: its row is remembered and only the
-    duration written anew.
-
-    ``recurring`` pages (the same list object while unchanged, see
-    :class:`~backupjobs.store.paging.Page`) are remembered whole, as one contiguous
-    array (cut around the durations of its running jobs, if it has any), which is
-    cheaper to copy into a response than a row at a time; their rows are not kept apart
-    (a changed page is rendered again, once). Other pages (filtered, or cut from a
-    longer list) are made of remembered rows.
-    """
-
-    def __init__(self, render: Callable[[ServiceState, datetime], R]) -> None:
-        self._render = render
-        self._encoded: dict[ServiceState, bytes] = {}
-        self._running: dict[ServiceState, R] = {}
-        # By id() of a list of states: the list (which keeps its id from being reused
-        # while it is here) and its array, or the pieces of it.
-        self._lists: dict[int, tuple[Sequence[ServiceState], msgspec.Raw | _RunningPage]] = {}
-        self.__doc__ = render.__doc__
-
-    def __call__(self, state: ServiceState, now: datetime) -> R:
-        return self._render(state, now)
-
-    def encoded(
-        self, states: Sequence[ServiceState], now: datetime, *, recurring: bool = False
-    ) -> msgspec.Raw:
-        known = self._lists.get(id(states))
-        if known is None or known[0] is not states:
-            if not recurring:
-                rows = [self._row(state, now) for state in states]
-                return msgspec.Raw(b"[" + b",".join(rows) + b"]")
-            known = (states, self._whole(states, now))
-            _remember(self._lists, id(states), known, limit=REMEMBERED_LISTS)
-        page = known[1]
-        return page if isinstance(page, msgspec.Raw) else page.at(now)
-
-    def _whole(self, states: Sequence[ServiceState], now: datetime) -> msgspec.Raw | _RunningPage:
-        """A recurring page to remember: its array, or the pieces around its durations."""
-        pieces: list[bytes] = []
-        running: list[ServiceState] = []
-        current = bytearray(b"[")
-        for position, state in enumerate(states):
-            if position:
-                current += b","
-            row = _encoder.encode(self._render(state, now))
-            if state.status == RUNNING:
-                cut = row.index(_DURATION_FIELD) + len(_DURATION_FIELD)
-                current += row[:cut]
-                pieces.append(bytes(current))
-                running.append(state)
-                current = bytearray(row[row.index(b'"', cut) :])
-            else:
-                current += row
-        current += b"]"
-        if not running:
-            return msgspec.Raw(bytes(current))
-        pieces.append(bytes(current))
-        return _RunningPage(pieces, running)
-
-    def _row(self, state: ServiceState, now: datetime) -> bytes:
-        if state.status == RUNNING:
-            return _encoder.encode(self._running_row(state, now))
-        row = self._encoded.get(state)
-        if row is None:
-            row = _remember(self._encoded, state, _encoder.encode(self._render(state, now)))
-        return row
-
-    def _running_row(self, state: ServiceState, now: datetime) -> R:
-        row = self._running.get(state)
-        if row is None:
-            return _remember(self._running, state, self._render(state, now))
-        return msgspec.structs.replace(row, jobDuration=_running_duration(state, now))  # type: ignore[type-var]
-
-
-def _v3_job_row(state: ServiceState, now: datetime) -> V3JobRow:
+def v3_job_row(state: ServiceState, now: datetime) -> V3JobRow:
     """The v3 row; the placeholder (status 0, "N/A", "0", "0 GB") for a service with no job."""
     status = 0 if state.job_id is None or state.status is None else state.status
     return V3JobRow(state.job_type, state.job_module, status, *_job_strings(state, now))
 
 
-def _modern_job_row(state: ServiceState, now: datetime) -> ModernJobRow:
+def modern_job_row(state: ServiceState, now: datetime) -> ModernJobRow:
     """The Modern row; a service with no job is "Not Finished" as in the seed's sample."""
     if state.job_id is None or state.status is None:
         status = NOT_FINISHED
@@ -279,19 +137,6 @@ def _modern_job_row(state: ServiceState, now: datetime) -> ModernJobRow:
         status,
         *_job_strings(state, now),
     )
-
-
-v3_job_row = Remembered(_v3_job_row)
-modern_job_row = Remembered(_modern_job_row)
-
-
-class CustomerState(Protocol):
-    @property
-    def id(self) -> UUID: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def created_at(self) -> datetime: ...
 
 
 def customer_row(customer: CustomerState) -> CustomerRow:

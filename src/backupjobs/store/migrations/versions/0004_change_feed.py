@@ -5,7 +5,7 @@ Revises: 0003_scale
 Create Date: 2026-12-02 01:40:00
 
 Every API process listens on channel ``backupjobs_changes`` (see
-``backupjobs.store.changes``). A change to customers (their services' revision among
+``backupjobs.readmodel.changes``). A change to customers (their services' revision among
 them) names the customers, at most 200 ids per notification; a change to apps or their
 customer scopes names ``*``: anything may have changed. Triggers, so that no write is
 missed, whichever program makes it. Notifications go out when the transaction commits.

@@ -1,12 +1,15 @@
-"""Job records as backup engines report them to ``POST /api/v1/ingest/jobs``.
+"""Job records as backup engines report them, and what ingestion made of them.
 
 Each record of a batch is decoded and checked on its own, so that one bad record is
 rejected with a reason while the others are stored.
+
+>>> # record = parse_record(raw)    # a JobRecord, or RecordError naming the bad field
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
@@ -15,7 +18,6 @@ import msgspec
 
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES, STATUSES, CodeTable, UnknownCodeError
 
-MAX_RECORDS_PER_REQUEST = 1_000
 MAX_JOB_ID_LENGTH = 128
 MAX_NAME_LENGTH = 512
 
@@ -101,3 +103,21 @@ def parse_record(raw: msgspec.Raw) -> JobRecord:
     ):
         raise RecordError("endTime is before startTime")
     return record
+
+
+@dataclass(slots=True)
+class Rejection:
+    """A record of a batch that was not stored, by its position in the batch."""
+
+    index: int
+    job_id: str | None
+    error: str
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What happened to each record of a batch."""
+
+    stored: int = 0
+    stale: int = 0
+    rejected: list[Rejection] = field(default_factory=list)

@@ -11,12 +11,12 @@ import msgspec
 import pytest
 from sqlalchemy import delete, text, update
 
-from backupjobs.store import changes as feed_module
-from backupjobs.store import jobs
+from backupjobs.model import parse_record
+from backupjobs.readmodel import changes as feed_module
 from backupjobs.store.database import Database
+from backupjobs.store.ingestion import Ingestor
 from backupjobs.store.schema import app_customers, customers
 from backupjobs.store.scope import TenantScope
-from backupjobs.wire.records import parse_record
 from tests.world import enable, ingest, job, make_tenant, now, v3_jobs_path
 
 pytestmark = pytest.mark.postgresql_only
@@ -54,7 +54,7 @@ async def _names(client, tenant, customer):
 
 async def _ingest_elsewhere(other, tenant, record):
     async with other.write() as connection:
-        result = await jobs.ingest(
+        result = await Ingestor(other).ingest(
             connection,
             TenantScope(tenant.partner_id, tenant.client_id),
             [(0, parse_record(msgspec.Raw(msgspec.json.encode(record))))],
@@ -114,13 +114,13 @@ async def test_a_customer_taken_out_of_the_apps_scope_is_gone_once_notified(db, 
 
 
 async def test_with_the_feed_lost_pages_ask_the_database_until_it_is_back(
-    db, client, elsewhere, database_refuses
+    db, read_model, client, elsewhere, database_refuses
 ):
     tenant = await make_tenant(db)
     customer = tenant.customers[0]
     await enable(db, customer, 7, 304)
     assert await _names(client, tenant, customer) == (200, ["N/A"])
-    assert db.changes is not None
+    assert read_model.changes is not None
     async with elsewhere.write() as connection:
         await connection.execute(
             text(
@@ -130,7 +130,7 @@ async def test_with_the_feed_lost_pages_ask_the_database_until_it_is_back(
         )
 
     async def lost() -> bool:
-        return not db.changes.trusted
+        return not read_model.changes.trusted
 
     await _eventually(lost, seconds=feed_module.MAX_LAG + 1)
     # Missed by the feed (it is not listening): seen because the page asks the database.
@@ -138,7 +138,7 @@ async def test_with_the_feed_lost_pages_ask_the_database_until_it_is_back(
     assert await _names(client, tenant, customer) == (200, ["Lost"])
 
     async def back() -> bool:
-        return db.changes.trusted
+        return read_model.changes.trusted
 
     await _eventually(back, seconds=feed_module.RECONNECT_DELAY + 3)
     assert await _names(client, tenant, customer) == (200, ["Lost"])
@@ -146,8 +146,8 @@ async def test_with_the_feed_lost_pages_ask_the_database_until_it_is_back(
     assert await _names(client, tenant, customer) == (200, ["Lost"])
 
 
-async def test_a_read_in_flight_when_its_customer_changes_is_not_kept(db):
-    feed = db.changes
+async def test_a_read_in_flight_when_its_customer_changes_is_not_kept(read_model):
+    feed = read_model.changes
     assert feed is not None and feed.trusted
     customer, other = uuid.uuid4().int, uuid.uuid4().int
     ticket = feed.ticket(customer)
@@ -187,8 +187,10 @@ async def test_customers_changed_together_are_named_200_at_most_per_notification
     assert sorted(named) == sorted(tenant.customers)
 
 
-async def test_the_change_counts_stay_bounded_and_a_stale_ticket_stays_void(db, monkeypatch):
-    feed = db.changes
+async def test_the_change_counts_stay_bounded_and_a_stale_ticket_stays_void(
+    read_model, monkeypatch
+):
+    feed = read_model.changes
     monkeypatch.setattr(feed_module, "KEPT_CUSTOMERS", 3)
     customer = uuid.uuid4().int
     ticket = feed.ticket(customer)

@@ -3,14 +3,16 @@
 Every write that changes what the job pages show notifies channel ``backupjobs_changes``
 when it commits (triggers, migration ``0004_change_feed``): the customers it changed, or
 ``*`` for a change of apps or their customer scopes. A :class:`ChangeFeed` listens on a
-connection of its own and forgets what it kept of the customers named:
+connection of its own (:attr:`Database.listen_options
+<backupjobs.store.database.Database.listen_options>`) and forgets what it kept of the
+customers named:
 
 >>> # feed = ChangeFeed(connect_options); await feed.start()
->>> # kept = feed.recall(customer.int, client_id)      # None: ask the database
->>> # if kept is None:
+>>> # revision = feed.recall(customer.int, client_id)      # None: ask the database
+>>> # if revision is None:
 >>> #     ticket = feed.ticket(customer.int)
->>> #     kept = ... read from the database ...
->>> #     feed.keep(ticket, customer.int, client_id, kept)
+>>> #     revision = ... read from the database ...
+>>> #     feed.keep(ticket, customer.int, client_id, revision)
 
 What it keeps is trusted only while the listening connection is known to be current: a
 heartbeat round trip every :data:`HEARTBEAT` seconds, whose answer comes after every
@@ -19,8 +21,9 @@ never older than :data:`MAX_LAG` seconds (in practice, than the notification's t
 well under a millisecond on one host); with the connection lost or slow, nothing is
 trusted and every read asks the database, as it does without a feed. A read whose
 customer changed while it was in flight is not kept (its ticket is void), and a commit
-made through this process forgets everything at once (:meth:`ChangeFeed.forget_all`),
-so that what a client has just written is what it reads next from the same process.
+made through this process forgets everything at once (:meth:`ChangeFeed.forget_all`,
+which the read model calls after each of this process's commits), so that what a client
+has just written is what it reads next from the same process.
 """
 
 from __future__ import annotations
@@ -28,12 +31,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Hashable
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import structlog
+
+from backupjobs.infra.cache import BoundedCache
 
 CHANNEL = "backupjobs_changes"
 #: The payload meaning "anything may have changed".
@@ -46,21 +50,23 @@ MAX_LAG = 1.0
 RECONNECT_DELAY = 0.5
 #: The listening connection's name in ``pg_stat_activity``.
 APPLICATION_NAME = "backupjobs change feed"
-#: Customers whose reads are kept; past this, the customers kept longest are forgotten.
-#: (A read kept is small: the job pages keep a revision, their services live elsewhere.)
+#: Customers whose revisions are kept (a few dozen bytes per customer and app); past this,
+#: the customers kept longest are forgotten. Also the bound of the change counts behind
+#: tickets, which are cleared all at once.
 KEPT_CUSTOMERS = 100_000
 
 _log = structlog.get_logger(__name__)
 
 
 class ChangeFeed:
-    """Reads kept per customer (under any hashable key, such as an app's client id),
-    forgotten when the database says the customer changed. Trusted only while
-    listening."""
+    """Customers' services revisions as each app read them (the app's client id stands
+    for its tenant scope), forgotten when the database says the customer, or any app's
+    scope, changed. Trusted only while listening."""
 
     def __init__(self, connect_options: dict[str, Any]) -> None:
         self._options = connect_options
-        self._kept: dict[int, dict[Hashable, Any]] = {}
+        # By customer, then app: the revision read.
+        self._kept: BoundedCache[int, dict[str, int]] = BoundedCache(KEPT_CUSTOMERS)
         # A ticket is (epoch, the customer's change count): any change of the customer,
         # or of everything, between ticket() and keep() makes it void.
         self._epoch = 0
@@ -73,12 +79,12 @@ class ChangeFeed:
         """Whether what is kept is current (the heartbeat is recent)."""
         return time.monotonic() < self._trusted_until
 
-    def recall(self, customer: int, key: Hashable) -> Any | None:
-        """What was kept for ``customer`` under ``key``, if it is still current."""
+    def recall(self, customer: int, app: str) -> int | None:
+        """The revision of ``customer`` kept for ``app``, if it is still current."""
         kept = self._kept.get(customer)
         if kept is None or time.monotonic() >= self._trusted_until:
             return None
-        return kept.get(key)
+        return kept.get(app)
 
     def ticket(self, customer: int) -> tuple[int, int] | None:
         """Taken before reading ``customer`` from the database, for :meth:`keep`."""
@@ -86,23 +92,22 @@ class ChangeFeed:
             return None
         return (self._epoch, self._changes.get(customer, 0))
 
-    def keep(
-        self, ticket: tuple[int, int] | None, customer: int, key: Hashable, value: Any
-    ) -> None:
-        """Keep ``value``, read after ``ticket`` was taken, unless the customer changed."""
+    def keep(self, ticket: tuple[int, int] | None, customer: int, app: str, revision: int) -> None:
+        """Keep ``revision``, read for ``app`` after ``ticket`` was taken, unless the
+        customer changed meanwhile."""
         if ticket is None or ticket != (self._epoch, self._changes.get(customer, 0)):
             return
         kept = self._kept.get(customer)
         if kept is None:
-            if len(self._kept) >= KEPT_CUSTOMERS:
-                del self._kept[next(iter(self._kept))]
-            kept = self._kept[customer] = {}
-        kept[key] = value
+            kept = self._kept.put(customer, {})
+        kept[app] = revision
 
     def forget(self, customer: int) -> None:
-        self._kept.pop(customer, None)
+        self._kept.pop(customer)
         if len(self._changes) >= KEPT_CUSTOMERS:
-            # A count per customer changed since the last forget_all: bounded this way.
+            # A count per customer changed since the last forget_all, bounded by clearing
+            # them all (and voiding every ticket): forgetting one count would let a
+            # ticket taken before its changes match again.
             self.forget_all()
             return
         self._changes[customer] = self._changes.get(customer, 0) + 1

@@ -1,7 +1,7 @@
 import msgspec
 import pytest
 
-from backupjobs.wire import RecordError, parse_record, record_job_id
+from backupjobs.model import RecordError, parse_record, record_job_id
 from tests.world import SEED_CUSTOMER, job
 
 

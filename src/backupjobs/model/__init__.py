@@ -1,0 +1,33 @@
+"""The domain's types: backup services, job records, customers. Pure: no I/O, no framework.
+
+>>> from backupjobs.model import ServiceState
+>>> ServiceState(7, 302).job_id is None   # a service that has never run
+True
+
+Every other package may import this one; it imports only msgspec and the catalog.
+"""
+
+from backupjobs.model.customers import CustomerState
+from backupjobs.model.records import (
+    IngestResult,
+    JobRecord,
+    RecordError,
+    Rejection,
+    describe_error,
+    parse_record,
+    record_job_id,
+)
+from backupjobs.model.services import ServiceKey, ServiceState
+
+__all__ = [
+    "CustomerState",
+    "IngestResult",
+    "JobRecord",
+    "RecordError",
+    "Rejection",
+    "ServiceKey",
+    "ServiceState",
+    "describe_error",
+    "parse_record",
+    "record_job_id",
+]

@@ -1,0 +1,408 @@
+"""Ingestion: job records upserted into the history and each service's latest job.
+
+>>> # ingestor = Ingestor(db)                                 # one per database, kept
+>>> # result = await ingestor.ingest_batch(scope, records)    # a transaction of its own
+>>> # result = await ingestor.ingest(connection, scope, records, now=now)   # the caller's
+
+A service's latest job is the one with the latest start time; a job not yet started counts
+as the latest; equal start times are ordered by jobId. Ingestion keeps a copy of that job
+in ``backup_services`` in the same transaction as the history row, and gives the
+customers whose services changed a new revision (:func:`.directory.services_changed`),
+which is what the job pages' readers go by (:mod:`backupjobs.store.services`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import ColumnElement, and_, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from backupjobs.infra.cache import BoundedCache
+from backupjobs.model import IngestResult, JobRecord, Rejection, ServiceKey
+from backupjobs.store import directory
+from backupjobs.store.bulk import dialect_insert, find, insert_rows, keyed
+from backupjobs.store.database import Database
+from backupjobs.store.schema import (
+    JOB_FIELDS,
+    LATEST,
+    SERVICE_KEY,
+    UtcDateTime,
+    backup_services,
+    customers,
+    jobs,
+)
+from backupjobs.store.scope import TenantScope
+
+#: Backup services an :class:`Ingestor` knows to exist (a few hundred bytes each); past
+#: this, those it learned of first are forgotten first (and looked for again if needed).
+KNOWN_SERVICES = 50_000
+
+#: A backup service with its partner: (partner id, customer id, jobType, jobModule).
+_PartnerService = tuple[UUID, UUID, int, int]
+
+
+class Ingestor:
+    """Ingestion into ``db``, and the backup services it knows to exist there.
+
+    A job's first record enables its service; a service this ingestor has seen in the
+    database is not looked for again (a service is never removed). Create one per
+    database, for as long as the database is used.
+    """
+
+    def __init__(self, db: Database, *, known_services: int = KNOWN_SERVICES) -> None:
+        self._db = db
+        self._known: BoundedCache[_PartnerService, bool] = BoundedCache(known_services)
+
+    async def ingest_batch(
+        self, scope: TenantScope, records: Sequence[tuple[int, JobRecord]]
+    ) -> IngestResult:
+        """:meth:`ingest` in a transaction of its own, run again if PostgreSQL aborts it to
+        resolve a deadlock (:meth:`Database.transaction`)."""
+        return await self._db.transaction(
+            lambda connection: self.ingest(connection, scope, records, now=datetime.now(UTC))
+        )
+
+    async def ingest(
+        self,
+        connection: AsyncConnection,
+        scope: TenantScope,
+        records: Sequence[tuple[int, JobRecord]],
+        *,
+        now: datetime,
+    ) -> IngestResult:
+        """Upsert validated ``(index, record)`` pairs in the caller's transaction (on a
+        connection of this ingestor's database).
+
+        Records apply in order: one older than the stored (or an earlier record's)
+        lastModifyTime is stale; a record for a customer outside ``scope`` is rejected as
+        unknown; a jobId already recorded for another backup service is rejected.
+
+        The history is written first, the services' latest jobs last: a service's row is
+        locked only from then to the commit, so that batches touching the same services
+        (engines report every customer's jobs at once) wait for each other briefly.
+        """
+        result = IngestResult()
+        visible = await _visible_customers(connection, scope, {r.customer_id for _, r in records})
+        stored_lmt, owner = await _existing_jobs(connection, scope, {r.job_id for _, r in records})
+        recorded_before = set(stored_lmt)
+
+        final: dict[str, JobRecord] = {}
+        applied: dict[str, list[int]] = {}
+        for index, record in records:
+            if record.customer_id not in visible:
+                result.rejected.append(
+                    Rejection(index, record.job_id, f"unknown customer {record.customer_id}")
+                )
+                continue
+            key = _service_key(record)
+            recorded_for = owner.setdefault(record.job_id, key)
+            if recorded_for != key:
+                result.rejected.append(
+                    Rejection(
+                        index,
+                        record.job_id,
+                        f"jobId {record.job_id!r} is already recorded for customer "
+                        f"{recorded_for[0]}, jobType {recorded_for[1]}, "
+                        f"jobModule {recorded_for[2]}",
+                    )
+                )
+                continue
+            latest_lmt = stored_lmt.get(record.job_id)
+            if latest_lmt is not None and record.last_modify_time < latest_lmt:
+                result.stale += 1
+                continue
+            stored_lmt[record.job_id] = record.last_modify_time
+            final[record.job_id] = record
+            applied.setdefault(record.job_id, []).append(index)
+
+        if final:
+            changed = await self._enable_services(connection, scope, final.values(), now=now)
+            written = await _upsert_jobs(connection, scope, final.values(), now=now)
+            for job_id, indexes in applied.items():
+                if job_id in written:
+                    result.stored += len(indexes)
+                else:  # a concurrent, newer write of the same job won
+                    result.stale += len(indexes)
+            moved, recompute = await _update_latest(
+                connection,
+                scope,
+                [final[job_id] for job_id in sorted(written)],
+                recorded_before & written,
+                now=now,
+            )
+            changed |= moved
+            for service in recompute:
+                await _recompute_latest(connection, scope, service)
+                changed.add(service[0])
+            await directory.services_changed(connection, scope.partner_id, changed)
+        result.rejected.sort(key=lambda rejection: rejection.index)
+        return result
+
+    async def _enable_services(
+        self,
+        connection: AsyncConnection,
+        scope: TenantScope,
+        records: Iterable[JobRecord],
+        *,
+        now: datetime,
+    ) -> set[UUID]:
+        """A job's first record enables its backup service (a row for the history to
+        refer to). Returns the customers that got a new service."""
+        known = self._known
+        wanted = {
+            service
+            for service in {(scope.partner_id, *_service_key(record)) for record in records}
+            if service not in known
+        }
+        if not wanted:
+            return set()
+        rows = [
+            {
+                "partner_id": scope.partner_id,
+                **dict(zip(SERVICE_KEY, service, strict=True)),
+                "enabled_at": now,
+            }
+            for service in _in_lock_order(key[1:] for key in wanted)
+        ]
+        inserted = await insert_rows(
+            connection,
+            backup_services,
+            rows,
+            lambda insert: insert.on_conflict_do_nothing().returning(
+                backup_services.c.partner_id, *(backup_services.c[name] for name in SERVICE_KEY)
+            ),
+            new_only=["partner_id", *SERVICE_KEY],
+        )
+        added = {tuple(row) for row in inserted}
+        # Those found there were committed; this transaction's own may yet roll back.
+        for service in wanted - added:
+            known.put(service, True)
+        return {key[1] for key in added}
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _rank(start_time: datetime | None, job_id: str) -> tuple[bool, datetime, str]:
+    """Sort key of "latest": not started first, then latest start, then jobId."""
+    return (start_time is None, start_time or _NEVER, job_id)
+
+
+def _later_or_same_job(excluded: Any) -> ColumnElement[bool]:
+    """Guard of the latest-job upsert: never replace a later job by an earlier one.
+
+    Under concurrent ingestion each transaction decides from its own snapshot; this
+    condition, evaluated against the locked row, keeps the outcome the same as serial.
+    """
+    current = backup_services.c
+    new_start = excluded[LATEST + "start_time"]
+    old_start = current[LATEST + "start_time"]
+    new_id = excluded[LATEST + "job_id"]
+    old_id = current[LATEST + "job_id"]
+    return or_(
+        old_id.is_(None),
+        and_(
+            new_id == old_id,
+            excluded[LATEST + "last_modify_time"] >= current[LATEST + "last_modify_time"],
+        ),
+        and_(new_start.is_(None), or_(old_start.is_not(None), new_id > old_id)),
+        and_(
+            new_start.is_not(None),
+            old_start.is_not(None),
+            or_(new_start > old_start, and_(new_start == old_start, new_id > old_id)),
+        ),
+    )
+
+
+async def _visible_customers(
+    connection: AsyncConnection, scope: TenantScope, customer_ids: set[UUID]
+) -> set[UUID]:
+    rows = await find(
+        connection,
+        [customers.c.id],
+        [scope.conditions.allows(customers.c.partner_id, customers.c.id)],
+        [customers.c.id],
+        [(customer_id,) for customer_id in customer_ids],
+    )
+    return {row[0] for row in rows}
+
+
+async def _existing_jobs(
+    connection: AsyncConnection, scope: TenantScope, job_ids: set[str]
+) -> tuple[dict[str, datetime], dict[str, ServiceKey]]:
+    rows = await find(
+        connection,
+        [
+            jobs.c.job_id,
+            jobs.c.last_modify_time,
+            jobs.c.customer_id,
+            jobs.c.job_type,
+            jobs.c.job_module,
+        ],
+        [jobs.c.partner_id == scope.partner_id],
+        [jobs.c.job_id],
+        [(job_id,) for job_id in job_ids],
+    )
+    stored_lmt: dict[str, datetime] = {}
+    owner: dict[str, ServiceKey] = {}
+    for job_id, lmt, customer_id, job_type, job_module in rows:
+        stored_lmt[job_id] = lmt
+        owner[job_id] = (customer_id, job_type, job_module)
+    return stored_lmt, owner
+
+
+def _service_key(record: JobRecord) -> ServiceKey:
+    return (record.customer_id, record.job_type, record.job_module)
+
+
+def _in_lock_order(keys: Iterable[ServiceKey]) -> list[ServiceKey]:
+    # One lock order for every transaction, so concurrent batches never deadlock.
+    return sorted(keys, key=lambda key: (key[0].int, key[1], key[2]))
+
+
+async def _upsert_jobs(
+    connection: AsyncConnection,
+    scope: TenantScope,
+    records: Iterable[JobRecord],
+    *,
+    now: datetime,
+) -> set[str]:
+    """Write the records to history; returns the jobIds actually written."""
+    rows = []
+    for record in sorted(records, key=lambda r: r.job_id):
+        # A record's fields are the row's columns (JOB_FIELDS and the service's key).
+        row = msgspec.structs.asdict(record)
+        row["partner_id"] = scope.partner_id
+        row["recorded_at"] = now
+        rows.append(row)
+
+    def upsert(insert: Any) -> Any:
+        return insert.on_conflict_do_update(
+            index_elements=["partner_id", "job_id"],
+            set_={name: insert.excluded[name] for name in JOB_FIELDS if name != "job_id"},
+            where=jobs.c.last_modify_time <= insert.excluded.last_modify_time,
+        ).returning(jobs.c.job_id)
+
+    written = await insert_rows(connection, jobs, rows, upsert)
+    return set(written.scalars())
+
+
+async def _update_latest(
+    connection: AsyncConnection,
+    scope: TenantScope,
+    records: Sequence[JobRecord],
+    updated: set[str],
+    *,
+    now: datetime,
+) -> tuple[set[UUID], list[ServiceKey]]:
+    """Move each service's latest job forward to the best of ``records`` (written jobs);
+    the upsert's guard keeps a later latest job where there is one.
+
+    Returns the customers whose services changed, and the services whose latest job
+    moved back in time: it was one of ``updated`` (jobs already recorded before this
+    batch) and now starts earlier. Those are to be recomputed from history.
+    """
+    candidates: dict[ServiceKey, JobRecord] = {}
+    updated_ids: dict[ServiceKey, set[str]] = {}
+    for record in records:
+        key = _service_key(record)
+        if record.job_id in updated:
+            updated_ids.setdefault(key, set()).add(record.job_id)
+        best = candidates.get(key)
+        if best is None or _rank(record.start_time, record.job_id) > _rank(
+            best.start_time, best.job_id
+        ):
+            candidates[key] = record
+    if not candidates:
+        return set(), []
+    # Only a service whose latest job was updated can see its latest move back.
+    current = await find(
+        connection,
+        [
+            backup_services.c.customer_id,
+            backup_services.c.job_type,
+            backup_services.c.job_module,
+            backup_services.c[LATEST + "job_id"],
+            backup_services.c[LATEST + "start_time"],
+        ],
+        [backup_services.c.partner_id == scope.partner_id],
+        [backup_services.c.customer_id, backup_services.c.job_type, backup_services.c.job_module],
+        list(updated_ids),
+    )
+    recompute: list[ServiceKey] = []
+    for customer_id, job_type, job_module, latest_id, latest_start in current:
+        key = (customer_id, job_type, job_module)
+        best = candidates[key]
+        if latest_id in updated_ids[key] and _rank(best.start_time, best.job_id) < _rank(
+            latest_start, latest_id
+        ):
+            recompute.append(key)
+            del candidates[key]
+
+    if not candidates:
+        return set(), recompute
+    # The latest jobs' values are the rows just written: read from there, in lock order.
+    source, params = keyed(
+        connection,
+        [
+            *(jobs.c[name] for name in ("partner_id", *SERVICE_KEY)),
+            literal(now, UtcDateTime()).label("enabled_at"),
+            *(jobs.c[name].label(LATEST + name) for name in JOB_FIELDS),
+        ],
+        [jobs.c.partner_id == scope.partner_id],
+        [jobs.c.job_id],
+        [(candidates[key].job_id,) for key in _in_lock_order(candidates)],
+    )
+    names = ["partner_id", *SERVICE_KEY, "enabled_at", *(LATEST + name for name in JOB_FIELDS)]
+    insert = dialect_insert(connection, backup_services)
+    upsert = (
+        insert.from_select(names, source)
+        .on_conflict_do_update(
+            index_elements=["partner_id", *SERVICE_KEY],
+            set_={LATEST + name: insert.excluded[LATEST + name] for name in JOB_FIELDS},
+            where=_later_or_same_job(insert.excluded),
+        )
+        .returning(backup_services.c.customer_id)
+    )
+    moved = await connection.execute(upsert, params)
+    return set(moved.scalars()), recompute
+
+
+async def _recompute_latest(
+    connection: AsyncConnection, scope: TenantScope, service: ServiceKey
+) -> None:
+    customer_id, job_type, job_module = service
+    this_service = (
+        backup_services.c.partner_id == scope.partner_id,
+        backup_services.c.customer_id == customer_id,
+        backup_services.c.job_type == job_type,
+        backup_services.c.job_module == job_module,
+    )
+    # Locked first: a concurrent batch's newer job, written after the history is read
+    # below, then waits for this update and applies its own after it.
+    await connection.execute(
+        select(backup_services.c.job_type).where(*this_service).with_for_update()
+    )
+    top = (
+        await connection.execute(
+            select(*(jobs.c[name] for name in JOB_FIELDS))
+            .where(
+                jobs.c.partner_id == scope.partner_id,
+                jobs.c.customer_id == customer_id,
+                jobs.c.job_type == job_type,
+                jobs.c.job_module == job_module,
+            )
+            .order_by(jobs.c.start_time.desc().nulls_first(), jobs.c.job_id.desc())
+            .limit(1)
+        )
+    ).one()
+    await connection.execute(
+        update(backup_services)
+        .where(*this_service)
+        .values({LATEST + name: top._mapping[name] for name in JOB_FIELDS})
+    )
