@@ -45,9 +45,10 @@ async def authenticate(request: Request[Any, Any, Any]) -> Principal:
     try:
         return await services(request).verifier.verify(token)
     except InvalidTokenError as error:
+        said = str(error)
         raise ProblemError(
             401,
-            f"{str(error).capitalize()}.",
+            f"{said[:1].upper()}{said[1:]}.",
             headers=challenge(error="invalid_token", error_description=str(error)),
         ) from None
 
