@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shlex
+import shutil
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -95,3 +99,26 @@ def isoformat(moment: datetime | None) -> str | None:
 def minute_text(moment: datetime | None) -> str:
     """A time for people: ``2025-09-11 03:21Z``, or ``never``."""
     return "never" if moment is None else f"{moment:%Y-%m-%d %H:%M}Z"
+
+
+def program(argv0: str | None = None) -> str:
+    """How to run this program again as printed, in this folder: ``backupjobs`` when that
+    name on the PATH is this program; otherwise the path it was started by as typed
+    (``.venv/bin/backupjobs`` before the virtual environment is activated), or
+    ``python -m backupjobs`` with this interpreter."""
+    started = Path(sys.argv[0] if argv0 is None else argv0)
+    if started.name == "__main__.py":  # python -m backupjobs
+        return f"{shlex.quote(_relative(Path(sys.executable)))} -m backupjobs"
+    on_path = shutil.which("backupjobs")
+    if on_path is not None and Path(on_path).resolve() == started.resolve():
+        return "backupjobs"
+    return shlex.quote(str(started) if not started.is_absolute() else _relative(started))
+
+
+def _relative(path: Path) -> str:
+    """``path`` from the working folder if it is inside it (``.venv/bin/python``)."""
+    try:
+        inside = path.relative_to(Path.cwd())
+    except ValueError:
+        return str(path)
+    return str(inside) if os.sep in str(inside) else f".{os.sep}{inside}"
