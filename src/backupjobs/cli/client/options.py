@@ -44,7 +44,11 @@ ModuleOption = Annotated[
 ]
 CustomersOption = Annotated[
     list[str] | None,
-    typer.Option("--customer", help="Only this customer, by id or name (repeatable)."),
+    typer.Option(
+        "--customer",
+        help="Only this customer: its id, or its name or a part of it that names it alone, "
+        "any case (repeatable).",
+    ),
 ]
 
 
