@@ -18,11 +18,10 @@ from datetime import UTC, datetime
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 
 from backupjobs import __version__
-from backupjobs.api import ingest, modern, oauth, ops, v3
+from backupjobs.api import docs, ingest, modern, oauth, ops, v3
 from backupjobs.api.context import Services
 from backupjobs.api.problems import EXCEPTION_HANDLERS
 from backupjobs.api.ratelimit import per_app_limit
@@ -48,7 +47,7 @@ def _openapi(settings: Settings) -> OpenAPIConfig:
         ),
         servers=[Server(url=settings.public_url)],
         path=DOCS_PATH,
-        render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+        render_plugins=docs.render_plugins(DOCS_PATH),
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(
@@ -114,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ops.healthz,
             ops.readyz,
             ops.metrics,
+            docs.assets_router(DOCS_PATH),
         ],
         state=State({"services": context}),
         lifespan=[lifespan],
