@@ -91,6 +91,7 @@ def _services(p: Mapping[str, ColumnElement[Any]]) -> Select[Any]:
     its_services = and_(
         backup_services.c.partner_id == customers.c.partner_id,
         backup_services.c.customer_id == customers.c.id,
+        backup_services.c.disabled_at.is_(None),
     )
     return (
         select(customers.c.services_revision, *_SERVICE_STATE)
