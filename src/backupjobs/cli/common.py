@@ -1,5 +1,5 @@
 """What every command shares: the database, errors on stderr, one JSON object on stdout,
-the ``--json`` flag, and how times are written."""
+the ``--json`` and ``--yes`` flags, and how times are written."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from uuid import UUID
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Column
 
 from backupjobs.catalog import CodeTable, UnknownCodeError
 from backupjobs.settings import Settings, SettingsError
@@ -31,6 +32,9 @@ console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+YesFlag = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (for scripts).")
+]
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -52,20 +56,40 @@ def settings() -> Settings:
         return Settings.from_env()
 
 
-def with_database(work: Callable[[Database], Awaitable[T]]) -> T:
-    """Run ``work`` on the configured database, created and migrated on first use."""
+def with_database(work: Callable[[Database], Awaitable[T]], *, migrate: bool = True) -> T:
+    """Run ``work`` on the configured database, created and migrated on first use (unless
+    ``migrate`` is False: ``work`` migrates it itself)."""
     config = settings()
 
     async def run() -> T:
         db = Database(config.database_url, pool_size=2)
         try:
-            await db.migrate()
+            if migrate:
+                await db.migrate()
             return await work(db)
         finally:
             await db.dispose()
 
     with reported_errors():
         return asyncio.run(run())
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask ``question`` on the terminal (stderr, so that ``--json`` output stays one object)
+    unless ``--yes`` was given; anything but yes is exit status 1, nothing done."""
+    if yes:
+        return
+    try:
+        agreed = typer.confirm(question, default=False, err=True)
+    except typer.Abort:  # no answer: stdin closed, as in a script without --yes
+        agreed = False
+    if not agreed:
+        raise fail("nothing was removed (answer y, or give --yes)")
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 job``, ``3 jobs``; ``nouns`` where the plural is not ``noun`` + s."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
 
 
 def emit_json(value: dict[str, Any]) -> None:
@@ -85,6 +109,11 @@ def parse_code(table: CodeTable, value: str) -> int:
         return table.parse(value).code
     except UnknownCodeError as error:
         raise fail(str(error), 2) from None
+
+
+def id_column(header: str) -> Column:
+    """A table column for ids: never cut or wrapped, so that they copy whole."""
+    return Column(header, no_wrap=True, min_width=36)
 
 
 def now() -> datetime:
