@@ -271,3 +271,20 @@ async def test_a_deleted_app_cannot_sign_in_and_its_tokens_see_nothing(client, d
     assert (
         await client.post(v3_jobs_path(tenant.customers[0]), headers=await tenant.headers(client))
     ).is_success
+
+
+async def test_a_customer_made_again_with_its_id_gets_its_jobs_again(client, db):
+    """Ingestion remembers the services it has seen; not those of a customer since gone."""
+    tenant = await make_tenant(db)
+    c = tenant.customers[0]
+    for n in (1, 2):  # the second finds the service the first made, and remembers it
+        await ingest(client, tenant, [job(c, f"A-{c}-{n}")])
+    async with db.write() as connection:
+        await directory.delete_customer(connection, c)
+        await directory.create_customer(
+            connection, tenant.partner_id, "Back", customer_id=c, now=now()
+        )
+    answer = await ingest(client, tenant, [job(c, f"A-{c}-3")])
+    assert (answer["stored"], answer["rejected"]) == (1, [])
+    response = await client.post(v3_jobs_path(c), headers=await tenant.headers(client))
+    assert [row["jobId"] for row in response.json()["data"]] == [f"A-{c}-3"]

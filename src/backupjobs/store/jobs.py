@@ -323,7 +323,7 @@ async def ingest(
         applied.setdefault(record.job_id, []).append(index)
 
     if final:
-        changed = await _enable_services(connection, scope, final.values(), now=now)
+        changed = await _enable_services(connection, scope, final.values(), visible, now=now)
         written = await _upsert_jobs(connection, scope, final.values(), now=now)
         for job_id, indexes in applied.items():
             if job_id in written:
@@ -348,15 +348,15 @@ async def ingest(
 
 async def _visible_customers(
     connection: AsyncConnection, scope: TenantScope, customer_ids: set[UUID]
-) -> set[UUID]:
+) -> dict[UUID, datetime]:
     rows = await find(
         connection,
-        [customers.c.id],
+        [customers.c.id, customers.c.created_at],
         [scope.allows(customers.c.partner_id, customers.c.id)],
         [customers.c.id],
         [(customer_id,) for customer_id in customer_ids],
     )
-    return {row[0] for row in rows}
+    return {row[0]: row[1] for row in rows}
 
 
 async def _existing_jobs(
@@ -387,8 +387,9 @@ def _service_key(record: JobRecord) -> ServiceKey:
     return (record.customer_id, record.job_type, record.job_module)
 
 
-# By engine (a database): the backup services known to exist, as (partner, *ServiceKey).
-_known_services: WeakKeyDictionary[Engine, set[tuple[UUID, UUID, int, int]]]
+# By engine (a database): the backup services known to exist, as (the customer's creation
+# time, *ServiceKey): a customer offboarded and made again with its id has none of them.
+_known_services: WeakKeyDictionary[Engine, set[tuple[datetime, UUID, int, int]]]
 _known_services = WeakKeyDictionary()
 
 
@@ -401,16 +402,17 @@ async def _enable_services(
     connection: AsyncConnection,
     scope: TenantScope,
     records: Iterable[JobRecord],
+    created: dict[UUID, datetime],
     *,
     now: datetime,
 ) -> set[UUID]:
     """A job's first record enables its backup service (a row for the history to refer to).
 
     Returns the customers that got a new service. Services this process has seen in the
-    database already are not looked for again (a service is never removed).
+    database already are not looked for again (a service goes only with its customer).
     """
     known = _known_services.setdefault(connection.sync_engine, set())
-    wanted = {(scope.partner_id, *_service_key(record)) for record in records} - known
+    wanted = {(created[record.customer_id], *_service_key(record)) for record in records} - known
     if not wanted:
         return set()
     rows = [
@@ -430,7 +432,7 @@ async def _enable_services(
         ),
         new_only=["partner_id", *_SERVICE_KEY],
     )
-    added = {tuple(row) for row in inserted}
+    added = {(created[c], c, t, m) for _, c, t, m in map(tuple, inserted)}
     # Those found there were committed; this transaction's own may yet roll back.
     known |= wanted - added
     return {key[1] for key in added}
