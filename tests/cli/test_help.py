@@ -1,6 +1,7 @@
 """Every command says what it does, and every option and argument what it is, as written."""
 
 import re
+from pathlib import Path
 
 import pytest
 import typer.main
@@ -46,3 +47,40 @@ def test_the_demo_and_serve_options_say_their_defaults():
     text = flat(runner.invoke(app, ["demo", "--help"], env={"COLUMNS": "1000"}).stdout)
     assert "Port to listen on (default: BACKUPJOBS_PORT, or 8000)." in text
     assert "Address to listen on (default: BACKUPJOBS_HOST, or 127.0.0.1)." in text
+
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def documented_commands():
+    """Each ``backupjobs ...`` command line in the documents' shell blocks and inline code,
+    with continuation lines joined, as (document, words)."""
+    for document in DOCUMENTS:
+        text = document.read_text()
+        pieces = re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
+        pieces += re.findall(r"`(backupjobs [^`]+)`", text)
+        for piece in pieces:
+            for line in piece.replace("\\\n", " ").splitlines():
+                code = line.split(" #", 1)[0]
+                for command in re.split(r"(?<![\w./-])backupjobs (?=[a-z])", code)[1:]:
+                    words = re.sub(r"[\[\]|]", " ", command).split()
+                    yield document.name, words
+
+
+def test_every_documented_command_and_option_exists():
+    root = typer.main.get_command(app)
+    checked = 0
+    for document, words in documented_commands():
+        command, rest = root, list(words)
+        path = []
+        while rest and rest[0] in getattr(command, "commands", {}):
+            path.append(rest[0])
+            command = command.commands[rest.pop(0)]
+        assert path, (document, words)
+        known = {name for parameter in command.params for name in parameter.opts}
+        for word in rest:
+            if word.startswith("--"):
+                assert word.split("=")[0] in known, (document, " ".join(path), word)
+        checked += 1
+    assert checked >= 40
