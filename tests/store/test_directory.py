@@ -37,6 +37,13 @@ async def count(db, table, **where):
         return found
 
 
+async def services_revision(db, customer):
+    async with db.read() as connection:
+        return await connection.scalar(
+            select(customers.c.services_revision).where(customers.c.id == customer)
+        )
+
+
 async def test_a_disabled_service_leaves_both_job_pages_and_keeps_its_history(client, db):
     tenant = await make_tenant(db)
     c = tenant.customers[0]
@@ -44,9 +51,15 @@ async def test_a_disabled_service_leaves_both_job_pages_and_keeps_its_history(cl
     assert await v3_modules(client, tenant, c) == [302, 304]  # read, and kept
     assert await modern_modules(client, tenant, c) == ["SharePoint Online", "Microsoft 365 Groups"]
 
+    revision = await services_revision(db, c)
     async with db.write() as connection:
         assert await directory.disable_service(connection, c, 7, 302, now=now())
+    # Pages kept by any process are read again (store.changes, store.jobs.service_page).
+    assert await services_revision(db, c) != revision
+    revision = await services_revision(db, c)
+    async with db.write() as connection:
         assert not await directory.disable_service(connection, c, 7, 302, now=now())
+    assert await services_revision(db, c) == revision
     assert await v3_modules(client, tenant, c) == [304]
     assert await modern_modules(client, tenant, c) == ["Microsoft 365 Groups"]
     single = await client.get(
@@ -72,6 +85,8 @@ async def test_a_disabled_service_leaves_both_job_pages_and_keeps_its_history(cl
 
     async with db.write() as connection:
         again = await directory.enable_service(connection, c, 7, 302, now=now())
+    assert await services_revision(db, c) != revision
+    async with db.write() as connection:
         unchanged = await directory.enable_service(connection, c, 7, 302, now=now())
     assert (again, unchanged) == (Enabling.RE_ENABLED, Enabling.UNCHANGED)
     response = await client.post(v3_jobs_path(c), headers=await tenant.headers(client))
