@@ -119,9 +119,8 @@ async def enable_service(
     if found is None:
         await connection.execute(backup_services.insert().values(**key, enabled_at=now))
     else:
-        await connection.execute(
-            update(backup_services).filter_by(**key).values(disabled_at=None, enabled_at=now)
-        )
+        # enabled_at stays the first time: the service's history goes back to it.
+        await connection.execute(update(backup_services).filter_by(**key).values(disabled_at=None))
     await services_changed(connection, partner_id, [customer_id])
     return Enabling.CREATED if found is None else Enabling.RE_ENABLED
 
@@ -299,8 +298,10 @@ async def describe_customer(connection: AsyncConnection, customer_id: UUID) -> C
 class CustomerChanges:
     """What ``customers update`` changes: a field left None stays as it is.
 
-    A new field is an attribute here (named as its column in ``customers``), checked in
-    :meth:`values`, and an option of ``backupjobs customers update``.
+    A new field is an attribute here named as its column in ``customers`` and its
+    attribute of :class:`CustomerInfo` (which :meth:`differences` compares), checked in
+    :meth:`values`, and an option of ``backupjobs customers update``. One kept in another
+    table (tenants) needs its own statement in :func:`update_customer`.
     """
 
     name: str | None = None
