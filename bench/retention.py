@@ -83,7 +83,7 @@ async def _plain_delete(url: str, keep_days: int) -> tuple[int, float]:
 
 
 async def _ingest_rate(url: str, batches: int, *, extra_index: bool) -> float:
-    """Jobs/s written by ``store.jobs.ingest`` in batches of 1,000 (new jobs)."""
+    """Jobs/s written by ``Ingestor.ingest`` in batches of 1,000 (new jobs)."""
     db = Database(url)
     try:
         async with db.write() as connection:
@@ -164,7 +164,7 @@ def run(url: str, args: object) -> None:
                 _ingest_rate(copy, options["batches"], extra_index=extra_index)
             )
     print(
-        f"  ingestion (store.jobs.ingest, batches of 1,000): {rates[False]:,.0f} jobs/s; "
+        f"  ingestion (Ingestor.ingest, batches of 1,000): {rates[False]:,.0f} jobs/s; "
         f"with an index on jobs.start_time: {rates[True]:,.0f} jobs/s "
         f"({(rates[True] / rates[False] - 1) * 100:+.0f}%)"
     )

@@ -74,3 +74,22 @@ def test_a_change_through_one_process_or_the_cli_shows_on_the_other(tmp_path, po
         )  # fmt: skip
         assert enabled["created"] is True
         _shows_within(MAX_LAG, read, [(302, "N/A"), (304, "NIGHT-2")])
+        cli_json(
+            env, "services", "disable", "--customer", operator.customer_id,
+            "--job-type", "7", "--job-module", "304",
+        )  # fmt: skip
+        _shows_within(MAX_LAG, read, [(302, "N/A")])
+        # The app's customer scope, changed by the operator: the same token, on the reader.
+        other = cli_json(
+            env, "customers", "create", "--partner", operator.partner_id, "--name", "Other"
+        )["id"]
+        cli_json(env, "apps", "update", "--client-id", operator.client_id, "--customer", other)
+        deadline = time.monotonic() + MAX_LAG
+        while (
+            status := httpx.post(
+                f"{reader.url}/partner/external/v3/general/customers/{operator.customer_id}/jobs",
+                headers={"Authorization": f"Bearer {token}"},
+            ).status_code
+        ) != 404:
+            assert time.monotonic() < deadline, status
+            time.sleep(0.01)

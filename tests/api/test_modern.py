@@ -158,6 +158,19 @@ async def test_unknown_names_and_codes_are_400_naming_them(client, db, spelling,
         assert named in response.json()["detail"]
 
 
+async def test_a_misspelled_name_is_told_the_closest_names_and_where_all_are(client, db):
+    tenant = await make_tenant(db)
+    response = await client.get(
+        f"/partner/customers/{tenant.customers[0]}/jobs/jobType/Microsoft%20365/jobModule/Sharepoint",
+        headers=await tenant.headers(client),
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == (
+        "Invalid path parameter JobModule: unknown jobModule 'Sharepoint': did you mean "
+        '"SharePoint Online"? (all names: docs/codes.md).'
+    )
+
+
 async def test_a_service_without_any_record_answers_the_placeholder(client, db):
     tenant = await make_tenant(db)
     c = tenant.customers[0]

@@ -222,6 +222,53 @@ async def test_token_from_a_foreign_issuer(client, db):
     await bad_token(client, v3_jobs_path(tenant.customers[0]), other_issuer)
 
 
+def resigned(context, token, **changes):
+    """A copy of ``token`` with ``changes``, signed with the service's own key."""
+    kid = jwt.get_unverified_header(token)["kid"]
+    key = next(k for k in context.keys._keys.values() if k.kid == kid)
+    claims = {**jwt.decode(token, options={"verify_signature": False}), **changes}
+    return jwt.encode(
+        claims, key.private_key, algorithm="RS256", headers={"kid": kid, "typ": "at+jwt"}
+    )
+
+
+async def test_a_token_issued_for_another_address_says_so(client, db, context):
+    tenant = await make_tenant(db)
+    elsewhere = "http://127.0.0.1:8000"  # the address a misconfigured proxy passed on
+    token = resigned(context, await tenant.token(client), iss=elsewhere, aud=elsewhere)
+    response = await bad_token(client, v3_jobs_path(tenant.customers[0]), token)
+    detail = response.json()["detail"]
+    assert detail == (
+        f"The access token was issued for another address: its audience is {elsewhere}, "
+        f"this service's is {PUBLIC_URL} (get a token from {PUBLIC_URL}/connect/token, or "
+        "set BACKUPJOBS_PUBLIC_URL to the address clients use)."
+    )
+    assert (
+        f'error_description="{detail[0].lower()}{detail[1:-1]}"'
+        in (response.headers["www-authenticate"])
+    )
+    issuer_only = resigned(context, await tenant.token(client), iss=elsewhere)
+    response = await bad_token(client, v3_jobs_path(tenant.customers[0]), issuer_only)
+    assert f"its issuer is {elsewhere}, this service is {PUBLIC_URL}" in response.json()["detail"]
+
+
+async def test_a_forged_token_is_invalid_whatever_its_audience(client, db):
+    tenant = await make_tenant(db)
+    token = await tenant.token(client)
+    foreign_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    kid = jwt.get_unverified_header(token)["kid"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    for audience in (PUBLIC_URL, "http://127.0.0.1:8000"):
+        forged = jwt.encode(
+            {**claims, "aud": audience, "iss": audience},
+            foreign_key,
+            algorithm="RS256",
+            headers={"kid": kid, "typ": "at+jwt"},
+        )
+        response = await bad_token(client, v3_jobs_path(tenant.customers[0]), forged)
+        assert response.json()["detail"] == "The access token is invalid."
+
+
 async def test_garbage_token(client, db):
     tenant = await make_tenant(db)
     await bad_token(client, v3_jobs_path(tenant.customers[0]), "not.a.jwt")

@@ -148,6 +148,12 @@ def test_jobs_filtered_by_type_and_module_names_or_codes(world):
     unknown = partner(env, "jobs", world.alpha, "--type", "Microsoft 366")
     assert unknown.exit_code == 2
     assert "unknown jobType 'Microsoft 366'" in unknown.stderr
+    misspelled = partner(env, "jobs", world.alpha, "--module", "Sharepoint")
+    assert misspelled.exit_code == 2
+    assert (
+        "--module: unknown jobModule 'Sharepoint': did you mean \"SharePoint Online\"? "
+        "(all names: docs/codes.md)"
+    ) in misspelled.stderr
     missing = partner(env, "jobs", "Delta")
     assert missing.exit_code == 2
     assert "no customer 'Delta'" in missing.stderr

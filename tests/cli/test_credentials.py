@@ -141,14 +141,16 @@ def test_secret_rollover_and_listing_never_show_a_secret(env, app, tmp_path):
         assert [a["clientId"] for a in json.loads(listed.stdout)["apps"]] == [client_id]
 
         removed = cli_json(
-            env, "apps", "remove-secret", "--client-id", client_id, "--secret-id", app["secretId"]
-        )
+            env, "apps", "remove-secret", "--client-id", client_id, "--secret-id", app["secretId"],
+            "--yes",
+        )  # fmt: skip
         assert removed["removed"] is True
         assert token_status(server, client_id, app["clientSecret"]) == 401
         assert token_status(server, client_id, added["clientSecret"]) == 200
     again = cli(
-        env, "apps", "remove-secret", "--client-id", client_id, "--secret-id", app["secretId"]
-    )
+        env, "apps", "remove-secret", "--client-id", client_id, "--secret-id", app["secretId"],
+        "--yes",
+    )  # fmt: skip
     assert again.returncode == 1 and "no secret" in again.stderr
 
 
@@ -186,6 +188,7 @@ def test_certificate_sign_in_end_to_end_and_removal(env, app, tmp_path):
             client_id,
             "--thumbprint",
             added["thumbprint"].lower(),
+            "--yes",
         )
         again = assertion(key, client_id, audience, algorithm="ES256")
         assert httpx.post(audience, data=assertion_form(again)).status_code == 401

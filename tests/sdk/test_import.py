@@ -37,9 +37,11 @@ def test_importing_the_sdk_in_a_fresh_interpreter_loads_no_server_code():
         if any(name == server or name.startswith(server + ".") for server in SERVER_MODULES)
     ]
     assert loaded == []
-    # The one piece shared with the server: the catalog of codes and names (pure data).
+    # The one piece shared with the server: the catalog of codes and names (pure data, and
+    # the suggestions for a misspelled name).
     assert {name for name in listing if name.startswith("backupjobs.")} <= {
         "backupjobs.catalog",
         "backupjobs.catalog.codes",
+        "backupjobs.catalog.suggestions",
         *(name for name in listing if name.startswith("backupjobs.sdk")),
     }

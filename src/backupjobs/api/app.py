@@ -18,11 +18,10 @@ from litestar import Litestar, Router
 from litestar.datastructures import ResponseHeader, State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 
 from backupjobs import __version__
-from backupjobs.api import ingest, jobpages, modern, oauth, odata, ops, v3
+from backupjobs.api import docs, ingest, jobpages, modern, oauth, odata, ops, v3
 from backupjobs.api.context import STATE_KEY, AppContext, app_context, database
 from backupjobs.api.problems import EXCEPTION_HANDLERS
 from backupjobs.api.ratelimit import per_app_limit
@@ -53,7 +52,7 @@ def _openapi(settings: Settings) -> OpenAPIConfig:
         ),
         servers=[Server(url=settings.public_url)],
         path=DOCS_PATH,
-        render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+        render_plugins=docs.render_plugins(DOCS_PATH),
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(
@@ -118,6 +117,7 @@ def build_application(settings: Settings | None = None) -> Litestar:
             ops.healthz,
             ops.readyz,
             ops.metrics,
+            docs.assets_router(DOCS_PATH),
         ],
         state=State({STATE_KEY: context}),
         dependencies=DEPENDENCIES,

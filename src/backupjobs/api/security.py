@@ -48,9 +48,11 @@ async def authorize(
             headers=challenge(),
         )
     if not isinstance(outcome, Principal):
+        # Capitalised by hand: str.capitalize() would lower-case the URLs it may name.
+        said = str(outcome)
         raise ProblemError(
             401,
-            f"{str(outcome).capitalize()}.",
+            f"{said[:1].upper()}{said[1:]}.",
             headers=challenge(error="invalid_token", error_description=str(outcome)),
         )
     if permission.value not in outcome.permissions:

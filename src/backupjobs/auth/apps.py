@@ -1,4 +1,10 @@
-"""App registrations: permissions, customer scope and client secrets."""
+"""App registrations: permissions, customer scope and client secrets.
+
+Operator functions take an :class:`AsyncConnection` and run in the caller's transaction.
+A change of an app's customer scope shows on its next request (every read checks the
+scope; the change feed tells the other API processes). Its permissions are in the access
+tokens it holds: a change shows in the tokens it gets next.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from backupjobs.auth.certificates import RegisteredCertificate, certificates_of
 from backupjobs.auth.secrets import generate_secret, hash_secret, new_id, secret_matches
 from backupjobs.store.directory import NotFoundError, require_partner
-from backupjobs.store.schema import app_customers, app_secrets, apps, customers
+from backupjobs.store.schema import (
+    app_certificates,
+    app_customers,
+    app_secrets,
+    apps,
+    assertion_jtis,
+    customers,
+)
 
 SECRET_YEARS = (1, 2, 3)
 
@@ -102,20 +115,28 @@ async def register_app(
         )
     )
     if customer_ids is not None:
-        wanted = set(customer_ids)
-        owned = set(
-            (
-                await connection.scalars(
-                    select(customers.c.id).where(
-                        customers.c.partner_id == partner_id, customers.c.id.in_(wanted)
-                    )
+        await _scope_to(connection, partner_id, client_id, customer_ids)
+    secret = await add_secret(connection, client_id, years=secret_years, now=now)
+    return client_id, secret
+
+
+async def _scope_to(
+    connection: AsyncConnection, partner_id: UUID, client_id: str, customer_ids: Sequence[UUID]
+) -> None:
+    """Limit the app to ``customer_ids``, which must be its partner's."""
+    wanted = set(customer_ids)
+    owned = set(
+        (
+            await connection.scalars(
+                select(customers.c.id).where(
+                    customers.c.partner_id == partner_id, customers.c.id.in_(wanted)
                 )
-            ).all()
-        )
-        if missing := wanted - owned:
-            raise NotFoundError(
-                "partner has no customer " + ", ".join(str(c) for c in sorted(missing))
             )
+        ).all()
+    )
+    if missing := wanted - owned:
+        raise NotFoundError("partner has no customer " + ", ".join(str(c) for c in sorted(missing)))
+    if wanted:
         await connection.execute(
             app_customers.insert(),
             [
@@ -123,8 +144,6 @@ async def register_app(
                 for customer in sorted(wanted)
             ],
         )
-    secret = await add_secret(connection, client_id, years=secret_years, now=now)
-    return client_id, secret
 
 
 async def get_app(connection: AsyncConnection, client_id: str) -> App | None:
@@ -240,6 +259,87 @@ async def describe_app(connection: AsyncConnection, client_id: str) -> AppDetail
     if not found:
         raise NotFoundError(f"no app with client id {client_id}")
     return found[0]
+
+
+async def update_app(
+    connection: AsyncConnection,
+    client_id: str,
+    *,
+    name: str | None = None,
+    permissions: frozenset[str] | None = None,
+    customer_ids: Sequence[UUID] | None = None,
+    all_customers: bool = False,
+) -> tuple[AppDetails, AppDetails]:
+    """Change an app's name, permissions (replaced whole) or customer scope (replaced by
+    ``customer_ids``, or by every customer of its partner with ``all_customers``); None
+    leaves one as it is. Returns the app before and after."""
+    if customer_ids is not None and all_customers:
+        raise ValueError("give customers, or every customer, not both")
+    if customer_ids is not None and not customer_ids:
+        raise ValueError("give at least one customer, or every customer")
+    before = await describe_app(connection, client_id)
+    values: dict[str, object] = {}
+    if name is not None:
+        if not name.strip():
+            raise ValueError("a name must not be blank")
+        values["name"] = name.strip()
+    if permissions is not None:
+        if not permissions:
+            raise ValueError("an app needs at least one permission")
+        values["permissions"] = " ".join(sorted(permissions))
+    if customer_ids is not None or all_customers:
+        values["all_customers"] = all_customers
+        await connection.execute(
+            delete(app_customers).where(
+                app_customers.c.partner_id == before.partner_id,
+                app_customers.c.client_id == client_id,
+            )
+        )
+        if customer_ids is not None:
+            await _scope_to(connection, before.partner_id, client_id, customer_ids)
+    if values:
+        await connection.execute(
+            update(apps)
+            .where(apps.c.partner_id == before.partner_id, apps.c.client_id == client_id)
+            .values(values)
+        )
+    return before, await describe_app(connection, client_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AppRemoval:
+    """An app deleted (or about to be), and its credentials and scope that go with it."""
+
+    app: AppDetails
+    secrets: int
+    certificates: int
+    customer_scope_entries: int
+
+
+async def app_removal(connection: AsyncConnection, client_id: str) -> AppRemoval:
+    """What :func:`delete_app` would remove, removing nothing."""
+    app = await describe_app(connection, client_id)
+    return AppRemoval(app, len(app.secrets), len(app.certificates), len(app.customer_ids or ()))
+
+
+async def delete_app(connection: AsyncConnection, client_id: str) -> AppRemoval:
+    """Delete an app registration with its secrets, certificates and customer scope, in
+    the caller's transaction. Its secrets and certificates stop working at once; access
+    tokens it holds still verify until they expire, but see no customer (every read
+    checks the app's scope, which is gone)."""
+    app = await describe_app(connection, client_id)
+    its = (apps.c.partner_id == app.partner_id, apps.c.client_id == client_id)
+    removed = []
+    for table in (app_secrets, app_certificates, app_customers, assertion_jtis):
+        result = await connection.execute(
+            delete(table).where(
+                table.c.partner_id == app.partner_id, table.c.client_id == client_id
+            )
+        )
+        removed.append(result.rowcount)
+    await connection.execute(delete(apps).where(*its))
+    secrets, certificates, scope_entries, _ = removed
+    return AppRemoval(app, secrets, certificates, scope_entries)
 
 
 async def authenticate_with_secret(

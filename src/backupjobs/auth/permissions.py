@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from backupjobs.catalog.suggestions import did_you_mean
+
 
 class Permission(StrEnum):
     V3_JOBS_READ = "elements.jobs.read.all"
@@ -19,7 +21,8 @@ ALL_PERMISSIONS = frozenset(p.value for p in Permission)
 class UnknownPermissionError(ValueError):
     def __init__(self, value: str) -> None:
         known = ", ".join(sorted(ALL_PERMISSIONS))
-        super().__init__(f"unknown permission {value!r} (known: {known})")
+        close = did_you_mean(value, ALL_PERMISSIONS)
+        super().__init__(f"unknown permission {value!r}{close} (known: {known})")
         self.value = value
 
 

@@ -128,6 +128,9 @@ class TokenVerifier:
             )
         except jwt.ExpiredSignatureError:
             raise InvalidTokenError("the access token has expired") from None
+        except (jwt.InvalidIssuerError, jwt.InvalidAudienceError):
+            # Checked after the signature: this service's key signed it, for another address.
+            raise InvalidTokenError(self._issued_elsewhere(token, key)) from None
         except jwt.PyJWTError:
             raise InvalidTokenError("the access token is invalid") from None
         try:
@@ -139,3 +142,39 @@ class TokenVerifier:
         except (KeyError, ValueError):
             raise InvalidTokenError("the access token is invalid") from None
         return principal, float(claims["exp"])
+
+    def _issued_elsewhere(self, token: str, key: Any) -> str:
+        """Why a token signed by this service's key names another issuer or audience: the
+        same keys serve another public URL (another deployment on this database, or a
+        proxy that forwards another address than clients use)."""
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                options={"verify_aud": False, "verify_iss": False, "verify_exp": False},
+            )
+        except jwt.PyJWTError:
+            return "the access token is invalid"
+        audience = claims.get("aud")
+        if isinstance(audience, list):
+            audience = " ".join(str(item) for item in audience)
+        expected = audience_of(self._issuer)
+        if audience == expected:  # the audience is ours, the issuer another's
+            said = (
+                f"its issuer is {_shown(claims.get('iss'))}, this service is {_shown(self._issuer)}"
+            )
+        else:
+            said = f"its audience is {_shown(audience)}, this service's is {_shown(expected)}"
+        return (
+            f"the access token was issued for another address: {said} (get a token from "
+            f"{_shown(self._issuer)}/connect/token, or set BACKUPJOBS_PUBLIC_URL to the "
+            "address clients use)"
+        )
+
+
+def _shown(value: object) -> str:
+    """A claim in a message and an RFC 6750 ``error_description``: printable ASCII without
+    quotes or backslashes, 200 characters at most."""
+    text = "".join(c for c in str(value) if " " <= c <= "~" and c not in '"\\')
+    return text[:200] or "(none)"

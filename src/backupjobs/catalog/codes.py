@@ -1,14 +1,17 @@
 """The code tables shared by both API generations, the CLI and the dashboard.
 
 Codes and seed names come from the v3 jobs API document; the Modern API writes the
-``display`` form. Lookups accept a code, a seed name or a display name, in any case.
+``display`` form. Lookups accept a code, a seed name or a display name, in any case; an
+unknown name is reported with the closest known ones (:mod:`.suggestions`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
+
+from backupjobs.catalog.suggestions import CODES_REFERENCE, did_you_mean
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,10 +24,20 @@ class Code:
 
 
 class UnknownCodeError(ValueError):
-    """A code or name that a table does not hold; ``field`` says which table."""
+    """A code or name that a table does not hold; ``field`` says which table.
 
-    def __init__(self, field: str, value: object) -> None:
-        super().__init__(f"unknown {field} {value!r}")
+    An unknown name is told the closest of ``names`` and where every name is listed:
+    ``unknown jobModule 'Sharepoint': did you mean "SharePoint Online"? (all names:
+    docs/codes.md)``. An unknown number is only named: no number is close to another.
+    """
+
+    def __init__(
+        self, field: str, value: object, names: Iterable[str] | Mapping[str, str] = ()
+    ) -> None:
+        message = f"unknown {field} {value!r}"
+        if isinstance(value, str):
+            message += f"{did_you_mean(value, names)} (all names: {CODES_REFERENCE})"
+        super().__init__(message)
         self.field = field
         self.value = value
 
@@ -84,8 +97,13 @@ class CodeTable:
         :class:`UnknownCodeError`."""
         entry, read = self._read(value)
         if entry is None:
-            raise UnknownCodeError(self.field, read)
+            raise UnknownCodeError(self.field, read, self.names())
         return entry
+
+    def names(self) -> dict[str, str]:
+        """Every name an entry answers to (display and seed names), by code, each with the
+        entry's display name."""
+        return {name: entry.display for entry in self for name in (entry.display, entry.name)}
 
     def _read(self, value: int | str) -> tuple[Code | None, int | str]:
         """The entry (None if unknown), and the value as read: a number, or decoded text."""

@@ -1,19 +1,25 @@
 """What every command shares: the database, errors on stderr, one JSON object on stdout,
-the ``--json`` flag, and how times are written."""
+the ``--json`` and ``--yes`` flags, and how times are written."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shlex
+import shutil
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Column
 
 from backupjobs.catalog import CodeTable, UnknownCodeError
 from backupjobs.settings import Settings, SettingsError
@@ -26,10 +32,13 @@ console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+YesFlag = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (for scripts).")
+]
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    errors.print(f"[red]error:[/red] {escape(message)}", highlight=False, markup=True)
     return typer.Exit(code)
 
 
@@ -47,20 +56,40 @@ def settings() -> Settings:
         return Settings.from_env()
 
 
-def with_database(work: Callable[[Database], Awaitable[T]]) -> T:
-    """Run ``work`` on the configured database, created and migrated on first use."""
+def with_database(work: Callable[[Database], Awaitable[T]], *, migrate: bool = True) -> T:
+    """Run ``work`` on the configured database, created and migrated on first use (unless
+    ``migrate`` is False: ``work`` migrates it itself)."""
     config = settings()
 
     async def run() -> T:
         db = Database(config.database_url, pool_size=2)
         try:
-            await db.migrate()
+            if migrate:
+                await db.migrate()
             return await work(db)
         finally:
             await db.dispose()
 
     with reported_errors():
         return asyncio.run(run())
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask ``question`` on the terminal (stderr, so that ``--json`` output stays one object)
+    unless ``--yes`` was given; anything but yes is exit status 1, nothing done."""
+    if yes:
+        return
+    try:
+        agreed = typer.confirm(question, default=False, err=True)
+    except typer.Abort:  # no answer: stdin closed, as in a script without --yes
+        agreed = False
+    if not agreed:
+        raise fail("nothing was removed (answer y, or give --yes)")
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 job``, ``3 jobs``; ``nouns`` where the plural is not ``noun`` + s."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
 
 
 def emit_json(value: dict[str, Any]) -> None:
@@ -82,6 +111,11 @@ def parse_code(table: CodeTable, value: str) -> int:
         raise fail(str(error), 2) from None
 
 
+def id_column(header: str) -> Column:
+    """A table column for ids: never cut or wrapped, so that they copy whole."""
+    return Column(header, no_wrap=True, min_width=36)
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -94,3 +128,26 @@ def isoformat(moment: datetime | None) -> str | None:
 def minute_text(moment: datetime | None) -> str:
     """A time for people: ``2025-09-11 03:21Z``, or ``never``."""
     return "never" if moment is None else f"{moment:%Y-%m-%d %H:%M}Z"
+
+
+def program(argv0: str | None = None) -> str:
+    """How to run this program again as printed, in this folder: ``backupjobs`` when that
+    name on the PATH is this program; otherwise the path it was started by as typed
+    (``.venv/bin/backupjobs`` before the virtual environment is activated), or
+    ``python -m backupjobs`` with this interpreter."""
+    started = Path(sys.argv[0] if argv0 is None else argv0)
+    if started.name == "__main__.py":  # python -m backupjobs
+        return f"{shlex.quote(_relative(Path(sys.executable)))} -m backupjobs"
+    on_path = shutil.which("backupjobs")
+    if on_path is not None and Path(on_path).resolve() == started.resolve():
+        return "backupjobs"
+    return shlex.quote(str(started) if not started.is_absolute() else _relative(started))
+
+
+def _relative(path: Path) -> str:
+    """``path`` from the working folder if it is inside it (``.venv/bin/python``)."""
+    try:
+        inside = path.relative_to(Path.cwd())
+    except ValueError:
+        return str(path)
+    return str(inside) if os.sep in str(inside) else f".{os.sep}{inside}"

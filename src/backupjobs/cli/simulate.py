@@ -149,7 +149,7 @@ def simulate(
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same data.")] = 1,
     now: Annotated[
         datetime | None,
-        typer.Option("--now", help="End of the history, UTC [default: the current time]."),
+        typer.Option("--now", help="End of the history, UTC (default: the current time)."),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:

@@ -1,20 +1,35 @@
-"""Partners, customers and their backup services: operator writes and scoped reads."""
+"""Partners, customers and their backup services: operator writes and scoped reads.
+
+Operator functions take an :class:`AsyncConnection` and run in the caller's transaction
+(the command line opens it): an offboarding either happens whole or not at all.
+"""
 
 from __future__ import annotations
 
 import random
 import uuid
 from collections.abc import Collection
+from dataclasses import dataclass, fields
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Select, select, update
+from sqlalchemy import Row, Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from backupjobs.catalog import JOB_MODULES, JOB_TYPES
 from backupjobs.store.bulk import one_of
 from backupjobs.store.paging import Page, fetch_page, offset_page_statement
-from backupjobs.store.schema import backup_services, customers, partners
+from backupjobs.store.schema import (
+    LATEST,
+    app_customers,
+    apps,
+    backup_services,
+    customers,
+    jobs,
+    partners,
+)
 from backupjobs.store.scope import TenantScope
 
 # Revision tags need only never to repeat: a generator seeded from the OS once, not a
@@ -76,6 +91,15 @@ async def customer_partner(connection: AsyncConnection, customer_id: UUID) -> UU
     return result
 
 
+class Enabling(StrEnum):
+    """What :func:`enable_service` did."""
+
+    CREATED = "created"
+    #: It was disabled: it shows on the job pages again, with its latest job.
+    RE_ENABLED = "re-enabled"
+    UNCHANGED = "unchanged"
+
+
 async def enable_service(
     connection: AsyncConnection,
     customer_id: UUID,
@@ -83,21 +107,69 @@ async def enable_service(
     job_module: int,
     *,
     now: datetime,
-) -> bool:
-    """Add a backup service to a customer; False if it was already there."""
+) -> Enabling:
+    """Add a backup service to a customer, or enable it again if it was disabled."""
     partner_id = await customer_partner(connection, customer_id)
-    key = {
+    key = _service_key(partner_id, customer_id, job_type, job_module)
+    found = (
+        await connection.execute(select(backup_services.c.disabled_at).filter_by(**key))
+    ).first()
+    if found is not None and found.disabled_at is None:
+        return Enabling.UNCHANGED
+    if found is None:
+        await connection.execute(backup_services.insert().values(**key, enabled_at=now))
+    else:
+        # enabled_at stays the first time: the service's history goes back to it.
+        await connection.execute(update(backup_services).filter_by(**key).values(disabled_at=None))
+    await services_changed(connection, partner_id, [customer_id])
+    return Enabling.CREATED if found is None else Enabling.RE_ENABLED
+
+
+async def disable_service(
+    connection: AsyncConnection,
+    customer_id: UUID,
+    job_type: int,
+    job_module: int,
+    *,
+    now: datetime,
+) -> bool:
+    """Take a backup service off the job pages (v3, Modern), keeping its history; False
+    if it was disabled already. Jobs reported for it later are recorded, and it stays
+    disabled until :func:`enable_service`."""
+    partner_id = await customer_partner(connection, customer_id)
+    key = _service_key(partner_id, customer_id, job_type, job_module)
+    found = (
+        await connection.execute(select(backup_services.c.disabled_at).filter_by(**key))
+    ).first()
+    if found is None:
+        raise NotFoundError(
+            f"customer {customer_id} has no backup service {describe_service(job_type, job_module)}"
+        )
+    if found.disabled_at is not None:
+        return False
+    await connection.execute(update(backup_services).filter_by(**key).values(disabled_at=now))
+    await services_changed(connection, partner_id, [customer_id])
+    return True
+
+
+def describe_service(job_type: int, job_module: int) -> str:
+    """``jobType 7 (Microsoft 365), jobModule 302 (SharePoint Online)``."""
+    kind, module = JOB_TYPES.find(job_type), JOB_MODULES.find(job_module)
+    return (
+        f"jobType {job_type}{f' ({kind.display})' if kind else ''}, "
+        f"jobModule {job_module}{f' ({module.display})' if module else ''}"
+    )
+
+
+def _service_key(
+    partner_id: UUID, customer_id: UUID, job_type: int, job_module: int
+) -> dict[str, Any]:
+    return {
         "partner_id": partner_id,
         "customer_id": customer_id,
         "job_type": job_type,
         "job_module": job_module,
     }
-    exists = await connection.scalar(select(backup_services.c.job_type).filter_by(**key))
-    if exists is not None:
-        return False
-    await connection.execute(backup_services.insert().values(**key, enabled_at=now))
-    await services_changed(connection, partner_id, [customer_id])
-    return True
 
 
 async def services_changed(
@@ -123,6 +195,290 @@ async def services_changed(
     await connection.execute(
         update(customers).where(*chosen).values(services_revision=_revisions.getrandbits(63))
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerInfo:
+    id: UUID
+    name: str
+    created_at: datetime
+    customers: int
+    apps: int
+
+
+async def list_partners(connection: AsyncConnection) -> list[PartnerInfo]:
+    """Every partner, by name, with how many customers and apps it has."""
+    counted_customers = (
+        select(func.count())
+        .where(customers.c.partner_id == partners.c.id)
+        .scalar_subquery()
+        .correlate(partners)
+    )
+    counted_apps = (
+        select(func.count())
+        .where(apps.c.partner_id == partners.c.id)
+        .scalar_subquery()
+        .correlate(partners)
+    )
+    rows = await connection.execute(
+        select(
+            partners.c.id, partners.c.name, partners.c.created_at, counted_customers, counted_apps
+        ).order_by(partners.c.name, partners.c.id)
+    )
+    return [PartnerInfo(*row) for row in rows]
+
+
+async def rename_partner(connection: AsyncConnection, partner_id: UUID, name: str) -> str:
+    """Rename a partner; returns its previous name."""
+    previous: str | None = await connection.scalar(
+        select(partners.c.name).where(partners.c.id == partner_id)
+    )
+    if previous is None:
+        raise NotFoundError(f"no partner {partner_id}")
+    await connection.execute(
+        update(partners).where(partners.c.id == partner_id).values(name=_name(name))
+    )
+    return previous
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerInfo:
+    id: UUID
+    partner_id: UUID
+    name: str
+    created_at: datetime
+    #: Backup services on the job pages, and those disabled.
+    services: int
+    disabled_services: int
+
+
+def _customer_info() -> Select[Any]:
+    def services(disabled: bool) -> Any:
+        state = backup_services.c.disabled_at
+        return (
+            select(func.count())
+            .where(
+                backup_services.c.partner_id == customers.c.partner_id,
+                backup_services.c.customer_id == customers.c.id,
+                state.is_not(None) if disabled else state.is_(None),
+            )
+            .scalar_subquery()
+            .correlate(customers)
+        )
+
+    return select(
+        customers.c.id,
+        customers.c.partner_id,
+        customers.c.name,
+        customers.c.created_at,
+        services(disabled=False),
+        services(disabled=True),
+    )
+
+
+async def list_customers(
+    connection: AsyncConnection, *, partner_id: UUID | None = None
+) -> list[CustomerInfo]:
+    """Customers (of one partner, or of all) by partner, then name and id."""
+    query = _customer_info().order_by(customers.c.partner_id, customers.c.name, customers.c.id)
+    if partner_id is not None:
+        await require_partner(connection, partner_id)
+        query = query.where(customers.c.partner_id == partner_id)
+    return [CustomerInfo(*row) for row in await connection.execute(query)]
+
+
+async def describe_customer(connection: AsyncConnection, customer_id: UUID) -> CustomerInfo:
+    row = (await connection.execute(_customer_info().where(customers.c.id == customer_id))).first()
+    if row is None:
+        raise NotFoundError(f"no customer {customer_id}")
+    return CustomerInfo(*row)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerChanges:
+    """What ``customers update`` changes: a field left None stays as it is.
+
+    A new field is an attribute here named as its column in ``customers`` and its
+    attribute of :class:`CustomerInfo` (which :meth:`differences` compares), checked in
+    :meth:`values`, and an option of ``backupjobs customers update``. One kept in another
+    table (tenants) needs its own statement in :func:`update_customer`.
+    """
+
+    name: str | None = None
+
+    def values(self) -> dict[str, Any]:
+        """The columns to set, checked; empty when nothing changes."""
+        given = {f.name: getattr(self, f.name) for f in fields(self)}
+        found = {column: value for column, value in given.items() if value is not None}
+        if "name" in found:
+            found["name"] = _name(found["name"])
+        return found
+
+    @staticmethod
+    def differences(before: CustomerInfo, after: CustomerInfo) -> dict[str, tuple[Any, Any]]:
+        """The fields an update can change that differ, each as (before, after)."""
+        return {
+            f.name: (getattr(before, f.name), getattr(after, f.name))
+            for f in fields(CustomerChanges)
+            if getattr(before, f.name) != getattr(after, f.name)
+        }
+
+
+async def update_customer(
+    connection: AsyncConnection, customer_id: UUID, changes: CustomerChanges
+) -> tuple[CustomerInfo, CustomerInfo]:
+    """Change a customer's fields; returns it before and after."""
+    values = changes.values()
+    if not values:
+        raise ValueError("nothing to change")
+    before = await describe_customer(connection, customer_id)
+    await connection.execute(
+        update(customers)
+        .where(customers.c.partner_id == before.partner_id, customers.c.id == customer_id)
+        .values(values)
+    )
+    return before, await describe_customer(connection, customer_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRemoval:
+    """A customer offboarded (or about to be): what goes with it."""
+
+    customer: CustomerInfo
+    services: int
+    jobs: int
+    #: Apps limited to named customers that listed this one.
+    app_scope_entries: int
+    #: Apps limited to this customer alone: they see no customer once it is gone.
+    apps_left_without_customers: tuple[str, ...]
+
+
+async def customer_removal(connection: AsyncConnection, customer_id: UUID) -> CustomerRemoval:
+    """What :func:`delete_customer` would remove, removing nothing."""
+    customer = await describe_customer(connection, customer_id)
+    its = (customer.partner_id, customer_id)
+    counted = [
+        int(
+            await connection.scalar(
+                select(func.count()).where(
+                    table.c.partner_id == its[0], table.c.customer_id == its[1]
+                )
+            )
+            or 0
+        )
+        for table in (backup_services, jobs, app_customers)
+    ]
+    services, job_count, scope_entries = counted
+    orphaned = await _apps_of_this_customer_alone(connection, *its)
+    return CustomerRemoval(customer, services, job_count, scope_entries, orphaned)
+
+
+async def delete_customer(connection: AsyncConnection, customer_id: UUID) -> CustomerRemoval:
+    """Offboard a customer: its jobs, backup services and app scope entries, then the
+    customer itself, in the caller's transaction. Returns what was removed. An app
+    limited to this customer alone is kept, seeing no customer, and is named."""
+    customer = await describe_customer(connection, customer_id)
+    its = (customer.partner_id, customer_id)
+    # Locked first, as writers that change its services do (services_changed).
+    await connection.execute(
+        select(customers.c.id)
+        .where(customers.c.partner_id == its[0], customers.c.id == its[1])
+        .with_for_update()
+    )
+    orphaned = await _apps_of_this_customer_alone(connection, *its)
+    removed = []
+    for table in (jobs, backup_services, app_customers):
+        result = await connection.execute(
+            delete(table).where(table.c.partner_id == its[0], table.c.customer_id == its[1])
+        )
+        removed.append(result.rowcount)
+    await connection.execute(
+        delete(customers).where(customers.c.partner_id == its[0], customers.c.id == its[1])
+    )
+    job_count, services, scope_entries = removed
+    return CustomerRemoval(customer, services, job_count, scope_entries, orphaned)
+
+
+async def _apps_of_this_customer_alone(
+    connection: AsyncConnection, partner_id: UUID, customer_id: UUID
+) -> tuple[str, ...]:
+    others = (
+        select(app_customers.c.client_id)
+        .where(
+            app_customers.c.partner_id == partner_id,
+            app_customers.c.client_id == apps.c.client_id,
+            app_customers.c.customer_id != customer_id,
+        )
+        .correlate(apps)
+    )
+    listed = select(app_customers.c.client_id).where(
+        app_customers.c.partner_id == partner_id, app_customers.c.customer_id == customer_id
+    )
+    found = await connection.scalars(
+        select(apps.c.client_id)
+        .where(
+            apps.c.partner_id == partner_id,
+            apps.c.all_customers.is_(False),
+            apps.c.client_id.in_(listed),
+            ~others.exists(),
+        )
+        .order_by(apps.c.client_id)
+    )
+    return tuple(found.all())
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceInfo:
+    """A backup service as operators see it."""
+
+    partner_id: UUID
+    customer_id: UUID
+    customer_name: str
+    job_type: int
+    job_module: int
+    enabled_at: datetime
+    #: None while it is on the job pages.
+    disabled_at: datetime | None
+    latest_job_id: str | None
+    latest_status: int | None
+    #: The latest job's start time, or its last modification if it has not started.
+    latest_time: datetime | None
+
+
+async def list_services(
+    connection: AsyncConnection,
+    *,
+    customer_id: UUID | None = None,
+    partner_id: UUID | None = None,
+) -> list[ServiceInfo]:
+    """Backup services, enabled and disabled, by customer name, then type and module."""
+    latest = backup_services.c
+    query = (
+        select(
+            latest.partner_id,
+            latest.customer_id,
+            customers.c.name,
+            latest.job_type,
+            latest.job_module,
+            latest.enabled_at,
+            latest.disabled_at,
+            latest[LATEST + "job_id"],
+            latest[LATEST + "status"],
+            func.coalesce(latest[LATEST + "start_time"], latest[LATEST + "last_modify_time"]),
+        )
+        .join(
+            customers,
+            (customers.c.partner_id == latest.partner_id) & (customers.c.id == latest.customer_id),
+        )
+        .order_by(customers.c.name, latest.customer_id, latest.job_type, latest.job_module)
+    )
+    if customer_id is not None:
+        await describe_customer(connection, customer_id)
+        query = query.where(latest.customer_id == customer_id)
+    if partner_id is not None:
+        await require_partner(connection, partner_id)
+        query = query.where(latest.partner_id == partner_id)
+    return [ServiceInfo(*tuple(row)) for row in await connection.execute(query)]
 
 
 _CUSTOMER = (customers.c.id, customers.c.name, customers.c.created_at)

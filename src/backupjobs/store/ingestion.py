@@ -42,21 +42,23 @@ from backupjobs.store.scope import TenantScope
 #: this, those it learned of first are forgotten first (and looked for again if needed).
 KNOWN_SERVICES = 50_000
 
-#: A backup service with its partner: (partner id, customer id, jobType, jobModule).
-_PartnerService = tuple[UUID, UUID, int, int]
+#: A backup service as known: (its customer's creation time, customer id, jobType,
+#: jobModule). A customer offboarded and made again with its id has none of its services.
+_KnownService = tuple[datetime, UUID, int, int]
 
 
 class Ingestor:
     """Ingestion into ``db``, and the backup services it knows to exist there.
 
     A job's first record enables its service; a service this ingestor has seen in the
-    database is not looked for again (a service is never removed). Create one per
+    database is not looked for again (a service goes only with its customer, and a customer
+    made again has a new creation time). Create one per
     database, for as long as the database is used.
     """
 
     def __init__(self, db: Database, *, known_services: int = KNOWN_SERVICES) -> None:
         self._db = db
-        self._known: BoundedCache[_PartnerService, bool] = BoundedCache(known_services)
+        self._known: BoundedCache[_KnownService, bool] = BoundedCache(known_services)
 
     async def ingest_batch(
         self, scope: TenantScope, records: Sequence[tuple[int, JobRecord]]
@@ -121,7 +123,9 @@ class Ingestor:
             applied.setdefault(record.job_id, []).append(index)
 
         if final:
-            changed = await self._enable_services(connection, scope, final.values(), now=now)
+            changed = await self._enable_services(
+                connection, scope, final.values(), visible, now=now
+            )
             written = await _upsert_jobs(connection, scope, final.values(), now=now)
             for job_id, indexes in applied.items():
                 if job_id in written:
@@ -148,15 +152,19 @@ class Ingestor:
         connection: AsyncConnection,
         scope: TenantScope,
         records: Iterable[JobRecord],
+        created: dict[UUID, datetime],
         *,
         now: datetime,
     ) -> set[UUID]:
         """A job's first record enables its backup service (a row for the history to
-        refer to). Returns the customers that got a new service."""
+        refer to). Returns the customers that got a new service. ``created``: each
+        customer's creation time."""
         known = self._known
         wanted = {
             service
-            for service in {(scope.partner_id, *_service_key(record)) for record in records}
+            for service in {
+                (created[record.customer_id], *_service_key(record)) for record in records
+            }
             if service not in known
         }
         if not wanted:
@@ -178,7 +186,7 @@ class Ingestor:
             ),
             new_only=["partner_id", *SERVICE_KEY],
         )
-        added = {tuple(row) for row in inserted}
+        added = {(created[c], c, t, m) for _, c, t, m in map(tuple, inserted)}
         # Those found there were committed; this transaction's own may yet roll back.
         for service in wanted - added:
             known.put(service, True)
@@ -221,15 +229,16 @@ def _later_or_same_job(excluded: Any) -> ColumnElement[bool]:
 
 async def _visible_customers(
     connection: AsyncConnection, scope: TenantScope, customer_ids: set[UUID]
-) -> set[UUID]:
+) -> dict[UUID, datetime]:
+    """The visible ones among ``customer_ids``, with their creation times."""
     rows = await find(
         connection,
-        [customers.c.id],
+        [customers.c.id, customers.c.created_at],
         [scope.conditions.allows(customers.c.partner_id, customers.c.id)],
         [customers.c.id],
         [(customer_id,) for customer_id in customer_ids],
     )
-    return {row[0] for row in rows}
+    return {row[0]: row[1] for row in rows}
 
 
 async def _existing_jobs(

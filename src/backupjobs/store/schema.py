@@ -141,6 +141,8 @@ backup_services = Table(
     Column("job_type", Integer, nullable=False),
     Column("job_module", Integer, nullable=False),
     Column("enabled_at", UtcDateTime, nullable=False),
+    # Set by an operator: the service leaves the job pages, its history stays.
+    Column("disabled_at", UtcDateTime),
     *_job_columns(LATEST),
     PrimaryKeyConstraint("partner_id", "customer_id", "job_type", "job_module"),
     ForeignKeyConstraint(["partner_id", "customer_id"], ["customers.partner_id", "customers.id"]),

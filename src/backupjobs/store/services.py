@@ -56,6 +56,9 @@ def _services(p: Mapping[str, ColumnElement[Any]]) -> Select[Any]:
     its_services = and_(
         backup_services.c.partner_id == customers.c.partner_id,
         backup_services.c.customer_id == customers.c.id,
+        # In the join, not the filter: a customer whose services are all disabled still
+        # has its one row (the revision), and answers as one with no service.
+        backup_services.c.disabled_at.is_(None),
     )
     return (
         select(customers.c.services_revision, *_SERVICE_STATE)

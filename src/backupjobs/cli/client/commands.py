@@ -106,7 +106,14 @@ def customers(
 
 @client.command("jobs")
 def jobs(
-    customer: Annotated[str, typer.Argument(help="The customer's id, or its name.")],
+    customer: Annotated[
+        str,
+        typer.Argument(
+            help="The customer: its id, or its name or a part of it that names it alone "
+            "('Northwind' for 'Northwind Traders'), any case.",
+            show_default=False,
+        ),
+    ],
     job_type: TypeOption = None,
     job_module: ModuleOption = None,
     profile: ProfileOption = None,

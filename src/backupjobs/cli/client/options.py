@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from backupjobs.catalog import CodeTable
+from backupjobs.catalog import CodeTable, UnknownCodeError
 from backupjobs.cli.client.output import Format
 from backupjobs.cli.common import fail
 from backupjobs.sdk import BackupJobsError, parse_duration
@@ -44,21 +44,26 @@ ModuleOption = Annotated[
 ]
 CustomersOption = Annotated[
     list[str] | None,
-    typer.Option("--customer", help="Only this customer, by id or name (repeatable)."),
+    typer.Option(
+        "--customer",
+        help="Only this customer: its id, or its name or a part of it that names it alone, "
+        "any case (repeatable).",
+    ),
 ]
 
 
 def code(table: CodeTable, value: str | None, option: str) -> int | None:
-    """A code from a name or a number; numbers the catalog does not know pass through."""
+    """A code from a name or a number; numbers the catalog does not know pass through, an
+    unknown name is an error with the closest names."""
     if value is None:
         return None
     text = value.strip()
     if text.isdecimal():
         return int(text)
-    entry = table.find(text)
-    if entry is None:
-        raise fail(f"{option}: unknown {table.field} {text!r}", 2)
-    return entry.code
+    try:
+        return table.parse(text).code
+    except UnknownCodeError as error:
+        raise fail(f"{option}: {error}", 2) from None
 
 
 def duration(text: str, option: str) -> timedelta:

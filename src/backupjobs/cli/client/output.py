@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from backupjobs.cli.client.rows import NEVER_RUN
-from backupjobs.cli.common import console, errors
+from backupjobs.cli.common import console, errors, plural
 from backupjobs.wire import format_seconds, format_size
 
 
@@ -112,10 +112,6 @@ def csv_value(value: Any) -> Any:
     if isinstance(value, list):
         return ";".join(str(item) for item in value)
     return value
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[Column], output: Format) -> None:

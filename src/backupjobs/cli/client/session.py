@@ -110,15 +110,33 @@ async def chosen_customers(api: AsyncV3 | AsyncModern, wanted: Sequence[str]) ->
 
 
 def find_customer(customers: Sequence[Customer], wanted: str) -> Customer:
-    by_id = [c for c in customers if c.id.lower() == wanted.strip().lower()]
-    by_name = [c for c in customers if (c.name or "").casefold() == wanted.strip().casefold()]
-    matches = by_id or by_name
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise fail(f"no customer {wanted!r} visible to this app", 2)
-    ids = ", ".join(c.id for c in matches)
-    raise fail(f"{len(matches)} customers are named {wanted!r}: give the id ({ids})", 2)
+    """The customer ``wanted`` names: its id (any case), else its name, the start of its
+    name or a part of it (any case), the first of these that names one customer alone.
+
+    An exact name wins over a longer one that starts with it; several customers at the
+    first that matches is an error listing them; none is an error that says so.
+    """
+    text = " ".join(wanted.split())
+    folded = text.casefold()
+    by_id = [c for c in customers if c.id.casefold() == folded]
+    if by_id:
+        return by_id[0]
+    names = [(" ".join((c.name or "").split()).casefold(), c) for c in customers]
+    for rule, matches in (
+        ("named", [c for name, c in names if name == folded]),
+        ("whose name starts with", [c for name, c in names if folded and name.startswith(folded)]),
+        ("whose name contains", [c for name, c in names if folded and folded in name]),
+    ):
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            listed = "; ".join(f"{c.name} ({c.id})" for c in matches)
+            raise fail(
+                f"{len(matches)} customers {rule} {text!r}: {listed}; give more of the name, "
+                "or the id",
+                2,
+            )
+    raise fail(f"no customer {text!r} visible to this app (by id, or by name or part of it)", 2)
 
 
 async def customer_id(api: AsyncV3 | AsyncModern, wanted: str) -> str:

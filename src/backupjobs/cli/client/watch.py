@@ -18,12 +18,11 @@ from backupjobs.cli.client.output import (
     Format,
     csv_value,
     customer_text,
-    plural,
     status_text,
     time_text,
 )
 from backupjobs.cli.client.rows import job_row
-from backupjobs.cli.common import console, errors
+from backupjobs.cli.common import console, errors, plural
 from backupjobs.sdk import (
     AuthenticationError,
     BackupJobsError,

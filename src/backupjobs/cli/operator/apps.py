@@ -1,18 +1,18 @@
-"""``backupjobs apps``: app registrations and their credentials."""
+"""``backupjobs apps``: app registrations (their credentials: :mod:`.app_credentials`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from backupjobs.auth import apps as app_registry
-from backupjobs.auth import certificates as certificate_registry
 from backupjobs.auth.permissions import UnknownPermissionError, parse_permissions
 from backupjobs.cli.common import (
     JsonFlag,
+    YesFlag,
+    confirm,
     console,
     emit_json,
     errors,
@@ -21,6 +21,7 @@ from backupjobs.cli.common import (
     minute_text,
     now,
     parse_uuid,
+    plural,
     with_database,
 )
 from backupjobs.store.database import Database
@@ -79,151 +80,13 @@ def create(
         )
     else:
         console.print(f"Client id:     {client_id}")
-        _print_secret(secret)
+        print_secret(secret)
 
 
-def _print_secret(secret: app_registry.IssuedSecret) -> None:
+def print_secret(secret: app_registry.IssuedSecret) -> None:
     console.print(
         f"Client secret: {secret.value}  (shown once; expires {secret.expires_at:%Y-%m-%d})"
     )
-
-
-@group.command("add-secret")
-def add_secret(
-    client_id: ClientIdOption,
-    years: Annotated[
-        int, typer.Option("--years", min=1, max=3, help="Lifetime in years: 1, 2 or 3.")
-    ] = 1,
-    as_json: JsonFlag = False,
-) -> None:
-    """Add a client secret (shown only now); the app's other secrets stay valid."""
-
-    async def work(database: Database) -> app_registry.IssuedSecret:
-        async with database.write() as connection:
-            return await app_registry.add_secret(connection, client_id, years=years, now=now())
-
-    secret = with_database(work)
-    if as_json:
-        emit_json(
-            {
-                "clientId": client_id,
-                "secretId": secret.id,
-                "clientSecret": secret.value,
-                "expiresAt": isoformat(secret.expires_at),
-            }
-        )
-    else:
-        console.print(f"Secret id:     {secret.id}")
-        _print_secret(secret)
-
-
-@group.command("remove-secret")
-def remove_secret(
-    client_id: ClientIdOption,
-    secret_id: Annotated[str, typer.Option("--secret-id", help="The secret's id (apps show).")],
-    as_json: JsonFlag = False,
-) -> None:
-    """Remove a client secret: it stops working at once (tokens issued with it live on)."""
-
-    async def work(database: Database) -> None:
-        async with database.write() as connection:
-            await app_registry.remove_secret(connection, client_id, secret_id)
-
-    with_database(work)
-    if as_json:
-        emit_json({"clientId": client_id, "secretId": secret_id, "removed": True})
-    else:
-        console.print(f"Removed secret {secret_id} of app {client_id}")
-
-
-@group.command("add-certificate")
-def add_certificate(
-    client_id: ClientIdOption,
-    cert: Annotated[
-        Path,
-        typer.Option(
-            "--cert",
-            help="The certificate, PEM or DER (a private key in the file is ignored).",
-            dir_okay=False,
-        ),
-    ],
-    as_json: JsonFlag = False,
-) -> None:
-    """Register a certificate: the app may then sign in with its private key (RFC 7523)."""
-    try:
-        data = cert.read_bytes()
-    except OSError as error:
-        raise fail(f"cannot read {cert}: {error.strerror}", 2) from None
-    try:
-        parsed = certificate_registry.parse_certificate(data)
-    except certificate_registry.CertificateError as error:
-        raise fail(f"{cert}: {error}", 2) from None
-    at = now()
-
-    async def work(database: Database) -> None:
-        async with database.write() as connection:
-            app = await app_registry.require_app(connection, client_id)
-            await certificate_registry.add_certificate(
-                connection, app.partner_id, client_id, parsed, now=at
-            )
-
-    with_database(work)
-    if parsed.had_private_key:
-        errors.print(
-            f"warning: {cert} also holds a private key; only the certificate was read. "
-            "The private key should stay with the partner.",
-            highlight=False,
-        )
-    if parsed.not_after <= at:
-        errors.print(
-            f"warning: the certificate expired at {minute_text(parsed.not_after)}; the token "
-            "endpoint will refuse assertions signed with it.",
-            highlight=False,
-        )
-    if as_json:
-        emit_json(
-            {
-                "clientId": client_id,
-                "thumbprint": parsed.thumbprint,
-                "thumbprintSha256": parsed.thumbprint_sha256,
-                "subject": parsed.subject,
-                "keyType": parsed.key_type,
-                "algorithms": list(parsed.algorithms),
-                "notBefore": isoformat(parsed.not_before),
-                "expiresAt": isoformat(parsed.not_after),
-            }
-        )
-    else:
-        console.print(f"Registered certificate {parsed.thumbprint} ({parsed.subject})")
-        console.print(
-            f"Key {parsed.key_type}, signs {', '.join(parsed.algorithms)}; "
-            f"valid until {minute_text(parsed.not_after)}"
-        )
-
-
-@group.command("remove-certificate")
-def remove_certificate(
-    client_id: ClientIdOption,
-    thumbprint: Annotated[
-        str, typer.Option("--thumbprint", help="SHA-1 or SHA-256 thumbprint (hex).")
-    ],
-    as_json: JsonFlag = False,
-) -> None:
-    """Remove a certificate: assertions signed with its key are refused at once."""
-
-    async def work(database: Database) -> None:
-        async with database.write() as connection:
-            app = await app_registry.require_app(connection, client_id)
-            await certificate_registry.remove_certificate(
-                connection, app.partner_id, client_id, thumbprint
-            )
-
-    with_database(work)
-    wanted = certificate_registry.normalize_thumbprint(thumbprint)
-    if as_json:
-        emit_json({"clientId": client_id, "thumbprint": wanted, "removed": True})
-    else:
-        console.print(f"Removed certificate {wanted} of app {client_id}")
 
 
 def _app_json(app: app_registry.AppDetails, at: datetime) -> dict[str, Any]:
@@ -323,3 +186,133 @@ def show(client_id: ClientIdOption, as_json: JsonFlag = False) -> None:
         emit_json(_app_json(found, now()))
     else:
         _print_app(found, now())
+
+
+_TOKENS_NOTE = (
+    "Permissions are written into the access tokens the app gets: a change applies to the "
+    "tokens it gets from now on, and those it holds keep theirs until they expire "
+    "(BACKUPJOBS_TOKEN_LIFETIME, an hour by default). A customer scope applies to the "
+    "app's next request, whatever token it holds."
+)
+
+
+@group.command("update", epilog=_TOKENS_NOTE)
+def update(
+    client_id: ClientIdOption,
+    name: Annotated[str | None, typer.Option("--name", help="A new name.")] = None,
+    permission: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--permission",
+            help="The permissions the app is granted from now on (repeatable; replaces them all).",
+        ),
+    ] = None,
+    customer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--customer",
+            help="The customers the app is limited to from now on (repeatable; replaces them).",
+        ),
+    ] = None,
+    all_customers: Annotated[
+        bool,
+        typer.Option("--all-customers", help="The app sees every customer of its partner."),
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change an app's name, permissions or customer scope; what is not given stays."""
+    permissions = None
+    if permission:
+        try:
+            permissions = parse_permissions(permission)
+        except UnknownPermissionError as error:
+            raise fail(str(error), 2) from None
+    scope = [parse_uuid(c, "--customer") for c in customer] if customer else None
+    if scope is not None and all_customers:
+        raise fail("--customer and --all-customers: give one of them", 2)
+    if name is None and permissions is None and scope is None and not all_customers:
+        raise fail("nothing to change: give --name, --permission, --customer or --all-customers", 2)
+
+    async def work(
+        database: Database,
+    ) -> tuple[app_registry.AppDetails, app_registry.AppDetails]:
+        async with database.write() as connection:
+            return await app_registry.update_app(
+                connection,
+                client_id,
+                name=name,
+                permissions=permissions,
+                customer_ids=scope,
+                all_customers=all_customers,
+            )
+
+    before, after = with_database(work)
+    changed = [
+        field
+        for field, old, new in (
+            ("name", before.name, after.name),
+            ("permissions", before.permissions, after.permissions),
+            ("customers", before.customer_ids, after.customer_ids),
+        )
+        if old != new
+    ]
+    at = now()
+    if as_json:
+        emit_json({**_app_json(after, at), "changed": changed})
+        return
+    console.print(
+        f"Updated app {client_id}: {', '.join(changed) if changed else 'nothing changed'}",
+        markup=False,
+    )
+    _print_app(after, at)
+    if "permissions" in changed:
+        errors.print(
+            "note: tokens the app holds keep their permissions until they expire",
+            highlight=False,
+        )
+
+
+def _removal_text(removal: app_registry.AppRemoval) -> str:
+    return (
+        f"app {removal.app.name!r} ({removal.app.client_id}) with "
+        f"{plural(removal.secrets, 'secret')}, {plural(removal.certificates, 'certificate')} "
+        "and "
+        + plural(removal.customer_scope_entries, "customer scope entry", "customer scope entries")
+    )
+
+
+@group.command("delete")
+def delete(client_id: ClientIdOption, yes: YesFlag = False, as_json: JsonFlag = False) -> None:
+    """Delete an app with its secrets, certificates and customer scope (asks unless --yes).
+
+    It can no longer sign in, and tokens it holds see no customer from their next request.
+    """
+
+    async def preview(database: Database) -> app_registry.AppRemoval:
+        async with database.read() as connection:
+            return await app_registry.app_removal(connection, client_id)
+
+    if not yes:
+        confirm(f"Remove {_removal_text(with_database(preview))}?", yes)
+
+    async def work(database: Database) -> app_registry.AppRemoval:
+        async with database.write() as connection:
+            return await app_registry.delete_app(connection, client_id)
+
+    removal = with_database(work)
+    if as_json:
+        emit_json(
+            {
+                "clientId": removal.app.client_id,
+                "partnerId": str(removal.app.partner_id),
+                "name": removal.app.name,
+                "removed": {
+                    "apps": 1,
+                    "secrets": removal.secrets,
+                    "certificates": removal.certificates,
+                    "customerScopeEntries": removal.customer_scope_entries,
+                },
+            }
+        )
+    else:
+        console.print(f"Removed {_removal_text(removal)}", markup=False, highlight=False)

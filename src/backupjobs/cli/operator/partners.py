@@ -5,10 +5,23 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.table import Table
+from rich.text import Text
 
-from backupjobs.cli.common import JsonFlag, console, emit_json, now, with_database
+from backupjobs.cli.common import (
+    JsonFlag,
+    console,
+    emit_json,
+    id_column,
+    isoformat,
+    minute_text,
+    now,
+    parse_uuid,
+    with_database,
+)
 from backupjobs.store import directory
 from backupjobs.store.database import Database
+from backupjobs.store.directory import PartnerInfo
 
 group = typer.Typer(help="Partners (MSPs).", no_args_is_help=True)
 
@@ -29,3 +42,65 @@ def create(
         emit_json({"id": partner_id, "name": name.strip()})
     else:
         console.print(f"Created partner [bold]{name.strip()}[/bold]: {partner_id}")
+
+
+@group.command("list")
+def list_partners(as_json: JsonFlag = False) -> None:
+    """Partners, by name, with how many customers and apps each has."""
+
+    async def work(database: Database) -> list[PartnerInfo]:
+        async with database.read() as connection:
+            return await directory.list_partners(connection)
+
+    found = with_database(work)
+    if as_json:
+        emit_json(
+            {
+                "partners": [
+                    {
+                        "id": str(partner.id),
+                        "name": partner.name,
+                        "createdAt": isoformat(partner.created_at),
+                        "customers": partner.customers,
+                        "apps": partner.apps,
+                    }
+                    for partner in found
+                ]
+            }
+        )
+        return
+    if not found:
+        console.print("No partners.")
+        return
+    table = Table("name", id_column("id"), "customers", "apps", "created", box=None)
+    for partner in found:
+        table.add_row(
+            Text(partner.name),
+            str(partner.id),
+            str(partner.customers),
+            str(partner.apps),
+            minute_text(partner.created_at),
+        )
+    console.print(table)
+
+
+@group.command("rename")
+def rename(
+    partner: Annotated[str, typer.Option("--id", help="The partner's id.")],
+    name: Annotated[str, typer.Option("--name", help="The new name.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Rename a partner."""
+    partner_id = parse_uuid(partner, "--id")
+
+    async def work(database: Database) -> str:
+        async with database.write() as connection:
+            return await directory.rename_partner(connection, partner_id, name)
+
+    previous = with_database(work)
+    if as_json:
+        emit_json({"id": str(partner_id), "name": name.strip(), "previousName": previous})
+    else:
+        console.print(
+            f"Renamed partner {partner_id}: {previous!r} -> {name.strip()!r}", markup=False
+        )
