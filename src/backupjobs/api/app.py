@@ -83,6 +83,7 @@ def build_application(settings: Settings | None = None) -> Litestar:
         await context.read_model.start()
         await ensure_signing_key(db, now=datetime.now(UTC))
         await context.keys.load()
+        await context.cursors.load(db)
         await context.limiter.counters.start()
         retention = (
             asyncio.create_task(keep_days(db, settings.retention_days))

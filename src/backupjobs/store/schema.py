@@ -265,3 +265,13 @@ signing_keys = Table(
     Column("retired_at", UtcDateTime),
     Column("verifies_until", UtcDateTime),
 )
+
+# Secrets of this deployment, made once by the first process that needs one and shared by
+# every process through the database (the cursors' signing key): never sent to a client.
+instance_secrets = Table(
+    "instance_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("secret", LargeBinary(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

@@ -1,0 +1,112 @@
+"""This product's own API (``/api/v1``): the job record, with real types.
+
+SPEC §10: camelCase names, integers, bytes as integers, durations in seconds, times RFC
+3339 UTC at the precision stored, ``null`` for what is missing, codes with their catalog
+display names beside them.
+
+>>> from datetime import datetime, timezone
+>>> format_instant(datetime(2025, 9, 11, 3, 21, 16, 800000, tzinfo=timezone.utc))
+'2025-09-11T03:21:16.800Z'
+>>> format_instant(datetime(2025, 9, 11, 3, 21, 16, 123456, tzinfo=timezone.utc))
+'2025-09-11T03:21:16.123456Z'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from backupjobs.catalog import JOB_MODULES, JOB_TYPES, RUNNING, STATUSES
+
+_SECOND = timedelta(seconds=1)
+
+
+def format_instant(value: datetime) -> str:
+    """RFC 3339 in UTC: milliseconds, or microseconds when the time has them."""
+    utc = value.astimezone(UTC)
+    micro = utc.microsecond
+    fraction = f"{micro // 1000:03d}" if micro % 1000 == 0 else f"{micro:06d}"
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
+        f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{fraction}Z"
+    )
+
+
+def optional_instant(value: datetime | None) -> str | None:
+    return None if value is None else format_instant(value)
+
+
+def duration_seconds(
+    start: datetime | None, end: datetime | None, *, status: int, now: datetime
+) -> int | None:
+    """Whole seconds from start to end (a running job: to ``now``); None when not known.
+    The same rule as the vendor APIs' ``jobDuration`` (``wire.formats.format_duration``)."""
+    if start is None:
+        return None
+    if end is None:
+        if status != RUNNING:
+            return None
+        end = now
+    return max((end - start) // _SECOND, 0)
+
+
+class V1Job(msgspec.Struct):
+    """A job record (SPEC §10): history, export and alert payloads."""
+
+    jobId: str
+    customerId: UUID
+    customerName: str
+    jobType: int
+    jobTypeName: str
+    jobModule: int
+    jobModuleName: str
+    status: int
+    statusName: str
+    name: str | None
+    totalCount: int | None
+    failedCount: int | None
+    successfulCount: int | None
+    skippedCount: int | None
+    warningCount: int | None
+    backupSizeBytes: int | None
+    startTime: str | None
+    endTime: str | None
+    durationSeconds: int | None
+    lastModifyTime: str
+
+
+#: The names of a job record's fields, in order (a CSV export's header row).
+V1_JOB_FIELDS: tuple[str, ...] = V1Job.__struct_fields__
+
+
+def v1_job(row: Mapping[str, Any], *, now: datetime) -> V1Job:
+    """The job record of ``row``: a job's columns as the ``jobs`` table names them, and
+    ``customer_name``."""
+    status: int = row["status"]
+    start, end = row["start_time"], row["end_time"]
+    return V1Job(
+        jobId=row["job_id"],
+        customerId=row["customer_id"],
+        customerName=row["customer_name"],
+        jobType=row["job_type"],
+        jobTypeName=JOB_TYPES.require(row["job_type"]).display,
+        jobModule=row["job_module"],
+        jobModuleName=JOB_MODULES.require(row["job_module"]).display,
+        status=status,
+        statusName=STATUSES.require(status).display,
+        name=row["name"],
+        totalCount=row["total_count"],
+        failedCount=row["failed_count"],
+        successfulCount=row["successful_count"],
+        skippedCount=row["skipped_count"],
+        warningCount=row["warning_count"],
+        backupSizeBytes=row["backup_size_bytes"],
+        startTime=optional_instant(start),
+        endTime=optional_instant(end),
+        durationSeconds=duration_seconds(start, end, status=status, now=now),
+        lastModifyTime=format_instant(row["last_modify_time"]),
+    )

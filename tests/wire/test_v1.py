@@ -1,0 +1,92 @@
+"""The /api/v1 job record: real types, codes beside their names, times as stored."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import pytest
+
+from backupjobs.wire.v1 import V1_JOB_FIELDS, duration_seconds, format_instant, v1_job
+
+NOW = datetime(2026, 12, 2, 12, tzinfo=UTC)
+CUSTOMER = uuid.UUID("00427fbc-8832-46cf-a1d2-582fa46ec638")
+
+
+def row(**changes):
+    base = {
+        "job_id": "FB20250911032116214502",
+        "customer_id": CUSTOMER,
+        "customer_name": "Northwind Traders",
+        "job_type": 7,
+        "job_module": 304,
+        "status": 2,
+        "name": "Nightly groups",
+        "total_count": 2323,
+        "failed_count": 0,
+        "successful_count": 2323,
+        "skipped_count": 0,
+        "warning_count": 0,
+        "backup_size_bytes": 1073741824,
+        "start_time": datetime(2025, 9, 11, 3, 21, 16, 800000, tzinfo=UTC),
+        "end_time": datetime(2025, 9, 11, 3, 38, 56, 200000, tzinfo=UTC),
+        "last_modify_time": datetime(2025, 9, 11, 3, 38, 57, tzinfo=UTC),
+    }
+    return base | changes
+
+
+def test_a_finished_job_as_json():
+    record = msgspec.json.decode(msgspec.json.encode(v1_job(row(), now=NOW)))
+    assert record == {
+        "jobId": "FB20250911032116214502",
+        "customerId": "00427fbc-8832-46cf-a1d2-582fa46ec638",
+        "customerName": "Northwind Traders",
+        "jobType": 7,
+        "jobTypeName": "Microsoft 365",
+        "jobModule": 304,
+        "jobModuleName": "Microsoft 365 Groups",
+        "status": 2,
+        "statusName": "Finished",
+        "name": "Nightly groups",
+        "totalCount": 2323,
+        "failedCount": 0,
+        "successfulCount": 2323,
+        "skippedCount": 0,
+        "warningCount": 0,
+        "backupSizeBytes": 1073741824,
+        "startTime": "2025-09-11T03:21:16.800Z",
+        "endTime": "2025-09-11T03:38:56.200Z",
+        "durationSeconds": 1059,  # 17m39s, as the seed's jobDuration
+        "lastModifyTime": "2025-09-11T03:38:57.000Z",
+    }
+    assert tuple(record) == V1_JOB_FIELDS
+
+
+def test_what_is_missing_is_null_never_n_a():
+    record = v1_job(
+        row(status=13, name=None, total_count=None, backup_size_bytes=None, start_time=None,
+            end_time=None),
+        now=NOW,
+    )  # fmt: skip
+    assert (record.name, record.totalCount, record.backupSizeBytes) == (None, None, None)
+    assert (record.startTime, record.endTime, record.durationSeconds) == (None, None, None)
+    assert record.statusName == "Not started"
+
+
+def test_a_running_job_is_measured_up_to_now():
+    start = NOW - timedelta(minutes=5, seconds=30, microseconds=1)
+    assert v1_job(row(status=1, start_time=start, end_time=None), now=NOW).durationSeconds == 330
+
+
+@pytest.mark.parametrize(
+    ("micro", "text"),
+    [(0, "16.000Z"), (800000, "16.800Z"), (123000, "16.123Z"), (123456, "16.123456Z"),
+     (1, "16.000001Z")],
+)  # fmt: skip
+def test_times_keep_the_precision_stored(micro, text):
+    value = datetime(2025, 9, 11, 3, 21, 16, micro, tzinfo=UTC)
+    assert format_instant(value) == f"2025-09-11T03:21:{text}"
+
+
+def test_a_job_that_stopped_without_an_end_has_no_duration():
+    assert duration_seconds(NOW, None, status=3, now=NOW) is None
+    assert duration_seconds(NOW, NOW - timedelta(seconds=5), status=2, now=NOW) == 0
