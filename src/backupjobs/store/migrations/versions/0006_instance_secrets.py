@@ -1,7 +1,7 @@
 """secrets of the deployment, shared by its processes (the cursors' signing key)
 
-Revision ID: 0005_instance_secrets
-Revises: 0004_change_feed
+Revision ID: 0006_instance_secrets
+Revises: 0005_service_disabled
 Create Date: 2026-12-02 14:30:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 from backupjobs.store.schema import UtcDateTime
 
-revision: str = "0005_instance_secrets"
-down_revision: str | None = "0004_change_feed"
+revision: str = "0006_instance_secrets"
+down_revision: str | None = "0005_service_disabled"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
