@@ -1,4 +1,8 @@
-"""What every command shares: the database, errors on stderr, one JSON object on stdout."""
+"""What every command shares: the database, errors on stderr, one JSON object on stdout.
+
+The partner commands use this module too, in an install without the server's packages: the
+database is imported only by the functions that use it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 import typer
@@ -15,8 +19,9 @@ from rich.console import Console
 
 from backupjobs.catalog import CodeTable, UnknownCodeError
 from backupjobs.settings import Settings, SettingsError
-from backupjobs.store.database import Database, DatabaseUrlError
-from backupjobs.store.directory import ConflictError, NotFoundError
+
+if TYPE_CHECKING:
+    from backupjobs.store.database import Database
 
 T = TypeVar("T")
 
@@ -32,6 +37,9 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 @contextmanager
 def reported_errors() -> Iterator[None]:
     """Turn the errors an operator can cause into a message and exit status 1."""
+    from backupjobs.store.database import DatabaseUrlError  # noqa: PLC0415
+    from backupjobs.store.directory import ConflictError, NotFoundError  # noqa: PLC0415
+
     try:
         yield
     except (NotFoundError, ConflictError, ValueError, SettingsError, DatabaseUrlError) as error:
@@ -45,6 +53,8 @@ def settings() -> Settings:
 
 def with_database(work: Callable[[Database], Awaitable[T]]) -> T:
     """Run ``work`` on the configured database, created and migrated on first use."""
+    from backupjobs.store.database import Database  # noqa: PLC0415
+
     config = settings()
 
     async def run() -> T:
