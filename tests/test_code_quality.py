@@ -1,4 +1,5 @@
-"""ruff and mypy (strict on src/) are part of the suite, so one command gates everything."""
+"""ruff, mypy (strict on src/) and the import contracts (``[tool.importlinter]`` in
+pyproject.toml) are part of the suite, so one command gates everything."""
 
 import shutil
 import subprocess
@@ -35,4 +36,9 @@ def test_ruff_format():
 
 def test_mypy_strict():
     done = run(tool("mypy"))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_import_contracts():
+    done = run(tool("lint-imports"), "--no-cache")
     assert done.returncode == 0, done.stdout + done.stderr

@@ -124,7 +124,8 @@ async def test_with_the_feed_lost_pages_ask_the_database_until_it_is_back(
     async with elsewhere.write() as connection:
         await connection.execute(
             text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :n"
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = :n AND datname = current_database()"
             ),
             {"n": feed_module.APPLICATION_NAME},
         )

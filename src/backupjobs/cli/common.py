@@ -1,5 +1,9 @@
 """What every command shares: the database, errors on stderr, one JSON object on stdout,
-the ``--json`` and ``--yes`` flags, and how times are written."""
+the ``--json`` and ``--yes`` flags, and how times are written.
+
+The partner commands use this module too, in an install without the server's packages: the
+database is imported only by the functions that use it.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from uuid import UUID
 
 import typer
@@ -23,8 +27,9 @@ from rich.table import Column
 
 from backupjobs.catalog import CodeTable, UnknownCodeError
 from backupjobs.settings import Settings, SettingsError
-from backupjobs.store.database import Database, DatabaseUrlError
-from backupjobs.store.directory import ConflictError, NotFoundError
+
+if TYPE_CHECKING:
+    from backupjobs.store.database import Database
 
 T = TypeVar("T")
 
@@ -45,6 +50,9 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 @contextmanager
 def reported_errors() -> Iterator[None]:
     """Turn the errors an operator can cause into a message and exit status 1."""
+    from backupjobs.store.database import DatabaseUrlError  # noqa: PLC0415
+    from backupjobs.store.directory import ConflictError, NotFoundError  # noqa: PLC0415
+
     try:
         yield
     except (NotFoundError, ConflictError, ValueError, SettingsError, DatabaseUrlError) as error:
@@ -59,6 +67,8 @@ def settings() -> Settings:
 def with_database(work: Callable[[Database], Awaitable[T]], *, migrate: bool = True) -> T:
     """Run ``work`` on the configured database, created and migrated on first use (unless
     ``migrate`` is False: ``work`` migrates it itself)."""
+    from backupjobs.store.database import Database  # noqa: PLC0415
+
     config = settings()
 
     async def run() -> T:
