@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from litestar import Litestar, Router
@@ -27,6 +27,7 @@ from backupjobs.api.problems import EXCEPTION_HANDLERS
 from backupjobs.api.ratelimit import per_app_limit
 from backupjobs.api.security import principal_of
 from backupjobs.auth.keys import ensure_signing_key
+from backupjobs.infra.tasks import stop
 from backupjobs.log import configure_logging
 from backupjobs.settings import Settings
 from backupjobs.store.database import Database
@@ -93,10 +94,7 @@ def build_application(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
-            if retention is not None:
-                retention.cancel()
-                with suppress(asyncio.CancelledError):
-                    await retention
+            await stop(retention)
             await context.limiter.counters.close()
             await context.read_model.close()
             await db.dispose()

@@ -38,6 +38,7 @@ import asyncpg
 import structlog
 
 from backupjobs.infra.cache import BoundedCache
+from backupjobs.infra.tasks import stop
 
 CHANNEL = "backupjobs_changes"
 #: The payload meaning "anything may have changed".
@@ -128,11 +129,8 @@ class ChangeFeed:
 
     async def close(self) -> None:
         """Stop listening; nothing is trusted any more (the task's end loses it all)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await stop(task)
 
     def _lose(self) -> None:
         self._trusted_until = 0.0
@@ -182,7 +180,9 @@ class ChangeFeed:
             self.forget_all()
             while not lost.done():
                 sent = time.monotonic()
-                await asyncio.wait_for(connection.fetchval("SELECT 1"), timeout=MAX_LAG)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
+                async with asyncio.timeout(MAX_LAG):
+                    await connection.fetchval("SELECT 1")
                 if lost.done():
                     return
                 # Every notification committed before ``sent`` was handled before this.
@@ -190,6 +190,7 @@ class ChangeFeed:
                 if not first.done():
                     first.set_result(None)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(lost), timeout=HEARTBEAT)
+                    async with asyncio.timeout(HEARTBEAT):
+                        await asyncio.shield(lost)
         finally:
             connection.terminate()
