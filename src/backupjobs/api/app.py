@@ -75,6 +75,7 @@ def build_application(settings: Settings | None = None) -> Litestar:
         settings.database_url,
         pool_size=settings.database_pool_size,
         read_url=settings.database_read_url,
+        timeout=settings.database_timeout,
     )
     context = AppContext.build(settings, db)
 
