@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from backupjobs.catalog import CodeTable
+from backupjobs.catalog import CodeTable, UnknownCodeError
 from backupjobs.cli.client.output import Format
 from backupjobs.cli.common import fail
 from backupjobs.sdk import BackupJobsError, parse_duration
@@ -55,10 +55,10 @@ def code(table: CodeTable, value: str | None, option: str) -> int | None:
     text = value.strip()
     if text.isdecimal():
         return int(text)
-    entry = table.find(text)
-    if entry is None:
-        raise fail(f"{option}: unknown {table.field} {text!r}", 2)
-    return entry.code
+    try:
+        return table.parse(text).code
+    except UnknownCodeError as error:  # ambiguous names too: the error names the codes
+        raise fail(f"{option}: {error}", 2) from None
 
 
 def duration(text: str, option: str) -> timedelta:
