@@ -15,7 +15,7 @@ from litestar.openapi.spec import OpenAPIType, Schema
 
 from backupjobs.api.context import AppContext
 from backupjobs.api.problems import ProblemError, problem_responses
-from backupjobs.api.requests import json_body_operation
+from backupjobs.api.requests import TOO_DEEP, json_body_operation, require_json
 from backupjobs.api.security import SECURITY, requires
 from backupjobs.auth.permissions import Permission
 from backupjobs.auth.tokens import Principal
@@ -82,6 +82,8 @@ def _decode_batch(raw: bytes) -> list[msgspec.Raw]:
         raise ProblemError(400, "The request body must be a JSON array of job records.") from None
     except msgspec.DecodeError:
         raise ProblemError(400, "The request body is not valid JSON.") from None
+    except RecursionError:
+        raise ProblemError(400, TOO_DEEP) from None
     if len(batch) > MAX_RECORDS_PER_REQUEST:
         raise ProblemError(
             400,
@@ -96,8 +98,8 @@ def _decode_batch(raw: bytes) -> list[msgspec.Raw]:
     status_code=200,
     guards=[requires(Permission.JOBS_WRITE)],
     security=SECURITY,
-    responses=problem_responses(400, 401, 403, 413, 429),
-    operation_class=json_body_operation(_BATCH, "Job records to store."),
+    responses=problem_responses(400, 401, 403, 413, 415, 429),
+    operation_class=json_body_operation(_BATCH, "Job records to store.", required=True),
     summary="Record job runs",
     description=(
         "Upserts each record by (partner, jobId). A record older than the stored one (by "
@@ -111,6 +113,7 @@ async def ingest_jobs(
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
 ) -> IngestAnswer:
+    require_json(request)
     batch = _decode_batch(await request.body())
     valid: list[tuple[int, JobRecord]] = []
     rejected: list[RejectedRecord] = []
