@@ -52,9 +52,11 @@ from backupjobs.api.requests import (
     nullable_integer,
     object_schema,
     offset_of,
+    v3_paging,
+    v3_paging_parameters,
 )
 from backupjobs.api.security import SECURITY, authorize, principal_of
-from backupjobs.api.v3 import PageIndex, PageSize, V3Metadata
+from backupjobs.api.v3 import V3Metadata
 from backupjobs.auth.permissions import Permission
 from backupjobs.auth.tokens import Principal
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES, CodeTable, UnknownCodeError
@@ -169,7 +171,11 @@ _JOB_FILTER = object_schema(
     before_request=authorizing(Permission.V3_JOBS_READ),
     security=SECURITY,
     responses={200: ok_response(V3JobPage), **problem_responses(400, 401, 403, 404, 413, 429)},
-    operation_class=json_body_operation(_JOB_FILTER, "Filters by job type and module."),
+    operation_class=json_body_operation(
+        _JOB_FILTER,
+        "Filters by job type and module.",
+        parameters=v3_paging_parameters(default_size=100),
+    ),
     summary="Job details of a customer's backup services",
     description=(
         "One row per backup service of the customer: its latest job, or a placeholder row "
@@ -180,10 +186,9 @@ _JOB_FILTER = object_schema(
 async def v3_jobs(
     request: Request[Any, Any, Any],
     customer_id: Annotated[str, Parameter(description="The tenant owner ID of the customer.")],
-    pageIndex: PageIndex = 1,
-    pageSize: PageSize = 100,
 ) -> ASGIResponse:
     principal = principal_of(request.scope)
+    pageIndex, pageSize = v3_paging(request.scope["query_string"], default_size=100)
     filters = decode_optional_body(await read_body(request), V3JobFilter) or V3JobFilter()
     job_type = code_filter(JOB_TYPES, filters.jobType)
     job_module = code_filter(JOB_MODULES, filters.jobModule)

@@ -40,6 +40,8 @@ TOKEN_PATH = "/connect/token"  # noqa: S105 - a path, not a secret
 CLIENT_CREDENTIALS = "client_credentials"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _LOGGED_ID_LENGTH = 100
+# No client string with one is stored or looked up (PostgreSQL text cannot hold it).
+_NUL = "\x00"
 # One line per token issued or refused: client id, method, reason, address. Never a
 # secret or an assertion (descriptions are this module's own words).
 _audit = structlog.get_logger("backupjobs.audit")
@@ -89,6 +91,10 @@ def _form(request: Request[Any, Any, Any], raw: bytes) -> dict[str, str]:
     for name, value in pairs:
         if name in form:
             raise TokenRequestError("invalid_request", f"parameter {name} is repeated")
+        if _NUL in name or _NUL in value:
+            raise TokenRequestError(
+                "invalid_request", f"parameter {name!r} contains a NUL character (%00)"
+            )
         form[name] = value
     return form
 
@@ -122,7 +128,10 @@ def _basic_credentials(request: Request[Any, Any, Any]) -> tuple[str, str] | Non
     if not colon:
         raise TokenRequestError("invalid_request", "malformed Basic credentials")
     # RFC 6749 2.3.1: both parts are form-encoded before base64.
-    return unquote_plus(client_id), unquote_plus(secret)
+    client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    if _NUL in client_id or _NUL in secret:
+        raise TokenRequestError("invalid_request", "the Basic credentials contain a NUL character")
+    return client_id, secret
 
 
 def _requested_scope(form: dict[str, str], app: App) -> frozenset[str]:
