@@ -24,6 +24,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Server
 from backupjobs import __version__
 from backupjobs.api import ingest, jobpages, modern, oauth, odata, ops, v3
 from backupjobs.api.context import STATE_KEY, AppContext, app_context, database
+from backupjobs.api.outage import STATE_KEY as OUTAGE_KEY
 from backupjobs.api.problems import EXCEPTION_HANDLERS
 from backupjobs.api.ratelimit import per_app_limit
 from backupjobs.api.security import principal_of
@@ -98,6 +99,7 @@ def build_application(settings: Settings | None = None) -> Litestar:
                 retention.cancel()
                 with suppress(asyncio.CancelledError):
                     await retention
+            await context.outage.close()
             await context.limiter.counters.close()
             await context.read_model.close()
             await db.dispose()
@@ -120,7 +122,7 @@ def build_application(settings: Settings | None = None) -> Litestar:
             ops.readyz,
             ops.metrics,
         ],
-        state=State({STATE_KEY: context}),
+        state=State({STATE_KEY: context, OUTAGE_KEY: context.outage}),
         dependencies=DEPENDENCIES,
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -14,6 +14,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 
 from backupjobs.api.metrics import Metrics
+from backupjobs.api.outage import OutageLog
 from backupjobs.api.ratelimit import RateLimiter
 from backupjobs.auth.keys import KeyRing
 from backupjobs.auth.tokens import TokenIssuer, TokenVerifier
@@ -29,7 +30,7 @@ STATE_KEY = "context"
 @dataclass(frozen=True, slots=True)
 class AppContext:
     """The application's parts: settings, database, read model and ingestion, keys and
-    tokens, metrics, rate limits."""
+    tokens, metrics, rate limits, the log of database outages."""
 
     settings: Settings
     db: Database
@@ -40,6 +41,7 @@ class AppContext:
     verifier: TokenVerifier
     metrics: Metrics
     limiter: RateLimiter
+    outage: OutageLog
 
     @classmethod
     def build(cls, settings: Settings, db: Database) -> AppContext:
@@ -54,6 +56,7 @@ class AppContext:
             verifier=TokenVerifier(keys, issuer=settings.public_url),
             metrics=Metrics(),
             limiter=RateLimiter.from_settings(settings),
+            outage=OutageLog(db.ping),
         )
 
 

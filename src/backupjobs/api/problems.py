@@ -18,6 +18,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
+from backupjobs.api.outage import STATE_KEY as OUTAGE_KEY
+from backupjobs.api.outage import OutageLog
 from backupjobs.store.database import database_unavailable
 
 PROBLEM_JSON = "application/problem+json"
@@ -109,10 +111,20 @@ def _on_http(request: Request[Any, Any, Any], error: HTTPException) -> Response[
 RETRY_AFTER_UNAVAILABLE = 5
 
 
+def database_refused(request: Request[Any, Any, Any], error: BaseException) -> None:
+    """Count a request refused for want of the database in the application's
+    :class:`~.outage.OutageLog`, which logs the outage (not each request)."""
+    outage: OutageLog | None = request.app.state.get(OUTAGE_KEY)
+    if outage is None:
+        _log.warning("database unavailable", path=request.url.path, error=type(error).__name__)
+    else:
+        outage.refused(error)
+
+
 def _on_database_unavailable(
     request: Request[Any, Any, Any], error: Exception
 ) -> Response[ProblemDetails]:
-    _log.warning("database unavailable", path=request.url.path, error=type(error).__name__)
+    database_refused(request, error)
     return problem_response(
         request,
         503,
