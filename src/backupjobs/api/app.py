@@ -63,7 +63,7 @@ def _openapi(settings: Settings) -> OpenAPIConfig:
                     bearer_format="JWT",
                     description="An access token from POST /connect/token.",
                 )
-            }
+            },
         ),
     )
 

@@ -45,11 +45,12 @@ from backupjobs.api.odata import CollectionOperation, CustomerId, EntitySegment,
 from backupjobs.api.problems import ProblemError, problem_responses
 from backupjobs.api.requests import (
     code_filter,
+    code_or_name_schema,
+    code_schema,
     customer_id_or_404,
     decode_optional_body,
     json_body_operation,
     not_found_customer,
-    nullable_integer,
     object_schema,
     offset_of,
     v3_paging,
@@ -155,8 +156,12 @@ class V3JobFilter(msgspec.Struct):
 
 _JOB_FILTER = object_schema(
     {
-        "jobType": nullable_integer("Only this job type (absent or null: all)."),
-        "jobModule": nullable_integer("Only this job module (absent or null: all)."),
+        "jobType": code_schema(
+            JOB_TYPES, "Only this job type (absent or null: all).", nullable=True
+        ),
+        "jobModule": code_schema(
+            JOB_MODULES, "Only this job module (absent or null: all).", nullable=True
+        ),
     },
     "Optional filters; unknown fields are ignored.",
 )
@@ -224,6 +229,15 @@ _JOB_FEED: dict[str, Any] = {
 }
 _JSON_MEDIA_TYPE = odata.JSON_MEDIA_TYPE.encode()
 _VERSION_HEADER = (odata.VERSION_HEADER[0].lower().encode(), odata.VERSION_HEADER[1].encode())
+
+
+def _path_code(table: CodeTable, description: str) -> dict[str, Any]:
+    described = code_or_name_schema(table, description)
+    return {"description": described["description"], "schema_extra": {"enum": described["enum"]}}
+
+
+_JOB_TYPE_PATH = _path_code(JOB_TYPES, "The service type of the job: a name or a code.")
+_JOB_MODULE_PATH = _path_code(JOB_MODULES, "The service module of the job: a name or a code.")
 
 
 def _code(table: CodeTable, text: str, parameter: str) -> int:
@@ -305,12 +319,8 @@ def _placeholder(
 async def service_jobs(
     request: Request[Any, Any, Any],
     customer_id: CustomerId,
-    job_type: Annotated[
-        str, Parameter(description="The service type of the job: a name or a code.")
-    ],
-    job_module: Annotated[
-        str, Parameter(description="The service module of the job: a name or a code.")
-    ],
+    job_type: Annotated[str, Parameter(**_JOB_TYPE_PATH)],
+    job_module: Annotated[str, Parameter(**_JOB_MODULE_PATH)],
 ) -> ASGIResponse:
     type_code = _code(JOB_TYPES, job_type, "JobType")
     module_code = _code(JOB_MODULES, job_module, "JobModule")

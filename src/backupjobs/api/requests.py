@@ -192,5 +192,31 @@ def nullable_integer(description: str) -> Schema:
     return Schema(type=[OpenAPIType.INTEGER, OpenAPIType.NULL], description=description)
 
 
+def _listed(table: CodeTable) -> str:
+    return "; ".join(f"{entry.code} {entry.display}" for entry in table)
+
+
+def code_schema(table: CodeTable, description: str, *, nullable: bool = False) -> Schema:
+    """An integer code of ``table``: its codes as an ``enum``, each named in the
+    description (the full reference: docs/codes.md)."""
+    codes: list[Any] = [entry.code for entry in table]
+    return Schema(
+        type=[OpenAPIType.INTEGER, OpenAPIType.NULL] if nullable else OpenAPIType.INTEGER,
+        enum=[*codes, None] if nullable else codes,
+        description=f"{description} Codes: {_listed(table)}.",
+    )
+
+
+def code_or_name_schema(table: CodeTable, description: str) -> dict[str, Any]:
+    """A code of ``table`` in a path: a catalog name (here its display name; any case and
+    the seed's name are taken too) or the code's number, as ``enum`` values. A name that
+    two codes share names neither and is left out (a 400 naming both)."""
+    names = [entry.display for entry in table if table.find(entry.display) is entry]
+    return {
+        "enum": [*names, *(str(entry.code) for entry in table)],
+        "description": f"{description} Codes and names: {_listed(table)}.",
+    }
+
+
 def object_schema(properties: dict[str, Schema | Reference], description: str) -> Schema:
     return Schema(type=OpenAPIType.OBJECT, properties=properties, description=description)
