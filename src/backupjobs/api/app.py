@@ -24,6 +24,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Server
 from backupjobs import __version__
 from backupjobs.api import ingest, jobpages, modern, oauth, odata, ops, v3
 from backupjobs.api.context import STATE_KEY, AppContext, app_context, database
+from backupjobs.api.limits import request_target_limit
 from backupjobs.api.outage import STATE_KEY as OUTAGE_KEY
 from backupjobs.api.problems import EXCEPTION_HANDLERS
 from backupjobs.api.ratelimit import per_app_limit
@@ -126,7 +127,11 @@ def build_application(settings: Settings | None = None) -> Litestar:
         dependencies=DEPENDENCIES,
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[context.metrics.middleware, per_app_limit(context.limiter, context.verifier)],
+        middleware=[
+            context.metrics.middleware,
+            request_target_limit,
+            per_app_limit(context.limiter, context.verifier),
+        ],
         openapi_config=_openapi(settings),
         request_max_body_size=settings.max_request_bytes,
         logging_config=None,

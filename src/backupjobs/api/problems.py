@@ -98,8 +98,17 @@ _GENERIC_DETAIL = {
 }
 
 
+#: What Litestar says when the body ends before its Content-Length (the client closed).
+_BODY_CUT_SHORT = "client disconnected prematurely"
+
+
 def _on_http(request: Request[Any, Any, Any], error: HTTPException) -> Response[ProblemDetails]:
     status = error.status_code
+    if status == 500 and error.detail == _BODY_CUT_SHORT:
+        # The client's mistake, not the server's: a 400 it may still read.
+        return problem_response(
+            request, 400, "The request body ended before its Content-Length was reached."
+        )
     if status >= 500:
         return _on_unexpected(request, error)
     detail = _GENERIC_DETAIL.get(status) or str(error.detail)
