@@ -219,9 +219,11 @@ async def test_a_deeply_nested_value_in_a_record_is_a_record_error(client, db):
     response = await post_raw(
         client, tenant, f'[{good}, {{"jobId": "deep", "name": {deep}}}]'.encode()
     )
-    assert response.status_code in (200, 400), response.text
-    if response.status_code == 200:
-        assert response.json()["stored"] == 1
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["stored"] == 1
+    assert [(r["index"], r["jobId"]) for r in answer["rejected"]] == [(1, "deep")]
+    assert "name" in answer["rejected"][0]["error"]
 
 
 # --- 20.6: jobId collisions ------------------------------------------------------------

@@ -84,10 +84,10 @@ _UNKNOWN = re.compile(r"Object contains unknown field `(.*)`")
 _AT_PATH = re.compile(r"^(.*) - at `\$\.?(.*)`$")
 # A record's keys: a JSON string followed by a colon (in valid JSON, only a key is).
 _KEY = re.compile(rb'"([^"\\]*(?:\\.[^"\\]*)*)"\s*:')
-_TABLES: tuple[tuple[str, str, CodeTable], ...] = (
-    ("job_type", "jobType", JOB_TYPES),
-    ("job_module", "jobModule", JOB_MODULES),
-    ("status", "status", STATUSES),
+_TABLES: tuple[tuple[str, CodeTable], ...] = (
+    ("job_type", JOB_TYPES),
+    ("job_module", JOB_MODULES),
+    ("status", STATUSES),
 )
 _TIMES = (
     ("start_time", "startTime"),
@@ -142,7 +142,7 @@ def parse_record(raw: msgspec.Raw) -> JobRecord:
         raise RecordError("a value is nested too deeply") from None
     _check_keys(raw)
     job_type, job_module, status = (
-        _code(table, getattr(reported, attribute), name) for attribute, name, table in _TABLES
+        _code(table, getattr(reported, attribute)) for attribute, table in _TABLES
     )
     if not reported.job_id.strip():
         raise RecordError("jobId must not be blank")
@@ -189,7 +189,7 @@ def _check_keys(raw: msgspec.Raw) -> None:
         seen.add(name)
 
 
-def _code(table: CodeTable, value: int | str, name: str) -> int:
+def _code(table: CodeTable, value: int | str) -> int:
     try:
         return table.parse(value).code
     except UnknownCodeError as error:
