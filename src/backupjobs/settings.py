@@ -35,6 +35,9 @@ class Settings:
     database_read_url: str = ""
     #: Connections per API process (PostgreSQL), for writes and for the job pages each.
     database_pool_size: int = 10
+    #: Seconds a request waits on PostgreSQL at most: for a connection, and for a job
+    #: page's read; past it the answer is 503 with Retry-After.
+    database_timeout: float = 5.0
     #: Lifetime of issued access tokens, in seconds.
     token_lifetime: int = 3600
     #: Largest request body accepted, in bytes; larger ones get 413.
@@ -69,6 +72,8 @@ class Settings:
         if not self.public_url:
             object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+        if not self.database_timeout > 0:
+            raise SettingsError(f"{PREFIX}DATABASE_TIMEOUT must be a number of seconds above 0")
         if self.rate_limit_window < 1:
             raise SettingsError(f"{PREFIX}RATE_LIMIT_WINDOW must be at least 1 (seconds)")
         for name in ("rate_limit_app", "rate_limit_token_client", "rate_limit_token_address"):
@@ -113,6 +118,11 @@ def _convert(name: str, annotation: object, raw: str) -> object:
             return int(raw)
         except ValueError:
             raise SettingsError(f"{variable} must be an integer, not {raw!r}") from None
+    if annotation in (float, "float"):
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(f"{variable} must be a number, not {raw!r}") from None
     if annotation in (bool, "bool"):
         lowered = raw.strip().lower()
         if lowered in {"1", "true", "yes", "on"}:

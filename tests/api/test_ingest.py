@@ -82,7 +82,11 @@ async def test_bad_records_are_rejected_one_by_one(client, db):
     assert answer["stored"] == 2 and answer["stale"] == 0
     rejected = {r["index"]: r for r in answer["rejected"]}
     assert sorted(rejected) == [1, 2, 3, 5]
-    assert rejected[1] == {"index": 1, "jobId": "bad-type", "error": "unknown jobType 42"}
+    assert rejected[1] == {
+        "index": 1,
+        "jobId": "bad-type",
+        "error": "unknown jobType 42 (the codes: docs/codes.md)",
+    }
     assert rejected[2]["jobId"] == "missing" and "customerId is required" in rejected[2]["error"]
     assert rejected[3]["jobId"] is None
     assert "lastModifyTime" in rejected[5]["error"]
@@ -170,7 +174,7 @@ async def test_empty_batch(client, db):
 
 async def test_body_must_be_an_array_of_at_most_1000(client, db):
     tenant = await make_tenant(db)
-    headers = await tenant.headers(client)
+    headers = {**await tenant.headers(client), "Content-Type": "application/json"}
     for body in (b'{"jobId": "x"}', b"null", b"{bad", b""):
         response = await client.post(INGEST, content=body, headers=headers)
         assert response.status_code == 400, body
@@ -194,7 +198,8 @@ async def test_a_full_batch_of_1000_is_stored(client, db):
 async def test_oversized_body_is_413(client, db, settings):
     tenant = await make_tenant(db)
     body = b"[" + b" " * settings.max_request_bytes + b"]"
-    response = await client.post(INGEST, content=body, headers=await tenant.headers(client))
+    headers = {**await tenant.headers(client), "Content-Type": "application/json"}
+    response = await client.post(INGEST, content=body, headers=headers)
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
 

@@ -33,7 +33,10 @@ def test_optional_fields_may_be_absent_or_null():
         ({"jobType": 99}, "unknown jobType 99"),
         ({"jobModule": 999}, "unknown jobModule 999"),
         ({"status": 15}, "unknown status 15"),
-        ({"jobType": "7"}, "jobType"),
+        ({"jobType": "Microsoft 366"}, "unknown jobType 'Microsoft 366'"),
+        ({"jobModule": "Archiver"}, "ambiguous jobModule 'Archiver'"),
+        ({"jobType": [7]}, "jobType"),
+        ({"backupSize": 5}, "unknown field 'backupSize' \\(did you mean backupSizeBytes\\?\\)"),
         ({"jobType": True}, "jobType"),
         ({"totalCount": -1}, "totalCount"),
         ({"backupSizeBytes": 1.5}, "backupSizeBytes"),
@@ -67,3 +70,10 @@ def test_job_id_is_reported_when_readable():
     assert record_job_id(raw({"jobId": "abc"})) == "abc"
     assert record_job_id(raw({"jobId": 5})) is None
     assert record_job_id(raw("x")) is None
+
+
+def test_codes_are_taken_by_number_or_catalog_name():
+    record = parse_record(
+        raw(job(SEED_CUSTOMER, "J1", jobType="7", jobModule="SharePoint%20Online", status="failed"))
+    )
+    assert (record.job_type, record.job_module, record.status) == (7, 302, 3)

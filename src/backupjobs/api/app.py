@@ -23,6 +23,8 @@ from litestar.openapi.spec import Components, SecurityScheme, Server
 from backupjobs import __version__
 from backupjobs.api import docs, ingest, jobpages, modern, oauth, odata, ops, v3
 from backupjobs.api.context import STATE_KEY, AppContext, app_context, database
+from backupjobs.api.limits import request_target_limit
+from backupjobs.api.outage import STATE_KEY as OUTAGE_KEY
 from backupjobs.api.problems import EXCEPTION_HANDLERS
 from backupjobs.api.ratelimit import per_app_limit
 from backupjobs.api.security import principal_of
@@ -62,7 +64,7 @@ def _openapi(settings: Settings) -> OpenAPIConfig:
                     bearer_format="JWT",
                     description="An access token from POST /connect/token.",
                 )
-            }
+            },
         ),
     )
 
@@ -75,6 +77,7 @@ def build_application(settings: Settings | None = None) -> Litestar:
         settings.database_url,
         pool_size=settings.database_pool_size,
         read_url=settings.database_read_url,
+        timeout=settings.database_timeout,
     )
     context = AppContext.build(settings, db)
 
@@ -95,6 +98,7 @@ def build_application(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             await stop(retention)
+            await context.outage.close()
             await context.limiter.counters.close()
             await context.read_model.close()
             await db.dispose()
@@ -118,11 +122,15 @@ def build_application(settings: Settings | None = None) -> Litestar:
             ops.metrics,
             docs.assets_router(DOCS_PATH),
         ],
-        state=State({STATE_KEY: context}),
+        state=State({STATE_KEY: context, OUTAGE_KEY: context.outage}),
         dependencies=DEPENDENCIES,
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[context.metrics.middleware, per_app_limit(context.limiter, context.verifier)],
+        middleware=[
+            context.metrics.middleware,
+            request_target_limit,
+            per_app_limit(context.limiter, context.verifier),
+        ],
         openapi_config=_openapi(settings),
         request_max_body_size=settings.max_request_bytes,
         logging_config=None,

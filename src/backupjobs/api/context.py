@@ -15,6 +15,7 @@ from litestar.connection import ASGIConnection
 
 from backupjobs.api.listing import CursorPaging
 from backupjobs.api.metrics import Metrics
+from backupjobs.api.outage import OutageLog
 from backupjobs.api.ratelimit import RateLimiter
 from backupjobs.auth.keys import KeyRing
 from backupjobs.auth.tokens import TokenIssuer, TokenVerifier
@@ -30,7 +31,7 @@ STATE_KEY = "context"
 @dataclass(frozen=True, slots=True)
 class AppContext:
     """The application's parts: settings, database, read model and ingestion, keys and
-    tokens, metrics, rate limits, the lists' cursors."""
+    tokens, metrics, rate limits, the lists' cursors, the log of database outages."""
 
     settings: Settings
     db: Database
@@ -42,6 +43,7 @@ class AppContext:
     metrics: Metrics
     limiter: RateLimiter
     cursors: CursorPaging
+    outage: OutageLog
 
     @classmethod
     def build(cls, settings: Settings, db: Database) -> AppContext:
@@ -57,6 +59,7 @@ class AppContext:
             metrics=Metrics(),
             limiter=RateLimiter.from_settings(settings),
             cursors=CursorPaging(settings.public_url),
+            outage=OutageLog(db.ping),
         )
 
 

@@ -15,11 +15,13 @@ from litestar.openapi.spec import OpenAPIType, Schema
 
 from backupjobs.api.context import AppContext
 from backupjobs.api.problems import ProblemError, problem_responses
-from backupjobs.api.requests import json_body_operation
+from backupjobs.api.requests import TOO_DEEP, code_schema, json_body_operation, require_json
 from backupjobs.api.security import SECURITY, requires
 from backupjobs.auth.permissions import Permission
 from backupjobs.auth.tokens import Principal
+from backupjobs.catalog import JOB_MODULES, JOB_TYPES, STATUSES, CodeTable
 from backupjobs.model import IngestResult, JobRecord, RecordError, parse_record, record_job_id
+from backupjobs.model.records import MAX_JOB_ID_LENGTH, MAX_NAME_LENGTH
 
 MAX_RECORDS_PER_REQUEST = 1_000
 
@@ -36,18 +38,44 @@ class IngestAnswer(msgspec.Struct):
     rejected: list[RejectedRecord]
 
 
-_RECORD = Schema(
+def _code(table: CodeTable, description: str) -> Schema:
+    return Schema(
+        any_of=[
+            code_schema(table, description),
+            Schema(
+                type=OpenAPIType.STRING,
+                description="Or a catalog name, in any case (one two codes share is refused).",
+            ),
+        ]
+    )
+
+
+#: A job record as ingestion reads it (the first form of an item of the body in the
+#: OpenAPI document). A record that does not match is rejected alone (the answer lists it).
+JOB_RECORD = Schema(
     type=OpenAPIType.OBJECT,
     required=["jobId", "customerId", "jobType", "jobModule", "status", "lastModifyTime"],
+    additional_properties=False,
     properties={
-        "jobId": Schema(type=OpenAPIType.STRING, max_length=128),
+        "jobId": Schema(
+            type=OpenAPIType.STRING,
+            min_length=1,
+            max_length=MAX_JOB_ID_LENGTH,
+            description="Unique across the partner's customers; no NUL character.",
+        ),
         "customerId": Schema(type=OpenAPIType.STRING, format="uuid"),  # type: ignore[arg-type]
-        "jobType": Schema(type=OpenAPIType.INTEGER),
-        "jobModule": Schema(type=OpenAPIType.INTEGER),
-        "status": Schema(type=OpenAPIType.INTEGER),
-        "name": Schema(type=[OpenAPIType.STRING, OpenAPIType.NULL], max_length=512),
+        "jobType": _code(JOB_TYPES, "The job type."),
+        "jobModule": _code(JOB_MODULES, "The job module."),
+        "status": _code(STATUSES, "The job's status."),
+        "name": Schema(
+            type=[OpenAPIType.STRING, OpenAPIType.NULL],
+            max_length=MAX_NAME_LENGTH,
+            description="No NUL character.",
+        ),
         **{
-            count: Schema(type=[OpenAPIType.INTEGER, OpenAPIType.NULL], minimum=0)
+            count: Schema(
+                type=[OpenAPIType.INTEGER, OpenAPIType.NULL], minimum=0, maximum=2**63 - 1
+            )
             for count in (
                 "totalCount",
                 "failedCount",
@@ -61,15 +89,34 @@ _RECORD = Schema(
             time: Schema(
                 type=[OpenAPIType.STRING, OpenAPIType.NULL],
                 format="date-time",  # type: ignore[arg-type]
-                description="ISO 8601 with a UTC offset.",
+                description=(
+                    "ISO 8601 with a UTC offset of at most 15:59 either way, in years 1 to "
+                    "9999 once in UTC."
+                ),
             )
             for time in ("startTime", "endTime", "lastModifyTime")
         },
     },
+    description=(
+        "A job run. Every field but these is refused (a misspelt one is named, with the "
+        "right name when it is close); a key may be given once. endTime may not precede "
+        "startTime."
+    ),
 )
 _BATCH = Schema(
     type=OpenAPIType.ARRAY,
-    items=_RECORD,
+    items=Schema(
+        any_of=[
+            JOB_RECORD,
+            Schema(
+                description=(
+                    "Anything else is taken too, and rejected alone: each item is checked on "
+                    "its own, one that is not a job record is listed in the answer's "
+                    "rejected with the reason, and the others are stored."
+                )
+            ),
+        ]
+    ),
     max_items=MAX_RECORDS_PER_REQUEST,
     description="Job records, at most 1,000.",
 )
@@ -82,6 +129,8 @@ def _decode_batch(raw: bytes) -> list[msgspec.Raw]:
         raise ProblemError(400, "The request body must be a JSON array of job records.") from None
     except msgspec.DecodeError:
         raise ProblemError(400, "The request body is not valid JSON.") from None
+    except RecursionError:
+        raise ProblemError(400, TOO_DEEP) from None
     if len(batch) > MAX_RECORDS_PER_REQUEST:
         raise ProblemError(
             400,
@@ -96,13 +145,15 @@ def _decode_batch(raw: bytes) -> list[msgspec.Raw]:
     status_code=200,
     guards=[requires(Permission.JOBS_WRITE)],
     security=SECURITY,
-    responses=problem_responses(400, 401, 403, 413, 429),
-    operation_class=json_body_operation(_BATCH, "Job records to store."),
+    responses=problem_responses(400, 401, 403, 413, 415, 429),
+    operation_class=json_body_operation(_BATCH, "Job records to store.", required=True),
     summary="Record job runs",
     description=(
         "Upserts each record by (partner, jobId). A record older than the stored one (by "
         "lastModifyTime) is counted as stale and ignored. Records are validated one by one; "
-        "rejected ones are listed with the reason. The answer comes after the commit."
+        "rejected ones are listed with the reason. The "
+        "body must be `application/json` (or a `+json` type: 415 otherwise). The answer "
+        "comes after the commit."
     ),
     tags=["ingestion"],
 )
@@ -111,6 +162,7 @@ async def ingest_jobs(
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
 ) -> IngestAnswer:
+    require_json(request)
     batch = _decode_batch(await request.body())
     valid: list[tuple[int, JobRecord]] = []
     rejected: list[RejectedRecord] = []

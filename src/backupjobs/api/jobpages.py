@@ -45,16 +45,19 @@ from backupjobs.api.odata import CollectionOperation, CustomerId, EntitySegment,
 from backupjobs.api.problems import ProblemError, problem_responses
 from backupjobs.api.requests import (
     code_filter,
+    code_or_name_schema,
+    code_schema,
     customer_id_or_404,
     decode_optional_body,
     json_body_operation,
     not_found_customer,
-    nullable_integer,
     object_schema,
     offset_of,
+    v3_paging,
+    v3_paging_parameters,
 )
 from backupjobs.api.security import SECURITY, authorize, principal_of
-from backupjobs.api.v3 import PageIndex, PageSize, V3Metadata
+from backupjobs.api.v3 import V3Metadata
 from backupjobs.auth.permissions import Permission
 from backupjobs.auth.tokens import Principal
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES, CodeTable, UnknownCodeError
@@ -153,8 +156,12 @@ class V3JobFilter(msgspec.Struct):
 
 _JOB_FILTER = object_schema(
     {
-        "jobType": nullable_integer("Only this job type (absent or null: all)."),
-        "jobModule": nullable_integer("Only this job module (absent or null: all)."),
+        "jobType": code_schema(
+            JOB_TYPES, "Only this job type (absent or null: all).", nullable=True
+        ),
+        "jobModule": code_schema(
+            JOB_MODULES, "Only this job module (absent or null: all).", nullable=True
+        ),
     },
     "Optional filters; unknown fields are ignored.",
 )
@@ -169,7 +176,11 @@ _JOB_FILTER = object_schema(
     before_request=authorizing(Permission.V3_JOBS_READ),
     security=SECURITY,
     responses={200: ok_response(V3JobPage), **problem_responses(400, 401, 403, 404, 413, 429)},
-    operation_class=json_body_operation(_JOB_FILTER, "Filters by job type and module."),
+    operation_class=json_body_operation(
+        _JOB_FILTER,
+        "Filters by job type and module.",
+        parameters=v3_paging_parameters(default_size=100),
+    ),
     summary="Job details of a customer's backup services",
     description=(
         "One row per backup service of the customer: its latest job, or a placeholder row "
@@ -180,10 +191,9 @@ _JOB_FILTER = object_schema(
 async def v3_jobs(
     request: Request[Any, Any, Any],
     customer_id: Annotated[str, Parameter(description="The tenant owner ID of the customer.")],
-    pageIndex: PageIndex = 1,
-    pageSize: PageSize = 100,
 ) -> ASGIResponse:
     principal = principal_of(request.scope)
+    pageIndex, pageSize = v3_paging(request.scope["query_string"], default_size=100)
     filters = decode_optional_body(await read_body(request), V3JobFilter) or V3JobFilter()
     job_type = code_filter(JOB_TYPES, filters.jobType)
     job_module = code_filter(JOB_MODULES, filters.jobModule)
@@ -219,6 +229,15 @@ _JOB_FEED: dict[str, Any] = {
 }
 _JSON_MEDIA_TYPE = odata.JSON_MEDIA_TYPE.encode()
 _VERSION_HEADER = (odata.VERSION_HEADER[0].lower().encode(), odata.VERSION_HEADER[1].encode())
+
+
+def _path_code(table: CodeTable, description: str) -> dict[str, Any]:
+    described = code_or_name_schema(table, description)
+    return {"description": described["description"], "schema_extra": {"enum": described["enum"]}}
+
+
+_JOB_TYPE_PATH = _path_code(JOB_TYPES, "The service type of the job: a name or a code.")
+_JOB_MODULE_PATH = _path_code(JOB_MODULES, "The service module of the job: a name or a code.")
 
 
 def _code(table: CodeTable, text: str, parameter: str) -> int:
@@ -300,12 +319,8 @@ def _placeholder(
 async def service_jobs(
     request: Request[Any, Any, Any],
     customer_id: CustomerId,
-    job_type: Annotated[
-        str, Parameter(description="The service type of the job: a name or a code.")
-    ],
-    job_module: Annotated[
-        str, Parameter(description="The service module of the job: a name or a code.")
-    ],
+    job_type: Annotated[str, Parameter(**_JOB_TYPE_PATH)],
+    job_module: Annotated[str, Parameter(**_JOB_MODULE_PATH)],
 ) -> ASGIResponse:
     type_code = _code(JOB_TYPES, job_type, "JobType")
     module_code = _code(JOB_MODULES, job_module, "JobModule")

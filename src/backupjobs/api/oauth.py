@@ -20,12 +20,20 @@ import msgspec
 import structlog
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.openapi.spec import OpenAPIType, Schema
+from litestar.openapi.spec import (
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Reference,
+    RequestBody,
+    Schema,
+)
 
 from backupjobs.api.context import AppContext
 from backupjobs.api.problems import problem_response, problem_responses
 from backupjobs.api.ratelimit import Usage, ratelimit_headers
-from backupjobs.api.requests import json_body_operation
 from backupjobs.auth.apps import App, ClientAuthenticationError, authenticate_with_secret
 from backupjobs.auth.assertions import ALGORITHMS as ASSERTION_ALGORITHMS
 from backupjobs.auth.assertions import (
@@ -40,6 +48,8 @@ TOKEN_PATH = "/connect/token"  # noqa: S105 - a path, not a secret
 CLIENT_CREDENTIALS = "client_credentials"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _LOGGED_ID_LENGTH = 100
+# No client string with one is stored or looked up (PostgreSQL text cannot hold it).
+_NUL = "\x00"
 # One line per token issued or refused: client id, method, reason, address. Never a
 # secret or an assertion (descriptions are this module's own words).
 _audit = structlog.get_logger("backupjobs.audit")
@@ -89,6 +99,10 @@ def _form(request: Request[Any, Any, Any], raw: bytes) -> dict[str, str]:
     for name, value in pairs:
         if name in form:
             raise TokenRequestError("invalid_request", f"parameter {name} is repeated")
+        if _NUL in name or _NUL in value:
+            raise TokenRequestError(
+                "invalid_request", f"parameter {name!r} contains a NUL character (%00)"
+            )
         form[name] = value
     return form
 
@@ -122,7 +136,10 @@ def _basic_credentials(request: Request[Any, Any, Any]) -> tuple[str, str] | Non
     if not colon:
         raise TokenRequestError("invalid_request", "malformed Basic credentials")
     # RFC 6749 2.3.1: both parts are form-encoded before base64.
-    return unquote_plus(client_id), unquote_plus(secret)
+    client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    if _NUL in client_id or _NUL in secret:
+        raise TokenRequestError("invalid_request", "the Basic credentials contain a NUL character")
+    return client_id, secret
 
 
 def _requested_scope(form: dict[str, str], app: App) -> frozenset[str]:
@@ -213,28 +230,155 @@ async def _authenticate_client(
         raise error from None
 
 
+# --- the token endpoint in the OpenAPI document -------------------------------------------
+
+# No client string may hold a NUL character (a 400 invalid_request).
+_NO_NUL = "^[^\\x00]*$"
+
+
+def _text(description: str, *, min_length: int = 0) -> Schema:
+    return Schema(
+        type=OpenAPIType.STRING,
+        pattern=_NO_NUL,
+        min_length=min_length or None,
+        description=description,
+    )
+
+
+_GRANT_TYPE = Schema(type=OpenAPIType.STRING, enum=[CLIENT_CREDENTIALS])
+_SCOPE = _text("Space-separated permissions; omitted: all granted to the app.")
+
+
+def _form_shape(description: str, required: list[str], **fields: Schema) -> Schema:
+    return Schema(
+        type=OpenAPIType.OBJECT,
+        description=description,
+        required=["grant_type", *required],
+        properties={"grant_type": _GRANT_TYPE, **fields, "scope": _SCOPE},
+        additional_properties=False,
+    )
+
+
+#: One of three ways to authenticate (two at once is a 400 invalid_request).
 _TOKEN_FORM = Schema(
-    type=OpenAPIType.OBJECT,
-    required=["grant_type"],
-    properties={
-        "grant_type": Schema(type=OpenAPIType.STRING, enum=[CLIENT_CREDENTIALS]),
-        "client_id": Schema(type=OpenAPIType.STRING),
-        "client_secret": Schema(type=OpenAPIType.STRING),
-        "client_assertion_type": Schema(type=OpenAPIType.STRING, enum=[ASSERTION_TYPE]),
-        "client_assertion": Schema(
-            type=OpenAPIType.STRING,
-            description=(
+    one_of=[
+        _form_shape(
+            "client_secret_post: the client id and a secret of the app.",
+            ["client_id", "client_secret"],
+            client_id=_text("The app's client id."),
+            client_secret=_text("A client secret of the app."),
+        ),
+        _form_shape(
+            "private_key_jwt (RFC 7523): an assertion signed with a registered certificate.",
+            ["client_assertion_type", "client_assertion"],
+            client_assertion_type=Schema(type=OpenAPIType.STRING, enum=[ASSERTION_TYPE]),
+            client_assertion=_text(
                 "A JWT signed with a registered certificate's private key: iss = sub = "
                 "client_id, aud = this token endpoint's URL, exp at most 10 minutes ahead, "
-                "a jti used once."
+                "a jti used once.",
+                min_length=1,
             ),
+            client_id=_text("Optional; if given, the assertion's iss."),
         ),
-        "scope": Schema(
-            type=OpenAPIType.STRING,
-            description="Space-separated permissions; omitted: all granted to the app.",
+        _form_shape(
+            "client_secret_basic: the client id and secret in an `Authorization: Basic` "
+            "header (each form-encoded, then base64); the form names no client.",
+            [],
         ),
-    },
+    ]
 )
+
+
+def _oauth_error(codes: list[str], description: str) -> Schema:
+    return Schema(
+        type=OpenAPIType.OBJECT,
+        required=["error", "error_description"],
+        properties={
+            "error": Schema(type=OpenAPIType.STRING, enum=codes),
+            "error_description": Schema(type=OpenAPIType.STRING),
+        },
+        description=description,
+    )
+
+
+_NO_STORE_HEADERS: dict[str, OpenAPIHeader | Reference] = {
+    "Cache-Control": OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING, enum=["no-store"])),
+}
+
+
+@dataclass
+class _TokenOperation(Operation):
+    """The token endpoint as it answers: its form (one of three ways to authenticate),
+    the token, and each RFC 6749 error (section 5.2) with its status."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            content={"application/x-www-form-urlencoded": OpenAPIMediaType(schema=_TOKEN_FORM)},
+            description="The token request (grant_type client_credentials).",
+            required=True,
+        )
+        json = "application/json"
+        responses = dict(self.responses or {})
+        responses["200"] = OpenAPIResponse(
+            description="An access token (RFC 9068 JWT), valid expires_in seconds.",
+            content={
+                json: OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.OBJECT,
+                        required=["access_token", "token_type", "expires_in", "scope"],
+                        properties={
+                            "access_token": Schema(type=OpenAPIType.STRING),
+                            "token_type": Schema(type=OpenAPIType.STRING, enum=["Bearer"]),
+                            "expires_in": Schema(type=OpenAPIType.INTEGER, minimum=1),
+                            "scope": Schema(
+                                type=OpenAPIType.STRING,
+                                description="The permissions granted, space-separated.",
+                            ),
+                        },
+                    )
+                )
+            },
+            headers=dict(_NO_STORE_HEADERS),
+        )
+        responses["400"] = OpenAPIResponse(
+            description=(
+                "invalid_request (not form-encoded, grant_type missing, a parameter "
+                "repeated or holding a NUL character, two ways of authenticating, a bad "
+                "client_assertion_type or Authorization header), unsupported_grant_type "
+                "(anything but client_credentials), invalid_scope (a permission that does "
+                "not exist or is not the app's). invalid_grant is never sent: this grant "
+                "has nothing else to be invalid."
+            ),
+            content={
+                json: OpenAPIMediaType(
+                    schema=_oauth_error(
+                        ["invalid_request", "unsupported_grant_type", "invalid_scope"],
+                        "RFC 6749 section 5.2.",
+                    )
+                )
+            },
+            headers=dict(_NO_STORE_HEADERS),
+        )
+        responses["401"] = OpenAPIResponse(
+            description=(
+                "invalid_client: unknown client, wrong or expired secret, no client "
+                "authentication, or an assertion that is refused (the description says "
+                "why). With Basic credentials, `WWW-Authenticate: Basic`."
+            ),
+            content={
+                json: OpenAPIMediaType(
+                    schema=_oauth_error(["invalid_client"], "RFC 6749 section 5.2.")
+                )
+            },
+            headers={
+                **_NO_STORE_HEADERS,
+                "WWW-Authenticate": OpenAPIHeader(
+                    schema=Schema(type=OpenAPIType.STRING),
+                    description='Basic realm="backupjobs", when Basic credentials were sent.',
+                ),
+            },
+        )
+        self.responses = responses
 
 
 @post(
@@ -248,12 +392,7 @@ _TOKEN_FORM = Schema(
         "Errors follow RFC 6749 section 5.2, except 429 (rate limited), a problem."
     ),
     responses=problem_responses(429),
-    operation_class=json_body_operation(
-        _TOKEN_FORM,
-        "The token request.",
-        media_type="application/x-www-form-urlencoded",
-        required=True,
-    ),
+    operation_class=_TokenOperation,
     tags=["oauth2"],
 )
 async def issue_token(

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import structlog
-from litestar import Response, get
+from typing import Any
+
+from litestar import MediaType, Request, Response, get
 from litestar.di import NamedDependency
 
 from backupjobs.api.context import AppContext
-from backupjobs.api.problems import ProblemError, problem_responses
+from backupjobs.api.problems import (
+    RETRY_AFTER_UNAVAILABLE,
+    ProblemError,
+    database_refused,
+    problem_responses,
+)
 from backupjobs.store.database import Database
-
-_log = structlog.get_logger("backupjobs.api")
 
 
 @get("/healthz", summary="The process is alive", tags=["operations"])
@@ -24,16 +28,34 @@ async def healthz() -> dict[str, str]:
     responses=problem_responses(503),
     tags=["operations"],
 )
-async def readyz(db: NamedDependency[Database]) -> dict[str, str]:
+async def readyz(request: Request[Any, Any, Any], db: NamedDependency[Database]) -> dict[str, str]:
+    """Ready while the database answers, through the pool and (PostgreSQL) the job
+    pages' own connections, within ``BACKUPJOBS_DATABASE_TIMEOUT``."""
     try:
         await db.ping()
     except Exception as error:
-        _log.warning("database unreachable", error=type(error).__name__)
-        raise ProblemError(503, "The database is not reachable.") from None
+        database_refused(request, error)
+        raise ProblemError(
+            503,
+            "The database is not reachable.",
+            headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)},
+        ) from None
     return {"status": "ready"}
 
 
-@get("/metrics", summary="Prometheus metrics", tags=["operations"], include_in_schema=True)
-async def metrics(context: NamedDependency[AppContext]) -> Response[bytes]:
+@get(
+    "/metrics",
+    media_type=MediaType.TEXT,
+    summary="Prometheus metrics",
+    description="The Prometheus text exposition format (`text/plain; version=...`).",
+    tags=["operations"],
+)
+async def metrics(context: NamedDependency[AppContext]) -> Response[str]:
     registry = context.metrics
-    return Response(registry.render(), media_type=registry.content_type)
+    # The exposition format's own content type, charset included: given whole, so that
+    # Litestar does not add a second charset to a text/ type.
+    return Response(
+        registry.render().decode(),
+        media_type=MediaType.TEXT,
+        headers={"content-type": registry.content_type},
+    )

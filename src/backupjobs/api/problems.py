@@ -18,6 +18,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
+from backupjobs.api.outage import STATE_KEY as OUTAGE_KEY
+from backupjobs.api.outage import OutageLog
 from backupjobs.store.database import database_unavailable
 
 PROBLEM_JSON = "application/problem+json"
@@ -96,8 +98,17 @@ _GENERIC_DETAIL = {
 }
 
 
+#: What Litestar says when the body ends before its Content-Length (the client closed).
+_BODY_CUT_SHORT = "client disconnected prematurely"
+
+
 def _on_http(request: Request[Any, Any, Any], error: HTTPException) -> Response[ProblemDetails]:
     status = error.status_code
+    if status == 500 and error.detail == _BODY_CUT_SHORT:
+        # The client's mistake, not the server's: a 400 it may still read.
+        return problem_response(
+            request, 400, "The request body ended before its Content-Length was reached."
+        )
     if status >= 500:
         return _on_unexpected(request, error)
     detail = _GENERIC_DETAIL.get(status) or str(error.detail)
@@ -109,10 +120,20 @@ def _on_http(request: Request[Any, Any, Any], error: HTTPException) -> Response[
 RETRY_AFTER_UNAVAILABLE = 5
 
 
+def database_refused(request: Request[Any, Any, Any], error: BaseException) -> None:
+    """Count a request refused for want of the database in the application's
+    :class:`~.outage.OutageLog`, which logs the outage (not each request)."""
+    outage: OutageLog | None = request.app.state.get(OUTAGE_KEY)
+    if outage is None:
+        _log.warning("database unavailable", path=request.url.path, error=type(error).__name__)
+    else:
+        outage.refused(error)
+
+
 def _on_database_unavailable(
     request: Request[Any, Any, Any], error: Exception
 ) -> Response[ProblemDetails]:
-    _log.warning("database unavailable", path=request.url.path, error=type(error).__name__)
+    database_refused(request, error)
     return problem_response(
         request,
         503,

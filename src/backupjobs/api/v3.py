@@ -5,14 +5,13 @@ Its jobs endpoint is a job page (:mod:`.jobpages`); the customers are listed her
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import msgspec
 from litestar import Request, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIType, Schema
-from litestar.params import Parameter
 
 from backupjobs.api.problems import ProblemError, problem_responses
 from backupjobs.api.requests import (
@@ -20,6 +19,8 @@ from backupjobs.api.requests import (
     json_body_operation,
     object_schema,
     offset_of,
+    v3_paging,
+    v3_paging_parameters,
 )
 from backupjobs.api.security import SECURITY, requires
 from backupjobs.auth.permissions import Permission
@@ -29,9 +30,6 @@ from backupjobs.store.directory import customer_page
 from backupjobs.wire import CustomerRow, customer_row
 
 PREFIX = "/partner/external/v3/general"
-
-PageIndex = Annotated[int, Parameter(ge=1, description="Page number, from 1.")]
-PageSize = Annotated[int, Parameter(ge=1, le=100, description="Rows per page, 1 to 100.")]
 
 
 class V3Metadata(msgspec.Struct):
@@ -81,7 +79,11 @@ def _customer_ids(filters: V3CustomerFilter) -> list[UUID] | None:
     guards=[requires(Permission.V3_CUSTOMERS_READ)],
     security=SECURITY,
     responses=problem_responses(400, 401, 403, 413, 429),
-    operation_class=json_body_operation(_CUSTOMER_FILTER, "Limits the list to some customers."),
+    operation_class=json_body_operation(
+        _CUSTOMER_FILTER,
+        "Limits the list to some customers.",
+        parameters=v3_paging_parameters(default_size=100),
+    ),
     summary="The partner's customers",
     description="Customers visible to the app, ordered by name, then id.",
     tags=["v3"],
@@ -90,9 +92,8 @@ async def v3_customers(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
     db: NamedDependency[Database],
-    pageIndex: PageIndex = 1,
-    pageSize: PageSize = 100,
 ) -> V3CustomerPage:
+    pageIndex, pageSize = v3_paging(request.scope["query_string"], default_size=100)
     # Decoded here, not as a Litestar ``data`` parameter, which would answer a body of
     # blanks (no filter here) with a 400 "Input data was truncated", and word its other
     # 400s its own way ("Invalid body parameter data: ..."); these are the jobs

@@ -70,6 +70,8 @@ def _client_id(claims: dict[str, Any], form_client_id: str | None) -> str:
     issuer, subject = claims.get("iss"), claims.get("sub")
     if not isinstance(issuer, str) or not issuer:
         raise _refuse("has no iss claim (it must be the client id)")
+    if "\x00" in issuer:
+        raise _refuse("has an iss claim with a NUL character")
     if subject != issuer:
         raise _refuse("must have sub equal to iss (both the client id)")
     if form_client_id is not None and form_client_id != issuer:
@@ -134,6 +136,8 @@ def _check_claims(claims: dict[str, Any], *, audience: str, now: datetime) -> da
         raise _refuse("has no jti claim")
     if len(jti) > _MAX_JTI_LENGTH:
         raise _refuse(f"has a jti longer than {_MAX_JTI_LENGTH} characters")
+    if "\x00" in jti:
+        raise _refuse("has a jti with a NUL character")
     return datetime.fromtimestamp(expires, now.tzinfo)
 
 

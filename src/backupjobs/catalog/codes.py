@@ -42,13 +42,25 @@ class UnknownCodeError(ValueError):
         self.value = value
 
 
+class AmbiguousCodeError(UnknownCodeError):
+    """A name that two or more codes of a table share (jobModule "Archiver": 8 and 309):
+    it names none of them; ``codes`` are the candidates."""
+
+    def __init__(self, field: str, value: object, codes: tuple[int, ...]) -> None:
+        super().__init__(field, value)
+        listed = ", ".join(map(str, codes[:-1])) + f" and {codes[-1]}"
+        self.args = (f"ambiguous {field} {value!r}: the name of codes {listed}; give the code",)
+        self.codes = codes
+
+
 class CodeTable:
     """Codes of one kind, found by number or by name.
 
     Every layer reads a code or a name with :meth:`find` (None for a value the table does
-    not hold) or :meth:`parse` (:class:`UnknownCodeError` naming it), and keeps only its
-    own answer to that error. :meth:`require` is :meth:`parse` for a number alone, for the
-    codes already stored that rendering names.
+    not hold, or a name it cannot tell apart) or :meth:`parse` (:class:`UnknownCodeError`
+    naming it; :class:`AmbiguousCodeError`, a kind of it, for a name that two codes
+    share), and keeps only its own answer to that error. :meth:`require` is :meth:`parse`
+    for a number alone, for the codes already stored that rendering names.
 
     >>> JOB_TYPES.parse("microsoft%20365").code
     7
@@ -61,15 +73,21 @@ class CodeTable:
     def __init__(self, field: str, entries: Iterable[Code]) -> None:
         self.field = field
         self._by_code: dict[int, Code] = {}
-        self._by_name: dict[str, Code] = {}
+        named: dict[str, list[Code]] = {}
         for entry in sorted(entries, key=lambda e: e.code):
             if entry.code in self._by_code:
                 raise ValueError(f"duplicate {field} code {entry.code}")
             self._by_code[entry.code] = entry
-            # Where two codes share a name (jobModule "Archiver": 8 and 309) the larger,
-            # current-generation code wins; the other stays reachable by its number.
             for key in {entry.name.casefold(), entry.display.casefold()}:
-                self._by_name[key] = entry
+                named.setdefault(key, []).append(entry)
+        self._by_name = {key: found[0] for key, found in named.items() if len(found) == 1}
+        # Where codes share a name (jobModule "Archiver": 8 and 309), the name picks
+        # none: each stays reachable by its number.
+        self._ambiguous = {
+            key: tuple(entry.code for entry in found)
+            for key, found in named.items()
+            if len(found) > 1
+        }
 
     def __iter__(self) -> Iterator[Code]:
         return iter(self._by_code.values())
@@ -94,9 +112,13 @@ class CodeTable:
 
     def parse(self, value: int | str) -> Code:
         """The entry named by ``value`` (as :meth:`find` reads it), or
-        :class:`UnknownCodeError`."""
+        :class:`UnknownCodeError` (:class:`AmbiguousCodeError` for a shared name)."""
         entry, read = self._read(value)
         if entry is None:
+            if isinstance(read, str):
+                codes = self._ambiguous.get(" ".join(read.split()).casefold())
+                if codes is not None:
+                    raise AmbiguousCodeError(self.field, read, codes)
             raise UnknownCodeError(self.field, read, self.names())
         return entry
 

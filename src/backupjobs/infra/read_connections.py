@@ -84,6 +84,18 @@ _BROKEN = (
 )
 
 
+# SQLSTATE classes of a server that cannot answer now, whatever the statement: connection
+# exception, insufficient resources, operator intervention (shutdown, starting up).
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+
+
+def _unavailable(error: asyncpg.PostgresError) -> bool:
+    """True if ``error`` is about the server rather than the statement."""
+    if isinstance(error, asyncpg.PostgresConnectionError):
+        return True
+    return str(getattr(error, "sqlstate", ""))[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
+
+
 class ReadConnections:
     """asyncpg connections for reads (PostgreSQL), lent for one statement at a time.
 
@@ -93,8 +105,16 @@ class ReadConnections:
     connection broke (the server restarted) drops the idle ones and runs once more.
     """
 
-    def __init__(self, connect_options: dict[str, Any], *, size: int) -> None:
-        self._options = connect_options
+    def __init__(
+        self,
+        connect_options: dict[str, Any],
+        *,
+        size: int,
+        connect_timeout: float | None = None,
+    ) -> None:
+        self._options = dict(connect_options)
+        if connect_timeout is not None:
+            self._options["timeout"] = connect_timeout
         self._size = size
         self._idle: list[asyncpg.Connection] = []
         # Each waiter receives a connection, or None: "open one, the slot is yours".
@@ -134,46 +154,22 @@ class ReadConnections:
         self, batched: Batched, lane: _Lane, call: _Call, calls: list[_Call]
     ) -> Sequence[Sequence[Any]]:
         """Run one round trip for ``calls`` (``call``, this caller's, among them); then
-        hand the lane to a waiting call, so that the next round trip goes at once."""
+        hand the lane to a waiting call, so that the next round trip goes at once.
+
+        Whatever happens, every call of ``calls`` gets its answer or an error and the lane
+        moves on: an error not foreseen here fails every call, never leaves one waiting.
+        """
         try:
-            rows = await self.fetch(batched.sql, batched.arguments([c.arguments for c in calls]))
+            answers = await self._round_trip(batched, calls)
         except asyncio.CancelledError:
             # This caller gave up; the others still want their answer.
             self._hand_over(batched, lane, [c for c in calls if c is not call])
             raise
-        except asyncpg.PostgresError as error:
-            if len(calls) > 1 and not isinstance(error, asyncpg.PostgresConnectionError):
-                # One call's values made the statement fail: the others must not.
-                return await self._each_alone(batched, lane, call, calls)
-            self._fail(batched, lane, call, calls, error)
-            raise
         except BaseException as error:
             self._fail(batched, lane, call, calls, error)
             raise
-        answers: list[list[Sequence[Any]]] = [[] for _ in calls]
-        for row in rows:
-            answers[row[0] - 1].append(row[1:])
-        for other, answer in zip(calls, answers, strict=True):
-            if other is not call and not other.answer.done():
-                other.answer.set_result(answer)
-        self._next(batched, lane)
-        return answers[calls.index(call)]
-
-    async def _each_alone(
-        self, batched: Batched, lane: _Lane, call: _Call, calls: list[_Call]
-    ) -> Sequence[Sequence[Any]]:
-        """Answer ``calls`` one round trip each, so that an error is only its call's."""
         own: Sequence[Sequence[Any]] | BaseException = []
-        for position, other in enumerate(calls):
-            answer: Sequence[Sequence[Any]] | BaseException
-            try:
-                rows = await self.fetch(batched.sql, batched.arguments([other.arguments]))
-                answer = [row[1:] for row in rows]
-            except asyncio.CancelledError:
-                self._hand_over(batched, lane, [c for c in calls[position:] if c is not call])
-                raise
-            except asyncpg.PostgresError as error:
-                answer = error
+        for other, answer in zip(calls, answers, strict=True):
             if other is call:
                 own = answer
             elif not other.answer.done():
@@ -185,6 +181,40 @@ class ReadConnections:
         if isinstance(own, BaseException):
             raise own
         return own
+
+    async def _round_trip(
+        self, batched: Batched, calls: list[_Call]
+    ) -> list[Sequence[Sequence[Any]] | BaseException]:
+        """Each call's rows (or its own error), from one round trip; raises only what
+        fails them all."""
+        try:
+            rows = await self.fetch(batched.sql, batched.arguments([c.arguments for c in calls]))
+        except asyncpg.PostgresError as error:
+            if len(calls) == 1 or _unavailable(error):
+                raise
+            # One call's values made the statement fail: the others must not.
+            return await self._each_alone(batched, calls)
+        answers: list[list[Sequence[Any]]] = [[] for _ in calls]
+        for row in rows:
+            answers[row[0] - 1].append(row[1:])
+        return list(answers)
+
+    async def _each_alone(
+        self, batched: Batched, calls: list[_Call]
+    ) -> list[Sequence[Sequence[Any]] | BaseException]:
+        """Answer ``calls`` one round trip each, so that an error about the statement is
+        only its call's; any other error (the server went away) fails them all."""
+        answers: list[Sequence[Sequence[Any]] | BaseException] = []
+        for call in calls:
+            try:
+                rows = await self.fetch(batched.sql, batched.arguments([call.arguments]))
+            except asyncpg.PostgresError as error:
+                if _unavailable(error):
+                    raise
+                answers.append(error)
+                continue
+            answers.append([row[1:] for row in rows])
+        return answers
 
     def _fail(
         self, batched: Batched, lane: _Lane, call: _Call, calls: list[_Call], error: BaseException

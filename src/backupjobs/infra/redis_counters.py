@@ -16,7 +16,8 @@ of requests a second per process.
 If Redis is unreachable, too slow (``timeout``) or answers nonsense, :meth:`hit` returns
 None (the caller serves the request unlimited: fail open), logs the outage once, and does
 not try again for ``retry_seconds``: requests in the meantime cost nothing. The first
-request after that reconnects; limits resume when Redis answers.
+request after that reconnects, and requests that arrive while it does wait for that one
+attempt (at most ``timeout``): once Redis answers, every request is counted again.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ if count == 1 or ttl < 0 then
 end
 return {count, ttl}
 """
+#: Seconds without a connection attempt after Redis failed: requests meanwhile cost nothing.
+RETRY_SECONDS = 2.0
+#: Seconds Redis has to answer (a connection, or a count) before it counts as unavailable.
+TIMEOUT = 0.5
+
 _SCRIPT_SHA = hashlib.sha1(SCRIPT, usedforsecurity=False).hexdigest().encode()
 _CRLF = b"\r\n"
 
@@ -193,14 +199,19 @@ class RedisCounters:
     """Window counters in Redis; None from :meth:`hit` while Redis is unavailable."""
 
     def __init__(
-        self, url: str, *, prefix: str, timeout: float = 0.5, retry_seconds: float = 2.0
+        self,
+        url: str,
+        *,
+        prefix: str,
+        timeout: float = TIMEOUT,
+        retry_seconds: float = RETRY_SECONDS,
     ) -> None:
         self._options: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
         self._prefix = prefix.encode()
         self._timeout = timeout
         self._retry_seconds = retry_seconds
         self._connection: _Connection | None = None
-        self._connecting = False
+        self._connecting: asyncio.Future[_Connection | None] | None = None
         self._retry_at = 0.0
         self._outage = False
 
@@ -241,16 +252,25 @@ class RedisCounters:
             return None
 
     async def _connect(self) -> _Connection | None:
-        if self._connecting or time.monotonic() < self._retry_at:
+        """A new connection, or None (Redis unavailable, or not tried again yet). Calls
+        while one is being made wait for it (one connection attempt, however many
+        requests): on Redis's return a burst of requests is counted, not waved through."""
+        if time.monotonic() < self._retry_at:
             return None
-        self._connecting = True
+        if self._connecting is not None:
+            return await asyncio.shield(self._connecting)
+        attempt: asyncio.Future[_Connection | None] = asyncio.get_running_loop().create_future()
+        self._connecting = attempt
+        connection: _Connection | None = None
         try:
             connection = await asyncio.wait_for(self._open(), self._timeout)
         except (OSError, TimeoutError, RedisUnavailableError) as error:
             self._failed(error)
-            return None
         finally:
-            self._connecting = False
+            self._connecting = None
+            attempt.set_result(connection)
+        if connection is None:
+            return None
         self._connection = connection
         if self._outage:
             self._outage = False

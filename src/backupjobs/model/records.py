@@ -8,15 +8,17 @@ rejected with a reason while the others are stored.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES, STATUSES, CodeTable, UnknownCodeError
+from backupjobs.catalog.suggestions import CODES_REFERENCE
 
 MAX_JOB_ID_LENGTH = 128
 MAX_NAME_LENGTH = 512
@@ -24,10 +26,11 @@ MAX_NAME_LENGTH = 512
 _Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 _Time = Annotated[datetime, msgspec.Meta(tz=True)]
 _JobId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_JOB_ID_LENGTH)]
+_Name = Annotated[str, msgspec.Meta(max_length=MAX_NAME_LENGTH)]
 
 
 class JobRecord(msgspec.Struct, rename="camel", frozen=True):
-    """One job run as reported; unknown fields are ignored."""
+    """One job run as reported, checked: codes are the catalog's, times in range."""
 
     job_id: _JobId
     customer_id: UUID
@@ -35,7 +38,7 @@ class JobRecord(msgspec.Struct, rename="camel", frozen=True):
     job_module: int
     status: int
     last_modify_time: _Time
-    name: Annotated[str, msgspec.Meta(max_length=MAX_NAME_LENGTH)] | None = None
+    name: _Name | None = None
     total_count: _Count | None = None
     failed_count: _Count | None = None
     successful_count: _Count | None = None
@@ -46,17 +49,52 @@ class JobRecord(msgspec.Struct, rename="camel", frozen=True):
     end_time: _Time | None = None
 
 
+class _Reported(msgspec.Struct, rename="camel", frozen=True, forbid_unknown_fields=True):
+    """A record as an engine writes it: :class:`JobRecord`'s fields, codes given by number
+    or by catalog name; any other field is an error (a misspelt one is not left out)."""
+
+    job_id: _JobId
+    customer_id: UUID
+    job_type: int | str
+    job_module: int | str
+    status: int | str
+    last_modify_time: _Time
+    name: _Name | None = None
+    total_count: _Count | None = None
+    failed_count: _Count | None = None
+    successful_count: _Count | None = None
+    skipped_count: _Count | None = None
+    warning_count: _Count | None = None
+    backup_size_bytes: _Count | None = None
+    start_time: _Time | None = None
+    end_time: _Time | None = None
+
+
+#: The names a record's fields have on the wire.
+FIELD_NAMES = tuple(field.encode_name for field in msgspec.structs.fields(_Reported))
+
+
 class RecordError(ValueError):
     """Why one record cannot be stored."""
 
 
 _REQUIRED = re.compile(r"Object missing required field `(\w+)`")
+_UNKNOWN = re.compile(r"Object contains unknown field `(.*)`")
 _AT_PATH = re.compile(r"^(.*) - at `\$\.?(.*)`$")
+# A record's keys: a JSON string followed by a colon (in valid JSON, only a key is).
+_KEY = re.compile(rb'"([^"\\]*(?:\\.[^"\\]*)*)"\s*:')
 _TABLES: tuple[tuple[str, CodeTable], ...] = (
     ("job_type", JOB_TYPES),
     ("job_module", JOB_MODULES),
     ("status", STATUSES),
 )
+_TIMES = (
+    ("start_time", "startTime"),
+    ("end_time", "endTime"),
+    ("last_modify_time", "lastModifyTime"),
+)
+# PostgreSQL's timestamptz takes UTC offsets up to 15:59 (and 15:59:59) either way.
+_MAX_OFFSET = timedelta(hours=16)
 
 
 def describe_error(error: msgspec.ValidationError | msgspec.DecodeError) -> str:
@@ -71,11 +109,18 @@ def describe_error(error: msgspec.ValidationError | msgspec.DecodeError) -> str:
     return text
 
 
+def _unknown_field(name: str) -> str:
+    """The rejection of an unknown field, with the field meant if one is close."""
+    close = difflib.get_close_matches(name, FIELD_NAMES, n=1)
+    meant = f" (did you mean {close[0]}?)" if close else ""
+    return f"unknown field {name!r}{meant}; a record has {', '.join(FIELD_NAMES)}"
+
+
 def record_job_id(raw: msgspec.Raw) -> str | None:
     """The ``jobId`` of a raw record if it has a string one, for the rejection report."""
     try:
         value = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     if isinstance(value, dict):
         job_id = value.get("jobId")
@@ -86,23 +131,86 @@ def record_job_id(raw: msgspec.Raw) -> str | None:
 def parse_record(raw: msgspec.Raw) -> JobRecord:
     """Decode and check one record, or raise :class:`RecordError` naming the bad field."""
     try:
-        record = msgspec.json.decode(raw, type=JobRecord)
+        reported = msgspec.json.decode(raw, type=_Reported)
     except (msgspec.ValidationError, msgspec.DecodeError) as error:
-        raise RecordError(describe_error(error)) from None
-    for attribute, table in _TABLES:
-        try:
-            table.require(getattr(record, attribute))
-        except UnknownCodeError as error:
-            raise RecordError(str(error)) from None
-    if not record.job_id.strip():
+        unknown = _UNKNOWN.search(str(error))
+        raise RecordError(
+            _unknown_field(unknown.group(1)) if unknown else describe_error(error)
+        ) from None
+    except RecursionError:
+        raise RecordError("a value is nested too deeply") from None
+    _check_keys(raw)
+    job_type, job_module, status = (
+        _code(table, getattr(reported, attribute)) for attribute, table in _TABLES
+    )
+    if not reported.job_id.strip():
         raise RecordError("jobId must not be blank")
+    for text, name in ((reported.job_id, "jobId"), (reported.name, "name")):
+        if text is not None and "\x00" in text:
+            raise RecordError(f"{name} contains a NUL character (U+0000), which is not stored")
+    for attribute, name in _TIMES:
+        _check_time(getattr(reported, attribute), name)
     if (
-        record.start_time is not None
-        and record.end_time is not None
-        and record.end_time < record.start_time
+        reported.start_time is not None
+        and reported.end_time is not None
+        and reported.end_time < reported.start_time
     ):
         raise RecordError("endTime is before startTime")
-    return record
+    return JobRecord(
+        reported.job_id,
+        reported.customer_id,
+        job_type,
+        job_module,
+        status,
+        *msgspec.structs.astuple(reported)[5:],
+    )
+
+
+def _check_keys(raw: msgspec.Raw) -> None:
+    """A key given twice (msgspec keeps the last): the record says two things.
+
+    Without a backslash in the record every ``"`` opens or closes a string, so a record
+    whose keys are all different has exactly two quotes per key and per string value (a
+    repeated key adds two). That count is the check; a record with escapes is read key
+    by key.
+    """
+    data = bytes(raw)
+    if b"\\" not in data:
+        members: dict[str, object] = msgspec.json.decode(data)
+        strings = sum(isinstance(value, str) for value in members.values())
+        if data.count(b'"') == 2 * (len(members) + strings):
+            return
+    seen: set[str] = set()
+    for key in _KEY.findall(data):
+        name = msgspec.json.decode(b'"' + key + b'"') if b"\\" in key else key.decode()
+        if name in seen:
+            raise RecordError(f"{name} is given more than once")
+        seen.add(name)
+
+
+def _code(table: CodeTable, value: int | str) -> int:
+    try:
+        return table.parse(value).code
+    except UnknownCodeError as error:
+        # A name's error already says where every name is listed; a number's does not.
+        said = str(error)
+        where = "" if CODES_REFERENCE in said else f" (the codes: {CODES_REFERENCE})"
+        raise RecordError(f"{said}{where}") from None
+
+
+def _check_time(value: datetime | None, name: str) -> None:
+    """Times both databases hold: a UTC offset within 15:59, a year 1 to 9999 in UTC."""
+    if value is None:
+        return
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) >= _MAX_OFFSET:
+        raise RecordError(f"{name} has a UTC offset beyond 15:59 either way: {value.isoformat()}")
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise RecordError(
+            f"{name} is outside years 1 to 9999 once in UTC: {value.isoformat()}"
+        ) from None
 
 
 @dataclass(slots=True)

@@ -74,6 +74,8 @@ class ChangeFeed:
         self._changes: dict[int, int] = {}
         self._trusted_until = 0.0
         self._task: asyncio.Task[None] | None = None
+        # Whether the loss of the listening connection has been logged (once per loss).
+        self._lost_logged = False
 
     @property
     def trusted(self) -> bool:
@@ -153,7 +155,9 @@ class ChangeFeed:
             try:
                 await self._follow(first)
             except Exception as error:  # whatever it was: ask the database, listen again
-                _log.warning("change feed lost, every page asks the database", error=str(error))
+                if not self._lost_logged:  # once per loss, not once per attempt
+                    self._lost_logged = True
+                    _log.warning("change feed lost, every page asks the database", error=str(error))
             finally:
                 self._lose()
                 if not first.done():
@@ -187,6 +191,9 @@ class ChangeFeed:
                     return
                 # Every notification committed before ``sent`` was handled before this.
                 self._trusted_until = sent + MAX_LAG
+                if self._lost_logged:
+                    self._lost_logged = False
+                    _log.info("change feed listening again")
                 if not first.done():
                     first.set_result(None)
                 with contextlib.suppress(TimeoutError):

@@ -19,6 +19,7 @@ a connection of its own (:attr:`Database.listen_options`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import sqlalchemy.exc
-from sqlalchemy import event, make_url, text
+from sqlalchemy import Integer, event, make_url, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -56,6 +57,9 @@ _RETRY_SQLSTATES = ("40P01", "40001")
 TRANSACTION_ATTEMPTS = 3
 
 T = TypeVar("T")
+
+# A read through the job pages' connections (and a lane of their own), for readiness.
+_READY = Query(lambda p: select(p["ready"].label("ready")), {"ready": Integer()})
 
 
 def database_unavailable(error: BaseException) -> bool:
@@ -124,12 +128,25 @@ class Database:
     the block ends without error, and only then returns.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 10, read_url: str = "") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        read_url: str = "",
+        timeout: float | None = None,
+    ) -> None:
         self.url = driver_url(url)
         self.dialect = self.url.get_backend_name()
+        #: Seconds a request waits on PostgreSQL at most: for a connection (from either
+        #: pool, or a new one) and for a job page's read; past it, ``TimeoutError``, which
+        #: :func:`database_unavailable` counts as unavailable. None: no deadline of ours.
+        self.timeout = timeout
         options: dict[str, Any] = {}
         if self.dialect == "postgresql":
             options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            if timeout is not None:
+                options.update(pool_timeout=timeout, connect_args={"timeout": timeout})
         else:
             database = self.url.database
             if database and database != ":memory:":
@@ -154,7 +171,9 @@ class Database:
             _, connect_options = self.engine.dialect.create_connect_args(reads_url)
             for sqlalchemy_only in ("prepared_statement_cache_size", "async_fallback"):
                 connect_options.pop(sqlalchemy_only, None)
-            self._reads = ReadConnections(dict(connect_options), size=pool_size)
+            self._reads = ReadConnections(
+                dict(connect_options), size=pool_size, connect_timeout=timeout
+            )
             if not read_url:
                 self.listen_options = dict(connect_options)
 
@@ -217,11 +236,19 @@ class Database:
                 ).all()
             return rows
         batched = query.batched(self._dialect)
-        return await self._reads.fetch_call(batched, query.arguments(params))
+        if self.timeout is None:
+            return await self._reads.fetch_call(batched, query.arguments(params))
+        async with asyncio.timeout(self.timeout):
+            return await self._reads.fetch_call(batched, query.arguments(params))
 
     async def ping(self) -> None:
-        async with self.read() as connection:
-            await connection.execute(text("SELECT 1"))
+        """Raise unless the database answers a statement from the pool and, on
+        PostgreSQL, one read through the job pages' connections, within :attr:`timeout`."""
+        async with asyncio.timeout(self.timeout):
+            async with self.read() as connection:
+                await connection.execute(text("SELECT 1"))
+            if self._reads is not None:
+                await self.fetch(_READY, {"ready": 1})
 
     async def migrate(self) -> None:
         """Create or upgrade the schema to the newest migration (safe to run concurrently)."""

@@ -42,6 +42,12 @@ from backupjobs.store.scope import TenantScope
 #: this, those it learned of first are forgotten first (and looked for again if needed).
 KNOWN_SERVICES = 50_000
 
+#: The rejection of a record whose jobId another backup service's job of the partner has.
+_TAKEN = (
+    "jobId %r is already recorded for another backup service: a jobId is unique across "
+    "the partner's customers, types and modules"
+)
+
 #: A backup service as known: (its customer's creation time, customer id, jobType,
 #: jobModule). A customer offboarded and made again with its id has none of its services.
 _KnownService = tuple[datetime, UUID, int, int]
@@ -102,17 +108,10 @@ class Ingestor:
                 )
                 continue
             key = _service_key(record)
-            recorded_for = owner.setdefault(record.job_id, key)
-            if recorded_for != key:
-                result.rejected.append(
-                    Rejection(
-                        index,
-                        record.job_id,
-                        f"jobId {record.job_id!r} is already recorded for customer "
-                        f"{recorded_for[0]}, jobType {recorded_for[1]}, "
-                        f"jobModule {recorded_for[2]}",
-                    )
-                )
+            if owner.setdefault(record.job_id, key) != key:
+                # The same words whatever the other job is and whoever may see it: its
+                # customer may be outside this app's scope (docs/api.md, "jobId").
+                result.rejected.append(Rejection(index, record.job_id, _TAKEN % record.job_id))
                 continue
             latest_lmt = stored_lmt.get(record.job_id)
             if latest_lmt is not None and record.last_modify_time < latest_lmt:

@@ -28,7 +28,10 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    case,
+    literal,
 )
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -66,6 +69,26 @@ class UtcDateTime(TypeDecorator[datetime]):
             return _EPOCH + timedelta(microseconds=value)
         result: datetime = value
         return result.astimezone(UTC)
+
+
+#: The first and last moments both databases and Python hold: years 1 to 9999 in UTC
+#: (a microsecond inside: asyncpg sends Python's very first and last as -infinity and
+#: infinity).
+EARLIEST = datetime.min.replace(tzinfo=UTC) + _MICROSECOND
+LATEST_MOMENT = datetime.max.replace(tzinfo=UTC) - _MICROSECOND
+
+
+def in_years_1_to_9999(column: ColumnElement[datetime]) -> ColumnElement[datetime]:
+    """``column`` moved into years 1 to 9999 (UTC) if a stored value is outside them.
+
+    Ingestion refuses such times; a database written before it did (or by hand) may hold
+    some, and one of them must not make a customer's every page fail to read.
+    """
+    return case(
+        (column < literal(EARLIEST, UtcDateTime()), literal(EARLIEST, UtcDateTime())),
+        (column > literal(LATEST_MOMENT, UtcDateTime()), literal(LATEST_MOMENT, UtcDateTime())),
+        else_=column,
+    )
 
 
 NAME_TYPE = String(200).with_variant(String(200, collation="C"), "postgresql")

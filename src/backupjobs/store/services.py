@@ -23,13 +23,27 @@ from sqlalchemy import ColumnElement, Select, Uuid, and_, literal_column, select
 from backupjobs.model import ServiceState
 from backupjobs.store.database import Database
 from backupjobs.store.reads import Query
-from backupjobs.store.schema import JOB_FIELDS, LATEST, backup_services, customers
+from backupjobs.store.schema import (
+    JOB_FIELDS,
+    LATEST,
+    UtcDateTime,
+    backup_services,
+    customers,
+    in_years_1_to_9999,
+)
 from backupjobs.store.scope import SCOPE_PARAMETERS, ScopeConditions, TenantScope
 
 _SERVICE_STATE = (
     backup_services.c.job_type,
     backup_services.c.job_module,
-    *(backup_services.c[LATEST + name].label(name) for name in JOB_FIELDS),
+    *(
+        (
+            in_years_1_to_9999(backup_services.c[LATEST + name])
+            if isinstance(backup_services.c[LATEST + name].type, UtcDateTime)
+            else backup_services.c[LATEST + name]
+        ).label(name)
+        for name in JOB_FIELDS
+    ),
 )
 _SERVICE_ORDER = (backup_services.c.job_type, backup_services.c.job_module)
 _CUSTOMER = "customer_id"

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import msgspec
 
-from backupjobs.catalog import JOB_MODULES, JOB_TYPES, NOT_FINISHED, RUNNING, STATUSES
+from backupjobs.catalog import JOB_MODULES, JOB_TYPES, NOT_FINISHED, RUNNING, STATUSES, CodeTable
 from backupjobs.model import CustomerState, ServiceState
 from backupjobs.wire.formats import (
     NOT_AVAILABLE,
@@ -130,13 +130,20 @@ def modern_job_row(state: ServiceState, now: datetime) -> ModernJobRow:
     if state.job_id is None or state.status is None:
         status = NOT_FINISHED
     else:
-        status = STATUSES.require(state.status).display
+        status = _name(STATUSES, state.status)
     return ModernJobRow(
-        JOB_TYPES.require(state.job_type).display,
-        JOB_MODULES.require(state.job_module).display,
+        _name(JOB_TYPES, state.job_type),
+        _name(JOB_MODULES, state.job_module),
         status,
         *_job_strings(state, now),
     )
+
+
+def _name(table: CodeTable, code: int) -> str:
+    """A stored code's name; its number for a code the catalog does not hold (ingestion
+    refuses those, but a page must render whatever the database holds)."""
+    entry = table.find(code)
+    return str(code) if entry is None else entry.display
 
 
 def customer_row(customer: CustomerState) -> CustomerRow:

@@ -62,7 +62,7 @@ def code(table: CodeTable, value: str | None, option: str) -> int | None:
         return int(text)
     try:
         return table.parse(text).code
-    except UnknownCodeError as error:
+    except UnknownCodeError as error:  # ambiguous names too: the error names the codes
         raise fail(f"{option}: {error}", 2) from None
 
 
