@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from datetime import timedelta
 from typing import Any
+
+from backupjobs.model.durations import format_iso_duration, parse_duration
 
 PREFIX = "BACKUPJOBS_"
 
@@ -62,6 +65,10 @@ class Settings:
     #: Days of job history kept; older jobs (but never a service's latest) are removed in
     #: the background. 0 keeps everything.
     retention_days: int = 0
+    #: ISO 8601 duration (``PT36H``): a service with no job changed within it makes its
+    #: customer "No backup updates" (SPEC §5); one with no successful job within it is
+    #: stale (SPEC §10). Requests and webhooks may ask for another (``staleAfter``).
+    stale_after: timedelta = timedelta(hours=36)
 
     def __post_init__(self) -> None:
         if self.retention_days < 0:
@@ -105,9 +112,13 @@ class Settings:
         env = {}
         for spec in fields(self):
             value = getattr(self, spec.name)
-            env[PREFIX + spec.name.upper()] = (
-                ("true" if value else "false") if isinstance(value, bool) else str(value)
-            )
+            if isinstance(value, bool):
+                text = "true" if value else "false"
+            elif isinstance(value, timedelta):
+                text = format_iso_duration(value)
+            else:
+                text = str(value)
+            env[PREFIX + spec.name.upper()] = text
         return env
 
 
@@ -130,4 +141,9 @@ def _convert(name: str, annotation: object, raw: str) -> object:
         if lowered in {"0", "false", "no", "off"}:
             return False
         raise SettingsError(f"{variable} must be true or false, not {raw!r}")
+    if annotation in (timedelta, "timedelta"):
+        try:
+            return parse_duration(raw)
+        except ValueError as error:
+            raise SettingsError(f"{variable}: {error}") from None
     return raw

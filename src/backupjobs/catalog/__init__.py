@@ -6,11 +6,13 @@
 """
 
 from backupjobs.catalog.codes import (
+    CUSTOMER_JOB_STATUSES,
     FAILED,
     FINISHED,
     FINISHED_WITH_EXCEPTION,
     JOB_MODULES,
     JOB_TYPES,
+    MANAGEMENT_MODES,
     NOT_FINISHED,
     RUNNING,
     STATUSES,
@@ -21,11 +23,13 @@ from backupjobs.catalog.codes import (
 )
 
 __all__ = [
+    "CUSTOMER_JOB_STATUSES",
     "FAILED",
     "FINISHED",
     "FINISHED_WITH_EXCEPTION",
     "JOB_MODULES",
     "JOB_TYPES",
+    "MANAGEMENT_MODES",
     "NOT_FINISHED",
     "RUNNING",
     "STATUSES",

@@ -235,6 +235,30 @@ STATUSES = CodeTable(
     ],
 )
 
+#: A customer's backup health (SPEC §5 "Customers"): v3 writes the code, Modern the name.
+CUSTOMER_JOB_STATUSES = CodeTable(
+    "jobStatus",
+    [
+        Code(0, "NotAvailable", "N/A"),
+        Code(1, "Working", "Working"),
+        Code(2, "Failed", "Failed"),
+        Code(3, "WaitingForConfiguration", "Waiting for configuration"),
+        Code(4, "MultipleIssuesFound", "Multiple issues found"),
+        Code(5, "FinishedWithException", "Finished with exception"),
+        Code(6, "NoBackupUpdates", "No backup updates"),
+    ],
+)
+
+#: Who manages a customer's tenant (SPEC §5 "Customers").
+MANAGEMENT_MODES = CodeTable(
+    "managementMode",
+    [
+        Code(0, "Customer", "Customer management of tenant"),
+        Code(1, "Partner", "Partner management of tenant"),
+        Code(2, "ToBeConfigured", "To be configured"),
+    ],
+)
+
 #: The Modern API's status for a backup service that has no job yet.
 NOT_FINISHED = "Not Finished"
 

@@ -15,8 +15,9 @@ A service that never ran is never stale. ``health`` is the worst that applies, i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 from backupjobs.catalog import FAILED, FINISHED, FINISHED_WITH_EXCEPTION, RUNNING
 
@@ -83,3 +84,75 @@ def service_health(
     if latest_status == RUNNING:
         return Health.RUNNING, False
     return Health.HEALTHY, False
+
+
+class CustomerJobStatus(IntEnum):
+    """A customer's backup health (SPEC §5 "Customers"); names in
+    :data:`backupjobs.catalog.CUSTOMER_JOB_STATUSES`."""
+
+    NOT_AVAILABLE = 0
+    WORKING = 1
+    FAILED = 2
+    WAITING_FOR_CONFIGURATION = 3
+    MULTIPLE_ISSUES = 4
+    FINISHED_WITH_EXCEPTION = 5
+    NO_BACKUP_UPDATES = 6
+
+
+#: Customers worst first (SPEC §10.3): the order of summaries and of the dashboard.
+CUSTOMER_JOB_STATUS_ORDER: tuple[CustomerJobStatus, ...] = (
+    CustomerJobStatus.MULTIPLE_ISSUES,
+    CustomerJobStatus.FAILED,
+    CustomerJobStatus.NO_BACKUP_UPDATES,
+    CustomerJobStatus.FINISHED_WITH_EXCEPTION,
+    CustomerJobStatus.WAITING_FOR_CONFIGURATION,
+    CustomerJobStatus.WORKING,
+    CustomerJobStatus.NOT_AVAILABLE,
+)
+#: A customer jobStatus's place in :data:`CUSTOMER_JOB_STATUS_ORDER` (0 is the worst).
+CUSTOMER_SEVERITY = {status: rank for rank, status in enumerate(CUSTOMER_JOB_STATUS_ORDER)}
+
+
+def customer_job_status(
+    services: Iterable[tuple[int | None, datetime | None]],
+    *,
+    now: datetime,
+    stale_after: timedelta,
+) -> CustomerJobStatus:
+    """The jobStatus of a customer whose services' latest jobs are ``services``: pairs of
+    (status, lastModifyTime), ``(None, None)`` for a service that never ran.
+
+    A service is a problem when its latest job failed (3 or 7), finished with exception
+    (4), waits for configuration (14), or changed last before ``now - stale_after`` (no
+    backup updates). No problem: Working; one kind of problem: that kind; several: 4.
+    Services that never ran are no problem, but a customer whose services all never ran
+    waits for configuration; a customer without services is N/A.
+
+    >>> from datetime import timezone
+    >>> now = datetime(2026, 12, 2, tzinfo=timezone.utc)
+    >>> customer_job_status([(3, now), (4, now)], now=now, stale_after=timedelta(hours=36))
+    <CustomerJobStatus.MULTIPLE_ISSUES: 4>
+    """
+    problems: set[CustomerJobStatus] = set()
+    seen = ran = False
+    horizon = now - stale_after
+    for status, last_modified in services:
+        seen = True
+        if status is None:
+            continue
+        ran = True
+        if status in FAILED_STATUSES:
+            problems.add(CustomerJobStatus.FAILED)
+        elif status == FINISHED_WITH_EXCEPTION:
+            problems.add(CustomerJobStatus.FINISHED_WITH_EXCEPTION)
+        elif status == WAIT_FOR_CONFIGURATION:
+            problems.add(CustomerJobStatus.WAITING_FOR_CONFIGURATION)
+        if last_modified is not None and last_modified < horizon:
+            problems.add(CustomerJobStatus.NO_BACKUP_UPDATES)
+    if not seen:
+        return CustomerJobStatus.NOT_AVAILABLE
+    if not ran:
+        return CustomerJobStatus.WAITING_FOR_CONFIGURATION
+    if len(problems) > 1:
+        return CustomerJobStatus.MULTIPLE_ISSUES
+    return problems.pop() if problems else CustomerJobStatus.WORKING
