@@ -35,6 +35,7 @@ from backupjobs.cli.common import (
     settings,
     with_database,
 )
+from backupjobs.log import configure_logging
 from backupjobs.model.durations import parse_duration as parse_iso_duration
 from backupjobs.sdk.errors import WireFormatError
 from backupjobs.sdk.parsing import parse_duration
@@ -390,7 +391,10 @@ def run(
 ) -> None:
     """Run the upstreams: with --once each now (exit status 1 if one did not succeed);
     without, each on its interval until interrupted."""
-    options = SyncOptions.from_settings(settings())
+    config = settings()
+    # The runs' log lines go to stderr: stdout is the report (one JSON object with --json).
+    configure_logging(config.log_level, json=config.log_json)
+    options = SyncOptions.from_settings(config)
 
     async def chosen(database: Database) -> list[Upstream]:
         if upstream_name is not None:
