@@ -39,6 +39,7 @@ class FaultServer:
     port: int = 0
     _server: asyncio.Server | None = None
     _http: httpx.AsyncClient | None = None
+    _handlers: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -53,6 +54,9 @@ class FaultServer:
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None and self._http is not None
         self._server.close()
+        for handler in list(self._handlers):
+            handler.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._server.wait_closed(), 2)
         await self._http.aclose()
@@ -70,6 +74,9 @@ class FaultServer:
         return None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handler = asyncio.current_task()
+        assert handler is not None
+        self._handlers.add(handler)  # type: ignore[arg-type]
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -87,10 +94,11 @@ class FaultServer:
                     self.on_request(path)
                 if not await self._answer(writer, method, target, path, headers, body):
                     return
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, httpx.HTTPError):
             pass
         finally:
             writer.transport.abort()
+            self._handlers.discard(handler)  # type: ignore[arg-type]
 
     async def _answer(
         self,

@@ -114,7 +114,8 @@ async def add_upstream(connection: AsyncConnection, upstream: Upstream) -> None:
     )
     if taken is not None:
         raise ConflictError(
-            f"partner {upstream.partner_id} already has an upstream named {upstream.name!r}"
+            f"partner {upstream.partner_id} already has an upstream named {upstream.name!r}: "
+            "choose another name, or remove it first"
         )
     await connection.execute(sync_upstreams.insert().values(asdict(upstream)))
 
@@ -144,7 +145,7 @@ async def find_upstream(
     ]
     if not found:
         whose = f" of partner {partner_id}" if partner_id else ""
-        raise NotFoundError(f"no upstream named {name!r}{whose}")
+        raise NotFoundError(f"no upstream named {name!r}{whose} (sync list shows them)")
     if len(found) > 1:
         partners_named = ", ".join(str(upstream.partner_id) for upstream in found)
         raise ValueError(
@@ -259,16 +260,14 @@ async def record_error(
     connection: AsyncConnection,
     partner_id: UUID,
     run_id: UUID,
+    seq: int,
     customer_id: UUID | None,
     message: str,
     *,
     now: datetime,
 ) -> None:
-    seq = await connection.scalar(
-        select(func.coalesce(func.max(sync_errors.c.seq), 0) + 1).where(
-            sync_errors.c.partner_id == partner_id, sync_errors.c.run_id == run_id
-        )
-    )
+    """Record the run's error number ``seq`` (the run's process counts them: it alone
+    writes them, under the lease)."""
     await connection.execute(
         sync_errors.insert().values(
             partner_id=partner_id,

@@ -190,6 +190,7 @@ class _Run:
 
     async def error(self, customer_id: UUID | None, message: str) -> None:
         self.add(errors=1)
+        seq = self.counts.errors
         _log.warning(
             "sync error",
             upstream=self.upstream.name,
@@ -201,6 +202,7 @@ class _Run:
                 connection,
                 self.upstream.partner_id,
                 self.run_id,
+                seq,
                 customer_id,
                 message,
                 now=datetime.now(UTC),
