@@ -28,13 +28,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
-import msgspec
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backupjobs.api.bearer import verified
 from backupjobs.api.metrics import EXTRA_HEADERS
-from backupjobs.api.problems import PROBLEM_JSON, ProblemDetails
+from backupjobs.api.problems import send_error
 from backupjobs.auth.tokens import Principal, TokenVerifier
 from backupjobs.infra.redis_counters import RedisCounters
 from backupjobs.settings import Settings
@@ -252,24 +251,4 @@ def per_app_limit(limiter: RateLimiter, verifier: TokenVerifier) -> Callable[[AS
 async def _send_too_many_requests(
     scope: Scope, send: Send, detail: str, headers: dict[str, str]
 ) -> None:
-    body = msgspec.json.encode(
-        ProblemDetails(
-            type="about:blank",
-            title="Too Many Requests",
-            status=429,
-            detail=detail,
-            instance=scope["path"],
-        )
-    )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-                *((name.lower().encode(), value.encode()) for name, value in headers.items()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    await send_error(scope, send, 429, detail, headers=headers)
