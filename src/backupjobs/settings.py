@@ -69,6 +69,9 @@ class Settings:
     #: customer "No backup updates" (SPEC §5); one with no successful job within it is
     #: stale (SPEC §10). Requests and webhooks may ask for another (``staleAfter``).
     stale_after: timedelta = timedelta(hours=36)
+    #: Webhooks may go to loopback, private and link-local addresses (a receiver on this
+    #: host or network): off by default, as such a URL could reach internal services.
+    webhook_allow_private: bool = False
 
     def __post_init__(self) -> None:
         if self.retention_days < 0:

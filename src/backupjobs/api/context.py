@@ -13,6 +13,7 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 
+from backupjobs.alerts import Alerts
 from backupjobs.api.listing import CursorPaging
 from backupjobs.api.metrics import Metrics
 from backupjobs.api.outage import OutageLog
@@ -31,7 +32,7 @@ STATE_KEY = "context"
 @dataclass(frozen=True, slots=True)
 class AppContext:
     """The application's parts: settings, database, read model and ingestion, keys and
-    tokens, metrics, rate limits, the lists' cursors, the log of database outages."""
+    tokens, metrics, rate limits, the lists' cursors, the log of database outages, alerts."""
 
     settings: Settings
     db: Database
@@ -44,10 +45,12 @@ class AppContext:
     limiter: RateLimiter
     cursors: CursorPaging
     outage: OutageLog
+    alerts: Alerts
 
     @classmethod
     def build(cls, settings: Settings, db: Database) -> AppContext:
         keys = KeyRing(db, token_lifetime=settings.token_lifetime)
+        metrics = Metrics()
         return cls(
             settings=settings,
             db=db,
@@ -56,10 +59,11 @@ class AppContext:
             keys=keys,
             issuer=TokenIssuer(keys, issuer=settings.public_url, lifetime=settings.token_lifetime),
             verifier=TokenVerifier(keys, issuer=settings.public_url),
-            metrics=Metrics(),
+            metrics=metrics,
             limiter=RateLimiter.from_settings(settings),
             cursors=CursorPaging(settings.public_url),
             outage=OutageLog(db.ping),
+            alerts=Alerts(db, allow_private=settings.webhook_allow_private, metrics=metrics.alerts),
         )
 
 

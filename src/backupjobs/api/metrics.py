@@ -22,6 +22,8 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from backupjobs.alerts.metrics import AlertMetrics
+
 #: Scope key of headers that inner middleware want added to the response, whatever it is
 #: (the rate limit fields): :meth:`Metrics.middleware` watches the response start anyway,
 #: and one wrapper of ``send`` costs less than one each.
@@ -54,6 +56,7 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.alerts = AlertMetrics(self.registry)
         self.tokens = Counter(
             "backupjobs_tokens",
             "Token requests, by outcome (issued or the OAuth2 error code).",
