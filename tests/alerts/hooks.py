@@ -36,10 +36,10 @@ async def deliveries(client: AsyncClient, tenant: Tenant, webhook_id: str) -> li
 
 
 async def settled(
-    client: AsyncClient, tenant: Tenant, webhook_id: str, count: int, timeout: float = 10
+    client: AsyncClient, tenant: Tenant, webhook_id: str, count: int, seconds: float = 10
 ) -> list[dict[str, Any]]:
     """The webhook's deliveries once ``count`` of them are no longer pending."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + seconds
     while True:
         found = await deliveries(client, tenant, webhook_id)
         done = [d for d in found if d["status"] != "pending"]
@@ -49,6 +49,6 @@ async def settled(
         await asyncio.sleep(0.05)
 
 
-async def received(receiver: Any, count: int, timeout: float = 10) -> list[Any]:
+async def received(receiver: Any, count: int, seconds: float = 10) -> list[Any]:
     """The receiver's requests once it has ``count`` (waited for off the event loop)."""
-    return await asyncio.to_thread(receiver.wait_for, count, timeout)
+    return await asyncio.to_thread(receiver.wait_for, count, seconds)
