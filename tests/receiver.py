@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +31,8 @@ class Receiver:
     #: Answer a 302 to this location instead (redirects must not be followed).
     redirect_to: str | None = None
     delay: float = 0.0
+    #: Seconds the first request waits for its answer (a kill can land meanwhile).
+    hold_first: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
@@ -45,22 +48,25 @@ class Receiver:
     def _answer(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length)
-        if self.delay:
-            time.sleep(self.delay)
         with self.lock:
             self.received.append(
                 Received(handler.path, dict(handler.headers.items()), body, time.monotonic())
             )
+            first = len(self.received) == 1
             status = self.answers.pop(0) if self.answers else self.default
-        if self.redirect_to is not None:
-            handler.send_response(302)
-            handler.send_header("Location", self.redirect_to)
-        else:
-            handler.send_response(status)
-        reply = f"answer {status}".encode()
-        handler.send_header("Content-Length", str(len(reply)))
-        handler.end_headers()
-        handler.wfile.write(reply)
+        if self.delay or (first and self.hold_first):
+            time.sleep(self.hold_first if first and self.hold_first else self.delay)
+        # The sender may be gone meanwhile (a test killed it).
+        with contextlib.suppress(OSError):
+            if self.redirect_to is not None:
+                handler.send_response(302)
+                handler.send_header("Location", self.redirect_to)
+            else:
+                handler.send_response(status)
+            reply = f"answer {status}".encode()
+            handler.send_header("Content-Length", str(len(reply)))
+            handler.end_headers()
+            handler.wfile.write(reply)
 
 
 @contextmanager
