@@ -73,6 +73,9 @@ class Settings:
     #: time, and seconds one upstream request may take before it is tried again.
     sync_concurrency: int = 4
     sync_timeout: float = 30.0
+    #: ``serve`` runs the upstreams on their interval; false leaves them to other
+    #: processes (another host's ``serve``, or ``backupjobs sync run``).
+    sync_in_serve: bool = True
 
     def __post_init__(self) -> None:
         if self.retention_days < 0:
