@@ -28,7 +28,10 @@ JOBS = "/avpt-products/jobs/batch"
 
 
 def local_env(database_url: str, **extra: str) -> dict[str, str]:
-    return environment(database_url, BACKUPJOBS_SYNC_CONCURRENCY="1", **extra)
+    # One customer at a time, each stored before the next is read: a kill falls between.
+    return environment(
+        database_url, BACKUPJOBS_SYNC_CONCURRENCY="1", BACKUPJOBS_SYNC_BATCH_ROWS="1", **extra
+    )
 
 
 def add_upstream(env: dict[str, str], vendor_tenant: VendorTenant, url: str, **extra: str) -> str:
