@@ -70,6 +70,8 @@ def settings(database_url: str) -> Settings:
         rate_limit_app=10**9,
         rate_limit_token_client=10**9,
         rate_limit_token_address=10**9,
+        # The sync tests run upstreams themselves, each at its moment.
+        sync_in_serve=False,
     )
 
 

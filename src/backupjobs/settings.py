@@ -76,6 +76,11 @@ class Settings:
     #: Webhooks may go to loopback, private and link-local addresses (a receiver on this
     #: host or network): off by default, as such a URL could reach internal services.
     webhook_allow_private: bool = False
+    #: Job rows (of several customers) a sync run stores per transaction.
+    sync_batch_rows: int = 1000
+    #: ``serve`` runs the upstreams on their interval; false leaves them to other
+    #: processes (another host's ``serve``, or ``backupjobs sync run``).
+    sync_in_serve: bool = True
 
     def __post_init__(self) -> None:
         if self.retention_days < 0:
@@ -90,6 +95,8 @@ class Settings:
             raise SettingsError(f"{PREFIX}DATABASE_TIMEOUT must be a number of seconds above 0")
         if self.sync_concurrency < 1:
             raise SettingsError(f"{PREFIX}SYNC_CONCURRENCY must be at least 1")
+        if self.sync_batch_rows < 1:
+            raise SettingsError(f"{PREFIX}SYNC_BATCH_ROWS must be at least 1")
         if not self.sync_timeout > 0:
             raise SettingsError(f"{PREFIX}SYNC_TIMEOUT must be a number of seconds above 0")
         if self.rate_limit_window < 1:

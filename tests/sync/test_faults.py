@@ -6,6 +6,8 @@ goes on."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -111,3 +113,35 @@ async def test_a_run_that_cannot_list_the_customers_fails(
             connection, local.partner_id, outcome.run_id
         )
     assert customer is None and message.startswith("listing the upstream's customers")
+
+
+def vendor_sample(name: str) -> bytes:
+    """The response sample of a vendor document (tests/seeds), byte for byte."""
+    text = (Path(__file__).parents[1] / "seeds" / name).read_text()
+    sample = text.split("## Response Sample", 1)[1]
+    return sample.split("```json", 1)[1].split("```", 1)[0].strip().encode()
+
+
+async def test_the_vendors_sample_answer_is_stored_as_it_says(
+    db: Database, ingestor: Ingestor, vendor_tenant: VendorTenant
+) -> None:
+    alpha = vendor_tenant.customers[0]
+    body = vendor_sample("000_08c226e510f1a017.txt")
+    async with FaultServer(vendor_tenant.vendor.url) as faults:
+        _, upstream = await setup(db, vendor_tenant, faults)
+        faults.add(Fault(f"/customers/{alpha}/", 200, body, {"Content-Type": "application/json"}))
+        outcome = await run_upstream(db, ingestor, upstream, OPTIONS)
+    assert (outcome.status, outcome.counts.jobs_new) == ("succeeded", 3), outcome
+    async with db.read() as connection:
+        row = (
+            await connection.execute(select(jobs).where(jobs.c.job_id == "FB20250911032116214502"))
+        ).one()
+    assert (row.customer_id, row.job_type, row.job_module, row.status) == (alpha, 7, 304, 3)
+    assert (row.name, row.total_count, row.successful_count, row.backup_size_bytes) == (
+        None,
+        2323,
+        2323,
+        0,
+    )
+    assert row.end_time - row.start_time == timedelta(minutes=17, seconds=40)
+    assert row.last_modify_time == datetime(2025, 9, 11, 3, 38, 57, tzinfo=UTC)

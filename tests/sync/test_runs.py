@@ -65,7 +65,7 @@ async def test_every_run_lands_in_history_and_an_unchanged_job_is_not_written(
                 lastModifyTime="2025-09-11T03:30:00Z"),
         ]
     )  # fmt: skip
-    await enable_upstream(vendor_tenant, charlie, 7, 301)  # a service with no job yet
+    await enable_upstream(vendor_tenant, charlie, 7, 305)  # a service with no job yet
     local = await make_tenant(db, customers=0)
     upstream = await add(db, vendor_tenant.upstream(local.partner_id))
 
@@ -92,7 +92,7 @@ async def test_every_run_lands_in_history_and_an_unchanged_job_is_not_written(
     assert (row["jobId"], row["backupSize"], row["jobDuration"]) == ("A-1", "1.5 GB", "17m39s")
     assert row["startTime"].startswith("2026-11-30T03:00:00")
     (placeholder,) = await v3_rows(client, local, charlie)
-    assert (placeholder["jobModule"], placeholder["jobId"]) == (301, "N/A")
+    assert (placeholder["jobModule"], placeholder["jobId"]) == (305, "N/A")
 
     again = await run_upstream(db, ingestor, upstream, FAST)
     assert (again.counts.jobs_new, again.counts.jobs_updated, again.counts.rows_read) == (0, 0, 4)

@@ -97,13 +97,17 @@ def build_application(settings: Settings | None = None) -> Litestar:
             else None
         )
         # Upstreams are run by whichever process takes their lease (store/upstreams.py).
-        syncing = asyncio.create_task(
-            keep_syncing(
-                db,
-                context.ingestor,
-                SyncOptions.from_settings(settings),
-                observe=context.metrics.sync_run,
+        syncing = (
+            asyncio.create_task(
+                keep_syncing(
+                    db,
+                    context.ingestor,
+                    SyncOptions.from_settings(settings),
+                    observe=context.metrics.sync_run,
+                )
             )
+            if settings.sync_in_serve
+            else None
         )
         try:
             yield

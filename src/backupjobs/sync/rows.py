@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from backupjobs.catalog import JOB_MODULES, JOB_TYPES
 from backupjobs.model import JobRecord, RecordError, parse_record
 from backupjobs.sdk import Coded, Job
 
@@ -60,8 +61,9 @@ def job_record(job: Job) -> JobRecord:
 
 def service_key(job: Job) -> tuple[int, int]:
     """The (jobType, jobModule) codes of a row's backup service; RecordError if the
-    catalog does not know one."""
+    catalog does not know one (ingestion would refuse its jobs too)."""
     job_type, job_module = job.service
-    if job_type is None or job_module is None:
+    known = job_type in JOB_TYPES and job_module in JOB_MODULES
+    if job_type is None or job_module is None or not known:
         raise RecordError(f"unknown backup service {job.job_type.name!r} / {job.job_module.name!r}")
     return job_type, job_module

@@ -33,8 +33,9 @@ from uuid import UUID
 
 import httpx
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from backupjobs.model import RecordError
+from backupjobs.model import IngestResult, JobRecord, RecordError
 from backupjobs.sdk import (
     AsyncClient,
     BackupJobsError,
@@ -42,6 +43,7 @@ from backupjobs.sdk import (
     ClientSecret,
     Credential,
     Customer,
+    Job,
     Retry,
 )
 from backupjobs.sdk.retry import RETRY_STATUSES, SERVER_ERRORS
@@ -75,6 +77,8 @@ class SyncOptions:
     concurrency: int = 4
     #: Rows asked per page (the v3 API's largest is 100).
     page_size: int = 100
+    #: Rows read (of several customers) stored in one transaction.
+    batch_rows: int = 1000
     #: Seconds one upstream request may take before it is tried again.
     timeout: float = 30.0
     retry: Retry = SYNC_RETRY
@@ -87,13 +91,19 @@ class SyncOptions:
     @classmethod
     def from_settings(cls, settings: Settings) -> SyncOptions:
         """The options ``BACKUPJOBS_SYNC_*`` set."""
-        return cls(concurrency=settings.sync_concurrency, timeout=settings.sync_timeout)
+        return cls(
+            concurrency=settings.sync_concurrency,
+            timeout=settings.sync_timeout,
+            batch_rows=settings.sync_batch_rows,
+        )
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise ValueError(f"sync concurrency must be at least 1, not {self.concurrency}")
         if not 1 <= self.page_size <= 100:
             raise ValueError(f"sync page size must be 1 to 100, not {self.page_size}")
+        if self.batch_rows < 1:
+            raise ValueError(f"sync batch rows must be at least 1, not {self.batch_rows}")
         if not self.timeout > 0:
             raise ValueError("sync timeout must be a number of seconds above 0")
 
@@ -180,7 +190,10 @@ class _Run:
         self.requests = 0
         self.customers_done = 0
         self.customers_total = 0
-        self.failed_customers = 0
+        #: Customers read and not stored yet, with their rows.
+        self.pending: list[tuple[UUID, list[Job]]] = []
+        self.pending_rows = 0
+        self.flushing = asyncio.Lock()
 
     def add(self, **changes: int) -> None:
         self.counts = replace(
@@ -256,6 +269,7 @@ class _Run:
                 queue.put_nowait(customer_id)
             workers = min(self.options.concurrency, len(local)) or 1
             await asyncio.gather(*(self._worker(client, queue) for _ in range(workers)))
+            await self.flush()
         return SUCCEEDED if self.counts.errors == 0 else PARTIAL
 
     async def _count_request(self, request: httpx.Request) -> None:
@@ -329,37 +343,66 @@ class _Run:
             for job in page.items
         ]
         self.add(rows_read=len(jobs))
-        services: set[tuple[UUID, int, int]] = set()
-        records = []
-        for job in jobs:
-            try:
-                services.add((customer_id, *service_key(job)))
-                if job.has_run:
-                    records.append(job_record(job))
-            except RecordError as error:
-                await self.error(customer_id, str(error))
-        now = datetime.now(UTC)
-        async with self.db.write() as connection:
-            await upstreams.add_services(connection, self.scope, services, now=now)
-            stored = await upstreams.stored_modify_times(
-                connection, self.scope, {record.job_id for record in records}
+        self.pending.append((customer_id, jobs))
+        self.pending_rows += len(jobs)
+        if self.pending_rows >= self.options.batch_rows:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Store the customers' rows read so far, in one transaction: the services with no
+        job enabled, then the jobs new or changed through ingestion."""
+        async with self.flushing:
+            batch, self.pending, self.pending_rows = self.pending, [], 0
+            services: set[tuple[UUID, int, int]] = set()
+            records: list[JobRecord] = []
+            owners: list[UUID] = []  # the customer of each record
+            problems: list[tuple[UUID, str]] = []
+            for customer_id, jobs in batch:
+                for job in jobs:
+                    try:
+                        services.add((customer_id, *service_key(job)))
+                        if job.has_run:
+                            records.append(job_record(job))
+                            owners.append(customer_id)
+                    except RecordError as error:
+                        problems.append((customer_id, str(error)))
+            stored, fresh, result = await self.db.transaction(
+                lambda connection: self._store(connection, services, records)
             )
+            rejected = {rejection.index for rejection in result.rejected}
+            written = [record for index, record in fresh if index not in rejected]
+            self.add(
+                jobs_new=sum(record.job_id not in stored for record in written),
+                jobs_updated=sum(record.job_id in stored for record in written),
+            )
+            problems += [
+                (owners[rejection.index], f"job {rejection.job_id}: {rejection.error}")
+                for rejection in result.rejected
+            ]
+        for customer_id, message in problems:
+            await self.error(customer_id, message)
+
+    async def _store(
+        self,
+        connection: AsyncConnection,
+        services: set[tuple[UUID, int, int]],
+        records: list[JobRecord],
+    ) -> tuple[dict[str, datetime], list[tuple[int, JobRecord]], IngestResult]:
+        now = datetime.now(UTC)
+        await upstreams.add_services(connection, self.scope, services, now=now)
+        stored = await upstreams.stored_modify_times(
+            connection, self.scope, {record.job_id for record in records}
+        )
+        # Unchanged (same lastModifyTime) is not written at all.
         fresh = [
-            record
-            for record in records
+            (index, record)
+            for index, record in enumerate(records)
             if record.job_id not in stored or stored[record.job_id] < record.last_modify_time
         ]
         if not fresh:
-            return
-        result = await self.ingestor.ingest_batch(self.scope, list(enumerate(fresh)))
-        rejected = {rejection.index for rejection in result.rejected}
-        written = [record for index, record in enumerate(fresh) if index not in rejected]
-        self.add(
-            jobs_new=sum(record.job_id not in stored for record in written),
-            jobs_updated=sum(record.job_id in stored for record in written),
-        )
-        for rejection in result.rejected:
-            await self.error(customer_id, f"job {rejection.job_id}: {rejection.error}")
+            return stored, fresh, IngestResult()
+        result = await self.ingestor.ingest(connection, self.scope, fresh, now=now)
+        return stored, fresh, result
 
 
 def _describe(error: BaseException) -> str:
