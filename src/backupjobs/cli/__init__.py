@@ -13,7 +13,7 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from backupjobs.cli import client
+from backupjobs.cli import client, listen
 from backupjobs.cli.common import fail
 
 SERVER_INSTALL = "pip install 'backupjobs[server]'"
@@ -63,6 +63,7 @@ def needs_the_server() -> None:
 
 add_server_commands(app)
 app.add_typer(client.client, name="client")
+app.add_typer(listen.group, name="webhooks")
 
 
 def main() -> None:

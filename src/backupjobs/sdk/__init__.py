@@ -16,6 +16,8 @@
   ``Retry-After``.
 - Rows are :class:`Job` and :class:`Customer` records: integers, UTC datetimes, bytes,
   timedeltas, ``None`` for ``"N/A"``, :class:`Coded` job types, modules and statuses.
+- ``client.webhooks``: alert subscriptions and deliveries (:class:`Webhooks`); a
+  receiver checks what it gets with :class:`WebhookVerifier` (Standard Webhooks).
 - Errors are :class:`BackupJobsError` subclasses carrying the problem+json
   (:class:`ProblemError`) or the OAuth error (:class:`OAuthError`).
 
@@ -23,6 +25,7 @@ It imports no server code: it works against backupjobs or any wire-compatible se
 Guide: ``docs/sdk.md``.
 """
 
+from backupjobs.sdk.alerts import AsyncWebhooks, Webhooks
 from backupjobs.sdk.client import (
     V3,
     AsyncClient,
@@ -56,6 +59,7 @@ from backupjobs.sdk.profiles import Profile, load_profile
 from backupjobs.sdk.records import Coded, Customer, Job, Page
 from backupjobs.sdk.retry import Retry
 from backupjobs.sdk.tokens import AccessToken, TokenCache
+from backupjobs.sdk.webhooks import WebhookVerificationError, WebhookVerifier
 
 __all__ = [
     "V3",
@@ -64,6 +68,7 @@ __all__ = [
     "AsyncModern",
     "AsyncPaginator",
     "AsyncV3",
+    "AsyncWebhooks",
     "AuthenticationError",
     "BackupJobsError",
     "BadRequestError",
@@ -91,6 +96,9 @@ __all__ = [
     "ServiceUnavailableError",
     "TokenCache",
     "UnreachableError",
+    "WebhookVerificationError",
+    "WebhookVerifier",
+    "Webhooks",
     "WireFormatError",
     "load_profile",
     "parse_duration",

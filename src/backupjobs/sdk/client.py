@@ -23,6 +23,7 @@ from typing import Any, Generic, Self, TypeVar
 import httpx
 
 from backupjobs import __version__
+from backupjobs.sdk.alerts import AsyncWebhooks, Webhooks
 from backupjobs.sdk.credentials import Credential
 from backupjobs.sdk.endpoints import CodeOrName, Endpoints
 from backupjobs.sdk.errors import ConfigurationError, problem_error
@@ -269,6 +270,7 @@ class Client:
         self._token_lock = threading.Lock()
         self.v3 = V3(self)
         self.modern = Modern(self)
+        self.webhooks = Webhooks(self)
 
     @classmethod
     def from_profile(cls, profile: Profile | str | None = None, **options: Any) -> Self:
@@ -511,6 +513,7 @@ class AsyncClient:
         self._token_lock = asyncio.Lock()
         self.v3 = AsyncV3(self)
         self.modern = AsyncModern(self)
+        self.webhooks = AsyncWebhooks(self)
 
     @classmethod
     def from_profile(cls, profile: Profile | str | None = None, **options: Any) -> Self:

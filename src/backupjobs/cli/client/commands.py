@@ -42,6 +42,7 @@ from backupjobs.cli.client.session import (
     run,
 )
 from backupjobs.cli.client.watch import ChangePrinter, Snapshot, snapshot, watch_changes
+from backupjobs.cli.client.webhooks import group as webhooks_group
 from backupjobs.cli.common import console
 from backupjobs.sdk import AsyncClient, ClientCertificate, Customer, Job, load_profile
 
@@ -54,6 +55,7 @@ client = typer.Typer(
     ),
     no_args_is_help=True,
 )
+client.add_typer(webhooks_group, name="webhooks")
 
 
 @client.command("check")
