@@ -1,11 +1,19 @@
-"""The Modern feeds over real HTTP: ``backupjobs serve`` (granian) and a real OData v4 client.
+"""The Modern feeds over real HTTP: ``backupjobs serve`` (granian) and real OData v4 clients.
 
-python-odata reads ``$metadata``, builds its entity classes from it, and reads the customer
-and job feeds through them, following ``@odata.nextLink`` as any OData client does.
+python-odata (PyPI) reads ``$metadata``, builds its entity classes from it, and reads the
+customer and job feeds through them, following ``@odata.nextLink`` as any OData client does.
+@odata/client with the OASIS converters odata-csdl and odata-openapi (the npm registry; the
+node project in ``odata_node/``) read the same. A scripted Power Query request sequence
+signs in as Power BI does.
 """
 
+import json
+import os
+import shutil
 import socket
+import subprocess
 from datetime import datetime
+from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
@@ -33,7 +41,7 @@ def served(tmp_path_factory):
     """A server with two customers: "Durable Customer" (a placeholder service and a job)
     and "Zulu Customer" (MANY services, one job each)."""
     folder = tmp_path_factory.mktemp("odata")
-    env = environment(f"sqlite:///{folder / 'odata.db'}")
+    env = environment(f"sqlite:///{folder / 'odata.db'}", BACKUPJOBS_LOG_JSON="true")
     operator = Operator.setup(env, permissions=MODERN_AND_INGEST)
     first = operator.customer_id
     second = cli_json(
@@ -50,7 +58,10 @@ def served(tmp_path_factory):
         headers = {"Authorization": f"Bearer {operator.token(server.url)}"}
         stored = httpx.post(f"{server.url}/api/v1/ingest/jobs", json=records, headers=headers)
         assert stored.status_code == 200 and stored.json()["stored"] == len(records), stored.text
-        yield SimpleNamespace(url=server.url, headers=headers, first=first, second=second)
+        yield SimpleNamespace(
+            url=server.url, headers=headers, first=first, second=second, operator=operator,
+            log=folder / "server.log",
+        )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -140,3 +151,122 @@ def test_python_odata_pages_through_a_jobs_feed(served, service):
     assert [j.jobId for j in service.query(feed).offset(MANY - 2).limit(5).all()] == [
         j.jobId for j in jobs[-2:]
     ]
+
+
+def test_python_odata_top_limits_what_it_reads(served, service):
+    BackUpJob = service.types["Portal.Api.Model.BackUpJob"]
+    feed = type(
+        "ZuluJobs", (BackUpJob,), {"__odata_collection__": f"customers/{served.second}/jobs"}
+    )
+    # It follows every nextLink: $top=3 is 3 rows, not every page (issue 16, defect 3).
+    assert len(service.query(feed).limit(3).all()) == 3
+
+
+def test_python_odata_signs_in_with_basic(served):
+    session = requests.Session()
+    session.auth = (served.operator.client_id, served.operator.client_secret)
+    service = ODataService(
+        f"{served.url}/partner/", reflect_entities=True, session=session, quiet_progress=True
+    )
+    Customer = service.entities["Customers"]
+    assert [c.customerName for c in service.query(Customer).all()] == [
+        "Durable Customer", "Zulu Customer",
+    ]  # fmt: skip
+
+
+# --- an npm consumer ------------------------------------------------------------------
+
+NODE_PROJECT = Path(__file__).parent / "odata_node"
+
+
+def _node_or_skip():
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node and npm:
+        return node, npm
+    if os.environ.get("CI") == "true":
+        pytest.fail("node and npm are needed for the npm OData consumer (CI=true never skips)")
+    pytest.skip("node and npm are not installed: the npm OData consumer cannot run")
+
+
+def test_an_npm_odata_consumer_reads_the_feeds(served):
+    node, npm = _node_or_skip()
+    installed = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=NODE_PROJECT, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    operator = served.operator
+    ran = subprocess.run(
+        [node, "consumer.js", served.url, operator.client_id, operator.client_secret, served.first],
+        cwd=NODE_PROJECT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    observed = json.loads(ran.stdout)
+    assert observed["entitySets"] == ["Customers"]
+    # The OpenAPI the OASIS converter derives from $metadata offers only reads.
+    assert observed["operations"], observed
+    assert all(methods == ["get"] for methods in observed["operations"].values()), observed
+    assert not observed["batch"]
+    assert observed["customers"] == ["Durable Customer", "Zulu Customer"]
+    assert observed["top"] == ["Durable Customer", "Zulu Customer"]
+    assert observed["count"] == 2
+    assert observed["customer"] == "Durable Customer"
+    assert observed["jobs"] == [
+        "Microsoft 365/SharePoint Online",
+        "Microsoft 365/Microsoft 365 Groups",
+    ]
+    assert observed["job"] == ["groups-1", "Failed"]
+    # Errors reach it as OData error objects: it shows their messages.
+    assert observed["unsupported"].startswith("The query option $filter is not implemented")
+    assert "the key is customerId, a GUID" in observed["malformed"]
+    assert "unknown client, or wrong or expired secret" in observed["wrongSecret"]
+
+
+# --- Power Query ------------------------------------------------------------------------
+
+#: What Power Query's OData.Feed sends (Power BI Desktop, Excel "From OData Feed").
+POWER_QUERY_HEADERS = {
+    "User-Agent": "Microsoft.Data.Mashup (https://go.microsoft.com/fwlink/?LinkID=304225)",
+    "Accept": "application/json;odata.metadata=minimal;q=1.0,application/json;"
+    "odata=minimalmetadata;q=0.9,application/atomsvc+xml;q=0.8,application/atom+xml;q=0.8,"
+    "application/xml;q=0.7,text/plain;q=0.7",
+    "OData-MaxVersion": "4.0",
+    "MaxDataServiceVersion": "3.0",
+    "Accept-Encoding": "gzip, deflate",
+}
+
+
+def test_the_power_query_request_sequence(served):
+    operator = served.operator
+    with httpx.Client(base_url=served.url, headers=POWER_QUERY_HEADERS) as power_query:
+        # Anonymous first: the 401 tells it which credential kinds the feed takes.
+        anonymous = power_query.get("/partner/Customers")
+        assert anonymous.status_code == 401
+        assert 'Basic realm="backupjobs"' in anonymous.headers["www-authenticate"]
+        power_query.auth = httpx.BasicAuth(operator.client_id, operator.client_secret)
+        root = power_query.get("/partner/")
+        assert root.status_code == 200 and root.headers["odata-version"] == "4.0"
+        assert [s["url"] for s in root.json()["value"]] == ["Customers"]
+        metadata = power_query.get("/partner/$metadata", headers={"Accept": "application/xml"})
+        assert metadata.status_code == 200
+        assert metadata.headers["content-type"] == "application/xml"
+        rows, url, pages = [], "/partner/Customers(" + served.second + ")/jobs", 0
+        while url:  # the refresh follows @odata.nextLink to the end
+            page = power_query.get(url)
+            assert page.status_code == 200, page.text
+            assert page.headers["content-type"] == "application/json; odata.metadata=minimal"
+            rows += page.json()["value"]
+            url, pages = page.json().get("@odata.nextLink"), pages + 1
+        assert (len(rows), pages) == (MANY, 2)
+        # A folded filter is refused as not implemented: Power Query then filters locally.
+        window = "startTime ge 2026-01-01T00:00:00Z and startTime lt 2026-02-01T00:00:00Z"
+        folded = power_query.get("/partner/Customers", params={"$filter": window})
+        assert folded.status_code == 501
+        assert folded.json()["error"]["target"] == "$filter"
+    audited = [
+        json.loads(line)
+        for line in served.log.read_text().splitlines()
+        if line.startswith("{") and "basic sign-in" in line
+    ]
+    assert any(line["client_id"] == operator.client_id for line in audited), audited
+    assert operator.client_secret not in served.log.read_text()

@@ -426,7 +426,9 @@ async def customer_job_count_by_odata_url(
 
 @get("/{segment:str}/{navigation:str}", media_type=odata.JSON_MEDIA_TYPE, include_in_schema=False)
 async def job_by_key(
-    request: Request[Any, Any, Any], segment: EntitySegment, navigation: str
+    request: Request[Any, Any, Any],
+    segment: EntitySegment,
+    navigation: Annotated[str, Parameter(description="jobs(jobType='...',jobModule='...')")],
 ) -> Response[Any]:
     """``Customers(<id>)/jobs(jobType='...',jobModule='...')``: one service's row, or 404
     if the customer has no such service."""
