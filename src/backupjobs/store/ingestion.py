@@ -24,11 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.infra.cache import BoundedCache
 from backupjobs.model import IngestResult, JobRecord, Rejection, ServiceKey
-from backupjobs.store import directory
+from backupjobs.store import directory, outcomes
 from backupjobs.store.bulk import dialect_insert, find, insert_rows, keyed
 from backupjobs.store.database import Database
 from backupjobs.store.schema import (
     JOB_FIELDS,
+    JOB_SORT_TIME,
     LATEST,
     SERVICE_KEY,
     UtcDateTime,
@@ -96,7 +97,9 @@ class Ingestor:
         """
         result = IngestResult()
         visible = await _visible_customers(connection, scope, {r.customer_id for _, r in records})
-        stored_lmt, owner = await _existing_jobs(connection, scope, {r.job_id for _, r in records})
+        stored_lmt, owner, stored_sort = await _existing_jobs(
+            connection, scope, {r.job_id for _, r in records}
+        )
         recorded_before = set(stored_lmt)
 
         final: dict[str, JobRecord] = {}
@@ -142,6 +145,10 @@ class Ingestor:
             for service in recompute:
                 await _recompute_latest(connection, scope, service)
                 changed.add(service[0])
+            # The reports' counts, once the services' rows are locked (store/outcomes.py).
+            await outcomes.jobs_written(
+                connection, scope.partner_id, [final[job_id] for job_id in written], stored_sort
+            )
             await directory.services_changed(connection, scope.partner_id, changed)
         result.rejected.sort(key=lambda rejection: rejection.index)
         return result
@@ -242,7 +249,8 @@ async def _visible_customers(
 
 async def _existing_jobs(
     connection: AsyncConnection, scope: TenantScope, job_ids: set[str]
-) -> tuple[dict[str, datetime], dict[str, ServiceKey]]:
+) -> tuple[dict[str, datetime], dict[str, ServiceKey], dict[str, datetime]]:
+    """Each recorded job's lastModifyTime, service and sort time, by jobId."""
     rows = await find(
         connection,
         [
@@ -251,6 +259,7 @@ async def _existing_jobs(
             jobs.c.customer_id,
             jobs.c.job_type,
             jobs.c.job_module,
+            JOB_SORT_TIME.label("sort_time"),
         ],
         [jobs.c.partner_id == scope.partner_id],
         [jobs.c.job_id],
@@ -258,10 +267,12 @@ async def _existing_jobs(
     )
     stored_lmt: dict[str, datetime] = {}
     owner: dict[str, ServiceKey] = {}
-    for job_id, lmt, customer_id, job_type, job_module in rows:
+    stored_sort: dict[str, datetime] = {}
+    for job_id, lmt, customer_id, job_type, job_module, sort_time in rows:
         stored_lmt[job_id] = lmt
         owner[job_id] = (customer_id, job_type, job_module)
-    return stored_lmt, owner
+        stored_sort[job_id] = sort_time
+    return stored_lmt, owner, stored_sort
 
 
 def _service_key(record: JobRecord) -> ServiceKey:
