@@ -27,12 +27,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, delete, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, delete, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.model import JobRecord, ServiceKey
 from backupjobs.store.bulk import insert_rows, recordset
-from backupjobs.store.schema import backup_services, job_outcomes, jobs
+from backupjobs.store.schema import LATEST, backup_services, job_outcomes, jobs
 
 QUARTER = timedelta(minutes=15)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -67,23 +67,109 @@ def job_seconds(start: datetime | None, end: datetime | None) -> int:
 async def jobs_written(
     connection: AsyncConnection,
     partner_id: UUID,
-    records: Iterable[JobRecord],
+    records: Sequence[JobRecord],
+    *,
     previous_sort: Mapping[str, datetime],
+    inserted: Collection[str],
+    on_top: Collection[ServiceKey],
 ) -> None:
-    """Count written ``records`` in: their quarter-hours, and those they left
-    (``previous_sort``: the sort time stored before, by jobId), are counted again, and
-    their services' last success and failures in a row are read again."""
-    touched: dict[ServiceKey, set[int]] = {}
+    """Count written ``records`` in (after the services' rows are locked).
+
+    A new job (``inserted``) adds to its quarter-hour's counts. A job that was recorded
+    before has its quarter-hour, and the one it left (``previous_sort``: the sort time
+    stored before, by jobId), counted again. A service's failures in a row and last
+    success are right already when its one written job was new and went on top of its
+    latest (``on_top``: :func:`on_top_of_latest` set them); any other service written
+    to has them read again.
+    """
+    recount: dict[ServiceKey, set[int]] = {}
+    added: _Counts = {}
+    written_per_service: dict[ServiceKey, list[JobRecord]] = {}
     for record in records:
-        quarters = touched.setdefault(
-            (record.customer_id, record.job_type, record.job_module), set()
-        )
-        quarters.add(quarter_of(record.start_time or record.last_modify_time))
+        key = (record.customer_id, record.job_type, record.job_module)
+        written_per_service.setdefault(key, []).append(record)
+        quarter = quarter_of(record.start_time or record.last_modify_time)
+        if record.job_id in inserted:
+            entry = added.setdefault((*key, quarter, record.status), [0, 0, 0])
+            entry[0] += 1
+            entry[1] += record.backup_size_bytes or 0
+            entry[2] += job_seconds(record.start_time, record.end_time)
+            continue
+        quarters = recount.setdefault(key, set())
+        quarters.add(quarter)
         before = previous_sort.get(record.job_id)
         if before is not None:
             quarters.add(quarter_of(before))
-    await recount_quarters(connection, partner_id, touched)
-    await refresh_services(connection, partner_id, touched)
+    # A quarter-hour counted again from history holds this batch's new jobs already.
+    increments = {
+        key: counts
+        for key, counts in added.items()
+        if key[3] not in recount.get(key[:3], ())
+    }
+    await recount_quarters(connection, partner_id, recount)
+    await _add(connection, partner_id, increments)
+    await refresh_services(
+        connection,
+        partner_id,
+        [
+            key
+            for key, written in written_per_service.items()
+            if not (len(written) == 1 and written[0].job_id in inserted and key in on_top)
+        ],
+    )
+
+
+def on_top_of_latest(excluded: Any) -> dict[str, ColumnElement[Any]]:
+    """The failures in a row and last success of a service whose latest job becomes the
+    new job ``excluded`` (the latest-job upsert's), on top of the current one."""
+    current = backup_services.c
+    status = excluded[LATEST + "status"]
+    return {
+        "consecutive_failures": case(
+            (status.in_(_FAILED), current.consecutive_failures + 1), else_=0
+        ),
+        "last_success_time": case(
+            (
+                status.in_(_SUCCESSFUL),
+                func.coalesce(excluded[LATEST + "end_time"], excluded[LATEST + "start_time"]),
+            ),
+            else_=current.last_success_time,
+        ),
+    }
+
+
+async def _add(connection: AsyncConnection, partner_id: UUID, counts: _Counts) -> None:
+    """Add ``counts`` to ``job_outcomes``."""
+    if not counts:
+        return
+    rows = [
+        {
+            "partner_id": partner_id,
+            "customer_id": c,
+            "quarter": q,
+            "job_type": t,
+            "job_module": m,
+            "status": status,
+            "jobs": n,
+            "backup_size_bytes": size,
+            "duration_seconds": seconds,
+        }
+        for (c, t, m, q, status), (n, size, seconds) in sorted(
+            counts.items(), key=lambda item: (item[0][0].int, *item[0][1:])
+        )
+    ]
+
+    def add(insert: Any) -> Any:
+        kept = job_outcomes.c
+        return insert.on_conflict_do_update(
+            index_elements=[c.name for c in job_outcomes.primary_key],
+            set_={
+                name: kept[name] + insert.excluded[name]
+                for name in ("jobs", "backup_size_bytes", "duration_seconds")
+            },
+        )
+
+    await insert_rows(connection, job_outcomes, rows, add)
 
 
 async def jobs_removed(
@@ -121,20 +207,13 @@ async def recount_quarters(
         entry[0] += 1
         entry[1] += size or 0
         entry[2] += job_seconds(start, end)
-    outcome = job_outcomes.c
-    await connection.execute(
-        delete(job_outcomes).where(
-            outcome.partner_id == partner_id,
-            outcome.customer_id == bindparam("w_customer"),
-            outcome.quarter == bindparam("w_quarter"),
-            outcome.job_type == bindparam("w_type"),
-            outcome.job_module == bindparam("w_module"),
-        ),
-        [
-            {"w_customer": c, "w_type": t, "w_module": m, "w_quarter": q}
-            for c, t, m in services
-            for q in sorted(quarters[(c, t, m)])
-        ],
+    await _apply(
+        connection,
+        delete(job_outcomes),
+        job_outcomes,
+        partner_id,
+        {"quarter": job_outcomes.c.quarter},
+        [(c, t, m, q) for c, t, m in services for q in sorted(quarters[(c, t, m)])],
     )
     if counts:
         rows = [
@@ -166,7 +245,7 @@ async def refresh_services(
         connection, partner_id, keys
     ):
         latest.setdefault((customer_id, job_type, job_module), []).append((status, start, end))
-    values = []
+    values: list[tuple[Any, ...]] = []
     for key in keys:
         runs = latest.get(key, [])
         failures = _leading_failures(runs)
@@ -177,30 +256,62 @@ async def refresh_services(
             success = next(
                 (end or start for status, start, end in everything if status in _SUCCESSFUL), None
             )
-        values.append(
-            {
-                "w_customer": key[0],
-                "w_type": key[1],
-                "w_module": key[2],
-                "w_success": success,
-                "w_failures": failures,
-            }
-        )
+        values.append((*key, success, failures))
     service = backup_services.c
-    await connection.execute(
-        update(backup_services)
-        .where(
-            service.partner_id == partner_id,
-            service.customer_id == bindparam("w_customer"),
-            service.job_type == bindparam("w_type"),
-            service.job_module == bindparam("w_module"),
-        )
-        .values(
-            last_success_time=bindparam("w_success", type_=service.last_success_time.type),
-            consecutive_failures=bindparam("w_failures"),
-        ),
+    await _apply(
+        connection,
+        update(backup_services),
+        backup_services,
+        partner_id,
+        {
+            "last_success_time": service.last_success_time,
+            "consecutive_failures": service.consecutive_failures,
+        },
         values,
+        assign=True,
     )
+
+
+async def _apply(
+    connection: AsyncConnection,
+    statement: Any,
+    table: Any,
+    partner_id: UUID,
+    extra: Mapping[str, Any],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    assign: bool = False,
+) -> None:
+    """``statement`` (a DELETE or an UPDATE of ``table``) for each of ``rows``: a service
+    key and ``extra`` values, which select the row (DELETE) or are set (UPDATE, ``assign``).
+    One statement over the rows as a table on PostgreSQL; one per row on SQLite."""
+    if not rows:
+        return
+    keyed = {
+        "customer_id": table.c.customer_id,
+        "job_type": table.c.job_type,
+        "job_module": table.c.job_module,
+    }
+    columns = {**keyed, **extra}
+    key_columns = dict(keyed) if assign else columns
+    params: Any
+    if connection.dialect.name == "postgresql":
+        wanted, params = recordset(connection, columns, rows)
+        source = {name: wanted.c[name] for name in columns}
+    else:
+        source = {
+            name: bindparam(f"w_{name}", type_=column.type) for name, column in columns.items()
+        }
+        params = [
+            {f"w_{name}": value for name, value in zip(columns, row, strict=True)} for row in rows
+        ]
+    statement = statement.where(
+        table.c.partner_id == partner_id,
+        *(column == source[name] for name, column in key_columns.items()),
+    )
+    if assign:
+        statement = statement.values({name: source[name] for name in extra})
+    await connection.execute(statement, params)
 
 
 def _leading_failures(runs: Sequence[tuple[int, Any, Any]]) -> int:
