@@ -323,8 +323,8 @@ async def _upsert_jobs(
 
     written: set[str] = set()
     inserted: set[str] = set()
-    for answer in await insert_rows(connection, jobs, rows, upsert):
-        job_id, new = answer[0], answer[1]
+    answers: Sequence[Any] = (await insert_rows(connection, jobs, rows, upsert)).all()
+    for job_id, new in answers:
         written.add(job_id)
         if new if postgresql else job_id not in recorded_before:
             inserted.add(job_id)
