@@ -55,7 +55,9 @@ def rank(row):
 
 async def recount(db, partner_id):
     async with db.read() as connection:
-        history = (await connection.execute(select(jobs).where(jobs.c.partner_id == partner_id))).all()
+        history = (
+            await connection.execute(select(jobs).where(jobs.c.partner_id == partner_id))
+        ).all()
         kept = (
             await connection.execute(
                 select(job_outcomes).where(job_outcomes.c.partner_id == partner_id)

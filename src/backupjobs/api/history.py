@@ -18,7 +18,7 @@ import msgspec
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from backupjobs.api import reportparams
@@ -43,32 +43,34 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: Bytes gathered before a chunk of the export is sent.
 _CHUNK = 64 * 1024
 
-_CUSTOMER_ID = Parameter(
-    query="customerId", description="Only these customers (repeatable).", required=False
+_CUSTOMER_ID = QueryParameter(
+    name="customerId", description="Only these customers (repeatable).", required=False
 )
 CustomerIds = Annotated[list[str] | None, _CUSTOMER_ID]
 JobTypes = Annotated[
     list[str] | None,
-    Parameter(query="jobType", description="Job type codes or names (repeatable).", required=False),
+    QueryParameter(
+        name="jobType", description="Job type codes or names (repeatable).", required=False
+    ),
 ]
 JobModules = Annotated[
     list[str] | None,
-    Parameter(
-        query="jobModule", description="Job module codes or names (repeatable).", required=False
+    QueryParameter(
+        name="jobModule", description="Job module codes or names (repeatable).", required=False
     ),
 ]
 Statuses = Annotated[
     list[str] | None,
-    Parameter(
-        query="status",
+    QueryParameter(
+        name="status",
         description="Status codes or names, e.g. `3` or `Failed` (repeatable).",
         required=False,
     ),
 ]
 StartedFrom = Annotated[
     str | None,
-    Parameter(
-        query="startedFrom",
+    QueryParameter(
+        name="startedFrom",
         description="Jobs whose sort time (start, or last change if not started) is at or "
         "after this RFC 3339 time or date (midnight UTC).",
         required=False,
@@ -76,16 +78,16 @@ StartedFrom = Annotated[
 ]
 StartedTo = Annotated[
     str | None,
-    Parameter(
-        query="startedTo",
+    QueryParameter(
+        name="startedTo",
         description="Jobs whose sort time is before this RFC 3339 time or date.",
         required=False,
     ),
 ]
 NameContains = Annotated[
     str | None,
-    Parameter(
-        query="q",
+    QueryParameter(
+        name="q",
         description="A substring of the job's name, in any case.",
         max_length=_NAME_LIMIT,
         required=False,
@@ -328,7 +330,9 @@ async def export_jobs(
     q: NameContains = None,
     format: Annotated[
         str | None,
-        Parameter(description="`csv` or `ndjson` (default: by Accept, else csv).", required=False),
+        QueryParameter(
+            description="`csv` or `ndjson` (default: by Accept, else csv).", required=False
+        ),
     ] = None,
 ) -> Stream:
     media_type = _export_format(format, request.headers.get("accept", ""))

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.api.problems import ProblemError
@@ -28,7 +28,7 @@ DEFAULT_WINDOW = timedelta(days=7)
 #: The most days one window may span (a daily report's rows grow with them).
 MAX_DAYS = 3660
 
-Repeated = Annotated[list[str] | None, Parameter(required=False)]
+Repeated = Annotated[list[str] | None, QueryParameter(required=False)]
 
 
 def invalid(parameter: str, value: object, reason: str) -> ProblemError:

@@ -102,9 +102,7 @@ async def jobs_written(
             quarters.add(quarter_of(before))
     # A quarter-hour counted again from history holds this batch's new jobs already.
     increments = {
-        key: counts
-        for key, counts in added.items()
-        if key[3] not in recount.get(key[:3], ())
+        key: counts for key, counts in added.items() if key[3] not in recount.get(key[:3], ())
     }
     await recount_quarters(connection, partner_id, recount)
     await _add(connection, partner_id, increments)
