@@ -10,12 +10,13 @@ back at once.
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get
+from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
@@ -264,7 +265,7 @@ def _export_format(format: str | None, accept: str) -> str:
 
 async def export_lines(
     context: AppContext, scope: TenantScope, filters: JobFilters, media_type: str
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """The export's bytes, a chunk at a time, read from one statement."""
     now = datetime.now(UTC)
     pending: list[bytes] = [CSV_HEADER.encode()] if media_type == CSV else []
@@ -276,14 +277,14 @@ async def export_lines(
                 line = csv_line(job).encode() if media_type == CSV else _json.encode(job) + b"\n"
                 pending.append(line)
                 size += len(line)
-            if size >= _CHUNK:
-                yield b"".join(pending)
-                pending, size = [], 0
+                if size >= _CHUNK:
+                    yield b"".join(pending)
+                    pending, size = [], 0
     if pending:
         yield b"".join(pending)
 
 
-async def gzipped(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def gzipped(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
     compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
     async for chunk in chunks:
         compressed = compressor.compress(chunk)
@@ -353,12 +354,25 @@ async def export_jobs(
         "Content-Disposition": f'attachment; filename="backupjobs-jobs-{today}.{extension}"',
         "Vary": "Accept, Accept-Encoding",
     }
-    body = export_lines(context, principal.tenant_scope, filters, media_type)
+    lines = export_lines(context, principal.tenant_scope, filters, media_type)
+    body = lines
     if "gzip" in request.headers.get("accept-encoding", "").lower():
         headers["Content-Encoding"] = "gzip"
-        body = gzipped(body)
+        body = gzipped(lines)
     charset = "; charset=utf-8" if media_type == CSV else ""
-    return Stream(body, media_type=media_type + charset, headers=headers)
+    # A client that goes away cancels the stream between two chunks, where the generators
+    # wait: closing them then ends the statement and gives the connection back at once.
+    return Stream(
+        body,
+        media_type=media_type + charset,
+        headers=headers,
+        background=BackgroundTask(_close, body, lines),
+    )
+
+
+async def _close(*generators: AsyncGenerator[bytes, None]) -> None:
+    for generator in generators:
+        await generator.aclose()
 
 
 ROUTES = [list_jobs, export_jobs]
