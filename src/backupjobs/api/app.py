@@ -21,7 +21,20 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Server
 
 from backupjobs import __version__
-from backupjobs.api import docs, ingest, jobpages, modern, oauth, odata, ops, v3, webhooks
+from backupjobs.api import (
+    docs,
+    history,
+    ingest,
+    jobpages,
+    modern,
+    oauth,
+    odata,
+    ops,
+    service_health,
+    summary,
+    v3,
+    webhooks,
+)
 from backupjobs.api.context import STATE_KEY, AppContext, app_context, database
 from backupjobs.api.limits import request_target_limit
 from backupjobs.api.outage import STATE_KEY as OUTAGE_KEY
@@ -131,6 +144,9 @@ def build_application(settings: Settings | None = None) -> Litestar:
                 ],
             ),
             ingest.ingest_jobs,
+            *history.ROUTES,
+            *service_health.ROUTES,
+            *summary.ROUTES,
             *webhooks.ROUTES,
             oauth.issue_token,
             oauth.jwks,

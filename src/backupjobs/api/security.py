@@ -39,10 +39,13 @@ def challenge(**params: str) -> dict[str, str]:
 
 
 async def authorize(
-    connection: ASGIConnection[Any, Any, Any, Any], permission: Permission
+    connection: ASGIConnection[Any, Any, Any, Any],
+    permission: Permission,
+    *alternatives: Permission,
 ) -> Principal:
-    """The request's principal if its token holds ``permission``; else a 401 or 403
-    problem. The principal is kept for :func:`principal_of`."""
+    """The request's principal if its token holds ``permission`` (or one of
+    ``alternatives``); else a 401 or 403 problem. The principal is kept for
+    :func:`principal_of`."""
     context = app_context(connection)
     outcome = await verified(connection.scope, context.verifier, context.basic)
     odata = is_odata_path(connection.scope["path"])
@@ -70,23 +73,25 @@ async def authorize(
             f"{said[:1].upper()}{said[1:]}.",
             headers=challenge(error="invalid_token", error_description=str(outcome)),
         )
-    if permission.value not in outcome.permissions:
+    accepted = (permission, *alternatives)
+    if not any(each.value in outcome.permissions for each in accepted):
         given = authorization(connection.scope)
         holder = "The app" if given and given[0] == b"basic" else "The access token"
         raise ProblemError(
             403,
-            f"{holder} lacks the permission {permission.value}.",
-            headers=challenge(error="insufficient_scope", scope=permission.value),
+            f"{holder} lacks the permission {' or '.join(accepted)}.",
+            headers=challenge(error="insufficient_scope", scope=" ".join(accepted)),
         )
     connection.scope[PRINCIPAL] = outcome  # type: ignore[literal-required]
     return outcome
 
 
-def requires(permission: Permission) -> Guard:
-    """A guard: the request's token must hold ``permission`` (:func:`authorize`)."""
+def requires(permission: Permission, *alternatives: Permission) -> Guard:
+    """A guard: the request's token must hold ``permission`` or one of ``alternatives``
+    (:func:`authorize`)."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        await authorize(connection, permission)
+        await authorize(connection, permission, *alternatives)
 
     return guard
 

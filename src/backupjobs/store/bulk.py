@@ -57,6 +57,16 @@ def _recordset(columns: Mapping[str, ColumnElement[Any]], name: str) -> TableVal
     )
 
 
+def recordset(
+    connection: AsyncConnection, columns: Mapping[str, ColumnElement[Any]], rows: Sequence[Any]
+) -> tuple[TableValuedAlias, dict[str, Any]]:
+    """PostgreSQL: ``rows`` (tuples in the order of ``columns``) as a table named
+    ``wanted``, with ``columns``' names and types, and its parameters."""
+    names = list(columns)
+    given = [dict(zip(names, values, strict=True)) for values in rows]
+    return _recordset(columns, "wanted"), {_ROWS: _encoder.encode(given).decode()}
+
+
 def keyed(
     connection: AsyncConnection,
     columns: Sequence[ColumnElement[Any]],

@@ -27,6 +27,7 @@ from backupjobs.store.schema import (
     apps,
     backup_services,
     customers,
+    job_outcomes,
     jobs,
     partners,
 )
@@ -387,6 +388,11 @@ async def delete_customer(connection: AsyncConnection, customer_id: UUID) -> Cus
     )
     orphaned = await _apps_of_this_customer_alone(connection, *its)
     removed = []
+    await connection.execute(
+        delete(job_outcomes).where(
+            job_outcomes.c.partner_id == its[0], job_outcomes.c.customer_id == its[1]
+        )
+    )
     for table in (jobs, backup_services, app_customers):
         result = await connection.execute(
             delete(table).where(table.c.partner_id == its[0], table.c.customer_id == its[1])

@@ -19,16 +19,17 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import ColumnElement, and_, literal, or_, select, update
+from sqlalchemy import Boolean, ColumnElement, and_, literal, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.infra.cache import BoundedCache
 from backupjobs.model import IngestResult, JobRecord, Rejection, ServiceKey
-from backupjobs.store import directory, incidents
+from backupjobs.store import directory, incidents, outcomes
 from backupjobs.store.bulk import dialect_insert, find, insert_rows, keyed
 from backupjobs.store.database import Database
 from backupjobs.store.schema import (
     JOB_FIELDS,
+    JOB_SORT_TIME,
     LATEST,
     SERVICE_KEY,
     UtcDateTime,
@@ -96,7 +97,9 @@ class Ingestor:
         """
         result = IngestResult()
         visible = await _visible_customers(connection, scope, {r.customer_id for _, r in records})
-        stored_lmt, owner = await _existing_jobs(connection, scope, {r.job_id for _, r in records})
+        stored_lmt, owner, stored_sort = await _existing_jobs(
+            connection, scope, {r.job_id for _, r in records}
+        )
         recorded_before = set(stored_lmt)
 
         final: dict[str, JobRecord] = {}
@@ -125,7 +128,9 @@ class Ingestor:
             changed = await self._enable_services(
                 connection, scope, final.values(), visible, now=now
             )
-            written = await _upsert_jobs(connection, scope, final.values(), now=now)
+            written, inserted = await _upsert_jobs(
+                connection, scope, final.values(), recorded_before, now=now
+            )
             for job_id, indexes in applied.items():
                 if job_id in written:
                     result.stored += len(indexes)
@@ -138,10 +143,19 @@ class Ingestor:
                 recorded_before & written,
                 now=now,
             )
-            changed |= moved
+            changed |= {service[0] for service in moved}
             for service in recompute:
                 await _recompute_latest(connection, scope, service)
                 changed.add(service[0])
+            # The reports' counts, once the services' rows are locked (store/outcomes.py).
+            await outcomes.jobs_written(
+                connection,
+                scope.partner_id,
+                [final[job_id] for job_id in sorted(written)],
+                previous_sort=stored_sort,
+                inserted=inserted,
+                on_top=moved,
+            )
             await directory.services_changed(connection, scope.partner_id, changed)
             # Alerts: the written jobs' events and incidents, committed with them (the
             # outbox of SPEC §10.5), once the services' latest jobs are current.
@@ -247,7 +261,8 @@ async def _visible_customers(
 
 async def _existing_jobs(
     connection: AsyncConnection, scope: TenantScope, job_ids: set[str]
-) -> tuple[dict[str, datetime], dict[str, ServiceKey]]:
+) -> tuple[dict[str, datetime], dict[str, ServiceKey], dict[str, datetime]]:
+    """Each recorded job's lastModifyTime, service and sort time, by jobId."""
     rows = await find(
         connection,
         [
@@ -256,6 +271,7 @@ async def _existing_jobs(
             jobs.c.customer_id,
             jobs.c.job_type,
             jobs.c.job_module,
+            JOB_SORT_TIME.label("sort_time"),
         ],
         [jobs.c.partner_id == scope.partner_id],
         [jobs.c.job_id],
@@ -263,10 +279,12 @@ async def _existing_jobs(
     )
     stored_lmt: dict[str, datetime] = {}
     owner: dict[str, ServiceKey] = {}
-    for job_id, lmt, customer_id, job_type, job_module in rows:
+    stored_sort: dict[str, datetime] = {}
+    for job_id, lmt, customer_id, job_type, job_module, sort_time in rows:
         stored_lmt[job_id] = lmt
         owner[job_id] = (customer_id, job_type, job_module)
-    return stored_lmt, owner
+        stored_sort[job_id] = sort_time
+    return stored_lmt, owner, stored_sort
 
 
 def _service_key(record: JobRecord) -> ServiceKey:
@@ -282,10 +300,12 @@ async def _upsert_jobs(
     connection: AsyncConnection,
     scope: TenantScope,
     records: Iterable[JobRecord],
+    recorded_before: set[str],
     *,
     now: datetime,
-) -> set[str]:
-    """Write the records to history; returns the jobIds actually written."""
+) -> tuple[set[str], set[str]]:
+    """Write the records to history; returns the jobIds actually written, and those of
+    them that were new (inserted, not updated)."""
     rows = []
     for record in sorted(records, key=lambda r: r.job_id):
         # A record's fields are the row's columns (JOB_FIELDS and the service's key).
@@ -294,15 +314,26 @@ async def _upsert_jobs(
         row["recorded_at"] = now
         rows.append(row)
 
+    # PostgreSQL: a row this statement inserted has no xmax (an updated one has this
+    # transaction's), which tells a new job from a concurrent writer's. SQLite: one writer.
+    postgresql = connection.dialect.name == "postgresql"
+    inserted_flag = literal_column("xmax = 0", Boolean) if postgresql else literal(False)
+
     def upsert(insert: Any) -> Any:
         return insert.on_conflict_do_update(
             index_elements=["partner_id", "job_id"],
             set_={name: insert.excluded[name] for name in JOB_FIELDS if name != "job_id"},
             where=jobs.c.last_modify_time <= insert.excluded.last_modify_time,
-        ).returning(jobs.c.job_id)
+        ).returning(jobs.c.job_id, inserted_flag)
 
-    written = await insert_rows(connection, jobs, rows, upsert)
-    return set(written.scalars())
+    written: set[str] = set()
+    inserted: set[str] = set()
+    answers: Sequence[Any] = (await insert_rows(connection, jobs, rows, upsert)).all()
+    for job_id, new in answers:
+        written.add(job_id)
+        if new if postgresql else job_id not in recorded_before:
+            inserted.add(job_id)
+    return written, inserted
 
 
 async def _update_latest(
@@ -312,11 +343,15 @@ async def _update_latest(
     updated: set[str],
     *,
     now: datetime,
-) -> tuple[set[UUID], list[ServiceKey]]:
+) -> tuple[set[ServiceKey], list[ServiceKey]]:
     """Move each service's latest job forward to the best of ``records`` (written jobs);
     the upsert's guard keeps a later latest job where there is one.
 
-    Returns the customers whose services changed, and the services whose latest job
+    The services whose latest job moves also get their failures in a row and last success
+    as the new job on top of the old latest makes them (exact when it is the one new job
+    of the service: :func:`.outcomes.jobs_written` reads the others from history).
+
+    Returns the services whose latest job changed, and the services whose latest job
     moved back in time: it was one of ``updated`` (jobs already recorded before this
     batch) and now starts earlier. Those are to be recomputed from history.
     """
@@ -377,13 +412,16 @@ async def _update_latest(
         insert.from_select(names, source)
         .on_conflict_do_update(
             index_elements=["partner_id", *SERVICE_KEY],
-            set_={LATEST + name: insert.excluded[LATEST + name] for name in JOB_FIELDS},
+            set_={
+                **{LATEST + name: insert.excluded[LATEST + name] for name in JOB_FIELDS},
+                **outcomes.on_top_of_latest(insert.excluded),
+            },
             where=_later_or_same_job(insert.excluded),
         )
-        .returning(backup_services.c.customer_id)
+        .returning(*(backup_services.c[name] for name in SERVICE_KEY))
     )
     moved = await connection.execute(upsert, params)
-    return set(moved.scalars()), recompute
+    return {(c, t, m) for c, t, m in moved}, recompute
 
 
 async def _recompute_latest(

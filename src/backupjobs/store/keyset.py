@@ -16,11 +16,12 @@ The sort keys must never be NULL, and together they must be unique (end with a k
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 R = TypeVar("R")
 
@@ -87,3 +88,38 @@ def position_of(row: Any, order: Sequence[SortKey]) -> list[Any]:
     """The position of ``row`` (a result row holding each key under its name)."""
     mapping = row._mapping
     return [mapping[key.name] for key in order]
+
+
+async def read_page(
+    connection: AsyncConnection,
+    statement: Select[Any],
+    order: Sequence[SortKey],
+    position: Sequence[Any] | None,
+    *,
+    limit: int,
+) -> tuple[Sequence[Any], list[Any] | None]:
+    """A page of ``statement`` in ``order`` after ``position``, and the position of its
+    last row if more remain (None: the last page)."""
+    rows, more = split_page(
+        (await connection.execute(keyset_select(statement, order, position, limit=limit))).all(),
+        limit,
+    )
+    return rows, position_of(rows[-1], order) if more and rows else None
+
+
+def page_of(
+    items: Sequence[R],
+    key: Callable[[R], tuple[Any, ...]],
+    position: Sequence[Any] | None,
+    *,
+    limit: int,
+) -> tuple[Sequence[R], list[Any] | None]:
+    """The same paging over ``items`` already in ``key`` order (a list computed whole,
+    such as the summary's customers): those after ``position``, ``limit`` at most."""
+    start = 0
+    if position is not None:
+        after = tuple(position)
+        start = next((index for index, item in enumerate(items) if key(item) > after), len(items))
+    page = items[start : start + limit]
+    more = start + limit < len(items)
+    return page, list(key(page[-1])) if more and page else None

@@ -19,12 +19,14 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import structlog
 from sqlalchemy import ColumnElement, and_, delete, func, select, text, tuple_
 
+from backupjobs.store import outcomes
 from backupjobs.store.database import Database
-from backupjobs.store.schema import backup_services, jobs
+from backupjobs.store.schema import JOB_SORT_TIME, backup_services, jobs
 
 #: Services whose old jobs one transaction removes.
 SERVICES_PER_CHUNK = 500
@@ -78,11 +80,19 @@ async def remove_history(db: Database, *, before: datetime) -> int:
             # The chunk as ORDER BY ... LIMIT: read from the key's index, whatever the
             # statistics say (as a range, it may be read by scanning every service).
             services = tuple_(*_JOB_SERVICE).in_(_chunk(after))
+            gone: dict[UUID, list[tuple[UUID, int, int, datetime]]] = {}
             for condition in old:
                 done = await connection.execute(
-                    delete(jobs).where(services, condition, _not_latest())
+                    delete(jobs)
+                    .where(services, condition, _not_latest())
+                    .returning(*_JOB_SERVICE, JOB_SORT_TIME)
                 )
-                removed += done.rowcount or 0
+                for partner_id, *job in done:
+                    gone.setdefault(partner_id, []).append(tuple(job))
+            for partner_id, jobs_gone in gone.items():
+                removed += len(jobs_gone)
+                # The reports' counts, in the same transaction (store/outcomes.py).
+                await outcomes.jobs_removed(connection, partner_id, jobs_gone)
             after = tuple(keys[-1])
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     case,
+    func,
     literal,
     text,
 )
@@ -168,6 +169,11 @@ backup_services = Table(
     # Set by an operator: the service leaves the job pages, its history stays.
     Column("disabled_at", UtcDateTime),
     *_job_columns(LATEST),
+    # Kept by ingestion and retention from the history (store/outcomes.py): the latest
+    # successful job's endTime (its startTime if it has none), and how many of the latest
+    # jobs in a row failed.
+    Column("last_success_time", UtcDateTime),
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
     PrimaryKeyConstraint("partner_id", "customer_id", "job_type", "job_module"),
     ForeignKeyConstraint(["partner_id", "customer_id"], ["customers.partner_id", "customers.id"]),
 )
@@ -195,6 +201,32 @@ jobs = Table(
     Index(None, "partner_id", "job_id", unique=True),
     # A service's runs, newest first: recomputing its latest job, and history.
     Index(None, "partner_id", "customer_id", "job_type", "job_module", "start_time"),
+)
+
+#: A job's sort time (SPEC §4): its start, or its last change while it has not started.
+JOB_SORT_TIME = func.coalesce(jobs.c.start_time, jobs.c.last_modify_time)
+# The history (/api/v1/jobs), newest first across a partner's customers, by keyset.
+Index("ix_jobs_history", jobs.c.partner_id, JOB_SORT_TIME, jobs.c.job_id)
+
+# Outcomes per backup service and quarter-hour of sort time (UTC), by status: what
+# /api/v1/summary and /daily add up, kept by ingestion and retention (store/outcomes.py).
+# ``quarter`` counts quarter-hours since 1970-01-01T00:00Z.
+job_outcomes = Table(
+    "job_outcomes",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("quarter", BigInteger, nullable=False),
+    Column("job_type", Integer, nullable=False),
+    Column("job_module", Integer, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("jobs", BigInteger, nullable=False),
+    Column("backup_size_bytes", BigInteger, nullable=False),
+    # Whole seconds of the jobs that have both a start and an end time.
+    Column("duration_seconds", BigInteger, nullable=False),
+    PrimaryKeyConstraint(
+        "partner_id", "customer_id", "quarter", "job_type", "job_module", "status"
+    ),
 )
 
 apps = Table(

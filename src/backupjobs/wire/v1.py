@@ -110,3 +110,106 @@ def v1_job(row: Mapping[str, Any], *, now: datetime) -> V1Job:
         durationSeconds=duration_seconds(start, end, status=status, now=now),
         lastModifyTime=format_instant(row["last_modify_time"]),
     )
+
+
+class V1Service(msgspec.Struct):
+    """A backup service with its health (SPEC §10.2): the attention list's item."""
+
+    customerId: UUID
+    customerName: str
+    jobType: int
+    jobTypeName: str
+    jobModule: int
+    jobModuleName: str
+    health: str
+    stale: bool
+    latestJob: V1Job | None
+    lastSuccessTime: str | None
+    consecutiveFailures: int
+    openIncidentId: str | None
+
+
+#: The prefix of a service's latest job's columns (``backup_services.latest_*``).
+_LATEST = "latest_"
+
+
+def v1_service(row: Mapping[str, Any], *, health: str, stale: bool, now: datetime) -> V1Service:
+    """The attention list's item for ``row``: a ``backup_services`` row and
+    ``customer_name``; ``health`` and ``stale`` as :mod:`backupjobs.model.health` rules."""
+    latest = None
+    if row[_LATEST + "job_id"] is not None:
+        job = {
+            name[len(_LATEST) :]: value for name, value in row.items() if name.startswith(_LATEST)
+        }
+        job.update(
+            customer_id=row["customer_id"],
+            customer_name=row["customer_name"],
+            job_type=row["job_type"],
+            job_module=row["job_module"],
+        )
+        latest = v1_job(job, now=now)
+    return V1Service(
+        customerId=row["customer_id"],
+        customerName=row["customer_name"],
+        jobType=row["job_type"],
+        jobTypeName=JOB_TYPES.require(row["job_type"]).display,
+        jobModule=row["job_module"],
+        jobModuleName=JOB_MODULES.require(row["job_module"]).display,
+        health=health,
+        stale=stale,
+        latestJob=latest,
+        lastSuccessTime=optional_instant(row["last_success_time"]),
+        consecutiveFailures=row["consecutive_failures"],
+        openIncidentId=None,
+    )
+
+
+def by_status_names(by_status: Mapping[int, int]) -> dict[str, int]:
+    """Counts by status code as counts by the statuses' display names, in code order."""
+    return {STATUSES.require(code).display: by_status[code] for code in sorted(by_status)}
+
+
+class V1Totals(msgspec.Struct):
+    customers: int
+    services: int
+    jobs: int
+    byStatus: dict[str, int]
+    successRate: float | None
+    failingServices: int
+    staleServices: int
+    backupSizeBytes: int
+
+
+class V1CustomerSummary(msgspec.Struct):
+    customerId: UUID
+    customerName: str
+    jobStatus: int
+    jobStatusName: str
+    jobs: int
+    byStatus: dict[str, int]
+    successRate: float | None
+    lastSuccessTime: str | None
+    failingServices: int
+    staleServices: int
+    backupSizeBytes: int
+
+
+class V1Summary(msgspec.Struct):
+    """``/api/v1/summary`` (SPEC §10.3): the window, totals, customers worst first."""
+
+    from_: str = msgspec.field(name="from")
+    to: str = ""
+    totals: V1Totals | None = None
+    customers: list[V1CustomerSummary] = msgspec.field(default_factory=list)
+    nextCursor: str | None = None
+
+
+class V1Day(msgspec.Struct):
+    """One customer's outcomes on one calendar day (``/api/v1/daily``)."""
+
+    date: str
+    customerId: UUID
+    byStatus: dict[str, int]
+    jobs: int
+    backupSizeBytes: int
+    durationSeconds: int

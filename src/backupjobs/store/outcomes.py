@@ -1,0 +1,438 @@
+"""What the reports add up, kept beside the history in the transaction that changes it.
+
+>>> # await outcomes.jobs_written(connection, partner_id, written_records, previous_sort)
+>>> # await outcomes.jobs_removed(connection, partner_id, removed)      # retention
+
+Two things, both recounted from the history rather than adjusted by differences, so that
+a re-reported job (a new status, a new start time), jobs arriving out of order and
+retention all leave them equal to a count of the history:
+
+- ``job_outcomes``: per backup service, quarter-hour (UTC) of the jobs' sort time and
+  status, the jobs, their bytes and their seconds. A written job's quarter-hour, and the
+  one it left, are counted again from the jobs of that service in them (an index range).
+  Quarter-hours make a calendar day exact in every time zone in use (all offsets are
+  whole quarter-hours), so ``/api/v1/daily`` adds them up for any ``tz``.
+- ``backup_services.last_success_time`` and ``consecutive_failures``, from the service's
+  latest few jobs (all of them only while they are all failures).
+
+Both run after the services' rows are locked by ingestion (:mod:`.ingestion`), so that
+concurrent batches writing to the same service count in turn, each seeing the other's
+committed jobs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, and_, bindparam, case, delete, func, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from backupjobs.model import JobRecord, ServiceKey
+from backupjobs.store.bulk import insert_rows, recordset
+from backupjobs.store.schema import LATEST, backup_services, job_outcomes, jobs
+
+QUARTER = timedelta(minutes=15)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+_FAILED = (3, 7)
+_SUCCESSFUL = (2, 4)
+#: The latest jobs of a service read to know its failures in a row and its last success;
+#: past them (a long run of failures), the rest of its history is read.
+_LATEST_READ = 4
+
+#: Per (service, quarter, status): [jobs, bytes, seconds].
+_Counts = dict[tuple[UUID, int, int, int, int], list[int]]
+
+
+def quarter_of(moment: datetime) -> int:
+    """The quarter-hour holding ``moment``: quarter-hours since 1970-01-01T00:00Z."""
+    return (moment - _EPOCH) // QUARTER
+
+
+def quarter_start(quarter: int) -> datetime:
+    return _EPOCH + quarter * QUARTER
+
+
+def job_seconds(start: datetime | None, end: datetime | None) -> int:
+    """Whole seconds of a job with a start and an end; 0 otherwise (a running job's
+    duration changes as it runs and is not counted)."""
+    if start is None or end is None:
+        return 0
+    return max((end - start) // _SECOND, 0)
+
+
+async def jobs_written(
+    connection: AsyncConnection,
+    partner_id: UUID,
+    records: Sequence[JobRecord],
+    *,
+    previous_sort: Mapping[str, datetime],
+    inserted: Collection[str],
+    on_top: Collection[ServiceKey],
+) -> None:
+    """Count written ``records`` in (after the services' rows are locked).
+
+    A new job (``inserted``) adds to its quarter-hour's counts. A job that was recorded
+    before has its quarter-hour, and the one it left (``previous_sort``: the sort time
+    stored before, by jobId), counted again. A service's failures in a row and last
+    success are right already when its one written job was new and went on top of its
+    latest (``on_top``: :func:`on_top_of_latest` set them); any other service written
+    to has them read again.
+    """
+    recount: dict[ServiceKey, set[int]] = {}
+    added: _Counts = {}
+    written_per_service: dict[ServiceKey, list[JobRecord]] = {}
+    for record in records:
+        key = (record.customer_id, record.job_type, record.job_module)
+        written_per_service.setdefault(key, []).append(record)
+        quarter = quarter_of(record.start_time or record.last_modify_time)
+        if record.job_id in inserted:
+            entry = added.setdefault((*key, quarter, record.status), [0, 0, 0])
+            entry[0] += 1
+            entry[1] += record.backup_size_bytes or 0
+            entry[2] += job_seconds(record.start_time, record.end_time)
+            continue
+        quarters = recount.setdefault(key, set())
+        quarters.add(quarter)
+        before = previous_sort.get(record.job_id)
+        if before is not None:
+            quarters.add(quarter_of(before))
+    # A quarter-hour counted again from history holds this batch's new jobs already.
+    increments = {
+        key: counts for key, counts in added.items() if key[3] not in recount.get(key[:3], ())
+    }
+    await recount_quarters(connection, partner_id, recount)
+    await _add(connection, partner_id, increments)
+    await refresh_services(
+        connection,
+        partner_id,
+        [
+            key
+            for key, written in written_per_service.items()
+            if not (len(written) == 1 and written[0].job_id in inserted and key in on_top)
+        ],
+    )
+
+
+def on_top_of_latest(excluded: Any) -> dict[str, ColumnElement[Any]]:
+    """The failures in a row and last success of a service whose latest job becomes the
+    new job ``excluded`` (the latest-job upsert's), on top of the current one."""
+    current = backup_services.c
+    status = excluded[LATEST + "status"]
+    return {
+        "consecutive_failures": case(
+            (status.in_(_FAILED), current.consecutive_failures + 1), else_=0
+        ),
+        "last_success_time": case(
+            (
+                status.in_(_SUCCESSFUL),
+                func.coalesce(excluded[LATEST + "end_time"], excluded[LATEST + "start_time"]),
+            ),
+            else_=current.last_success_time,
+        ),
+    }
+
+
+async def _add(connection: AsyncConnection, partner_id: UUID, counts: _Counts) -> None:
+    """Add ``counts`` to ``job_outcomes``."""
+    if not counts:
+        return
+    rows = [
+        {
+            "partner_id": partner_id,
+            "customer_id": c,
+            "quarter": q,
+            "job_type": t,
+            "job_module": m,
+            "status": status,
+            "jobs": n,
+            "backup_size_bytes": size,
+            "duration_seconds": seconds,
+        }
+        for (c, t, m, q, status), (n, size, seconds) in sorted(
+            counts.items(), key=lambda item: (item[0][0].int, *item[0][1:])
+        )
+    ]
+
+    def add(insert: Any) -> Any:
+        kept = job_outcomes.c
+        return insert.on_conflict_do_update(
+            index_elements=[c.name for c in job_outcomes.primary_key],
+            set_={
+                name: kept[name] + insert.excluded[name]
+                for name in ("jobs", "backup_size_bytes", "duration_seconds")
+            },
+        )
+
+    await insert_rows(connection, job_outcomes, rows, add)
+
+
+async def jobs_removed(
+    connection: AsyncConnection,
+    partner_id: UUID,
+    removed: Iterable[tuple[UUID, int, int, datetime]],
+) -> None:
+    """Count removed jobs out (``(customer, jobType, jobModule, sort time)`` each)."""
+    touched: dict[ServiceKey, set[int]] = {}
+    for customer_id, job_type, job_module, sort_time in removed:
+        touched.setdefault((customer_id, job_type, job_module), set()).add(quarter_of(sort_time))
+    await recount_quarters(connection, partner_id, touched)
+    await refresh_services(connection, partner_id, touched)
+
+
+async def recount_quarters(
+    connection: AsyncConnection, partner_id: UUID, quarters: Mapping[ServiceKey, Collection[int]]
+) -> None:
+    """Count the jobs of each service in each of its ``quarters`` again, from history."""
+    if not quarters:
+        return
+    services = sorted(quarters, key=lambda key: (key[0].int, key[1], key[2]))
+    ranges = [
+        (*key, quarter_start(min(quarters[key])), quarter_start(max(quarters[key]) + 1))
+        for key in services
+    ]
+    counts: _Counts = {}
+    for customer_id, job_type, job_module, status, size, start, end, modified in await _jobs_in(
+        connection, partner_id, ranges
+    ):
+        quarter = quarter_of(start or modified)
+        if quarter not in quarters[(customer_id, job_type, job_module)]:
+            continue
+        entry = counts.setdefault((customer_id, job_type, job_module, quarter, status), [0, 0, 0])
+        entry[0] += 1
+        entry[1] += size or 0
+        entry[2] += job_seconds(start, end)
+    await _apply(
+        connection,
+        delete(job_outcomes),
+        job_outcomes,
+        partner_id,
+        {"quarter": job_outcomes.c.quarter},
+        [(c, t, m, q) for c, t, m in services for q in sorted(quarters[(c, t, m)])],
+    )
+    if counts:
+        rows = [
+            {
+                "partner_id": partner_id,
+                "customer_id": c,
+                "quarter": q,
+                "job_type": t,
+                "job_module": m,
+                "status": status,
+                "jobs": n,
+                "backup_size_bytes": size,
+                "duration_seconds": seconds,
+            }
+            for (c, t, m, q, status), (n, size, seconds) in counts.items()
+        ]
+        await insert_rows(connection, job_outcomes, rows)
+
+
+async def refresh_services(
+    connection: AsyncConnection, partner_id: UUID, services: Iterable[ServiceKey]
+) -> None:
+    """Read each service's last success and failures in a row again, from history."""
+    keys = sorted(services, key=lambda key: (key[0].int, key[1], key[2]))
+    if not keys:
+        return
+    latest: dict[ServiceKey, list[tuple[int, datetime | None, datetime | None]]] = {}
+    for customer_id, job_type, job_module, status, start, end in await _latest_jobs(
+        connection, partner_id, keys
+    ):
+        latest.setdefault((customer_id, job_type, job_module), []).append((status, start, end))
+    values: list[tuple[Any, ...]] = []
+    for key in keys:
+        runs = latest.get(key, [])
+        failures = _leading_failures(runs)
+        success = next((end or start for status, start, end in runs if status in _SUCCESSFUL), None)
+        if len(runs) == _LATEST_READ and (failures == _LATEST_READ or success is None):
+            everything = await _all_jobs(connection, partner_id, key)
+            failures = _leading_failures(everything)
+            success = next(
+                (end or start for status, start, end in everything if status in _SUCCESSFUL), None
+            )
+        values.append((*key, success, failures))
+    service = backup_services.c
+    await _apply(
+        connection,
+        update(backup_services),
+        backup_services,
+        partner_id,
+        {
+            "last_success_time": service.last_success_time,
+            "consecutive_failures": service.consecutive_failures,
+        },
+        values,
+        assign=True,
+    )
+
+
+async def _apply(
+    connection: AsyncConnection,
+    statement: Any,
+    table: Any,
+    partner_id: UUID,
+    extra: Mapping[str, Any],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    assign: bool = False,
+) -> None:
+    """``statement`` (a DELETE or an UPDATE of ``table``) for each of ``rows``: a service
+    key and ``extra`` values, which select the row (DELETE) or are set (UPDATE, ``assign``).
+    One statement over the rows as a table on PostgreSQL; one per row on SQLite."""
+    if not rows:
+        return
+    keyed = {
+        "customer_id": table.c.customer_id,
+        "job_type": table.c.job_type,
+        "job_module": table.c.job_module,
+    }
+    columns = {**keyed, **extra}
+    key_columns = dict(keyed) if assign else columns
+    params: Any
+    if connection.dialect.name == "postgresql":
+        wanted, params = recordset(connection, columns, rows)
+        source = {name: wanted.c[name] for name in columns}
+    else:
+        source = {
+            name: bindparam(f"w_{name}", type_=column.type) for name, column in columns.items()
+        }
+        params = [
+            {f"w_{name}": value for name, value in zip(columns, row, strict=True)} for row in rows
+        ]
+    statement = statement.where(
+        table.c.partner_id == partner_id,
+        *(column == source[name] for name, column in key_columns.items()),
+    )
+    if assign:
+        statement = statement.values({name: source[name] for name in extra})
+    await connection.execute(statement, params)
+
+
+def _leading_failures(runs: Sequence[tuple[int, Any, Any]]) -> int:
+    count = 0
+    for status, _, _ in runs:
+        if status not in _FAILED:
+            break
+        count += 1
+    return count
+
+
+_NEWEST_FIRST = (jobs.c.start_time.desc().nulls_first(), jobs.c.job_id.desc())
+
+
+def _service_is(partner_id: UUID, customer: Any, job_type: Any, job_module: Any) -> Any:
+    return and_(
+        jobs.c.partner_id == partner_id,
+        jobs.c.customer_id == customer,
+        jobs.c.job_type == job_type,
+        jobs.c.job_module == job_module,
+    )
+
+
+def _within(low: Any, high: Any) -> Any:
+    """Jobs whose sort time is in [low, high): two ranges of the service's index."""
+    return or_(
+        and_(jobs.c.start_time >= low, jobs.c.start_time < high),
+        and_(
+            jobs.c.start_time.is_(None),
+            jobs.c.last_modify_time >= low,
+            jobs.c.last_modify_time < high,
+        ),
+    )
+
+
+_RANGE_COLUMNS = (
+    jobs.c.status,
+    jobs.c.backup_size_bytes,
+    jobs.c.start_time,
+    jobs.c.end_time,
+    jobs.c.last_modify_time,
+)
+_LATEST_COLUMNS = (jobs.c.status, jobs.c.start_time, jobs.c.end_time)
+
+
+async def _jobs_in(
+    connection: AsyncConnection,
+    partner_id: UUID,
+    ranges: Sequence[tuple[UUID, int, int, datetime, datetime]],
+) -> Sequence[Any]:
+    """(customer, type, module, status, bytes, start, end, lastModify) of each service's
+    jobs in its [low, high) range of sort time."""
+    if connection.dialect.name != "postgresql":
+        found: list[Any] = []
+        for customer, job_type, job_module, low, high in ranges:
+            result = await connection.execute(
+                select(*_RANGE_COLUMNS).where(
+                    _service_is(partner_id, customer, job_type, job_module), _within(low, high)
+                )
+            )
+            found += [(customer, job_type, job_module, *row) for row in result]
+        return found
+    wanted, params = recordset(connection, _RANGE_KEYS, ranges)
+    each = (
+        select(*_RANGE_COLUMNS)
+        .where(
+            _service_is(partner_id, wanted.c.c, wanted.c.t, wanted.c.m),
+            _within(wanted.c.low, wanted.c.high),
+        )
+        .lateral("found")
+    )
+    statement = select(wanted.c.c, wanted.c.t, wanted.c.m, *each.c).select_from(
+        wanted.join(each, true())
+    )
+    return (await connection.execute(statement, params)).all()
+
+
+async def _latest_jobs(
+    connection: AsyncConnection, partner_id: UUID, services: Sequence[ServiceKey]
+) -> Sequence[Any]:
+    """(customer, type, module, status, start, end) of each service's latest jobs, the
+    latest first."""
+    if connection.dialect.name != "postgresql":
+        found: list[Any] = []
+        for customer, job_type, job_module in services:
+            result = await connection.execute(
+                select(*_LATEST_COLUMNS)
+                .where(_service_is(partner_id, customer, job_type, job_module))
+                .order_by(*_NEWEST_FIRST)
+                .limit(_LATEST_READ)
+            )
+            found += [(customer, job_type, job_module, *row) for row in result]
+        return found
+    wanted, params = recordset(connection, _SERVICE_KEYS, services)
+    each = (
+        select(*_LATEST_COLUMNS, jobs.c.job_id)
+        .where(_service_is(partner_id, wanted.c.c, wanted.c.t, wanted.c.m))
+        .order_by(*_NEWEST_FIRST)
+        .limit(_LATEST_READ)
+        .lateral("found")
+    )
+    statement = (
+        select(wanted.c.c, wanted.c.t, wanted.c.m, *(each.c[c.name] for c in _LATEST_COLUMNS))
+        .select_from(wanted.join(each, true()))
+        .order_by(
+            wanted.c.c,
+            wanted.c.t,
+            wanted.c.m,
+            each.c.start_time.desc().nulls_first(),
+            each.c.job_id.desc(),
+        )
+    )
+    return (await connection.execute(statement, params)).all()
+
+
+async def _all_jobs(
+    connection: AsyncConnection, partner_id: UUID, service: ServiceKey
+) -> list[tuple[int, datetime | None, datetime | None]]:
+    result = await connection.execute(
+        select(*_LATEST_COLUMNS).where(_service_is(partner_id, *service)).order_by(*_NEWEST_FIRST)
+    )
+    return [tuple(row) for row in result]
+
+
+_SERVICE_KEYS = {"c": jobs.c.customer_id, "t": jobs.c.job_type, "m": jobs.c.job_module}
+_RANGE_KEYS = {**_SERVICE_KEYS, "low": jobs.c.start_time, "high": jobs.c.start_time}

@@ -1,0 +1,138 @@
+"""The reports' counts equal a count of the history, whatever happened to it: jobs in any
+order, re-reported with a new status or start time, stale reports, retention rounds."""
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from backupjobs.model import parse_record
+from backupjobs.store import outcomes, retention
+from backupjobs.store.database import Database
+from backupjobs.store.ingestion import Ingestor
+from backupjobs.store.schema import backup_services, job_outcomes, jobs
+from backupjobs.store.scope import TenantScope
+from tests.world import job, make_tenant
+
+BASE = datetime(2026, 11, 30, tzinfo=UTC)
+STATUSES = (1, 2, 3, 4, 7, 14)
+MODULES = (304, 305)
+
+report = st.tuples(
+    st.integers(0, 6),  # jobId
+    st.sampled_from(MODULES),
+    st.sampled_from(STATUSES),
+    st.one_of(st.none(), st.integers(0, 12)),  # start, in 7-minute steps (None: not started)
+    st.integers(0, 40),  # lastModifyTime, in minutes after the last start
+)
+step = st.one_of(
+    st.lists(report, min_size=1, max_size=4).map(lambda batch: ("ingest", batch)),
+    st.integers(0, 14).map(lambda cutoff: ("retain", cutoff)),
+)
+
+
+def record(customer, job_number, module, status, start_step, modified):
+    start = None if start_step is None else BASE + timedelta(minutes=7 * start_step)
+    end = None if start is None or status == 1 else start + timedelta(minutes=5)
+    fields = {
+        "jobModule": module,
+        "status": status,
+        "startTime": start.isoformat() if start else None,
+        "endTime": end.isoformat() if end else None,
+        "backupSizeBytes": 1000 * (job_number + 1) + status,
+        "lastModifyTime": (BASE + timedelta(minutes=90 + modified)).isoformat(),
+    }
+    return parse_record(msgspec.json.encode(job(customer, f"J-{customer}-{job_number}", **fields)))
+
+
+def rank(row):
+    return (row.start_time is None, row.start_time or BASE.min.replace(tzinfo=UTC), row.job_id)
+
+
+async def recount(db, partner_id):
+    async with db.read() as connection:
+        history = (
+            await connection.execute(select(jobs).where(jobs.c.partner_id == partner_id))
+        ).all()
+        kept = (
+            await connection.execute(
+                select(job_outcomes).where(job_outcomes.c.partner_id == partner_id)
+            )
+        ).all()
+        services = (
+            await connection.execute(
+                select(backup_services).where(backup_services.c.partner_id == partner_id)
+            )
+        ).all()
+    expected: Counter = Counter()
+    for row in history:
+        key = (
+            row.customer_id,
+            outcomes.quarter_of(row.start_time or row.last_modify_time),
+            row.job_type,
+            row.job_module,
+            row.status,
+        )
+        expected[(*key, "jobs")] += 1
+        expected[(*key, "bytes")] += row.backup_size_bytes or 0
+        expected[(*key, "seconds")] += outcomes.job_seconds(row.start_time, row.end_time)
+    found: Counter = Counter()
+    for row in kept:
+        key = (row.customer_id, row.quarter, row.job_type, row.job_module, row.status)
+        found[(*key, "jobs")] += row.jobs
+        found[(*key, "bytes")] += row.backup_size_bytes
+        found[(*key, "seconds")] += row.duration_seconds
+        assert row.jobs > 0
+    assert +found == +expected
+    for service in services:
+        runs = sorted(
+            (
+                row
+                for row in history
+                if (row.customer_id, row.job_type, row.job_module)
+                == (service.customer_id, service.job_type, service.job_module)
+            ),
+            key=rank,
+            reverse=True,
+        )
+        failures = 0
+        for row in runs:
+            if row.status not in (3, 7):
+                break
+            failures += 1
+        success = next((r.end_time or r.start_time for r in runs if r.status in (2, 4)), None)
+        assert service.consecutive_failures == failures
+        assert service.last_success_time == success
+
+
+async def scenario(database_url, steps):
+    db = Database(database_url)
+    try:
+        await db.migrate()
+        tenant = await make_tenant(db, customers=1)
+        customer = tenant.customers[0]
+        ingestor = Ingestor(db)
+        scope = TenantScope(tenant.partner_id, tenant.client_id)
+        for kind, value in steps:
+            if kind == "ingest":
+                records = [record(customer, *report) for report in value]
+                await ingestor.ingest_batch(scope, list(enumerate(records)))
+            else:
+                await retention.remove_history(db, before=BASE + timedelta(minutes=7 * value))
+            await recount(db, tenant.partner_id)
+    finally:
+        await db.dispose()
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=st.lists(step, min_size=1, max_size=8))
+def test_the_counts_equal_a_recount_of_the_history(database_url, steps):
+    asyncio.run(scenario(database_url, steps))
