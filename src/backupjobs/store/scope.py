@@ -2,7 +2,9 @@
 
 Every query that touches tenant data filters through :class:`ScopeConditions`. An app
 sees its own partner's customers, narrowed to its customer scope; any other customer is
-simply absent, so that it answers exactly like one that does not exist.
+simply absent, so that it answers exactly like one that does not exist. The partner's
+own staff (the dashboard's signed-in users, :meth:`TenantScope.partner_staff`) see every
+customer of their partner and none of another's.
 
 >>> # select(customers.c.id).where(scope.conditions.allows(customers.c.partner_id, customers.c.id))
 
@@ -29,6 +31,8 @@ from sqlalchemy.types import TypeEngine
 from backupjobs.store.schema import app_customers, apps, customers
 
 PARTNER_PARAMETER = "scope_partner_id"
+#: The client id of :meth:`TenantScope.partner_staff`: no app's (client ids are never empty).
+PARTNER_STAFF = ""
 CLIENT_PARAMETER = "scope_client_id"
 #: The parameters a statement built for any app takes for the scope.
 SCOPE_PARAMETERS: Mapping[str, TypeEngine[Any]] = {
@@ -53,6 +57,9 @@ class ScopeConditions:
         self, partner_id: ColumnElement[UUID], customer_id: ColumnElement[UUID]
     ) -> ColumnElement[bool]:
         """A condition true for rows whose (partner, customer) this app may see."""
+        if isinstance(self.client, str) and self.client == PARTNER_STAFF:
+            whole_partner: ColumnElement[bool] = partner_id == self.partner
+            return whole_partner
         app_sees_all = exists().where(
             apps.c.partner_id == self.partner,
             apps.c.client_id == self.client,
@@ -69,7 +76,11 @@ class ScopeConditions:
             )
             .correlate_except(app_customers)
         )
-        return and_(partner_id == self.partner, or_(app_sees_all, app_sees_this_one))
+        if isinstance(self.client, str):
+            return and_(partner_id == self.partner, or_(app_sees_all, app_sees_this_one))
+        # Over bind parameters the partner's staff is a value the statement must test.
+        staff = self.client == PARTNER_STAFF
+        return and_(partner_id == self.partner, or_(staff, app_sees_all, app_sees_this_one))
 
     def customer(self, customer_id: UUID | ColumnElement[UUID]) -> Select[Any]:
         """One row (the customer's id) if ``customer_id`` is visible, none otherwise."""
@@ -84,6 +95,11 @@ class TenantScope:
 
     partner_id: UUID
     client_id: str
+
+    @classmethod
+    def partner_staff(cls, partner_id: UUID) -> TenantScope:
+        """Every customer of partner ``partner_id``: what its dashboard users see."""
+        return cls(partner_id, PARTNER_STAFF)
 
     @property
     def conditions(self) -> ScopeConditions:
