@@ -12,6 +12,7 @@ from backupjobs.api import build_application
 from backupjobs.settings import Settings
 from backupjobs.web import DashboardPlugin
 from tests.conftest import PUBLIC_URL
+from tests.web.browser import axe_source, chromium, screenshots, served  # noqa: F401 - fixtures
 
 #: Sign-in quotas of the tests' application (one client address for every test).
 SIGN_IN_PER_ACCOUNT = 5
