@@ -36,9 +36,11 @@ def missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium() -> Iterator[Any]:
-    """A headless Chromium browser (Playwright's ``Browser``)."""
+    """A headless Chromium browser (Playwright's ``Browser``), for one test: Playwright's
+    synchronous API runs an event loop in this thread while it is open, which the suite's
+    async tests must not find running."""
     if not Path(CHROMIUM).exists():
         missing(f"no Chromium at {CHROMIUM}: apt-get install chromium chromium-driver")
     try:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import anyio
 from litestar import Request, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from backupjobs.api.context import app_context
@@ -46,7 +46,7 @@ WRONG_CREDENTIALS = "Wrong email or password."
 @get("/sign-in", name="dashboard:sign-in")
 async def sign_in_page(
     request: Request[Any, Any, Any],
-    next_path: Annotated[str | None, Parameter(query="next", required=False)] = None,
+    next_path: Annotated[str | None, QueryParameter(name="next", required=False)] = None,
 ) -> Any:
     """The sign-in form; a browser without a sign-in cookie gets one (its CSRF token)."""
     cookies = []
