@@ -2,9 +2,7 @@
 
 Every query that touches tenant data filters through :class:`ScopeConditions`. An app
 sees its own partner's customers, narrowed to its customer scope; any other customer is
-simply absent, so that it answers exactly like one that does not exist. The partner's
-own staff (the dashboard's signed-in users, :meth:`TenantScope.partner_staff`) see every
-customer of their partner and none of another's.
+simply absent, so that it answers exactly like one that does not exist.
 
 >>> # select(customers.c.id).where(scope.conditions.allows(customers.c.partner_id, customers.c.id))
 
@@ -31,8 +29,6 @@ from sqlalchemy.types import TypeEngine
 from backupjobs.store.schema import app_customers, apps, customers
 
 PARTNER_PARAMETER = "scope_partner_id"
-#: The client id of :meth:`TenantScope.partner_staff`: no app's (client ids are never empty).
-PARTNER_STAFF = ""
 CLIENT_PARAMETER = "scope_client_id"
 #: The parameters a statement built for any app takes for the scope.
 SCOPE_PARAMETERS: Mapping[str, TypeEngine[Any]] = {
@@ -57,9 +53,9 @@ class ScopeConditions:
         self, partner_id: ColumnElement[UUID], customer_id: ColumnElement[UUID]
     ) -> ColumnElement[bool]:
         """A condition true for rows whose (partner, customer) this app may see."""
-        if isinstance(self.client, str) and self.client == PARTNER_STAFF:
-            whole_partner: ColumnElement[bool] = partner_id == self.partner
-            return whole_partner
+        if self.client is None:  # the partner's own work (TenantScope.whole_partner)
+            whole: ColumnElement[bool] = partner_id == self.partner
+            return whole
         app_sees_all = exists().where(
             apps.c.partner_id == self.partner,
             apps.c.client_id == self.client,
@@ -76,11 +72,7 @@ class ScopeConditions:
             )
             .correlate_except(app_customers)
         )
-        if isinstance(self.client, str):
-            return and_(partner_id == self.partner, or_(app_sees_all, app_sees_this_one))
-        # Over bind parameters the partner's staff is a value the statement must test.
-        staff = self.client == PARTNER_STAFF
-        return and_(partner_id == self.partner, or_(staff, app_sees_all, app_sees_this_one))
+        return and_(partner_id == self.partner, or_(app_sees_all, app_sees_this_one))
 
     def customer(self, customer_id: UUID | ColumnElement[UUID]) -> Select[Any]:
         """One row (the customer's id) if ``customer_id`` is visible, none otherwise."""
@@ -97,9 +89,10 @@ class TenantScope:
     client_id: str
 
     @classmethod
-    def partner_staff(cls, partner_id: UUID) -> TenantScope:
-        """Every customer of partner ``partner_id``: what its dashboard users see."""
-        return cls(partner_id, PARTNER_STAFF)
+    def whole_partner(cls, partner_id: UUID) -> PartnerScope:
+        """Every customer of the partner, for work the service does on the partner's
+        behalf rather than an app's (the upstream sync): no app narrows it."""
+        return PartnerScope(partner_id)
 
     @property
     def conditions(self) -> ScopeConditions:
@@ -109,3 +102,18 @@ class TenantScope:
     def parameters(self) -> dict[str, Any]:
         """Values for :data:`SCOPE_PARAMETERS`."""
         return {PARTNER_PARAMETER: self.partner_id, CLIENT_PARAMETER: self.client_id}
+
+
+class PartnerScope(TenantScope):
+    """:meth:`TenantScope.whole_partner`: no app, so no app's customer list narrows it.
+    Its client id is empty, which no app has: a statement built for apps
+    (:meth:`TenantScope.parameters`) shows it nothing."""
+
+    __slots__ = ()
+
+    def __init__(self, partner_id: UUID) -> None:
+        super().__init__(partner_id, "")
+
+    @property
+    def conditions(self) -> ScopeConditions:
+        return ScopeConditions(self.partner_id, None)

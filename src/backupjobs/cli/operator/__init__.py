@@ -4,7 +4,8 @@
 - :mod:`.db`: the schema; :mod:`.partners`, :mod:`.customers`, :mod:`.services`: the
   directory; :mod:`.apps`: app registrations, and :mod:`.app_credentials` their secrets
   and certificates (commands of the same group); :mod:`.keys`: the keys that sign access
-  tokens; :mod:`.users`: the dashboard's users.
+  tokens; :mod:`.sync`: upstreams mirrored (vendor tenants) and their runs; :mod:`.users`:
+  the dashboard's users.
 """
 
 import typer
@@ -17,6 +18,7 @@ from backupjobs.cli.operator import (
     keys,
     partners,
     services,
+    sync,
     users,
 )
 
@@ -28,5 +30,6 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("services", services.group),
     ("apps", apps.group),
     ("keys", keys.group),
+    ("sync", sync.group),
     ("users", users.group),
 )
