@@ -15,7 +15,7 @@ HINT = "this command needs the server: pip install 'backupjobs[server]'"
 #: Top-level modules of the server extra's distributions.
 SERVER_PACKAGES = (
     "litestar", "granian", "uvloop", "sqlalchemy", "asyncpg", "aiosqlite", "alembic",
-    "prometheus_client", "structlog", "redis",
+    "prometheus_client", "structlog", "redis", "argon2", "jinja2",
 )  # fmt: skip
 SERVER_COMMANDS = (
     ["serve"],
@@ -27,6 +27,7 @@ SERVER_COMMANDS = (
     ["services", "enable"],
     ["apps", "list"],
     ["keys", "rotate"],
+    ["users", "list", "--partner", "00000000-0000-0000-0000-000000000000"],
 )
 
 #: ``backupjobs ARGS`` in an interpreter where the server's packages cannot be imported.

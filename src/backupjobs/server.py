@@ -20,6 +20,7 @@ import gc
 from litestar import Litestar
 
 from backupjobs.api import build_application
+from backupjobs.web import DashboardPlugin
 
 #: Allocations between two collections of the garbage collector's young generation.
 YOUNG_COLLECTION_EVERY = 10_000
@@ -32,8 +33,8 @@ def tune_garbage_collection() -> None:
 
 
 def application() -> Litestar:
-    """The application (settings from ``BACKUPJOBS_*`` variables), its garbage
-    collection tuned once it has started."""
-    app = build_application()
+    """The application (settings from ``BACKUPJOBS_*`` variables) with the dashboard, its
+    garbage collection tuned once it has started."""
+    app = build_application(plugins=[DashboardPlugin()])
     app.on_startup.append(tune_garbage_collection)
     return app

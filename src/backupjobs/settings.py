@@ -62,6 +62,10 @@ class Settings:
     rate_limit_token_client: int = 60
     #: Token requests per window per client address, whatever their outcome.
     rate_limit_token_address: int = 300
+    #: Dashboard sign-in attempts per window for one email address, whatever their outcome.
+    rate_limit_signin_account: int = 10
+    #: Dashboard sign-in attempts per window from one client address.
+    rate_limit_signin_address: int = 60
     #: Days of job history kept; older jobs (but never a service's latest) are removed in
     #: the background. 0 keeps everything.
     retention_days: int = 0
@@ -101,7 +105,13 @@ class Settings:
             raise SettingsError(f"{PREFIX}SYNC_TIMEOUT must be a number of seconds above 0")
         if self.rate_limit_window < 1:
             raise SettingsError(f"{PREFIX}RATE_LIMIT_WINDOW must be at least 1 (seconds)")
-        for name in ("rate_limit_app", "rate_limit_token_client", "rate_limit_token_address"):
+        for name in (
+            "rate_limit_app",
+            "rate_limit_token_client",
+            "rate_limit_token_address",
+            "rate_limit_signin_account",
+            "rate_limit_signin_address",
+        ):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{PREFIX}{name.upper()} must be 0 (no limit) or more")
 

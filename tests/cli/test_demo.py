@@ -292,3 +292,18 @@ def test_a_demo_run_by_python_m_is_printed_so(tmp_path):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def test_the_printed_dashboard_sign_in_works(demo):
+    found = re.search(r"sign in as (\S+) with (\S+)", demo.text)
+    assert found is not None, demo.text
+    email, password = found.groups()
+    with httpx.Client(base_url=demo.url) as browser:
+        form = browser.get("/dashboard/sign-in")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+        answer = browser.post(
+            "/dashboard/sign-in", data={"csrf": csrf, "email": email, "password": password}
+        )
+        # A one-time password: the first page is the one that changes it.
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/dashboard/account/password"

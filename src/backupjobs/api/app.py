@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -19,6 +19,7 @@ from litestar.datastructures import ResponseHeader, State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Server
+from litestar.plugins import PluginProtocol
 
 from backupjobs import __version__
 from backupjobs.api import (
@@ -83,8 +84,11 @@ def _openapi(settings: Settings) -> OpenAPIConfig:
     )
 
 
-def build_application(settings: Settings | None = None) -> Litestar:
-    """The application for ``settings`` (default: from the environment)."""
+def build_application(
+    settings: Settings | None = None, *, plugins: Sequence[PluginProtocol] = ()
+) -> Litestar:
+    """The application for ``settings`` (default: from the environment), with ``plugins``
+    (the dashboard: :class:`backupjobs.web.DashboardPlugin`)."""
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, json=settings.log_json)
     db = Database(
@@ -166,6 +170,7 @@ def build_application(settings: Settings | None = None) -> Litestar:
             per_app_limit(context.limiter, context.verifier, context.basic),
         ],
         openapi_config=_openapi(settings),
+        plugins=list(plugins),
         request_max_body_size=settings.max_request_bytes,
         logging_config=None,
         debug=False,

@@ -1,6 +1,7 @@
 """The ``backupjobs`` command line.
 
-Operator commands (``partners``, ``customers``, ``services``, ``apps``, ``keys``, ``db``) work on
+Operator commands (``partners``, ``customers``, ``services``, ``apps``, ``keys``, ``users``,
+``db``) work on
 the database named by ``BACKUPJOBS_DATABASE_URL``; ``serve`` and ``demo`` run the API.
 Partner commands (``client ...``) call the API over HTTP with an app's credentials.
 
@@ -22,7 +23,7 @@ SERVER_HINT = f"this command needs the server: {SERVER_INSTALL}"
 #: The commands and groups that run or manage the server, in the order ``--help`` lists them.
 SERVER_COMMANDS = (
     "serve", "demo", "simulate", "db", "partners", "customers", "services", "apps", "keys",
-    "sync",
+    "sync", "users",
 )  # fmt: skip
 
 app = typer.Typer(

@@ -16,8 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.auth import apps as app_registry
+from backupjobs.auth import users
 from backupjobs.auth.permissions import ALL_PERMISSIONS
 from backupjobs.auth.tokens import Principal
+from backupjobs.auth.users import Role
 from backupjobs.catalog import FAILED, FINISHED_WITH_EXCEPTION, RUNNING
 from backupjobs.cli.common import console, program
 from backupjobs.model import JobRecord
@@ -35,6 +37,8 @@ from backupjobs.store.schema import apps, customers, partners
 
 DEMO_PARTNER = "Demo MSP"
 DEMO_APP = "Demo app"
+#: The demo's dashboard user (an admin), given a new one-time password on every run.
+DEMO_USER = "admin@demo-msp.example"
 _CUSTOMERS = 6
 _SEED = 2025
 _BATCH = 1_000
@@ -52,6 +56,8 @@ class DemoCredentials:
     rerun: bool = False
     #: Earlier secrets of the demo app that this run revoked.
     revoked: int = 0
+    #: The one-time password of :data:`DEMO_USER` (changed at the first sign-in).
+    dashboard_password: str = ""
 
 
 def _tenants(rng: random.Random) -> list[SimulatedCustomer]:
@@ -77,11 +83,27 @@ async def seed_demo(config: Settings, *, days: int, now: datetime) -> DemoCreden
                     .where(partners.c.name == DEMO_PARTNER, apps.c.name == DEMO_APP)
                 )
             ).first()
-            if existing is not None:
-                return await _renew(connection, existing.partner_id, existing.client_id, now=now)
-        return await _create(db, days=days, now=now)
+            renewed = (
+                None
+                if existing is None
+                else await _renew(connection, existing.partner_id, existing.client_id, now=now)
+            )
+        credentials = renewed or await _create(db, days=days, now=now)
+        async with db.write() as connection:
+            password = await _dashboard_user(connection, credentials.partner_id, now=now)
+        return replace(credentials, dashboard_password=password)
     finally:
         await db.dispose()
+
+
+async def _dashboard_user(connection: AsyncConnection, partner_id: UUID, *, now: datetime) -> str:
+    """A one-time password for the demo's dashboard user, made the first time."""
+    found, _ = await users.find_user(connection, DEMO_USER)
+    if found is None:
+        issued = await users.create_user(connection, partner_id, DEMO_USER, Role.ADMIN, now=now)
+    else:
+        issued = await users.reset_password(connection, partner_id, DEMO_USER)
+    return issued.password
 
 
 async def _renew(
@@ -184,6 +206,10 @@ def print_walkthrough(config: Settings, credentials: DemoCredentials) -> None:
         f"  {me} client customers",
         f'  {me} client jobs {named or customer} --type "Microsoft 365"',
         f"  {me} client attention",
+        "",
+        f"The dashboard: {base}/dashboard",
+        f"  sign in as {DEMO_USER} with {credentials.dashboard_password}   (one-time: "
+        "choose your own password at the first sign-in; each demo run gives a new one)",
         "",
         f"All endpoints, with examples: {base}/docs",
         "",

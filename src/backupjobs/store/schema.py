@@ -559,3 +559,42 @@ webhook_attempts = Table(
         ondelete="CASCADE",
     ),
 )
+
+# People of a partner who sign in to the dashboard (``backupjobs users``). An email names
+# one user in the whole deployment: the sign-in form asks for nothing else.
+dashboard_users = Table(
+    "dashboard_users",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False, unique=True),
+    # Lower-cased: the address is matched without regard to case.
+    Column("email", String(320), nullable=False, unique=True),
+    # "viewer" or "admin" (admins also manage webhooks).
+    Column("role", String(16), nullable=False),
+    # Argon2id, in its PHC string form (algorithm, parameters and salt included).
+    Column("password_hash", String(255), nullable=False),
+    # Set for a one-time password (create, reset-password): changed at the next sign-in.
+    Column("must_change_password", Boolean, nullable=False),
+    Column("disabled_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("partner_id", "id"),
+    ForeignKeyConstraint(["partner_id"], ["partners.id"]),
+)
+
+# Signed-in browsers: server-side, so that every process sees them and a sign-out, a
+# disabled user or a new password ends them at once. Holds the SHA-256 of the cookie's
+# token, never the token.
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("user_id", Uuid, nullable=False),
+    Column("token_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    # Moved forward by requests (at most once a minute); 8 idle hours after it, it is over.
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("partner_id", "user_id", "token_hash"),
+    ForeignKeyConstraint(
+        ["partner_id", "user_id"], ["dashboard_users.partner_id", "dashboard_users.id"]
+    ),
+)

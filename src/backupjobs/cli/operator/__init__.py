@@ -4,7 +4,8 @@
 - :mod:`.db`: the schema; :mod:`.partners`, :mod:`.customers`, :mod:`.services`: the
   directory; :mod:`.apps`: app registrations, and :mod:`.app_credentials` their secrets
   and certificates (commands of the same group); :mod:`.keys`: the keys that sign access
-  tokens; :mod:`.sync`: upstreams mirrored (vendor tenants) and their runs.
+  tokens; :mod:`.sync`: upstreams mirrored (vendor tenants) and their runs; :mod:`.users`:
+  the dashboard's users.
 """
 
 import typer
@@ -18,6 +19,7 @@ from backupjobs.cli.operator import (
     partners,
     services,
     sync,
+    users,
 )
 
 #: (name, typer app) of each group, in the order ``backupjobs --help`` lists them.
@@ -29,4 +31,5 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("apps", apps.group),
     ("keys", keys.group),
     ("sync", sync.group),
+    ("users", users.group),
 )

@@ -1,0 +1,137 @@
+"""``backupjobs users``: the people of a partner who sign in to the dashboard."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from backupjobs.auth import users
+from backupjobs.auth.users import IssuedPassword, User
+from backupjobs.cli.common import (
+    JsonFlag,
+    console,
+    emit_json,
+    minute_text,
+    now,
+    parse_uuid,
+    with_database,
+)
+from backupjobs.store.database import Database
+
+group = typer.Typer(help="Dashboard users of a partner.", no_args_is_help=True)
+
+Partner = Annotated[str, typer.Option("--partner", help="The partner's id.")]
+Email = Annotated[str, typer.Option("--email", help="The user's email address.")]
+
+
+def _issued(issued: IssuedPassword, as_json: bool, what: str) -> None:
+    user = issued.user
+    if as_json:
+        emit_json(
+            {
+                "id": str(user.id),
+                "email": user.email,
+                "role": user.role.value,
+                "password": issued.password,
+            }
+        )
+        return
+    console.print(f"{what} {user.email} ({user.role.value}, partner {user.partner_id})")
+    console.print(
+        f"One-time password (shown once; changed at the first sign-in): {issued.password}"
+    )
+
+
+@group.command("create")
+def create(
+    partner: Partner,
+    email: Email,
+    role: Annotated[
+        str, typer.Option("--role", help="viewer (sees every customer) or admin (also webhooks).")
+    ] = "viewer",
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a dashboard user with a one-time password, printed once."""
+    partner_id = parse_uuid(partner, "--partner")
+
+    async def work(database: Database) -> IssuedPassword:
+        chosen = users.parse_role(role)
+        async with database.write() as connection:
+            return await users.create_user(connection, partner_id, email, chosen, now=now())
+
+    _issued(with_database(work), as_json, "Created dashboard user")
+
+
+@group.command("list")
+def list_users(partner: Partner, as_json: JsonFlag = False) -> None:
+    """The partner's dashboard users."""
+    partner_id = parse_uuid(partner, "--partner")
+
+    async def work(database: Database) -> list[User]:
+        async with database.read() as connection:
+            return await users.list_users(connection, partner_id)
+
+    found = with_database(work)
+    if as_json:
+        emit_json(
+            {
+                "users": [
+                    {
+                        "id": str(user.id),
+                        "email": user.email,
+                        "role": user.role.value,
+                        "disabled": user.disabled_at is not None,
+                        "mustChangePassword": user.must_change_password,
+                        "createdAt": user.created_at.isoformat(),
+                    }
+                    for user in found
+                ]
+            }
+        )
+        return
+    if not found:
+        console.print("No dashboard users.")
+        return
+    table = Table("email", "role", "state", "created", box=None)
+    for user in found:
+        state = (
+            "disabled"
+            if user.disabled_at
+            else "must change password"
+            if (user.must_change_password)
+            else "active"
+        )
+        table.add_row(Text(user.email), user.role.value, state, minute_text(user.created_at))
+    console.print(table)
+
+
+@group.command("disable")
+def disable(partner: Partner, email: Email, as_json: JsonFlag = False) -> None:
+    """Disable a user: it cannot sign in, and its sessions end now."""
+    partner_id = parse_uuid(partner, "--partner")
+
+    async def work(database: Database) -> User:
+        async with database.write() as connection:
+            return await users.disable_user(connection, partner_id, email, now=now())
+
+    user = with_database(work)
+    if as_json:
+        emit_json({"id": str(user.id), "email": user.email, "disabled": True})
+    else:
+        console.print(f"Disabled dashboard user {user.email}; its sessions are ended.")
+
+
+@group.command("reset-password")
+def reset_password(partner: Partner, email: Email, as_json: JsonFlag = False) -> None:
+    """A new one-time password (printed once); the user's sessions end, and a disabled
+    user is enabled again."""
+    partner_id = parse_uuid(partner, "--partner")
+
+    async def work(database: Database) -> IssuedPassword:
+        async with database.write() as connection:
+            return await users.reset_password(connection, partner_id, email)
+
+    _issued(with_database(work), as_json, "New password for")
