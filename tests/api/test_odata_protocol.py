@@ -20,7 +20,7 @@ async def test_every_odata_error_is_an_odata_error_object_with_its_version(clien
     c = tenant.customers[0]
     headers = await tenant.headers(client)
     anonymous = await client.get(f"/partner/customers/{c}/jobs")
-    assert "access token is required" in odata_error(anonymous, 401)
+    assert "Credentials are required" in odata_error(anonymous, 401)
     assert anonymous.json()["error"]["code"] == "Unauthorized"
     assert anonymous.headers["www-authenticate"].startswith("Bearer")
     v3_only = await tenant.headers(client, "elements.jobs.read.all")
