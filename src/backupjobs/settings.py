@@ -78,6 +78,9 @@ class Settings:
     #: ``serve`` runs the upstreams on their interval; false leaves them to other
     #: processes (another host's ``serve``, or ``backupjobs sync run``).
     sync_in_serve: bool = True
+    #: Webhooks may go to loopback, private and link-local addresses (a receiver on this
+    #: host or network): off by default, as such a URL could reach internal services.
+    webhook_allow_private: bool = False
 
     def __post_init__(self) -> None:
         if self.retention_days < 0:
