@@ -131,7 +131,9 @@ async def sync_runs(
         outcomes = []
         for before in rounds:
             before()
-            outcomes.append(await run_upstream(db, ingestor, upstream, options))
+            cpu = time.process_time()
+            outcome = await run_upstream(db, ingestor, upstream, options)
+            outcomes.append((outcome, time.process_time() - cpu))
         return outcomes
     finally:
         await db.dispose()
@@ -171,7 +173,8 @@ def measure(backend: str, customers: int, folder: Path, options: SyncOptions) ->
 
 
 def report(backend: str, result: dict[str, Any]) -> None:
-    first, unchanged, replaced = result["outcomes"]
+    (first, _), (unchanged, _), (replaced, _) = result["outcomes"]
+    cpu = {id(outcome): spent for outcome, spent in result["outcomes"]}
     jobs = result["jobs"]
 
     def seconds(outcome: Any) -> float:
@@ -193,7 +196,8 @@ def report(backend: str, result: dict[str, Any]) -> None:
             f"{counts.rows_read:,} rows read, {counts.jobs_new:,} new, "
             f"{counts.jobs_updated:,} updated, {counts.requests} upstream requests "
             f"(one per page: {result['expected_requests']}), "
-            f"{counts.rows_read / seconds(outcome):,.0f} rows/s"
+            f"{counts.rows_read / seconds(outcome):,.0f} rows/s, "
+            f"{cpu[id(outcome)]:.1f} s of CPU in the syncing process"
         )
     took = seconds(first)
     quiet = unchanged.counts.jobs_new + unchanged.counts.jobs_updated == 0

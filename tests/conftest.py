@@ -141,6 +141,7 @@ async def alerts_app(alerts_database_url: str) -> AsyncIterator[Litestar]:
         rate_limit_token_client=10**9,
         rate_limit_token_address=10**9,
         webhook_allow_private=True,
+        sync_in_serve=False,
     )
     application = build_application(settings)
     application.state.context.alerts.deliverer_options.update(

@@ -77,14 +77,14 @@ class Settings:
     #: time, and seconds one upstream request may take before it is tried again.
     sync_concurrency: int = 4
     sync_timeout: float = 30.0
-    #: Webhooks may go to loopback, private and link-local addresses (a receiver on this
-    #: host or network): off by default, as such a URL could reach internal services.
-    webhook_allow_private: bool = False
     #: Job rows (of several customers) a sync run stores per transaction.
     sync_batch_rows: int = 1000
     #: ``serve`` runs the upstreams on their interval; false leaves them to other
     #: processes (another host's ``serve``, or ``backupjobs sync run``).
     sync_in_serve: bool = True
+    #: Webhooks may go to loopback, private and link-local addresses (a receiver on this
+    #: host or network): off by default, as such a URL could reach internal services.
+    webhook_allow_private: bool = False
 
     def __post_init__(self) -> None:
         if self.retention_days < 0:

@@ -181,3 +181,26 @@ def serve_until_synced(
                 return mine["lastRun"], httpx.get(f"{server.url}/metrics").text
             assert time.monotonic() < deadline, status
             time.sleep(0.5)
+
+
+async def test_sync_run_without_once_runs_on_the_interval_until_interrupted(
+    vendor_tenant: VendorTenant, tmp_path: Path
+) -> None:
+    await vendor_tenant.ingest([job(c, f"L-{c.hex[:8]}") for c in vendor_tenant.customers])
+    env = local_env(f"sqlite:///{tmp_path / 'local.db'}")
+    partner = add_upstream(env, vendor_tenant, vendor_tenant.vendor.url, interval="10s")
+    looping = await sync_process(env, "--upstream", f"vendor-{partner[:8]}")
+
+    def ran() -> bool:
+        (row,) = cli_json(env, "sync", "status")["upstreams"]
+        return bool(row["lastRun"] and row["lastRun"]["status"] == "succeeded")
+
+    deadline = time.monotonic() + 60
+    while not await asyncio.to_thread(ran):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.5)
+    looping.send_signal(signal.SIGINT)
+    code, out, err = await finished(looping)
+    assert code == 0, err
+    assert f"vendor-{partner[:8]}: succeeded" in out
+    assert "3 new" in out

@@ -14,8 +14,9 @@ from uuid import UUID
 
 import httpx
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from backupjobs.cli.common import (
@@ -213,7 +214,14 @@ def list_upstreams(
     if not found:
         console.print("No upstreams.")
         return
-    table = Table("name", id_column("partner"), "base URL", "client id", "every", box=None)
+    table = Table(
+        "name",
+        id_column("partner"),
+        Column("base URL", overflow="fold", min_width=24),
+        Column("client id", overflow="fold", min_width=24),
+        "every",
+        box=None,
+    )
     for upstream in found:
         table.add_row(
             Text(upstream.name),
@@ -271,7 +279,7 @@ def show(name: NameArgument, partner: PartnerOption = None, as_json: JsonFlag = 
             }
         )
         return
-    console.print(f"[bold]{Text(upstream.name)}[/bold]  partner {upstream.partner_id}")
+    console.print(f"[bold]{escape(upstream.name)}[/bold]  partner {upstream.partner_id}")
     console.print(
         f"  {upstream.base_url}  token {upstream.token_url}  client {upstream.client_id}",
         markup=False,
