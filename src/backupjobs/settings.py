@@ -72,6 +72,10 @@ class Settings:
     #: Webhooks may go to loopback, private and link-local addresses (a receiver on this
     #: host or network): off by default, as such a URL could reach internal services.
     webhook_allow_private: bool = False
+    #: Upstream sync (``backupjobs sync``): customers whose jobs a run reads at the same
+    #: time, and seconds one upstream request may take before it is tried again.
+    sync_concurrency: int = 4
+    sync_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         if self.retention_days < 0:
@@ -84,6 +88,10 @@ class Settings:
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
         if not self.database_timeout > 0:
             raise SettingsError(f"{PREFIX}DATABASE_TIMEOUT must be a number of seconds above 0")
+        if self.sync_concurrency < 1:
+            raise SettingsError(f"{PREFIX}SYNC_CONCURRENCY must be at least 1")
+        if not self.sync_timeout > 0:
+            raise SettingsError(f"{PREFIX}SYNC_TIMEOUT must be a number of seconds above 0")
         if self.rate_limit_window < 1:
             raise SettingsError(f"{PREFIX}RATE_LIMIT_WINDOW must be at least 1 (seconds)")
         for name in ("rate_limit_app", "rate_limit_token_client", "rate_limit_token_address"):
