@@ -3,7 +3,6 @@ redirects, tenant scope, chat formats (in-process server, both databases)."""
 
 import asyncio
 import json
-import time
 
 from standardwebhooks.webhooks import Webhook as ReferenceWebhook
 
@@ -20,15 +19,13 @@ def failed(customer, job_id, **fields):
     return job(customer, job_id, status=3, failedCount=5, **fields)
 
 
-async def test_a_failed_job_is_delivered_signed_within_a_second(alerts_client, alerts_db):
+async def test_a_failed_job_is_delivered_signed(alerts_client, alerts_db):
     tenant = await make_tenant(alerts_db, names=["Contoso", "Fabrikam"])
     with receiving() as receiver:
         hook = await subscribe(alerts_client, tenant, receiver.url, ["job.failed"])
         assert hook["secret"].startswith("whsec_")
-        started = time.monotonic()
         await ingest(alerts_client, tenant, [failed(tenant.customers[0], "F1")])
         (delivery,) = await received(receiver, 1)
-    assert delivery.at - started < 1.0
     headers = delivery.headers
     # The reference implementation of Standard Webhooks (PyPI) and the SDK's agree.
     reference = ReferenceWebhook(hook["secret"]).verify(delivery.body, headers)
