@@ -15,11 +15,10 @@ them out (``client.reports``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
-
-import msgspec
 
 from backupjobs.sdk.errors import WireFormatError
 from backupjobs.sdk.flows import Call, PageWalk
@@ -37,7 +36,8 @@ DAILY = "/api/v1/daily"
 Values = int | str | Sequence[int | str] | None
 
 
-class HistoryJob(msgspec.Struct, rename="camel", frozen=True):
+@dataclass(frozen=True, slots=True)
+class HistoryJob:
     """A job run (SPEC §10's job record)."""
 
     job_id: str
@@ -62,7 +62,8 @@ class HistoryJob(msgspec.Struct, rename="camel", frozen=True):
     last_modify_time: datetime
 
 
-class ServiceHealth(msgspec.Struct, rename="camel", frozen=True):
+@dataclass(frozen=True, slots=True)
+class ServiceHealth:
     """A backup service with its health (``failing``, ``stale``, ``warning``, ...)."""
 
     customer_id: UUID
@@ -79,7 +80,8 @@ class ServiceHealth(msgspec.Struct, rename="camel", frozen=True):
     open_incident_id: str | None = None
 
 
-class SummaryTotals(msgspec.Struct, rename="camel", frozen=True):
+@dataclass(frozen=True, slots=True)
+class SummaryTotals:
     customers: int
     services: int
     jobs: int
@@ -90,7 +92,8 @@ class SummaryTotals(msgspec.Struct, rename="camel", frozen=True):
     backup_size_bytes: int
 
 
-class CustomerSummary(msgspec.Struct, rename="camel", frozen=True):
+@dataclass(frozen=True, slots=True)
+class CustomerSummary:
     customer_id: UUID
     customer_name: str
     job_status: int
@@ -104,7 +107,8 @@ class CustomerSummary(msgspec.Struct, rename="camel", frozen=True):
     backup_size_bytes: int
 
 
-class Summary(msgspec.Struct, frozen=True):
+@dataclass(frozen=True, slots=True)
+class Summary:
     """A window's totals and every customer, worst first."""
 
     start: datetime
@@ -113,7 +117,8 @@ class Summary(msgspec.Struct, frozen=True):
     customers: list[CustomerSummary]
 
 
-class DailyOutcome(msgspec.Struct, rename="camel", frozen=True):
+@dataclass(frozen=True, slots=True)
+class DailyOutcome:
     """A customer's outcomes on one calendar day."""
 
     date: str
@@ -152,10 +157,41 @@ def query(**filters: Any) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _value(name: str, value: Any) -> Any:
+    """A field's value from JSON: times as aware datetimes, ids as UUIDs, a latest job
+    as a record."""
+    if value is None:
+        return None
+    if name.endswith("_time") or name in ("start", "end"):
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if name == "customer_id":
+        return UUID(value)
+    if name == "latest_job":
+        return _convert(value, HistoryJob, "latestJob")
+    return value
+
+
 def _convert(data: Any, kind: type[T], what: str) -> T:
+    """A record of ``kind`` (a dataclass) from its JSON object (camelCase names)."""
+    if kind is datetime:
+        try:
+            return _value("start", data)  # type: ignore[no-any-return]
+        except (TypeError, ValueError):
+            raise WireFormatError(what, str(data)[:100], "an RFC 3339 time") from None
+    if not isinstance(data, Mapping):
+        raise WireFormatError(what, str(data)[:100], "a JSON object")
     try:
-        return msgspec.convert(data, kind, strict=False)
-    except msgspec.ValidationError as error:
+        values = {
+            field.name: _value(field.name, data.get(_camel(field.name)))
+            for field in fields(kind)  # type: ignore[arg-type]
+        }
+        return kind(**values)
+    except (TypeError, ValueError, AttributeError) as error:
         raise WireFormatError(what, str(data)[:100], str(error)) from None
 
 
