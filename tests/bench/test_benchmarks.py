@@ -26,6 +26,7 @@ TINY = {
                "--ingest-customers", "5"],
     "retention": ["--customers", "20", "--days", "4", "--batches", "1"],
     "sync": ["--customers", "5"],
+    "reports": ["--customers", "10", "--days", "3", "--rounds", "3", "--depth", "2"],
 }  # fmt: skip
 EXPECTED = {
     "pages": ["ratio"],
@@ -34,6 +35,7 @@ EXPECTED = {
     "memory": ["1 worker(s): peak RSS", "2 worker(s): peak RSS"],
     "retention": ["a daily round", "one plain DELETE", "with an index on jobs.start_time"],
     "sync": ["first run", "unchanged run", "requests 7 vs one per page 7: met"],
+    "reports": ["history", "summary of every customer", "export of the whole history"],
 }
 
 

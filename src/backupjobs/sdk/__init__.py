@@ -8,7 +8,9 @@
 >>> #                 print(customer.name, job.job_type, job.job_module, job.start_time)
 
 - :class:`Client` and :class:`AsyncClient` (same surface, ``await`` and ``async for``),
-  on httpx; ``client.v3`` and ``client.modern`` for the two generations.
+  on httpx; ``client.v3`` and ``client.modern`` for the two generations, and
+  ``client.reports`` for this product's own (history, services' health, summaries,
+  export).
 - :class:`ClientSecret` or :class:`ClientCertificate` (an RFC 7523 assertion signed here);
   the token URL may be on another host than the API (``token_url=``).
 - Tokens are kept and replaced before they expire; a 401 gets one new token and one more
@@ -31,10 +33,12 @@ from backupjobs.sdk.client import (
     AsyncClient,
     AsyncModern,
     AsyncPaginator,
+    AsyncReports,
     AsyncV3,
     Client,
     Modern,
     Paginator,
+    Reports,
 )
 from backupjobs.sdk.credentials import ClientCertificate, ClientSecret, Credential
 from backupjobs.sdk.endpoints import CodeOrName
@@ -57,6 +61,14 @@ from backupjobs.sdk.errors import (
 from backupjobs.sdk.parsing import parse_duration, parse_size, parse_time
 from backupjobs.sdk.profiles import Profile, load_profile
 from backupjobs.sdk.records import Coded, Customer, Job, Page
+from backupjobs.sdk.reports import (
+    CustomerSummary,
+    DailyOutcome,
+    HistoryJob,
+    ServiceHealth,
+    Summary,
+    SummaryTotals,
+)
 from backupjobs.sdk.retry import Retry
 from backupjobs.sdk.tokens import AccessToken, TokenCache
 from backupjobs.sdk.webhooks import WebhookVerificationError, WebhookVerifier
@@ -67,6 +79,7 @@ __all__ = [
     "AsyncClient",
     "AsyncModern",
     "AsyncPaginator",
+    "AsyncReports",
     "AsyncV3",
     "AsyncWebhooks",
     "AuthenticationError",
@@ -80,6 +93,9 @@ __all__ = [
     "ConfigurationError",
     "Credential",
     "Customer",
+    "CustomerSummary",
+    "DailyOutcome",
+    "HistoryJob",
     "Job",
     "Modern",
     "NotFoundError",
@@ -90,10 +106,14 @@ __all__ = [
     "ProblemError",
     "Profile",
     "RateLimitedError",
+    "Reports",
     "ResponseError",
     "Retry",
     "ServerError",
+    "ServiceHealth",
     "ServiceUnavailableError",
+    "Summary",
+    "SummaryTotals",
     "TokenCache",
     "UnreachableError",
     "WebhookVerificationError",

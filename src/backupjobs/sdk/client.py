@@ -17,12 +17,16 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, BinaryIO, Generic, Self, TypeVar
 
 import httpx
 
 from backupjobs import __version__
+from backupjobs.sdk import reports
 from backupjobs.sdk.alerts import AsyncWebhooks, Webhooks
 from backupjobs.sdk.credentials import Credential
 from backupjobs.sdk.endpoints import CodeOrName, Endpoints
@@ -40,6 +44,14 @@ from backupjobs.sdk.flows import (
 )
 from backupjobs.sdk.profiles import Profile, load_profile
 from backupjobs.sdk.records import Customer, Job, Page
+from backupjobs.sdk.reports import (
+    DailyOutcome,
+    HistoryJob,
+    Progress,
+    ServiceHealth,
+    Summary,
+    Values,
+)
 from backupjobs.sdk.retry import Retry
 from backupjobs.sdk.tokens import AccessToken, TokenCache
 
@@ -229,6 +241,138 @@ class Modern:
         return self._client.run(fetch(call, read, self._client.retry))
 
 
+class Reports:
+    """This product's reports (``/api/v1``, either jobs permission). ``client.reports``.
+
+    >>> # for job in client.reports.history(status="Failed", since=timedelta(days=7)): ...
+    """
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def history(
+        self,
+        *,
+        customer_id: Values = None,
+        job_type: Values = None,
+        job_module: Values = None,
+        status: Values = None,
+        since: datetime | timedelta | str | None = None,
+        until: datetime | timedelta | str | None = None,
+        name_contains: str | None = None,
+        page_size: int = 100,
+    ) -> Paginator[HistoryJob]:
+        """Every job run, newest first; filters take codes or catalog names, one or
+        several; ``since``/``until``: a datetime, a date, or a timedelta before now."""
+        params = _history_query(
+            customer_id, job_type, job_module, status, since, until, name_contains
+        )
+        url = self._client.endpoints.url(reports.JOBS)
+        walk = reports.cursor_walk(url, (*params, ("limit", str(page_size))), HistoryJob)
+        return Paginator(self._client, walk)
+
+    def services(
+        self,
+        *,
+        customer_id: Values = None,
+        job_type: Values = None,
+        job_module: Values = None,
+        health: Values = None,
+        stale_after: str | None = None,
+        page_size: int = 100,
+    ) -> Paginator[ServiceHealth]:
+        """Every backup service with its health, worst first (``health="failing"``)."""
+        params = reports.query(
+            customerId=customer_id,
+            jobType=job_type,
+            jobModule=job_module,
+            health=health,
+            staleAfter=stale_after,
+            limit=page_size,
+        )
+        walk = reports.cursor_walk(
+            self._client.endpoints.url(reports.SERVICES), params, ServiceHealth
+        )
+        return Paginator(self._client, walk)
+
+    def summary(
+        self,
+        *,
+        start: datetime | timedelta | str | None = None,
+        end: datetime | timedelta | str | None = None,
+        customer_id: Values = None,
+        stale_after: str | None = None,
+        tz: str | None = None,
+    ) -> Summary:
+        """Totals and every customer's figures over a window (default: the last 7 days)."""
+        params = reports.query(
+            customerId=customer_id, staleAfter=stale_after, tz=tz, limit=1000, **_window(start, end)
+        )
+        url = self._client.endpoints.url(reports.SUMMARY)
+        pages: list[Any] = []
+        call: Call | None = Call("GET", url, params)
+        while call is not None:
+            page = self._client.run(fetch(call, lambda body: body, self._client.retry))
+            pages.append(page)
+            cursor = page.get("nextCursor") if isinstance(page, dict) else None
+            call = Call("GET", url, (*params, ("cursor", cursor))) if cursor else None
+        return reports.summary_of(pages)
+
+    def daily(
+        self,
+        *,
+        start: datetime | timedelta | str | None = None,
+        end: datetime | timedelta | str | None = None,
+        tz: str | None = None,
+        customer_id: Values = None,
+        job_type: Values = None,
+        job_module: Values = None,
+        page_size: int = 1000,
+    ) -> Paginator[DailyOutcome]:
+        """Each customer's outcomes per calendar day in ``tz`` (default UTC)."""
+        params = reports.query(
+            customerId=customer_id,
+            jobType=job_type,
+            jobModule=job_module,
+            tz=tz,
+            limit=page_size,
+            **_window(start, end),
+        )
+        walk = reports.cursor_walk(self._client.endpoints.url(reports.DAILY), params, DailyOutcome)
+        return Paginator(self._client, walk)
+
+    def export(
+        self,
+        target: str | Path | BinaryIO,
+        *,
+        format: str = "csv",
+        progress: Progress | None = None,
+        **filters: Any,
+    ) -> int:
+        """Write the history (``history``'s filters) to ``target``, a path or a binary
+        stream, as ``csv`` or ``ndjson``, as it arrives; the rows written. ``progress``
+        is called with the rows and bytes so far."""
+        params = (*_history_query(**_history_filters(filters)), ("format", format))
+        bearer = self._client.authenticate().value
+        session = self._client._session
+        request = session.request(
+            Call("GET", session.endpoints.url(reports.EXPORT), params), bearer
+        )
+        response = session.http.send(request, stream=True)
+        try:
+            if not response.is_success:
+                response.read()
+                raise problem_error(response)
+            with _opened(target) as sink:
+                counter = _RowCounter(format, progress)
+                for chunk in response.iter_bytes():
+                    sink.write(chunk)
+                    counter.add(chunk)
+                return counter.rows
+        finally:
+            response.close()
+
+
 class Client:
     """A blocking client for both API generations.
 
@@ -271,6 +415,7 @@ class Client:
         self.v3 = V3(self)
         self.modern = Modern(self)
         self.webhooks = Webhooks(self)
+        self.reports = Reports(self)
 
     @classmethod
     def from_profile(cls, profile: Profile | str | None = None, **options: Any) -> Self:
@@ -478,6 +623,192 @@ class AsyncModern:
         return await self._client.run(fetch(call, read, self._client.retry))
 
 
+class AsyncReports:
+    """:class:`Reports` for the :class:`AsyncClient` (``async for``, ``await``)."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    def history(self, **filters: Any) -> AsyncPaginator[HistoryJob]:
+        """:meth:`Reports.history`."""
+        page_size = filters.pop("page_size", 100)
+        params = _history_query(**_history_filters(filters))
+        url = self._client.endpoints.url(reports.JOBS)
+        walk = reports.cursor_walk(url, (*params, ("limit", str(page_size))), HistoryJob)
+        return AsyncPaginator(self._client, walk)
+
+    def services(
+        self,
+        *,
+        customer_id: Values = None,
+        job_type: Values = None,
+        job_module: Values = None,
+        health: Values = None,
+        stale_after: str | None = None,
+        page_size: int = 100,
+    ) -> AsyncPaginator[ServiceHealth]:
+        """:meth:`Reports.services`."""
+        params = reports.query(
+            customerId=customer_id,
+            jobType=job_type,
+            jobModule=job_module,
+            health=health,
+            staleAfter=stale_after,
+            limit=page_size,
+        )
+        walk = reports.cursor_walk(
+            self._client.endpoints.url(reports.SERVICES), params, ServiceHealth
+        )
+        return AsyncPaginator(self._client, walk)
+
+    async def summary(
+        self,
+        *,
+        start: datetime | timedelta | str | None = None,
+        end: datetime | timedelta | str | None = None,
+        customer_id: Values = None,
+        stale_after: str | None = None,
+        tz: str | None = None,
+    ) -> Summary:
+        """:meth:`Reports.summary`."""
+        params = reports.query(
+            customerId=customer_id, staleAfter=stale_after, tz=tz, limit=1000, **_window(start, end)
+        )
+        url = self._client.endpoints.url(reports.SUMMARY)
+        pages: list[Any] = []
+        call: Call | None = Call("GET", url, params)
+        while call is not None:
+            page = await self._client.run(fetch(call, lambda body: body, self._client.retry))
+            pages.append(page)
+            cursor = page.get("nextCursor") if isinstance(page, dict) else None
+            call = Call("GET", url, (*params, ("cursor", cursor))) if cursor else None
+        return reports.summary_of(pages)
+
+    def daily(
+        self,
+        *,
+        start: datetime | timedelta | str | None = None,
+        end: datetime | timedelta | str | None = None,
+        tz: str | None = None,
+        customer_id: Values = None,
+        job_type: Values = None,
+        job_module: Values = None,
+        page_size: int = 1000,
+    ) -> AsyncPaginator[DailyOutcome]:
+        """:meth:`Reports.daily`."""
+        params = reports.query(
+            customerId=customer_id,
+            jobType=job_type,
+            jobModule=job_module,
+            tz=tz,
+            limit=page_size,
+            **_window(start, end),
+        )
+        walk = reports.cursor_walk(self._client.endpoints.url(reports.DAILY), params, DailyOutcome)
+        return AsyncPaginator(self._client, walk)
+
+    async def export(
+        self,
+        target: str | Path | BinaryIO,
+        *,
+        format: str = "csv",
+        progress: Progress | None = None,
+        **filters: Any,
+    ) -> int:
+        """:meth:`Reports.export` (the file is written as the answer arrives)."""
+        params = (*_history_query(**_history_filters(filters)), ("format", format))
+        bearer = (await self._client.authenticate()).value
+        session = self._client._session
+        request = session.request(
+            Call("GET", session.endpoints.url(reports.EXPORT), params), bearer
+        )
+        response = await session.http.send(request, stream=True)
+        try:
+            if not response.is_success:
+                await response.aread()
+                raise problem_error(response)
+            with _opened(target) as sink:
+                counter = _RowCounter(format, progress)
+                async for chunk in response.aiter_bytes():
+                    sink.write(chunk)
+                    counter.add(chunk)
+                return counter.rows
+        finally:
+            await response.aclose()
+
+
+def _window(
+    start: datetime | timedelta | str | None, end: datetime | timedelta | str | None
+) -> dict[str, str]:
+    return {
+        name: text
+        for name, text in (("from", reports._moment(start)), ("to", reports._moment(end)))
+        if text is not None
+    }
+
+
+_HISTORY_FILTERS = (
+    "customer_id",
+    "job_type",
+    "job_module",
+    "status",
+    "since",
+    "until",
+    "name_contains",
+)
+
+
+def _history_filters(filters: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(filters) - set(_HISTORY_FILTERS)
+    if unknown:
+        raise TypeError(f"unknown history filter(s): {', '.join(sorted(unknown))}")
+    return dict(filters)
+
+
+def _history_query(
+    customer_id: Values = None,
+    job_type: Values = None,
+    job_module: Values = None,
+    status: Values = None,
+    since: datetime | timedelta | str | None = None,
+    until: datetime | timedelta | str | None = None,
+    name_contains: str | None = None,
+) -> tuple[tuple[str, str], ...]:
+    return reports.query(
+        customerId=customer_id,
+        jobType=job_type,
+        jobModule=job_module,
+        status=status,
+        startedFrom=reports._moment(since),
+        startedTo=reports._moment(until),
+        q=name_contains,
+    )
+
+
+class _RowCounter:
+    """Rows (lines; the CSV header is not one) and bytes of an export so far."""
+
+    def __init__(self, format: str, progress: Progress | None) -> None:
+        self.rows = -1 if format == "csv" else 0
+        self.bytes = 0
+        self._progress = progress
+
+    def add(self, chunk: bytes) -> None:
+        self.rows += chunk.count(b"\n")
+        self.bytes += len(chunk)
+        if self._progress is not None:
+            self._progress(max(self.rows, 0), self.bytes)
+
+
+@contextmanager
+def _opened(target: str | Path | BinaryIO) -> Iterator[BinaryIO]:
+    if isinstance(target, str | Path):
+        with open(target, "wb") as sink:
+            yield sink
+    else:
+        yield target
+
+
 class AsyncClient:
     """:class:`Client` for asyncio: the same arguments (``http_client`` an
     ``httpx.AsyncClient``), the same calls awaited, listings iterated with ``async for``.
@@ -514,6 +845,7 @@ class AsyncClient:
         self.v3 = AsyncV3(self)
         self.modern = AsyncModern(self)
         self.webhooks = AsyncWebhooks(self)
+        self.reports = AsyncReports(self)
 
     @classmethod
     def from_profile(cls, profile: Profile | str | None = None, **options: Any) -> Self:

@@ -35,6 +35,7 @@ from backupjobs.store.bulk import insert_rows, recordset
 from backupjobs.store.schema import LATEST, backup_services, job_outcomes, jobs
 
 QUARTER = timedelta(minutes=15)
+_QUARTER_SECONDS = 900
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 _FAILED = (3, 7)
@@ -49,7 +50,8 @@ _Counts = dict[tuple[UUID, int, int, int, int], list[int]]
 
 def quarter_of(moment: datetime) -> int:
     """The quarter-hour holding ``moment``: quarter-hours since 1970-01-01T00:00Z."""
-    return (moment - _EPOCH) // QUARTER
+    # Whole seconds since the epoch are exact in a float; a quarter-hour boundary too.
+    return int(moment.timestamp() // _QUARTER_SECONDS)
 
 
 def quarter_start(quarter: int) -> datetime:

@@ -9,14 +9,20 @@ database, unlike the operator commands.
     backupjobs client jobs Northwind --type "Microsoft 365" --format csv
     backupjobs client attention --stale-after 36h
     backupjobs client watch --interval 60
+    backupjobs client history --since 7d --status failed --customer Northwind
+    backupjobs client summary --since 30d
+    backupjobs client export jobs.csv --since 30d
 
 - :mod:`.commands`: the typer app ``client`` and its commands;
 - :mod:`.options`: the shared options and reading their values;
 - :mod:`.session`: signing in, errors as exit statuses, reading with progress;
 - :mod:`.rows`, :mod:`.output`: records as rows, and rows as a table, JSON or CSV;
-- :mod:`.attention`: what needs attention; :mod:`.watch`: what changed between polls.
+- :mod:`.attention`: what needs attention; :mod:`.watch`: what changed between polls;
+- :mod:`.reports`: ``history``, ``summary``, ``export`` and ``attention --api v1``, over
+  this service's ``/api/v1`` reports.
 """
 
+from backupjobs.cli.client import reports as _reports  # noqa: F401 - registers its commands
 from backupjobs.cli.client.attention import attention_reasons
 from backupjobs.cli.client.commands import client
 from backupjobs.cli.client.output import Format

@@ -15,6 +15,7 @@ from backupjobs.cli.client.attention import FAILED_STATUSES, attention_rows
 from backupjobs.cli.client.options import (
     Api,
     ApiOption,
+    AttentionApi,
     CustomersOption,
     FormatOption,
     ModuleOption,
@@ -157,11 +158,24 @@ def attention(
     ] = None,
     customer: CustomersOption = None,
     profile: ProfileOption = None,
-    api: ApiOption = Api.v3,
+    api: Annotated[
+        AttentionApi,
+        typer.Option(
+            "--api",
+            help="v1: this service's /api/v1/services, one request for every customer "
+            "(stale: no successful job within --stale-after); v3 or modern: each customer's "
+            "latest jobs through the vendor's API (stale: no job started within it).",
+        ),
+    ] = AttentionApi.v3,
     output: FormatOption = Format.table,
 ) -> None:
     """Every customer's services that failed, are stale, or never ran: failures first."""
     threshold = duration(stale_after, "--stale-after")
+    if api is AttentionApi.v1:
+        from backupjobs.cli.client.reports import attention_from_reports  # noqa: PLC0415
+
+        attention_from_reports(profile, threshold, customer, output)
+        return
     failed = frozenset(
         code_
         for name in (status or FAILED_STATUSES)
@@ -170,7 +184,7 @@ def attention(
 
     async def work() -> list[tuple[Customer, list[Job]]]:
         async with connected(profile) as partner:
-            chosen = generation(partner, api)
+            chosen = generation(partner, Api(api.value))
             return await jobs_of(chosen, await chosen_customers(chosen, customer or []))
 
     now = datetime.now(UTC)

@@ -23,6 +23,14 @@ class Api(StrEnum):
     modern = "modern"
 
 
+class AttentionApi(StrEnum):
+    """``attention``'s sources: the vendor's generations, or this service's reports."""
+
+    v1 = "v1"
+    v3 = "v3"
+    modern = "modern"
+
+
 ProfileOption = Annotated[
     str | None,
     typer.Option(
