@@ -18,7 +18,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.types import Guard
 
 from backupjobs.api import odata
-from backupjobs.api.context import AppContext
+from backupjobs.api.context import AppContext, health_clock
 from backupjobs.api.odata import CollectionOperation, CustomerId, EntitySegment, Feed
 from backupjobs.api.problems import problem_responses
 from backupjobs.api.requests import customer_id_or_404, not_found_customer
@@ -26,7 +26,7 @@ from backupjobs.api.security import SECURITY, authorize, requires
 from backupjobs.auth.permissions import Permission
 from backupjobs.auth.tokens import Principal
 from backupjobs.store.directory import customer_page, get_customer
-from backupjobs.wire import CustomerRow, customer_row
+from backupjobs.wire import ModernCustomerRow, modern_customer_row
 
 _CUSTOMERS_READ = requires(Permission.MODERN_CUSTOMERS_READ)
 
@@ -35,25 +35,32 @@ class CustomerEntity(msgspec.Struct):
     """One customer as an OData entity: the context first, then the customer row's fields."""
 
     context: str = msgspec.field(name="@odata.context")
-    customerId: str
-    customerName: str
-    createdTime: str
+    id: str
+    organization: str
+    ownerEmail: str
+    jobStatus: str
+    countryOrRegion: str
 
     @classmethod
-    def of(cls, context: str, row: CustomerRow) -> CustomerEntity:
+    def of(cls, context: str, row: ModernCustomerRow) -> CustomerEntity:
         return cls(context, *msgspec.structs.astuple(row))
 
 
 async def _customer_feed(
     request: Request[Any, Any, Any], context: AppContext, principal: Principal
-) -> Feed[list[CustomerRow]]:
+) -> Feed[list[ModernCustomerRow]]:
     query = odata.query_of(request)
     options = odata.collection_options(query)
     async with context.db.read() as connection:
         page = await customer_page(
-            connection, principal.tenant_scope, offset=options.offset, limit=options.page_size
+            connection,
+            principal.tenant_scope,
+            clock=health_clock(context),
+            offset=options.offset,
+            limit=options.page_size,
+            with_tenants=False,
         )
-    rows = [customer_row(row) for row in page.rows]
+    rows = [modern_customer_row(customer) for customer in page.rows]
     return odata.feed(
         context.settings.public_url,
         request.scope["path"],
@@ -72,11 +79,14 @@ async def _customer(
     odata.system_options(odata.query_of(request))
     customer = customer_id_or_404(customer_id)
     async with context.db.read() as connection:
-        row = await get_customer(connection, principal.tenant_scope, customer)
-    if row is None:
+        found = await get_customer(
+            connection, principal.tenant_scope, customer, clock=health_clock(context)
+        )
+    if found is None:
         raise not_found_customer(customer_id)
     return CustomerEntity.of(
-        odata.context_url(context.settings.public_url, odata.CUSTOMER_ENTITY), customer_row(row)
+        odata.context_url(context.settings.public_url, odata.CUSTOMER_ENTITY),
+        modern_customer_row(found),
     )
 
 
@@ -88,14 +98,17 @@ async def _customer(
     responses=problem_responses(400, 401, 403, 429),
     operation_class=CollectionOperation,
     summary="The partner's customers",
-    description="Customers visible to the app, ordered by name, then id.",
+    description=(
+        "Customers visible to the app, ordered by organization, then id, each with its "
+        "backup health (jobStatus, by name)."
+    ),
     tags=["Modern"],
 )
 async def customers(
     request: Request[Any, Any, Any],
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
-) -> Feed[list[CustomerRow]]:
+) -> Feed[list[ModernCustomerRow]]:
     return await _customer_feed(request, context, principal)
 
 
@@ -139,7 +152,7 @@ async def customers_by_odata_url(
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
     segment: EntitySegment,
-) -> Feed[list[CustomerRow]] | CustomerEntity:
+) -> Feed[list[ModernCustomerRow]] | CustomerEntity:
     key = odata.customer_key(segment)
     if key is None:
         return await _customer_feed(request, context, principal)

@@ -31,7 +31,7 @@ from litestar.params import Parameter
 
 from backupjobs.api.problems import ProblemError
 from backupjobs.api.requests import MAX_OFFSET
-from backupjobs.wire import CustomerRow, ModernJobRow
+from backupjobs.wire import ModernCustomerRow, ModernJobRow
 
 T = TypeVar("T")
 
@@ -127,8 +127,8 @@ CustomerId = Annotated[str, Parameter(description="The tenant owner ID of the cu
 
 # Generic OData clients build URLs from $metadata: the entity set by its name, Customers
 # (matched in any case, as ASP.NET OData does), an entity by its key in parentheses:
-# Customers(<id>), customers('<id>'), Customers(customerId=<id>), and its jobs below it.
-_ENTITY_SEGMENT = re.compile(rf"{CUSTOMERS}(?:\((?:customerId=)?('?)([^()']*)\1\))?", re.IGNORECASE)
+# Customers(<id>), customers('<id>'), Customers(id=<id>), and its jobs below it.
+_ENTITY_SEGMENT = re.compile(rf"{CUSTOMERS}(?:\((?:id=)?('?)([^()']*)\1\))?", re.IGNORECASE)
 EntitySegment = Annotated[str, Parameter(description="Customers, or Customers(<Id>)")]
 
 
@@ -364,9 +364,9 @@ def _csdl() -> bytes:
         ),
         *_entity_type(
             CUSTOMER_TYPE.rpartition(".")[2],
-            CustomerRow,
-            keys=("customerId",),
-            types={"customerId": "Edm.Guid", "createdTime": "Edm.DateTimeOffset"},
+            ModernCustomerRow,
+            keys=("id",),
+            types={"id": "Edm.Guid"},
             extra=[
                 f'<NavigationProperty Name="{JOBS}" Type="Collection({JOB_TYPE})" '
                 'ContainsTarget="true"/>'

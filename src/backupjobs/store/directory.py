@@ -7,10 +7,11 @@ Operator functions take an :class:`AsyncConnection` and run in the caller's tran
 from __future__ import annotations
 
 import random
+import re
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -18,7 +19,9 @@ from uuid import UUID
 from sqlalchemy import Row, Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from backupjobs.catalog import JOB_MODULES, JOB_TYPES
+from backupjobs.catalog import JOB_MODULES, JOB_TYPES, MANAGEMENT_MODES
+from backupjobs.model import DEFAULT_MANAGEMENT_MODE, CustomerState, Tenant
+from backupjobs.model.health import customer_job_status
 from backupjobs.store.bulk import one_of
 from backupjobs.store.paging import Page, fetch_page, offset_page_statement
 from backupjobs.store.schema import (
@@ -26,9 +29,12 @@ from backupjobs.store.schema import (
     app_customers,
     apps,
     backup_services,
+    customer_tenants,
     customers,
+    in_years_1_to_9999,
     jobs,
     partners,
+    sort_time,
 )
 from backupjobs.store.scope import TenantScope
 
@@ -59,25 +65,104 @@ async def require_partner(connection: AsyncConnection, partner_id: UUID) -> None
         raise NotFoundError(f"no partner {partner_id}")
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerProfile:
+    """A customer's fields beyond its name (SPEC §5 "Customers"), checked on write."""
+
+    owner_email: str = ""
+    country_or_region: str = ""
+    management_mode: int = DEFAULT_MANAGEMENT_MODE
+    tenants: tuple[Tenant, ...] = ()
+
+
 async def create_customer(
     connection: AsyncConnection,
     partner_id: UUID,
     name: str,
     *,
     customer_id: UUID | None = None,
+    profile: CustomerProfile = CustomerProfile(),
     now: datetime,
 ) -> UUID:
     await require_partner(connection, partner_id)
+    values = {
+        "owner_email": owner_email(profile.owner_email),
+        "country_or_region": country_or_region(profile.country_or_region),
+        "management_mode": management_mode(profile.management_mode),
+    }
+    tenant_list = tenants(profile.tenants)
     customer_id = customer_id or uuid.uuid4()
     taken = await connection.scalar(select(customers.c.id).where(customers.c.id == customer_id))
     if taken is not None:
         raise ConflictError(f"customer {customer_id} already exists")
     await connection.execute(
         customers.insert().values(
-            partner_id=partner_id, id=customer_id, name=_name(name), created_at=now
+            partner_id=partner_id, id=customer_id, name=_name(name), created_at=now, **values
         )
     )
+    await _add_tenants(connection, partner_id, customer_id, tenant_list)
     return customer_id
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def owner_email(value: str) -> str:
+    """An owner email, checked: ``""`` (unknown) or ``name@domain.tld``, at most 254."""
+    cleaned = value.strip()
+    if cleaned and (len(cleaned) > 254 or not _EMAIL.fullmatch(cleaned)):
+        raise ValueError(
+            f"owner email {value!r} is not an email address such as admin@contoso.com "
+            "(at most 254 characters; empty for unknown)"
+        )
+    return cleaned
+
+
+def country_or_region(value: str) -> str:
+    """A country or region, checked: ``""`` (unknown) or a name of at most 100 characters."""
+    cleaned = value.strip()
+    if len(cleaned) > 100 or not cleaned.isprintable():
+        raise ValueError(
+            f"country or region {value!r} must be printable text of at most 100 characters"
+        )
+    return cleaned
+
+
+def management_mode(value: int) -> int:
+    """A management mode code, checked against the catalog."""
+    if MANAGEMENT_MODES.find(value) is None:
+        valid = ", ".join(f"{code.code} ({code.display})" for code in MANAGEMENT_MODES)
+        raise ValueError(f"management mode {value} is not one of {valid}")
+    return value
+
+
+def tenants(given: Iterable[Tenant]) -> tuple[Tenant, ...]:
+    """Tenants, checked: ids of at most 128 characters, each once; names not blank."""
+    checked: dict[str, Tenant] = {}
+    for tenant in given:
+        tenant_id, name = tenant.id.strip(), tenant.name.strip()
+        if not tenant_id or len(tenant_id) > 128 or not tenant_id.isprintable():
+            raise ValueError(f"tenant id {tenant.id!r} must be 1 to 128 printable characters")
+        if tenant_id in checked:
+            raise ValueError(f"tenant id {tenant_id!r} is given twice")
+        try:
+            checked[tenant_id] = Tenant(tenant_id, _name(name))
+        except ValueError as error:
+            raise ValueError(f"tenant {tenant_id!r}: {error}") from None
+    return tuple(checked.values())
+
+
+async def _add_tenants(
+    connection: AsyncConnection, partner_id: UUID, customer_id: UUID, added: Sequence[Tenant]
+) -> None:
+    if added:
+        await connection.execute(
+            customer_tenants.insert(),
+            [
+                {"partner_id": partner_id, "customer_id": customer_id, "id": t.id, "name": t.name}
+                for t in added
+            ],
+        )
 
 
 async def customer_partner(connection: AsyncConnection, customer_id: UUID) -> UUID:
@@ -250,6 +335,10 @@ class CustomerInfo:
     #: Backup services on the job pages, and those disabled.
     services: int
     disabled_services: int
+    owner_email: str
+    country_or_region: str
+    management_mode: int
+    tenants: tuple[Tenant, ...]
 
 
 def _customer_info() -> Select[Any]:
@@ -271,9 +360,18 @@ def _customer_info() -> Select[Any]:
         customers.c.partner_id,
         customers.c.name,
         customers.c.created_at,
-        services(disabled=False),
-        services(disabled=True),
+        services(disabled=False).label("services"),
+        services(disabled=True).label("disabled_services"),
+        customers.c.owner_email,
+        customers.c.country_or_region,
+        customers.c.management_mode,
     )
+
+
+async def _infos(connection: AsyncConnection, query: Select[Any]) -> list[CustomerInfo]:
+    rows = (await connection.execute(query)).all()
+    found = await _tenants_of(connection, [(row.partner_id, row.id) for row in rows])
+    return [CustomerInfo(**row._mapping, tenants=found.get(row.id, ())) for row in rows]
 
 
 async def list_customers(
@@ -284,35 +382,43 @@ async def list_customers(
     if partner_id is not None:
         await require_partner(connection, partner_id)
         query = query.where(customers.c.partner_id == partner_id)
-    return [CustomerInfo(*row) for row in await connection.execute(query)]
+    return await _infos(connection, query)
 
 
 async def describe_customer(connection: AsyncConnection, customer_id: UUID) -> CustomerInfo:
-    row = (await connection.execute(_customer_info().where(customers.c.id == customer_id))).first()
-    if row is None:
+    found = await _infos(connection, _customer_info().where(customers.c.id == customer_id))
+    if not found:
         raise NotFoundError(f"no customer {customer_id}")
-    return CustomerInfo(*row)
+    return found[0]
 
 
 @dataclass(frozen=True, slots=True)
 class CustomerChanges:
     """What ``customers update`` changes: a field left None stays as it is.
 
-    A new field is an attribute here named as its column in ``customers`` and its
-    attribute of :class:`CustomerInfo` (which :meth:`differences` compares), checked in
-    :meth:`values`, and an option of ``backupjobs customers update``. One kept in another
-    table (tenants) needs its own statement in :func:`update_customer`.
+    A new field is an attribute here named as its attribute of :class:`CustomerInfo`
+    (which :meth:`differences` compares) and, but for ``tenants`` (another table, replaced
+    whole by :func:`update_customer`), as its column in ``customers``; checked in
+    :meth:`values`, and an option of ``backupjobs customers update``.
     """
 
     name: str | None = None
+    owner_email: str | None = None
+    country_or_region: str | None = None
+    management_mode: int | None = None
+    tenants: tuple[Tenant, ...] | None = None
 
     def values(self) -> dict[str, Any]:
-        """The columns to set, checked; empty when nothing changes."""
+        """The fields to set, checked; empty when nothing changes."""
+        checks: dict[str, Any] = {
+            "name": _name,
+            "owner_email": owner_email,
+            "country_or_region": country_or_region,
+            "management_mode": management_mode,
+            "tenants": tenants,
+        }
         given = {f.name: getattr(self, f.name) for f in fields(self)}
-        found = {column: value for column, value in given.items() if value is not None}
-        if "name" in found:
-            found["name"] = _name(found["name"])
-        return found
+        return {field: checks[field](value) for field, value in given.items() if value is not None}
 
     @staticmethod
     def differences(before: CustomerInfo, after: CustomerInfo) -> dict[str, tuple[Any, Any]]:
@@ -332,11 +438,18 @@ async def update_customer(
     if not values:
         raise ValueError("nothing to change")
     before = await describe_customer(connection, customer_id)
-    await connection.execute(
-        update(customers)
-        .where(customers.c.partner_id == before.partner_id, customers.c.id == customer_id)
-        .values(values)
-    )
+    its = (customers.c.partner_id == before.partner_id, customers.c.id == customer_id)
+    new_tenants = values.pop("tenants", None)
+    if values:
+        await connection.execute(update(customers).where(*its).values(values))
+    if new_tenants is not None:
+        await connection.execute(
+            delete(customer_tenants).where(
+                customer_tenants.c.partner_id == before.partner_id,
+                customer_tenants.c.customer_id == customer_id,
+            )
+        )
+        await _add_tenants(connection, before.partner_id, customer_id, new_tenants)
     return before, await describe_customer(connection, customer_id)
 
 
@@ -387,7 +500,7 @@ async def delete_customer(connection: AsyncConnection, customer_id: UUID) -> Cus
     )
     orphaned = await _apps_of_this_customer_alone(connection, *its)
     removed = []
-    for table in (jobs, backup_services, app_customers):
+    for table in (jobs, backup_services, app_customers, customer_tenants):
         result = await connection.execute(
             delete(table).where(table.c.partner_id == its[0], table.c.customer_id == its[1])
         )
@@ -395,7 +508,7 @@ async def delete_customer(connection: AsyncConnection, customer_id: UUID) -> Cus
     await connection.execute(
         delete(customers).where(customers.c.partner_id == its[0], customers.c.id == its[1])
     )
-    job_count, services, scope_entries = removed
+    job_count, services, scope_entries, _ = removed
     return CustomerRemoval(customer, services, job_count, scope_entries, orphaned)
 
 
@@ -464,7 +577,7 @@ async def list_services(
             latest.disabled_at,
             latest[LATEST + "job_id"],
             latest[LATEST + "status"],
-            func.coalesce(latest[LATEST + "start_time"], latest[LATEST + "last_modify_time"]),
+            sort_time(latest, LATEST),
         )
         .join(
             customers,
@@ -481,7 +594,14 @@ async def list_services(
     return [ServiceInfo(*tuple(row)) for row in await connection.execute(query)]
 
 
-_CUSTOMER = (customers.c.id, customers.c.name, customers.c.created_at)
+_CUSTOMER = (
+    customers.c.id,
+    customers.c.partner_id,
+    customers.c.name,
+    customers.c.owner_email,
+    customers.c.country_or_region,
+    customers.c.management_mode,
+)
 _CUSTOMER_ORDER = (customers.c.name, customers.c.id)
 
 
@@ -489,30 +609,127 @@ def _visible_customers(scope: TenantScope) -> Select[Any]:
     return select(*_CUSTOMER).where(scope.conditions.allows(customers.c.partner_id, customers.c.id))
 
 
+@dataclass(frozen=True, slots=True)
+class HealthClock:
+    """When a customer's jobStatus is judged, and after how long without a job's change a
+    service has no backup updates (``BACKUPJOBS_STALE_AFTER``)."""
+
+    now: datetime
+    stale_after: timedelta
+
+
 async def customer_page(
     connection: AsyncConnection,
     scope: TenantScope,
     *,
+    clock: HealthClock,
     customer_ids: list[UUID] | None = None,
     offset: int = 0,
     limit: int = 100,
-) -> Page[Row[Any]]:
-    """The visible customers (optionally only ``customer_ids``) ordered by name, then id."""
+    with_tenants: bool = True,
+) -> Page[CustomerState]:
+    """The visible customers (optionally only ``customer_ids``) ordered by name, then id,
+    each with its jobStatus at ``clock.now`` (and its tenants unless ``with_tenants`` is
+    False): three statements whatever the page's size, none reading the history."""
     base = _visible_customers(scope)
     if customer_ids is not None:
-        base = base.where(customers.c.id.in_(customer_ids))
+        base = base.where(one_of(connection, customers.c.id, customer_ids))
     statement = offset_page_statement(base, order_by=_CUSTOMER_ORDER, offset=offset, limit=limit)
-    return await fetch_page(connection, statement)
+    page = await fetch_page(connection, statement)
+    states = await _customer_states(connection, scope, page.rows, clock, with_tenants)
+    return Page(states, page.total)
 
 
 async def get_customer(
-    connection: AsyncConnection, scope: TenantScope, customer_id: UUID
-) -> Row[Any] | None:
-    result = await connection.execute(
-        _visible_customers(scope).where(customers.c.id == customer_id)
+    connection: AsyncConnection, scope: TenantScope, customer_id: UUID, *, clock: HealthClock
+) -> CustomerState | None:
+    """A visible customer with its jobStatus at ``clock.now``; None if it is not visible."""
+    rows = (
+        await connection.execute(_visible_customers(scope).where(customers.c.id == customer_id))
+    ).all()
+    found = await _customer_states(connection, scope, rows, clock, with_tenants=True)
+    return found[0] if found else None
+
+
+async def _customer_states(
+    connection: AsyncConnection,
+    scope: TenantScope,
+    rows: Sequence[Row[Any]],
+    clock: HealthClock,
+    with_tenants: bool,
+) -> list[CustomerState]:
+    if not rows:
+        return []
+    keys = [(row.partner_id, row.id) for row in rows]
+    health = await _services_health(connection, scope, keys)
+    found = await _tenants_of(connection, keys, scope) if with_tenants else {}
+    return [
+        CustomerState(
+            row.id,
+            row.name,
+            row.owner_email,
+            row.country_or_region,
+            row.management_mode,
+            customer_job_status(
+                health.get(row.id, ()), now=clock.now, stale_after=clock.stale_after
+            ),
+            found.get(row.id, ()),
+        )
+        for row in rows
+    ]
+
+
+async def _services_health(
+    connection: AsyncConnection, scope: TenantScope, keys: Sequence[tuple[UUID, UUID]]
+) -> dict[UUID, list[tuple[int | None, datetime | None]]]:
+    """For each customer, one (status, oldest lastModifyTime) pair per latest-job status of
+    its enabled services: all that :func:`customer_job_status` asks, from one grouped read
+    of ``backup_services`` (never the history)."""
+    latest = backup_services.c
+    status = latest[LATEST + "status"]
+    rows = await connection.execute(
+        select(
+            latest.customer_id,
+            status,
+            func.min(in_years_1_to_9999(latest[LATEST + "last_modify_time"])),
+        )
+        .where(
+            scope.conditions.allows(latest.partner_id, latest.customer_id),
+            one_of(connection, latest.customer_id, [customer for _, customer in keys]),
+            latest.disabled_at.is_(None),
+        )
+        .group_by(latest.customer_id, status)
     )
-    row: Row[Any] | None = result.first()
-    return row
+    health: dict[UUID, list[tuple[int | None, datetime | None]]] = {}
+    for customer_id, latest_status, oldest_change in rows:
+        health.setdefault(customer_id, []).append((latest_status, oldest_change))
+    return health
+
+
+async def _tenants_of(
+    connection: AsyncConnection,
+    keys: Sequence[tuple[UUID, UUID]],
+    scope: TenantScope | None = None,
+) -> dict[UUID, tuple[Tenant, ...]]:
+    """Each customer's tenants, by name then id: customers of any partner for an operator
+    (``scope`` None), those ``scope`` allows for an app."""
+    if not keys:
+        return {}
+    tenant = customer_tenants.c
+    allowed = (
+        one_of(connection, tenant.partner_id, sorted({partner for partner, _ in keys}))
+        if scope is None
+        else scope.conditions.allows(tenant.partner_id, tenant.customer_id)
+    )
+    rows = await connection.execute(
+        select(tenant.customer_id, tenant.id, tenant.name)
+        .where(allowed, one_of(connection, tenant.customer_id, [c for _, c in keys]))
+        .order_by(tenant.name, tenant.id)
+    )
+    found: dict[UUID, list[Tenant]] = {}
+    for customer_id, tenant_id, name in rows:
+        found.setdefault(customer_id, []).append(Tenant(tenant_id, name))
+    return {customer_id: tuple(listed) for customer_id, listed in found.items()}
 
 
 def _name(name: str) -> str:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     case,
+    func,
     literal,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -91,6 +92,13 @@ def in_years_1_to_9999(column: ColumnElement[datetime]) -> ColumnElement[datetim
     )
 
 
+def sort_time(columns: Any, prefix: str = "") -> ColumnElement[datetime]:
+    """A job's sort time among ``columns`` (a table's ``c``, or an upsert's ``excluded``;
+    the latest job's with ``prefix`` ``LATEST``): its start time, or its last modification
+    when it has not started. :func:`backupjobs.model.latest_sort_key` in Python."""
+    return func.coalesce(columns[f"{prefix}start_time"], columns[f"{prefix}last_modify_time"])
+
+
 NAME_TYPE = String(200).with_variant(String(200, collation="C"), "postgresql")
 
 metadata = MetaData(
@@ -124,9 +132,26 @@ customers = Table(
     # changes: a reader that holds this revision's services holds the current ones
     # (see backupjobs.readmodel).
     Column("services_revision", BigInteger, nullable=False, server_default="0"),
+    # The vendor's customer profile (SPEC §5 "Customers"): "" when unknown.
+    Column("owner_email", String(254), nullable=False, server_default=""),
+    Column("country_or_region", String(100), nullable=False, server_default=""),
+    # catalog.MANAGEMENT_MODES; 2 ("To be configured") until an operator says otherwise.
+    Column("management_mode", Integer, nullable=False, server_default="2"),
     PrimaryKeyConstraint("partner_id", "id"),
     ForeignKeyConstraint(["partner_id"], ["partners.id"]),
     Index(None, "partner_id", "name", "id"),
+)
+
+#: A customer's tenants (the vendor's ``tenants``: id and name each).
+customer_tenants = Table(
+    "customer_tenants",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("id", String(128), nullable=False),
+    Column("name", String(200), nullable=False),
+    PrimaryKeyConstraint("partner_id", "customer_id", "id"),
+    ForeignKeyConstraint(["partner_id", "customer_id"], ["customers.partner_id", "customers.id"]),
 )
 
 

@@ -1,0 +1,57 @@
+"""customers gain the vendor's profile: owner email, country or region, management mode,
+tenants
+
+Revision ID: 0007_customer_profile
+Revises: 0006_instance_secrets
+Create Date: 2026-12-02 17:10:00
+
+Existing customers get ``""`` for owner email and country or region (the wire's "unknown")
+and management mode 2, "To be configured": nobody has said who manages their tenants.
+``customer_tenants`` holds each customer's tenants (none for existing customers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0007_customer_profile"
+down_revision: str | None = "0006_instance_secrets"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("owner_email", sa.String(254), nullable=False, server_default="")
+        )
+        batch_op.add_column(
+            sa.Column("country_or_region", sa.String(100), nullable=False, server_default="")
+        )
+        batch_op.add_column(
+            sa.Column("management_mode", sa.Integer(), nullable=False, server_default="2")
+        )
+    op.create_table(
+        "customer_tenants",
+        sa.Column("partner_id", sa.Uuid(), nullable=False),
+        sa.Column("customer_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.String(128), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["partner_id", "customer_id"],
+            ["customers.partner_id", "customers.id"],
+            name="fk_customer_tenants_partner_id_customers",
+        ),
+        sa.PrimaryKeyConstraint("partner_id", "customer_id", "id", name="pk_customer_tenants"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("customer_tenants")
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.drop_column("management_mode")
+        batch_op.drop_column("country_or_region")
+        batch_op.drop_column("owner_email")
