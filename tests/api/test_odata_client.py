@@ -5,7 +5,6 @@ and job feeds through them, following ``@odata.nextLink`` as any OData client do
 """
 
 import socket
-from datetime import datetime
 from types import SimpleNamespace
 
 import httpx
