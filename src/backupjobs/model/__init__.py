@@ -7,7 +7,13 @@ True
 Every other package may import this one; it imports only msgspec and the catalog.
 """
 
-from backupjobs.model.customers import DEFAULT_MANAGEMENT_MODE, CustomerState, Tenant
+from backupjobs.model.customers import (
+    DEFAULT_MANAGEMENT_MODE,
+    NO_PROFILE,
+    CustomerProfile,
+    CustomerState,
+    Tenant,
+)
 from backupjobs.model.records import (
     IngestResult,
     JobRecord,
@@ -21,6 +27,8 @@ from backupjobs.model.services import ServiceKey, ServiceState, latest_sort_key
 
 __all__ = [
     "DEFAULT_MANAGEMENT_MODE",
+    "NO_PROFILE",
+    "CustomerProfile",
     "CustomerState",
     "IngestResult",
     "JobRecord",

@@ -26,6 +26,20 @@ class Tenant(msgspec.Struct, frozen=True):
     name: str
 
 
+class CustomerProfile(msgspec.Struct, frozen=True):
+    """A customer's fields beyond its name, as an operator gives them (SPEC §5
+    "Customers"); the store checks them on write."""
+
+    owner_email: str = ""
+    country_or_region: str = ""
+    management_mode: int = DEFAULT_MANAGEMENT_MODE
+    tenants: tuple[Tenant, ...] = ()
+
+
+#: A customer of whom nothing is known beyond its name.
+NO_PROFILE = CustomerProfile()
+
+
 class CustomerState(msgspec.Struct, frozen=True):
     """A customer as read from the store, with its backup health at the time of reading.
 

@@ -20,7 +20,7 @@ from sqlalchemy import Row, Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES, MANAGEMENT_MODES
-from backupjobs.model import DEFAULT_MANAGEMENT_MODE, CustomerState, Tenant
+from backupjobs.model import NO_PROFILE, CustomerProfile, CustomerState, Tenant
 from backupjobs.model.health import customer_job_status
 from backupjobs.store.bulk import one_of
 from backupjobs.store.paging import Page, fetch_page, offset_page_statement
@@ -65,23 +65,13 @@ async def require_partner(connection: AsyncConnection, partner_id: UUID) -> None
         raise NotFoundError(f"no partner {partner_id}")
 
 
-@dataclass(frozen=True, slots=True)
-class CustomerProfile:
-    """A customer's fields beyond its name (SPEC §5 "Customers"), checked on write."""
-
-    owner_email: str = ""
-    country_or_region: str = ""
-    management_mode: int = DEFAULT_MANAGEMENT_MODE
-    tenants: tuple[Tenant, ...] = ()
-
-
 async def create_customer(
     connection: AsyncConnection,
     partner_id: UUID,
     name: str,
     *,
     customer_id: UUID | None = None,
-    profile: CustomerProfile = CustomerProfile(),
+    profile: CustomerProfile = NO_PROFILE,
     now: datetime,
 ) -> UUID:
     await require_partner(connection, partner_id)
