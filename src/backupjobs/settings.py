@@ -69,6 +69,10 @@ class Settings:
     #: customer "No backup updates" (SPEC §5); one with no successful job within it is
     #: stale (SPEC §10). Requests and webhooks may ask for another (``staleAfter``).
     stale_after: timedelta = timedelta(hours=36)
+    #: Upstream sync (``backupjobs sync``): customers whose jobs a run reads at the same
+    #: time, and seconds one upstream request may take before it is tried again.
+    sync_concurrency: int = 4
+    sync_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         if self.retention_days < 0:
@@ -81,6 +85,10 @@ class Settings:
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
         if not self.database_timeout > 0:
             raise SettingsError(f"{PREFIX}DATABASE_TIMEOUT must be a number of seconds above 0")
+        if self.sync_concurrency < 1:
+            raise SettingsError(f"{PREFIX}SYNC_CONCURRENCY must be at least 1")
+        if not self.sync_timeout > 0:
+            raise SettingsError(f"{PREFIX}SYNC_TIMEOUT must be a number of seconds above 0")
         if self.rate_limit_window < 1:
             raise SettingsError(f"{PREFIX}RATE_LIMIT_WINDOW must be at least 1 (seconds)")
         for name in ("rate_limit_app", "rate_limit_token_client", "rate_limit_token_address"):

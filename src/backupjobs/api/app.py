@@ -34,6 +34,7 @@ from backupjobs.log import configure_logging
 from backupjobs.settings import Settings
 from backupjobs.store.database import Database
 from backupjobs.store.retention import keep_days
+from backupjobs.sync import SyncOptions, keep_syncing
 
 DOCS_PATH = "/docs"
 #: What the routes may ask for by parameter name (see :mod:`.context`).
@@ -94,9 +95,19 @@ def build_application(settings: Settings | None = None) -> Litestar:
             if settings.retention_days
             else None
         )
+        # Upstreams are run by whichever process takes their lease (store/upstreams.py).
+        syncing = asyncio.create_task(
+            keep_syncing(
+                db,
+                context.ingestor,
+                SyncOptions.from_settings(settings),
+                observe=context.metrics.sync_run,
+            )
+        )
         try:
             yield
         finally:
+            await stop(syncing)
             await stop(retention)
             await context.outage.close()
             await context.limiter.counters.close()

@@ -17,10 +17,14 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from backupjobs.store.upstreams import SUCCEEDED
+from backupjobs.sync import RunOutcome
 
 #: Scope key of headers that inner middleware want added to the response, whatever it is
 #: (the rate limit fields): :meth:`Metrics.middleware` watches the response start anyway,
@@ -60,6 +64,51 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+
+        upstream = ["partner", "upstream"]
+        self.sync_runs = Counter(
+            "backupjobs_sync_runs",
+            "Upstream sync runs ended, by upstream and status.",
+            [*upstream, "status"],
+            registry=self.registry,
+        )
+        self.sync_rows = Counter(
+            "backupjobs_sync_rows_read",
+            "Job rows read from upstreams.",
+            upstream,
+            registry=self.registry,
+        )
+        self.sync_jobs = Counter(
+            "backupjobs_sync_jobs",
+            "Jobs stored by upstream sync, by outcome (new, updated).",
+            [*upstream, "outcome"],
+            registry=self.registry,
+        )
+        self.sync_errors = Counter(
+            "backupjobs_sync_errors",
+            "Errors recorded by upstream sync runs (a customer's read, a row, a run).",
+            upstream,
+            registry=self.registry,
+        )
+        self.sync_last_success = Gauge(
+            "backupjobs_sync_last_success_timestamp_seconds",
+            "When an upstream's last run that read every customer ended (Unix time).",
+            upstream,
+            multiprocess_mode="max",
+            registry=self.registry,
+        )
+
+    def sync_run(self, outcome: RunOutcome) -> None:
+        """Count a sync run that ended."""
+        labels = (str(outcome.upstream.partner_id), outcome.upstream.name)
+        counts = outcome.counts
+        self.sync_runs.labels(*labels, outcome.status).inc()
+        self.sync_rows.labels(*labels).inc(counts.rows_read)
+        self.sync_jobs.labels(*labels, "new").inc(counts.jobs_new)
+        self.sync_jobs.labels(*labels, "updated").inc(counts.jobs_updated)
+        self.sync_errors.labels(*labels).inc(counts.errors)
+        if outcome.status == SUCCEEDED:
+            self.sync_last_success.labels(*labels).set(outcome.ended_at.timestamp())
 
     def render(self) -> bytes:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -22,6 +22,7 @@ SERVER_HINT = f"this command needs the server: {SERVER_INSTALL}"
 #: The commands and groups that run or manage the server, in the order ``--help`` lists them.
 SERVER_COMMANDS = (
     "serve", "demo", "simulate", "db", "partners", "customers", "services", "apps", "keys",
+    "sync",
 )  # fmt: skip
 
 app = typer.Typer(

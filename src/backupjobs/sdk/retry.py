@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from backupjobs.sdk.errors import ConfigurationError
 
 RETRY_STATUSES = frozenset({429, 503})
+#: Server errors a long-running reader may also try again (``Retry(statuses=RETRY_STATUSES
+#: | SERVER_ERRORS)``): every call of this client is a read, so a retry is harmless.
+SERVER_ERRORS = frozenset({500, 502, 503, 504})
 
 
 @dataclass(frozen=True, slots=True)

@@ -323,3 +323,79 @@ instance_secrets = Table(
     Column("secret", LargeBinary(64), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+# Upstream sync (issue 19): a vendor tenant mirrored into a partner. The credential is
+# named by file paths, read at each run; the secret itself is never stored.
+sync_upstreams = Table(
+    "sync_upstreams",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("base_url", Text, nullable=False),
+    Column("token_url", Text, nullable=False),
+    Column("client_id", String(200), nullable=False),
+    # Either a secret file, or a certificate and a private key file.
+    Column("secret_file", Text),
+    Column("cert_file", Text),
+    Column("key_file", Text),
+    Column("interval_seconds", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    # The lease: who runs it now, and until when unless renewed (one process at a time).
+    Column("lease_owner", String(200)),
+    Column("lease_until", UtcDateTime),
+    PrimaryKeyConstraint("partner_id", "name"),
+    ForeignKeyConstraint(["partner_id"], ["partners.id"]),
+)
+
+# One run of an upstream, and what it did.
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("upstream", String(100), nullable=False),
+    Column("id", Uuid, nullable=False, unique=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),
+    # running, succeeded, partial (some customers failed), failed, interrupted.
+    Column("status", String(16), nullable=False),
+    Column("customers", Integer, nullable=False, server_default="0"),
+    Column("rows_read", Integer, nullable=False, server_default="0"),
+    Column("jobs_new", Integer, nullable=False, server_default="0"),
+    Column("jobs_updated", Integer, nullable=False, server_default="0"),
+    Column("errors", Integer, nullable=False, server_default="0"),
+    Column("requests", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("partner_id", "upstream", "started_at", "id"),
+    ForeignKeyConstraint(
+        ["partner_id", "upstream"], ["sync_upstreams.partner_id", "sync_upstreams.name"]
+    ),
+)
+
+# What went wrong in a run: a customer's read (customer_id), or the run's own.
+sync_errors = Table(
+    "sync_errors",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("run_id", Uuid, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("customer_id", Uuid),
+    Column("at", UtcDateTime, nullable=False),
+    Column("message", Text, nullable=False),
+    PrimaryKeyConstraint("partner_id", "run_id", "seq"),
+    ForeignKeyConstraint(["run_id"], ["sync_runs.id"]),
+)
+
+# The customers an upstream has listed: seen when, and gone since when (not deleted).
+sync_customers = Table(
+    "sync_customers",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("upstream", String(100), nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("first_seen_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("gone_at", UtcDateTime),
+    PrimaryKeyConstraint("partner_id", "upstream", "customer_id"),
+    ForeignKeyConstraint(
+        ["partner_id", "upstream"], ["sync_upstreams.partner_id", "sync_upstreams.name"]
+    ),
+)

@@ -53,6 +53,9 @@ class ScopeConditions:
         self, partner_id: ColumnElement[UUID], customer_id: ColumnElement[UUID]
     ) -> ColumnElement[bool]:
         """A condition true for rows whose (partner, customer) this app may see."""
+        if self.client is None:  # the partner's own work (TenantScope.whole_partner)
+            whole: ColumnElement[bool] = partner_id == self.partner
+            return whole
         app_sees_all = exists().where(
             apps.c.partner_id == self.partner,
             apps.c.client_id == self.client,
@@ -85,6 +88,12 @@ class TenantScope:
     partner_id: UUID
     client_id: str
 
+    @classmethod
+    def whole_partner(cls, partner_id: UUID) -> PartnerScope:
+        """Every customer of the partner, for work the service does on the partner's
+        behalf rather than an app's (the upstream sync): no app narrows it."""
+        return PartnerScope(partner_id)
+
     @property
     def conditions(self) -> ScopeConditions:
         """The scope rules over this app's partner and client ids."""
@@ -93,3 +102,18 @@ class TenantScope:
     def parameters(self) -> dict[str, Any]:
         """Values for :data:`SCOPE_PARAMETERS`."""
         return {PARTNER_PARAMETER: self.partner_id, CLIENT_PARAMETER: self.client_id}
+
+
+class PartnerScope(TenantScope):
+    """:meth:`TenantScope.whole_partner`: no app, so no app's customer list narrows it.
+    Its client id is empty, which no app has: a statement built for apps
+    (:meth:`TenantScope.parameters`) shows it nothing."""
+
+    __slots__ = ()
+
+    def __init__(self, partner_id: UUID) -> None:
+        super().__init__(partner_id, "")
+
+    @property
+    def conditions(self) -> ScopeConditions:
+        return ScopeConditions(self.partner_id, None)

@@ -4,7 +4,7 @@
 - :mod:`.db`: the schema; :mod:`.partners`, :mod:`.customers`, :mod:`.services`: the
   directory; :mod:`.apps`: app registrations, and :mod:`.app_credentials` their secrets
   and certificates (commands of the same group); :mod:`.keys`: the keys that sign access
-  tokens.
+  tokens; :mod:`.sync`: upstreams mirrored (vendor tenants) and their runs.
 """
 
 import typer
@@ -17,6 +17,7 @@ from backupjobs.cli.operator import (
     keys,
     partners,
     services,
+    sync,
 )
 
 #: (name, typer app) of each group, in the order ``backupjobs --help`` lists them.
@@ -27,4 +28,5 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("services", services.group),
     ("apps", apps.group),
     ("keys", keys.group),
+    ("sync", sync.group),
 )

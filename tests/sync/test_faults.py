@@ -1,0 +1,113 @@
+"""A remote API misbehaving, through a real HTTP fault server in front of the upstream:
+429 with Retry-After, 5xx, garbage JSON, an answer past the timeout, a dropped
+connection. Retried ones succeed; one that stays bad fails that customer, and the run
+goes on."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import func, select
+
+from backupjobs.sdk import Retry
+from backupjobs.sdk.retry import RETRY_STATUSES, SERVER_ERRORS
+from backupjobs.store import upstreams
+from backupjobs.store.database import Database
+from backupjobs.store.ingestion import Ingestor
+from backupjobs.store.schema import jobs
+from backupjobs.sync import SyncOptions, run_upstream
+from tests.sync.conftest import VendorTenant
+from tests.sync.faults import Fault, FaultServer
+from tests.world import job, make_tenant
+
+QUICK_RETRY = Retry(
+    attempts=3, backoff=0.05, max_backoff=0.2, statuses=RETRY_STATUSES | SERVER_ERRORS
+)
+OPTIONS = SyncOptions(concurrency=2, timeout=3.0, retry=QUICK_RETRY)
+CUSTOMERS = "/customers/batch"
+JOBS = "/avpt-products/jobs/batch"
+
+
+async def synced_jobs(db: Database, partner_id: Any) -> int:
+    async with db.read() as connection:
+        count = await connection.scalar(select(func.count()).where(jobs.c.partner_id == partner_id))
+    return int(count or 0)
+
+
+async def setup(db: Database, vendor_tenant: VendorTenant, faults: FaultServer) -> Any:
+    await vendor_tenant.ingest([job(c, f"F-{c.hex[:8]}") for c in vendor_tenant.customers])
+    local = await make_tenant(db, customers=0)
+    upstream = vendor_tenant.upstream(local.partner_id, url=faults.url)
+    async with db.write() as connection:
+        await upstreams.add_upstream(connection, upstream)
+    return local, upstream
+
+
+async def test_429_5xx_timeouts_and_dropped_connections_are_retried(
+    db: Database, ingestor: Ingestor, vendor_tenant: VendorTenant
+) -> None:
+    async with FaultServer(vendor_tenant.vendor.url) as faults:
+        local, upstream = await setup(db, vendor_tenant, faults)
+        faults.add(
+            Fault(CUSTOMERS, 429, b'{"title":"Too Many Requests"}', {"Retry-After": "1"}),
+            Fault(CUSTOMERS, 503),
+            Fault(JOBS, 500, b"oops"),
+            Fault(JOBS, 502),
+            Fault(JOBS, delay=4.0),  # past the 3 s timeout
+            Fault(JOBS, drop=True),
+        )
+        started = time.monotonic()
+        outcome = await run_upstream(db, ingestor, upstream, OPTIONS)
+        took = time.monotonic() - started
+    assert outcome.status == "succeeded", outcome
+    assert outcome.counts.jobs_new == 3
+    assert took >= 1.0  # the Retry-After was honoured
+    assert faults.faults == []  # every fault was met
+    # token, customers (429, 503, then the page), 3 customers' pages + 4 retries
+    assert outcome.counts.requests == 1 + 3 + 3 + 4
+    assert await synced_jobs(db, local.partner_id) == 3
+
+
+async def test_a_malformed_answer_fails_that_customer_and_the_run_goes_on(
+    db: Database, ingestor: Ingestor, vendor_tenant: VendorTenant
+) -> None:
+    alpha, bravo, charlie = vendor_tenant.customers
+    async with FaultServer(vendor_tenant.vendor.url) as faults:
+        local, upstream = await setup(db, vendor_tenant, faults)
+        faults.add(
+            Fault(
+                f"/customers/{alpha}/",
+                200,
+                b'{"data": [garbage',
+                {"Content-Type": "application/json"},
+            ),
+            Fault(f"/customers/{bravo}/", 200, b'{"data": [{"jobType": "x"}], "metadata": {}}'),
+            Fault(f"/customers/{charlie}/", 503, times=3),  # still unavailable after the retries
+        )
+        outcome = await run_upstream(db, ingestor, upstream, OPTIONS)
+        faults.faults.clear()
+        assert (outcome.status, outcome.counts.errors, outcome.counts.jobs_new) == ("partial", 3, 0)
+        async with db.read() as connection:
+            problems = await upstreams.run_errors(connection, local.partner_id, outcome.run_id)
+        assert {customer for customer, _, _ in problems} == {alpha, bravo, charlie}
+        for _, _, message in problems:
+            assert message.startswith("reading its jobs: ")
+        # The next run, with the upstream well again, gets everything.
+        healed = await run_upstream(db, ingestor, upstream, OPTIONS)
+    assert (healed.status, healed.counts.jobs_new) == ("succeeded", 3)
+
+
+async def test_a_run_that_cannot_list_the_customers_fails(
+    db: Database, ingestor: Ingestor, vendor_tenant: VendorTenant
+) -> None:
+    async with FaultServer(vendor_tenant.vendor.url) as faults:
+        local, upstream = await setup(db, vendor_tenant, faults)
+        faults.add(Fault(CUSTOMERS, 401, b'{"title":"Unauthorized","status":401}', times=5))
+        outcome = await run_upstream(db, ingestor, upstream, OPTIONS)
+    assert (outcome.status, outcome.counts.customers) == ("failed", 0)
+    async with db.read() as connection:
+        ((customer, _, message),) = await upstreams.run_errors(
+            connection, local.partner_id, outcome.run_id
+        )
+    assert customer is None and message.startswith("listing the upstream's customers")
