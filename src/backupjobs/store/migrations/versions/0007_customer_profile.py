@@ -2,7 +2,7 @@
 tenants
 
 Revision ID: 0007_customer_profile
-Revises: 0006_instance_secrets
+Revises: 0011_sync
 Create Date: 2026-12-02 17:10:00
 
 Existing customers get ``""`` for owner email and country or region (the wire's "unknown")
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_customer_profile"
-down_revision: str | None = "0006_instance_secrets"
+down_revision: str | None = "0011_sync"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
