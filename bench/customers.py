@@ -8,10 +8,11 @@ latest jobs), then the application in-process (httpx over ASGI: the whole reques
 check, routing, database, rendering, no network) answers every page of the v3 and the
 Modern customers listings, in rounds that alternate two ways of building a page:
 
-- reference: the page as it cost before jobStatus, its customers' rows alone (one
-  statement; the jobStatus, tenants and services reads left out);
-- served: the page as served, each customer's jobStatus from one grouped read of its
-  services' latest jobs, and on v3 its tenants.
+- reference: the page as it cost before jobStatus, its customers' rows alone (id, name,
+  creation time: one statement);
+- served: the page as served: the profile, each customer's jobStatus from its services'
+  summary (columns of the customer row, judged at the time of the request), and on v3 a
+  second statement for the tenants.
 
 Target: served <= 1.2x the reference, per page.
 """
@@ -39,25 +40,35 @@ V3 = "/partner/external/v3/general/customers/batch"
 MODERN = "/partner/customers"
 
 
-async def _without_job_status(
+#: The columns of a customers page before jobStatus and the profile.
+_BEFORE = (
+    directory.customers.c.id,
+    directory.customers.c.partner_id,
+    directory.customers.c.name,
+    directory.customers.c.created_at,
+)
+
+
+async def _rows_alone(
     connection: Any, scope: Any, rows: Sequence[Any], clock: Any, with_tenants: bool
 ) -> list[CustomerState]:
     """The reference: the page's rows alone, as before jobStatus and tenants."""
-    return [
-        CustomerState(row.id, row.name, row.owner_email, row.country_or_region, row.management_mode)
-        for row in rows
-    ]
+    return [CustomerState(row.id, row.name) for row in rows]
 
 
 @contextmanager
 def reference_pages(enabled: bool) -> Iterator[None]:
-    served = directory._customer_states
+    """While ``enabled``, customers pages as they were read before: their columns, no
+    services' summary, no tenants."""
+    columns, states = directory._CUSTOMER, directory._customer_states
     if enabled:
-        directory._customer_states = _without_job_status  # type: ignore[assignment]
+        directory._CUSTOMER = _BEFORE  # type: ignore[assignment]
+        directory._customer_states = _rows_alone  # type: ignore[assignment]
     try:
         yield
     finally:
-        directory._customer_states = served  # type: ignore[assignment]
+        directory._CUSTOMER = columns  # type: ignore[assignment]
+        directory._customer_states = states  # type: ignore[assignment]
 
 
 async def measure(

@@ -2,6 +2,7 @@
 through ingestion (and 6 through time alone), and which job is a service's latest."""
 
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 
@@ -199,3 +200,67 @@ async def test_the_latest_job_is_the_greatest_start_or_last_modification_then_jo
                            endTime=None, lastModifyTime="2025-09-11T07:00:00Z")  # fmt: skip
     await store(ingestor, db, tenant, [started_early])
     assert await latest_job_id(db, tenant, c) == "B-done"
+
+
+def test_the_migration_sums_up_existing_customers_services(tmp_path):
+    """Customers made before 0007_customer_profile: empty profile, and their jobStatus
+    from the services they had (the summary computed by the migration)."""
+    from alembic import command  # noqa: PLC0415
+    from sqlalchemy import create_engine, select  # noqa: PLC0415
+
+    from backupjobs.model.health import ServicesSummary, summary_job_status  # noqa: PLC0415
+    from backupjobs.store.migrations import alembic_config  # noqa: PLC0415
+    from backupjobs.store.schema import backup_services, customers, partners  # noqa: PLC0415
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'older.db'}")
+    partner, failed, waiting, none = (uuid4() for _ in range(4))
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0011_sync")
+        connection.execute(partners.insert().values(id=partner, name="P", created_at=NOW))
+        for customer in (failed, waiting, none):
+            connection.execute(
+                customers.insert().values(partner_id=partner, id=customer, name="C", created_at=NOW)
+            )
+        service = {"partner_id": partner, "job_type": 7, "enabled_at": NOW, "disabled_at": None,
+                   "latest_job_id": None, "latest_status": None,
+                   "latest_last_modify_time": None}  # fmt: skip
+        old = NOW - timedelta(days=3)
+        connection.execute(
+            backup_services.insert(),
+            [
+                {**service, "customer_id": failed, "job_module": 302, "latest_job_id": "a",
+                 "latest_status": 3, "latest_last_modify_time": NOW},
+                {**service, "customer_id": failed, "job_module": 303, "latest_job_id": "b",
+                 "latest_status": 2, "latest_last_modify_time": old},
+                {**service, "customer_id": failed, "job_module": 304, "disabled_at": NOW,
+                 "latest_job_id": "c", "latest_status": 4, "latest_last_modify_time": NOW},
+                {**service, "customer_id": waiting, "job_module": 302},
+            ],
+        )  # fmt: skip
+        command.upgrade(config, "head")
+        rows = {
+            row.id: row
+            for row in connection.execute(
+                select(
+                    customers.c.id, customers.c.owner_email, customers.c.management_mode,
+                    customers.c.services_enabled, customers.c.services_ran,
+                    customers.c.services_problems, customers.c.services_oldest_change,
+                )
+            )
+        }  # fmt: skip
+    engine.dispose()
+
+    def status(customer):
+        row = rows[customer]
+        summary = ServicesSummary(*row[3:])
+        return summary_job_status(summary, now=NOW, stale_after=STALE_AFTER)
+
+    assert {customer: (rows[customer][1], rows[customer][2]) for customer in rows} == dict.fromkeys(
+        (failed, waiting, none), ("", 2)
+    )
+    assert tuple(rows[failed][3:]) == (2, 2, 1, old)
+    assert status(failed) == S.MULTIPLE_ISSUES  # failed, and one silent for three days
+    assert status(waiting) == S.WAITING_FOR_CONFIGURATION
+    assert status(none) == S.NOT_AVAILABLE

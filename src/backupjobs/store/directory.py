@@ -16,12 +16,19 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Select, delete, func, select, update
+from sqlalchemy import Row, Select, case, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from backupjobs.catalog import JOB_MODULES, JOB_TYPES, MANAGEMENT_MODES
+from backupjobs.catalog import JOB_MODULES, JOB_TYPES, MANAGEMENT_MODES, STATUSES
 from backupjobs.model import NO_PROFILE, CustomerProfile, CustomerState, Tenant
-from backupjobs.model.health import customer_job_status
+from backupjobs.model.health import (
+    EXCEPTION_PROBLEM,
+    FAILED_PROBLEM,
+    WAITING_PROBLEM,
+    ServicesSummary,
+    service_problem,
+    summary_job_status,
+)
 from backupjobs.store.bulk import one_of
 from backupjobs.store.paging import Page, fetch_page, offset_page_statement
 from backupjobs.store.schema import (
@@ -268,8 +275,50 @@ async def services_changed(
         .with_for_update(key_share=True)
     )
     await connection.execute(
-        update(customers).where(*chosen).values(services_revision=_revisions.getrandbits(63))
+        update(customers)
+        .where(*chosen)
+        .values(services_revision=_revisions.getrandbits(63), **services_summary())
     )
+
+
+def services_summary() -> dict[str, Any]:
+    """The ``customers.services_*`` columns, computed from the customer's enabled services'
+    latest jobs (correlated to the customer row of an UPDATE): the SQL of
+    :func:`backupjobs.model.health.summarize_services`."""
+    latest = backup_services.c
+    status = latest[LATEST + "status"]
+
+    def over_services(value: Any) -> Any:
+        return (
+            select(value)
+            .where(
+                latest.partner_id == customers.c.partner_id,
+                latest.customer_id == customers.c.id,
+                latest.disabled_at.is_(None),
+            )
+            .scalar_subquery()
+        )
+
+    problems = sum(
+        (
+            func.max(case((status.in_(sorted(statuses)), bit), else_=0))
+            for bit, statuses in _PROBLEM_STATUSES.items()
+        ),
+        start=literal(0),
+    )
+    return {
+        "services_enabled": over_services(func.count()),
+        "services_ran": over_services(func.count(latest[LATEST + "job_id"])),
+        "services_problems": func.coalesce(over_services(problems), 0),
+        "services_oldest_change": over_services(func.min(latest[LATEST + "last_modify_time"])),
+    }
+
+
+#: The statuses of a latest job that set each problem bit (model.health.service_problem).
+_PROBLEM_STATUSES = {
+    bit: {entry.code for entry in STATUSES if service_problem(entry.code) == bit}
+    for bit in (FAILED_PROBLEM, EXCEPTION_PROBLEM, WAITING_PROBLEM)
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -591,6 +640,10 @@ _CUSTOMER = (
     customers.c.owner_email,
     customers.c.country_or_region,
     customers.c.management_mode,
+    customers.c.services_enabled,
+    customers.c.services_ran,
+    customers.c.services_problems,
+    in_years_1_to_9999(customers.c.services_oldest_change).label("services_oldest_change"),
 )
 _CUSTOMER_ORDER = (customers.c.name, customers.c.id)
 
@@ -619,8 +672,8 @@ async def customer_page(
     with_tenants: bool = True,
 ) -> Page[CustomerState]:
     """The visible customers (optionally only ``customer_ids``) ordered by name, then id,
-    each with its jobStatus at ``clock.now`` (and its tenants unless ``with_tenants`` is
-    False): three statements whatever the page's size, none reading the history."""
+    each with its jobStatus at ``clock.now`` (from its services' summary: no service or
+    job is read) and, unless ``with_tenants`` is False, its tenants (a second statement)."""
     base = _visible_customers(scope)
     if customer_ids is not None:
         base = base.where(one_of(connection, customers.c.id, customer_ids))
@@ -651,7 +704,6 @@ async def _customer_states(
     if not rows:
         return []
     keys = [(row.partner_id, row.id) for row in rows]
-    health = await _services_health(connection, scope, keys)
     found = await _tenants_of(connection, keys, scope) if with_tenants else {}
     return [
         CustomerState(
@@ -660,40 +712,20 @@ async def _customer_states(
             row.owner_email,
             row.country_or_region,
             row.management_mode,
-            customer_job_status(
-                health.get(row.id, ()), now=clock.now, stale_after=clock.stale_after
+            summary_job_status(
+                ServicesSummary(
+                    row.services_enabled,
+                    row.services_ran,
+                    row.services_problems,
+                    row.services_oldest_change,
+                ),
+                now=clock.now,
+                stale_after=clock.stale_after,
             ),
             found.get(row.id, ()),
         )
         for row in rows
     ]
-
-
-async def _services_health(
-    connection: AsyncConnection, scope: TenantScope, keys: Sequence[tuple[UUID, UUID]]
-) -> dict[UUID, list[tuple[int | None, datetime | None]]]:
-    """For each customer, one (status, oldest lastModifyTime) pair per latest-job status of
-    its enabled services: all that :func:`customer_job_status` asks, from one grouped read
-    of ``backup_services`` (never the history)."""
-    latest = backup_services.c
-    status = latest[LATEST + "status"]
-    rows = await connection.execute(
-        select(
-            latest.customer_id,
-            status,
-            func.min(in_years_1_to_9999(latest[LATEST + "last_modify_time"])),
-        )
-        .where(
-            scope.conditions.allows(latest.partner_id, latest.customer_id),
-            one_of(connection, latest.customer_id, [customer for _, customer in keys]),
-            latest.disabled_at.is_(None),
-        )
-        .group_by(latest.customer_id, status)
-    )
-    health: dict[UUID, list[tuple[int | None, datetime | None]]] = {}
-    for customer_id, latest_status, oldest_change in rows:
-        health.setdefault(customer_id, []).append((latest_status, oldest_change))
-    return health
 
 
 async def _tenants_of(

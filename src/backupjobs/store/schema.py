@@ -137,6 +137,13 @@ customers = Table(
     Column("country_or_region", String(100), nullable=False, server_default=""),
     # catalog.MANAGEMENT_MODES; 2 ("To be configured") until an operator says otherwise.
     Column("management_mode", Integer, nullable=False, server_default="2"),
+    # Its enabled services' latest jobs, summed up whenever they change (as the revision):
+    # what its jobStatus depends on but for the time (model.health.ServicesSummary), so
+    # that a customers page reads no service.
+    Column("services_enabled", Integer, nullable=False, server_default="0"),
+    Column("services_ran", Integer, nullable=False, server_default="0"),
+    Column("services_problems", Integer, nullable=False, server_default="0"),
+    Column("services_oldest_change", UtcDateTime),
     PrimaryKeyConstraint("partner_id", "id"),
     ForeignKeyConstraint(["partner_id"], ["partners.id"]),
     Index(None, "partner_id", "name", "id"),

@@ -8,6 +8,11 @@ Create Date: 2026-12-02 17:10:00
 Existing customers get ``""`` for owner email and country or region (the wire's "unknown")
 and management mode 2, "To be configured": nobody has said who manages their tenants.
 ``customer_tenants`` holds each customer's tenants (none for existing customers).
+
+``services_enabled``, ``services_ran``, ``services_problems`` and
+``services_oldest_change`` sum up each customer's enabled services' latest jobs (what its
+jobStatus depends on but for the time); computed here for existing customers, kept current
+by every write that changes a customer's services.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from backupjobs.store.directory import services_summary
+from backupjobs.store.schema import UtcDateTime, customers
 
 revision: str = "0007_customer_profile"
 down_revision: str | None = "0011_sync"
@@ -34,6 +42,10 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("management_mode", sa.Integer(), nullable=False, server_default="2")
         )
+        for name in ("services_enabled", "services_ran", "services_problems"):
+            batch_op.add_column(sa.Column(name, sa.Integer(), nullable=False, server_default="0"))
+        batch_op.add_column(sa.Column("services_oldest_change", UtcDateTime(), nullable=True))
+    op.execute(sa.update(customers).values(**services_summary()))
     op.create_table(
         "customer_tenants",
         sa.Column("partner_id", sa.Uuid(), nullable=False),
@@ -52,6 +64,13 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("customer_tenants")
     with op.batch_alter_table("customers", schema=None) as batch_op:
+        for name in (
+            "services_oldest_change",
+            "services_problems",
+            "services_ran",
+            "services_enabled",
+        ):
+            batch_op.drop_column(name)
         batch_op.drop_column("management_mode")
         batch_op.drop_column("country_or_region")
         batch_op.drop_column("owner_email")
