@@ -8,11 +8,11 @@ latest jobs), then the application in-process (httpx over ASGI: the whole reques
 check, routing, database, rendering, no network) answers every page of the v3 and the
 Modern customers listings, in rounds that alternate two ways of building a page:
 
-- reference: the page as it cost before jobStatus, its customers' rows alone (id, name,
-  creation time: one statement);
-- served: the page as served: the profile, each customer's jobStatus from its services'
-  summary (columns of the customer row, judged at the time of the request), and on v3 a
-  second statement for the tenants.
+- reference: the page as it cost before jobStatus and the profile: its customers' id,
+  name and creation time;
+- served: the page as served: the profile with its tenants, and each customer's jobStatus
+  from its services' summary, judged at the time of the request (columns of the customer
+  row: still one statement, no service read).
 
 Target: served <= 1.2x the reference, per page.
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -49,26 +49,24 @@ _BEFORE = (
 )
 
 
-async def _rows_alone(
-    connection: Any, scope: Any, rows: Sequence[Any], clock: Any, with_tenants: bool
-) -> list[CustomerState]:
-    """The reference: the page's rows alone, as before jobStatus and tenants."""
-    return [CustomerState(row.id, row.name) for row in rows]
+def _row_alone(row: Any, clock: Any) -> CustomerState:
+    """The reference: a row as before jobStatus and the profile."""
+    return CustomerState(row.id, row.name)
 
 
 @contextmanager
 def reference_pages(enabled: bool) -> Iterator[None]:
     """While ``enabled``, customers pages as they were read before: their columns, no
     services' summary, no tenants."""
-    columns, states = directory._CUSTOMER, directory._customer_states
+    columns, state = directory._CUSTOMER, directory._customer_state
     if enabled:
         directory._CUSTOMER = _BEFORE  # type: ignore[assignment]
-        directory._customer_states = _rows_alone  # type: ignore[assignment]
+        directory._customer_state = _row_alone
     try:
         yield
     finally:
         directory._CUSTOMER = columns  # type: ignore[assignment]
-        directory._customer_states = states  # type: ignore[assignment]
+        directory._customer_state = state
 
 
 async def measure(

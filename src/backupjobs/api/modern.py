@@ -58,7 +58,6 @@ async def _customer_feed(
             clock=health_clock(context),
             offset=options.offset,
             limit=options.page_size,
-            with_tenants=False,
         )
     rows = [modern_customer_row(customer) for customer in page.rows]
     return odata.feed(

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from sqlalchemy import Row, Select, case, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -36,7 +37,6 @@ from backupjobs.store.schema import (
     app_customers,
     apps,
     backup_services,
-    customer_tenants,
     customers,
     in_years_1_to_9999,
     jobs,
@@ -87,7 +87,7 @@ async def create_customer(
         "country_or_region": country_or_region(profile.country_or_region),
         "management_mode": management_mode(profile.management_mode),
     }
-    tenant_list = tenants(profile.tenants)
+    values["tenants"] = tenants_json(tenants(profile.tenants))
     customer_id = customer_id or uuid.uuid4()
     taken = await connection.scalar(select(customers.c.id).where(customers.c.id == customer_id))
     if taken is not None:
@@ -97,7 +97,6 @@ async def create_customer(
             partner_id=partner_id, id=customer_id, name=_name(name), created_at=now, **values
         )
     )
-    await _add_tenants(connection, partner_id, customer_id, tenant_list)
     return customer_id
 
 
@@ -149,17 +148,15 @@ def tenants(given: Iterable[Tenant]) -> tuple[Tenant, ...]:
     return tuple(checked.values())
 
 
-async def _add_tenants(
-    connection: AsyncConnection, partner_id: UUID, customer_id: UUID, added: Sequence[Tenant]
-) -> None:
-    if added:
-        await connection.execute(
-            customer_tenants.insert(),
-            [
-                {"partner_id": partner_id, "customer_id": customer_id, "id": t.id, "name": t.name}
-                for t in added
-            ],
-        )
+def tenants_json(checked: Sequence[Tenant]) -> str:
+    """Tenants as ``customers.tenants`` holds them: the vendor's ``[{"id", "name"}]``,
+    ordered by name then id (read with the customer row: no second statement)."""
+    ordered = sorted(checked, key=lambda tenant: (tenant.name, tenant.id))
+    return msgspec.json.encode(ordered).decode()
+
+
+def _tenants_of(text: str) -> tuple[Tenant, ...]:
+    return msgspec.json.decode(text, type=tuple[Tenant, ...])
 
 
 async def customer_partner(connection: AsyncConnection, customer_id: UUID) -> UUID:
@@ -404,13 +401,13 @@ def _customer_info() -> Select[Any]:
         customers.c.owner_email,
         customers.c.country_or_region,
         customers.c.management_mode,
+        customers.c.tenants,
     )
 
 
 async def _infos(connection: AsyncConnection, query: Select[Any]) -> list[CustomerInfo]:
     rows = (await connection.execute(query)).all()
-    found = await _tenants_of(connection, [(row.partner_id, row.id) for row in rows])
-    return [CustomerInfo(**row._mapping, tenants=found.get(row.id, ())) for row in rows]
+    return [CustomerInfo(**{**row._mapping, "tenants": _tenants_of(row.tenants)}) for row in rows]
 
 
 async def list_customers(
@@ -436,9 +433,9 @@ class CustomerChanges:
     """What ``customers update`` changes: a field left None stays as it is.
 
     A new field is an attribute here named as its attribute of :class:`CustomerInfo`
-    (which :meth:`differences` compares) and, but for ``tenants`` (another table, replaced
-    whole by :func:`update_customer`), as its column in ``customers``; checked in
-    :meth:`values`, and an option of ``backupjobs customers update``.
+    (which :meth:`differences` compares) and its column in ``customers`` (``tenants``:
+    replaced whole), checked in :meth:`values`, and an option of ``backupjobs customers
+    update``.
     """
 
     name: str | None = None
@@ -477,18 +474,13 @@ async def update_customer(
     if not values:
         raise ValueError("nothing to change")
     before = await describe_customer(connection, customer_id)
-    its = (customers.c.partner_id == before.partner_id, customers.c.id == customer_id)
-    new_tenants = values.pop("tenants", None)
-    if values:
-        await connection.execute(update(customers).where(*its).values(values))
-    if new_tenants is not None:
-        await connection.execute(
-            delete(customer_tenants).where(
-                customer_tenants.c.partner_id == before.partner_id,
-                customer_tenants.c.customer_id == customer_id,
-            )
-        )
-        await _add_tenants(connection, before.partner_id, customer_id, new_tenants)
+    if "tenants" in values:
+        values["tenants"] = tenants_json(values["tenants"])
+    await connection.execute(
+        update(customers)
+        .where(customers.c.partner_id == before.partner_id, customers.c.id == customer_id)
+        .values(values)
+    )
     return before, await describe_customer(connection, customer_id)
 
 
@@ -539,7 +531,7 @@ async def delete_customer(connection: AsyncConnection, customer_id: UUID) -> Cus
     )
     orphaned = await _apps_of_this_customer_alone(connection, *its)
     removed = []
-    for table in (jobs, backup_services, app_customers, customer_tenants):
+    for table in (jobs, backup_services, app_customers):
         result = await connection.execute(
             delete(table).where(table.c.partner_id == its[0], table.c.customer_id == its[1])
         )
@@ -547,7 +539,7 @@ async def delete_customer(connection: AsyncConnection, customer_id: UUID) -> Cus
     await connection.execute(
         delete(customers).where(customers.c.partner_id == its[0], customers.c.id == its[1])
     )
-    job_count, services, scope_entries, _ = removed
+    job_count, services, scope_entries = removed
     return CustomerRemoval(customer, services, job_count, scope_entries, orphaned)
 
 
@@ -640,6 +632,7 @@ _CUSTOMER = (
     customers.c.owner_email,
     customers.c.country_or_region,
     customers.c.management_mode,
+    customers.c.tenants,
     customers.c.services_enabled,
     customers.c.services_ran,
     customers.c.services_problems,
@@ -669,18 +662,16 @@ async def customer_page(
     customer_ids: list[UUID] | None = None,
     offset: int = 0,
     limit: int = 100,
-    with_tenants: bool = True,
 ) -> Page[CustomerState]:
     """The visible customers (optionally only ``customer_ids``) ordered by name, then id,
     each with its jobStatus at ``clock.now`` (from its services' summary: no service or
-    job is read) and, unless ``with_tenants`` is False, its tenants (a second statement)."""
+    job is read) and its tenants: one statement."""
     base = _visible_customers(scope)
     if customer_ids is not None:
         base = base.where(one_of(connection, customers.c.id, customer_ids))
     statement = offset_page_statement(base, order_by=_CUSTOMER_ORDER, offset=offset, limit=limit)
     page = await fetch_page(connection, statement)
-    states = await _customer_states(connection, scope, page.rows, clock, with_tenants)
-    return Page(states, page.total)
+    return Page([_customer_state(row, clock) for row in page.rows], page.total)
 
 
 async def get_customer(
@@ -690,68 +681,22 @@ async def get_customer(
     rows = (
         await connection.execute(_visible_customers(scope).where(customers.c.id == customer_id))
     ).all()
-    found = await _customer_states(connection, scope, rows, clock, with_tenants=True)
-    return found[0] if found else None
+    return _customer_state(rows[0], clock) if rows else None
 
 
-async def _customer_states(
-    connection: AsyncConnection,
-    scope: TenantScope,
-    rows: Sequence[Row[Any]],
-    clock: HealthClock,
-    with_tenants: bool,
-) -> list[CustomerState]:
-    if not rows:
-        return []
-    keys = [(row.partner_id, row.id) for row in rows]
-    found = await _tenants_of(connection, keys, scope) if with_tenants else {}
-    return [
-        CustomerState(
-            row.id,
-            row.name,
-            row.owner_email,
-            row.country_or_region,
-            row.management_mode,
-            summary_job_status(
-                ServicesSummary(
-                    row.services_enabled,
-                    row.services_ran,
-                    row.services_problems,
-                    row.services_oldest_change,
-                ),
-                now=clock.now,
-                stale_after=clock.stale_after,
-            ),
-            found.get(row.id, ()),
-        )
-        for row in rows
-    ]
-
-
-async def _tenants_of(
-    connection: AsyncConnection,
-    keys: Sequence[tuple[UUID, UUID]],
-    scope: TenantScope | None = None,
-) -> dict[UUID, tuple[Tenant, ...]]:
-    """Each customer's tenants, by name then id: customers of any partner for an operator
-    (``scope`` None), those ``scope`` allows for an app."""
-    if not keys:
-        return {}
-    tenant = customer_tenants.c
-    allowed = (
-        one_of(connection, tenant.partner_id, sorted({partner for partner, _ in keys}))
-        if scope is None
-        else scope.conditions.allows(tenant.partner_id, tenant.customer_id)
+def _customer_state(row: Row[Any], clock: HealthClock) -> CustomerState:
+    summary = ServicesSummary(
+        row.services_enabled, row.services_ran, row.services_problems, row.services_oldest_change
     )
-    rows = await connection.execute(
-        select(tenant.customer_id, tenant.id, tenant.name)
-        .where(allowed, one_of(connection, tenant.customer_id, [c for _, c in keys]))
-        .order_by(tenant.name, tenant.id)
+    return CustomerState(
+        row.id,
+        row.name,
+        row.owner_email,
+        row.country_or_region,
+        row.management_mode,
+        summary_job_status(summary, now=clock.now, stale_after=clock.stale_after),
+        _tenants_of(row.tenants),
     )
-    found: dict[UUID, list[Tenant]] = {}
-    for customer_id, tenant_id, name in rows:
-        found.setdefault(customer_id, []).append(Tenant(tenant_id, name))
-    return {customer_id: tuple(listed) for customer_id, listed in found.items()}
 
 
 def _name(name: str) -> str:

@@ -137,6 +137,9 @@ customers = Table(
     Column("country_or_region", String(100), nullable=False, server_default=""),
     # catalog.MANAGEMENT_MODES; 2 ("To be configured") until an operator says otherwise.
     Column("management_mode", Integer, nullable=False, server_default="2"),
+    # Its tenants, as the vendor lists them: a JSON array of {"id", "name"} (read with
+    # the row, written whole by an operator; directory.tenants_json).
+    Column("tenants", Text, nullable=False, server_default="[]"),
     # Its enabled services' latest jobs, summed up whenever they change (as the revision):
     # what its jobStatus depends on but for the time (model.health.ServicesSummary), so
     # that a customers page reads no service.
@@ -147,18 +150,6 @@ customers = Table(
     PrimaryKeyConstraint("partner_id", "id"),
     ForeignKeyConstraint(["partner_id"], ["partners.id"]),
     Index(None, "partner_id", "name", "id"),
-)
-
-#: A customer's tenants (the vendor's ``tenants``: id and name each).
-customer_tenants = Table(
-    "customer_tenants",
-    metadata,
-    Column("partner_id", Uuid, nullable=False),
-    Column("customer_id", Uuid, nullable=False),
-    Column("id", String(128), nullable=False),
-    Column("name", String(200), nullable=False),
-    PrimaryKeyConstraint("partner_id", "customer_id", "id"),
-    ForeignKeyConstraint(["partner_id", "customer_id"], ["customers.partner_id", "customers.id"]),
 )
 
 

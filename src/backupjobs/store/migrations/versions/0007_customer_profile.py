@@ -7,7 +7,8 @@ Create Date: 2026-12-02 17:10:00
 
 Existing customers get ``""`` for owner email and country or region (the wire's "unknown")
 and management mode 2, "To be configured": nobody has said who manages their tenants.
-``customer_tenants`` holds each customer's tenants (none for existing customers).
+``tenants``: a JSON array of ``{"id", "name"}`` (``[]`` for existing customers), read with
+the customer row.
 
 ``services_enabled``, ``services_ran``, ``services_problems`` and
 ``services_oldest_change`` sum up each customer's enabled services' latest jobs (what its
@@ -42,29 +43,17 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("management_mode", sa.Integer(), nullable=False, server_default="2")
         )
+        batch_op.add_column(sa.Column("tenants", sa.Text(), nullable=False, server_default="[]"))
         for name in ("services_enabled", "services_ran", "services_problems"):
             batch_op.add_column(sa.Column(name, sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("services_oldest_change", UtcDateTime(), nullable=True))
     op.execute(sa.update(customers).values(**services_summary()))
-    op.create_table(
-        "customer_tenants",
-        sa.Column("partner_id", sa.Uuid(), nullable=False),
-        sa.Column("customer_id", sa.Uuid(), nullable=False),
-        sa.Column("id", sa.String(128), nullable=False),
-        sa.Column("name", sa.String(200), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["partner_id", "customer_id"],
-            ["customers.partner_id", "customers.id"],
-            name="fk_customer_tenants_partner_id_customers",
-        ),
-        sa.PrimaryKeyConstraint("partner_id", "customer_id", "id", name="pk_customer_tenants"),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("customer_tenants")
     with op.batch_alter_table("customers", schema=None) as batch_op:
         for name in (
+            "tenants",
             "services_oldest_change",
             "services_problems",
             "services_ran",
