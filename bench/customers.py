@@ -15,6 +15,10 @@ Modern customers listings, in rounds that alternate two ways of building a page:
   row: still one statement, no service read).
 
 Target: served <= 1.2x the reference, per page.
+
+Then the cost of keeping the services' summary: the next days of every customer's jobs
+ingested in batches of 1,000 (``Ingestor``, in-process), batches alternating between
+ingestion as it is and ingestion without the summary's update.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -31,7 +37,12 @@ import httpx
 from backupjobs.api import build_application
 from backupjobs.model import CustomerState
 from backupjobs.settings import Settings
+from backupjobs.simulation import customer_history
 from backupjobs.store import directory
+from backupjobs.store.database import Database
+from backupjobs.store.ingestion import Ingestor
+from backupjobs.store.schema import customers
+from backupjobs.store.scope import TenantScope
 from bench import harness
 
 TARGET_RATIO = 1.2
@@ -41,12 +52,7 @@ MODERN = "/partner/customers"
 
 
 #: The columns of a customers page before jobStatus and the profile.
-_BEFORE = (
-    directory.customers.c.id,
-    directory.customers.c.partner_id,
-    directory.customers.c.name,
-    directory.customers.c.created_at,
-)
+_BEFORE = (customers.c.id, customers.c.partner_id, customers.c.name, customers.c.created_at)
 
 
 def _row_alone(row: Any, clock: Any) -> CustomerState:
@@ -65,7 +71,7 @@ def reference_pages(enabled: bool) -> Iterator[None]:
     try:
         yield
     finally:
-        directory._CUSTOMER = columns  # type: ignore[assignment]
+        directory._CUSTOMER = columns
         directory._customer_state = state
 
 
@@ -84,7 +90,7 @@ async def measure(
     application = build_application(settings)
     figures: dict[str, tuple[float, float, float]] = {}
     async with application.lifespan():
-        transport = httpx.ASGITransport(app=application)
+        transport = httpx.ASGITransport(app=application)  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as client:
             form = {"grant_type": "client_credentials", "client_id": client_id,
                     "client_secret": secret}  # fmt: skip
@@ -102,22 +108,30 @@ async def measure(
             }
             for name, request in listings.items():
 
-                async def every_page(
-                    reference: bool, request: Any = request, name: str = name
-                ) -> float:
+                async def timed(page: int, reference: bool, request: Any = request) -> float:
                     with reference_pages(reference):
                         started = time.perf_counter()
-                        for page in pages:
-                            response = await request(page)
-                            if response.status_code != 200:
-                                raise SystemExit(f"{name}: {response.status_code}")
-                        return (time.perf_counter() - started) * 1000 / len(pages)
+                        response = await request(page)
+                        elapsed = time.perf_counter() - started
+                    if response.status_code != 200:
+                        raise SystemExit(f"{response.request.url}: {response.status_code}")
+                    return elapsed * 1000
 
-                await every_page(True), await every_page(False)  # warm up
                 served_ms, reference_ms = [], []
-                for number in range(1, rounds + 1):
-                    reference_ms.append(await every_page(True))
-                    served_ms.append(await every_page(False))
+                for number in range(rounds + 1):  # round 0 warms up
+                    served = reference = 0.0
+                    # Page by page, both ways back to back (in turn first): the machine's
+                    # other work moves both alike.
+                    for page in pages:
+                        first = page % 2 == 0
+                        one = await timed(page, first)
+                        other = await timed(page, not first)
+                        reference += one if first else other
+                        served += other if first else one
+                    if number == 0:
+                        continue
+                    served_ms.append(served / len(pages))
+                    reference_ms.append(reference / len(pages))
                     print(
                         f"  round {number}: {name}: {served_ms[-1]:.2f} ms per page, "
                         f"reference {reference_ms[-1]:.2f} ms, "
@@ -131,6 +145,51 @@ async def measure(
     return figures
 
 
+@contextmanager
+def without_summary(enabled: bool) -> Iterator[None]:
+    """While ``enabled``, writes change a customer's revision alone, not its summary."""
+    summary = directory.services_summary
+    if enabled:
+        directory.services_summary = dict
+    try:
+        yield
+    finally:
+        directory.services_summary = summary
+
+
+async def ingestion_cost(
+    database_url: str, partner_id: str, client_id: str, customers: int, days: int
+) -> tuple[float, float, int]:
+    """Jobs/s of ingestion with the summary kept, without, and the jobs ingested."""
+    later = datetime.now(UTC) + timedelta(days=days + 1)
+    records = sorted(
+        (
+            record
+            for index in range(customers)
+            for record in customer_history(1, index, days=days, now=later)[1]
+        ),
+        key=lambda record: record.last_modify_time,
+    )
+    size = min(1000, max(1, len(records) // 8))  # a smoke run still alternates
+    batches = [list(enumerate(records[i : i + size])) for i in range(0, len(records), size)]
+    db = Database(database_url)
+    ingestor = Ingestor(db)
+    scope = TenantScope(uuid.UUID(partner_id), client_id)
+    seconds = {True: 0.0, False: 0.0}
+    jobs = {True: 0, False: 0}
+    try:
+        for number, batch in enumerate(batches):
+            kept = number % 2 == 0
+            with without_summary(not kept):
+                started = time.perf_counter()
+                await ingestor.ingest_batch(scope, batch)
+                seconds[kept] += time.perf_counter() - started
+            jobs[kept] += len(batch)
+    finally:
+        await db.dispose()
+    return jobs[True] / seconds[True], jobs[False] / seconds[False], len(records)
+
+
 def main() -> None:
     parser = harness.arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=2000)
@@ -138,10 +197,12 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=50, help="v3's default")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--ingest-days", type=int, default=1, help="of jobs then ingested")
     args = parser.parse_args()
 
     print(f"bench.customers on {harness.conditions()}")
     results = {}
+    ingested: dict[str, tuple[float, float, int]] = {}
     for backend in args.databases.split(","):
         made = harness.sqlite_database() if backend == "sqlite" else harness.postgres_database()
         with made as database_url:
@@ -159,6 +220,15 @@ def main() -> None:
                     rounds=args.rounds,
                 )
             )
+            ingested[backend] = asyncio.run(
+                ingestion_cost(
+                    database_url,
+                    simulated.partner_id,
+                    simulated.client_id,
+                    args.customers,
+                    args.ingest_days,
+                )
+            )
     print(f"\n{args.customers:,} customers, pages of {args.page_size}, medians:")
     for backend, figures in results.items():
         for name, (served, reference, ratio) in figures.items():
@@ -167,6 +237,13 @@ def main() -> None:
                 f"{reference:.2f} ms without; ratio {ratio:.2f} (target <= {TARGET_RATIO}: "
                 f"{harness.verdict(ratio, TARGET_RATIO, higher_is_better=False)})"
             )
+
+    print("\nIngestion in batches of up to 1,000 (in-process), alternate batches:")
+    for backend, (kept, without, count) in ingested.items():
+        print(
+            f"  {backend}: {count:,} jobs; {kept:,.0f} jobs/s keeping the services' summary, "
+            f"{without:,.0f} jobs/s without; ratio {kept / without:.2f}"
+        )
 
 
 if __name__ == "__main__":
