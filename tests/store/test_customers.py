@@ -206,6 +206,7 @@ def test_the_migration_sums_up_existing_customers_services(tmp_path):
     """Customers made before 0007_customer_profile: empty profile, and their jobStatus
     from the services they had (the summary computed by the migration)."""
     from alembic import command  # noqa: PLC0415
+    from alembic.script import ScriptDirectory  # noqa: PLC0415
     from sqlalchemy import create_engine, select  # noqa: PLC0415
 
     from backupjobs.model.health import ServicesSummary, summary_job_status  # noqa: PLC0415
@@ -217,7 +218,8 @@ def test_the_migration_sums_up_existing_customers_services(tmp_path):
     with engine.begin() as connection:
         config = alembic_config()
         config.attributes["connection"] = connection
-        command.upgrade(config, "0011_sync")
+        before = ScriptDirectory.from_config(config).get_revision("0007_customer_profile")
+        command.upgrade(config, before.down_revision)
         connection.execute(partners.insert().values(id=partner, name="P", created_at=NOW))
         for customer in (failed, waiting, none):
             connection.execute(

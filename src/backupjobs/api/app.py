@@ -21,7 +21,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Server
 
 from backupjobs import __version__
-from backupjobs.api import docs, ingest, jobpages, modern, oauth, odata, ops, v3
+from backupjobs.api import docs, ingest, jobpages, modern, oauth, odata, ops, v3, webhooks
 from backupjobs.api.context import STATE_KEY, AppContext, app_context, database
 from backupjobs.api.limits import request_target_limit
 from backupjobs.api.outage import STATE_KEY as OUTAGE_KEY
@@ -90,6 +90,7 @@ def build_application(settings: Settings | None = None) -> Litestar:
         await context.keys.load()
         await context.cursors.load(db)
         await context.limiter.counters.start()
+        await context.alerts.start()
         retention = (
             asyncio.create_task(keep_days(db, settings.retention_days))
             if settings.retention_days
@@ -109,6 +110,7 @@ def build_application(settings: Settings | None = None) -> Litestar:
         finally:
             await stop(syncing)
             await stop(retention)
+            await context.alerts.close()
             await context.outage.close()
             await context.limiter.counters.close()
             await context.read_model.close()
@@ -125,6 +127,7 @@ def build_application(settings: Settings | None = None) -> Litestar:
                 ],
             ),
             ingest.ingest_jobs,
+            *webhooks.ROUTES,
             oauth.issue_token,
             oauth.jwks,
             oauth.discovery,
@@ -140,7 +143,7 @@ def build_application(settings: Settings | None = None) -> Litestar:
         middleware=[
             context.metrics.middleware,
             request_target_limit,
-            per_app_limit(context.limiter, context.verifier),
+            per_app_limit(context.limiter, context.verifier, context.basic),
         ],
         openapi_config=_openapi(settings),
         request_max_body_size=settings.max_request_bytes,

@@ -2,7 +2,7 @@
 tenants
 
 Revision ID: 0007_customer_profile
-Revises: 0011_sync
+Revises: 0009_alerts
 Create Date: 2026-12-02 17:10:00
 
 Existing customers get ``""`` for owner email and country or region (the wire's "unknown")
@@ -27,7 +27,7 @@ from backupjobs.store.directory import services_summary
 from backupjobs.store.schema import UtcDateTime, customers
 
 revision: str = "0007_customer_profile"
-down_revision: str | None = "0011_sync"
+down_revision: str | None = "0009_alerts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
