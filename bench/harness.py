@@ -217,7 +217,7 @@ def customer_ids(url: str, access_token: str) -> list[str]:
         )
         response.raise_for_status()
         rows = response.json()["data"]
-        ids += [row["customerId"] for row in rows]
+        ids += [row["id"] for row in rows]
         if len(rows) < 100:
             return ids
         page += 1

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.auth.apps import IssuedSecret, register_app
 from backupjobs.auth.permissions import ALL_PERMISSIONS
+from backupjobs.model import NO_PROFILE, CustomerProfile
 from backupjobs.store import directory
 from backupjobs.store.database import Database
 
@@ -38,6 +39,7 @@ class CustomerPlan:
     id: UUID | None = None
     #: Services enabled before any job of theirs (placeholder rows until they run).
     services: tuple[Service, ...] = ()
+    profile: CustomerProfile = NO_PROFILE
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +88,12 @@ async def provision(db: Database, plan: PartnerPlan, *, now: datetime) -> Provis
         customer_ids = []
         for customer in plan.customers:
             customer_id = await directory.create_customer(
-                connection, partner_id, customer.name, customer_id=customer.id, now=now
+                connection,
+                partner_id,
+                customer.name,
+                customer_id=customer.id,
+                profile=customer.profile,
+                now=now,
             )
             for job_type, job_module in customer.services:
                 await directory.enable_service(

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from backupjobs.catalog import FAILED, FINISHED, FINISHED_WITH_EXCEPTION, JOB_MODULES, RUNNING
-from backupjobs.model import JobRecord
+from backupjobs.model import NO_PROFILE, CustomerProfile, JobRecord, Tenant
 from backupjobs.provisioning import AppPlan, CustomerPlan, PartnerPlan
 
 CANCELED = 8
@@ -76,6 +76,13 @@ _NAMES = (
     "Southridge Video", "Trey Research", "VanArsdel", "Wingtip Toys", "First Up Consultants",
 )  # fmt: skip
 
+_COUNTRIES = (
+    "United States", "United States", "United States", "United Kingdom", "Germany", "Canada",
+    "Australia", "France", "Netherlands", "Japan", "Singapore", "Ireland", "Switzerland",
+)  # fmt: skip
+#: Management modes (customer, partner, to be configured), weighted: most partners manage.
+_MANAGEMENT_MODES = (1, 1, 1, 1, 1, 1, 0, 0, 2)
+
 #: Share of services whose newest run is still going on at ``now``.
 RUNNING_SHARE = 0.01
 
@@ -87,6 +94,7 @@ class SimulatedCustomer:
     services: tuple[tuple[int, int], ...]
     #: Services that are enabled but have never run.
     never_run: tuple[tuple[int, int], ...] = ()
+    profile: CustomerProfile = NO_PROFILE
 
 
 def _uuid(rng: random.Random) -> uuid.UUID:
@@ -124,7 +132,27 @@ def simulated_customer(rng: random.Random, index: int) -> SimulatedCustomer:
     never_run: tuple[tuple[int, int], ...] = ()
     if rng.random() < 0.1 and len(services) > 1:
         never_run = (services.pop(rng.randrange(len(services))),)
-    return SimulatedCustomer(_uuid(rng), name, tuple(services), never_run)
+    customer_id = _uuid(rng)
+    profile = _profile(name, customer_id, services)
+    return SimulatedCustomer(customer_id, name, tuple(services), never_run, profile)
+
+
+def _profile(name: str, customer_id: uuid.UUID, services: list[tuple[int, int]]) -> CustomerProfile:
+    """An owner, a country, a management mode and a tenant per cloud: drawn from a
+    generator of the customer's own (the shared one draws the same as before)."""
+    rng = random.Random(customer_id.int)
+    domain = "".join(ch for ch in name.lower() if ch.isalnum())
+    tenants = []
+    if any(job_type in (_M365, _DYNAMICS) for job_type, _ in services):
+        tenants.append(Tenant(str(_uuid(rng)), f"{domain}.onmicrosoft.com"))
+    if any(job_type == _GOOGLE for job_type, _ in services):
+        tenants.append(Tenant(f"C0{rng.getrandbits(28):07x}", f"{domain}.com"))
+    return CustomerProfile(
+        owner_email=f"{rng.choice(('admin', 'it', 'backup'))}@{domain}.com",
+        country_or_region=rng.choice(_COUNTRIES),
+        management_mode=rng.choice(_MANAGEMENT_MODES),
+        tenants=tuple(tenants),
+    )
 
 
 def partner_plan(name: str, customers: Sequence[SimulatedCustomer], app: str) -> PartnerPlan:
@@ -132,7 +160,9 @@ def partner_plan(name: str, customers: Sequence[SimulatedCustomer], app: str) ->
     ``app`` with every permission, seeing every customer."""
     return PartnerPlan(
         name,
-        customers=tuple(CustomerPlan(c.name, c.id, services=c.never_run) for c in customers),
+        customers=tuple(
+            CustomerPlan(c.name, c.id, services=c.never_run, profile=c.profile) for c in customers
+        ),
         apps=(AppPlan(app),),
     )
 

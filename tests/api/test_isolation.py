@@ -50,15 +50,15 @@ async def test_customer_list_holds_only_the_apps_customers(client, setting):
     a, scoped, b = setting
     path = "/partner/external/v3/general/customers/batch"
     listed = (await client.post(path, headers=await scoped.headers(client))).json()
-    assert [r["customerId"] for r in listed["data"]] == [str(a.customers[0])]
+    assert [r["id"] for r in listed["data"]] == [str(a.customers[0])]
     assert listed["metadata"]["totalCount"] == 1
     asked = await client.post(
         path, json={"customerIds": [str(c) for c in (*a.customers, *b.customers)]},
         headers=await scoped.headers(client),
     )  # fmt: skip
-    assert [r["customerId"] for r in asked.json()["data"]] == [str(a.customers[0])]
+    assert [r["id"] for r in asked.json()["data"]] == [str(a.customers[0])]
     everything = (await client.post(path, headers=await a.headers(client))).json()
-    assert {r["customerId"] for r in everything["data"]} == {str(c) for c in a.customers}
+    assert {r["id"] for r in everything["data"]} == {str(c) for c in a.customers}
 
 
 async def test_ingest_rejects_foreign_and_out_of_scope_alike(client, setting):

@@ -12,7 +12,7 @@ import pytest
 from backupjobs.api.odata import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES
 from backupjobs.store import directory
-from backupjobs.wire import CustomerRow, ModernJobRow
+from backupjobs.wire import ModernCustomerRow, ModernJobRow
 from tests.api.odata_answers import odata_error
 from tests.conftest import PUBLIC_URL
 from tests.world import SEED_CUSTOMER, add_app, enable, ingest, job, make_tenant, now
@@ -220,12 +220,12 @@ async def test_customers_and_one_customer(client, db):
     body = (await client.get("/partner/customers", headers=headers)).json()
     assert list(body) == ["@odata.context", "value"]
     assert body["@odata.context"] == f"{PUBLIC_URL}/partner/$metadata#Customers"
-    assert [(r["customerName"], r["customerId"]) for r in body["value"]] == [
+    assert [(r["organization"], r["id"]) for r in body["value"]] == [
         ("Alpha", str(ids[1])), ("Mid", str(ids[2])), ("Zeta", str(ids[0])),
     ]  # fmt: skip
     first = body["value"][0]
-    assert list(first) == ["customerId", "customerName", "createdTime"]
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", first["createdTime"])
+    assert first == {"id": str(ids[1]), "organization": "Alpha", "ownerEmail": "",
+                     "jobStatus": "N/A", "countryOrRegion": ""}  # fmt: skip
 
     one = await client.get(f"/partner/customers/{ids[1]}", headers=headers)
     assert one.status_code == 200
@@ -287,7 +287,7 @@ async def test_top_limits_the_result_and_skip_moves_it(client, db):
         response = await client.get(f"/partner/customers?{query}", headers=headers)
         assert response.status_code == 200, response.text
         body = response.json()
-        return [r["customerName"] for r in body["value"]], body.get("@odata.nextLink")
+        return [r["organization"] for r in body["value"]], body.get("@odata.nextLink")
 
     # $top is how many rows in all: no next link leads past it (OData 4.01 11.2.6.3).
     assert await names("$top=2&$count=true") == (["a", "b"], None)
@@ -310,7 +310,7 @@ async def test_server_driven_paging_follows_prefer_maxpagesize_within_top(client
     assert first.headers["preference-applied"] == "odata.maxpagesize=2"
     assert first.headers["content-type"] == "application/json; odata.metadata=minimal"
     pages = await follow(client, "/partner/customers?$count=true&tag=x%20y", headers)
-    assert [[r["customerName"] for r in p["value"]] for p in pages] == [
+    assert [[r["organization"] for r in p["value"]] for p in pages] == [
         ["a", "b"], ["c", "d"], ["e"],
     ]  # fmt: skip
     assert [p["@odata.count"] for p in pages] == [5, 5, 5]
@@ -320,7 +320,7 @@ async def test_server_driven_paging_follows_prefer_maxpagesize_within_top(client
     assert "@odata.nextLink" not in pages[-1]
     # With $top as well: pages of 2 until 3 rows in all, the last part without a link.
     limited = await follow(client, "/partner/customers?$top=3", headers)
-    assert [[r["customerName"] for r in p["value"]] for p in limited] == [["a", "b"], ["c"]]
+    assert [[r["organization"] for r in p["value"]] for p in limited] == [["a", "b"], ["c"]]
     assert limited[0]["@odata.nextLink"] == f"{PUBLIC_URL}/partner/customers?$top=1&$skip=2"
     # A preference it cannot use as such is ignored (RFC 7240), a huge one is capped.
     for prefer in ("odata.maxpagesize=0", "odata.maxpagesize=x", "respond-async"):
@@ -530,10 +530,10 @@ async def test_customer_feed_holds_only_the_apps_customers(client, setting):
     a, scoped, b = setting
     listed = (await client.get("/partner/customers?$count=true",
                                headers=await scoped.headers(client))).json()  # fmt: skip
-    assert [r["customerId"] for r in listed["value"]] == [str(a.customers[0])]
+    assert [r["id"] for r in listed["value"]] == [str(a.customers[0])]
     assert listed["@odata.count"] == 1
     everything = (await client.get("/partner/customers", headers=await a.headers(client))).json()
-    assert {r["customerId"] for r in everything["value"]} == {str(c) for c in a.customers}
+    assert {r["id"] for r in everything["value"]} == {str(c) for c in a.customers}
     assert str(b.customers[0]) not in json.dumps(everything)
 
 
@@ -550,7 +550,7 @@ async def test_metadata_is_a_csdl_document_of_the_feeds(client):
     [schema] = root.iter(f"{EDM}Schema")
     assert schema.get("Namespace") == "Portal.Api.Model"
     types = {t.get("Name"): t for t in schema.iter(f"{EDM}EntityType")}
-    for name, row in (("BackUpJob", ModernJobRow), ("Customer", CustomerRow)):
+    for name, row in (("BackUpJob", ModernJobRow), ("Customer", ModernCustomerRow)):
         properties = [p.get("Name") for p in types[name].iter(f"{EDM}Property")]
         assert properties == [f.encode_name for f in msgspec.structs.fields(row)]
         for key in types[name].iter(f"{EDM}PropertyRef"):
@@ -606,8 +606,8 @@ async def test_service_document_lists_the_entity_sets(client):
     [
         "Customers({c})",
         "customers('{c}')",
-        "CUSTOMERS(customerId={c})",
-        "Customers(customerId='{c}')",
+        "CUSTOMERS(id={c})",
+        "Customers(id='{c}')",
     ],
 )
 async def test_customers_are_addressable_as_odata_clients_build_urls(client, db, segment):

@@ -96,18 +96,18 @@ GUID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 
 @pytest.mark.parametrize(
     "segment",
-    [f"Customers({GUID})", f"customers('{GUID}')", f"Customers(customerId={GUID})",
-     f"CUSTOMERS(customerId='{GUID.upper()}')"],
+    [f"Customers({GUID})", f"customers('{GUID}')", f"Customers(id={GUID})",
+     f"CUSTOMERS(id='{GUID.upper()}')"],
 )  # fmt: skip
 def test_customer_keys_in_every_spelling(segment):
     assert customer_key(segment) == GUID
 
 
-@pytest.mark.parametrize("key", ["notaguid", "", "'x'", "customerId=1", "1,2", f"id={GUID}"])
+@pytest.mark.parametrize("key", ["notaguid", "", "'x'", "id=1", "1,2", f"customerId={GUID}"])
 def test_a_malformed_customer_key_is_400_naming_the_key(key):
-    with pytest.raises(ProblemError, match="the key is customerId, a GUID") as raised:
+    with pytest.raises(ProblemError, match="the key is id, a GUID") as raised:
         customer_key(f"Customers({key})")
-    assert (raised.value.status, raised.value.target) == (400, "customerId")
+    assert (raised.value.status, raised.value.target) == (400, "id")
 
 
 @pytest.mark.parametrize("segment", ["Orders(1)", "Customers(1)(2)", "Customersx"])

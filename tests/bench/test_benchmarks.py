@@ -27,6 +27,7 @@ TINY = {
     "retention": ["--customers", "20", "--days", "4", "--batches", "1"],
     "sync": ["--customers", "5"],
     "reports": ["--customers", "10", "--days", "3", "--rounds", "3", "--depth", "2"],
+    "customers": ["--customers", "20", "--days", "1", "--rounds", "1"],
 }  # fmt: skip
 EXPECTED = {
     "pages": ["ratio"],
@@ -36,6 +37,7 @@ EXPECTED = {
     "retention": ["a daily round", "one plain DELETE", "with an index on jobs.start_time"],
     "sync": ["first run", "unchanged run", "requests 7 vs one per page 7: met"],
     "reports": ["history", "summary of every customer", "export of the whole history"],
+    "customers": ["ratio"],
 }
 
 

@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from backupjobs.catalog import CUSTOMER_JOB_STATUSES
 from backupjobs.cli import app
 from backupjobs.cli.client import (
     Change,
@@ -67,18 +68,27 @@ def csv_of(result):
     return list(csv.DictReader(io.StringIO(result.stdout)))
 
 
+CUSTOMER_HEALTH = {code.display for code in CUSTOMER_JOB_STATUSES}
+
+
 @pytest.mark.parametrize("api", ["v3", "modern"])
 def test_customers_as_a_table_json_and_csv(world, api):
     env = credentials(world)
     listed = json_of(partner(env, "customers", "--api", api, "--format", "json"))
-    assert [c["customerName"] for c in listed] == ["Alpha", "Bravo", "Charlie"]
+    assert [c["organization"] for c in listed] == ["Alpha", "Bravo", "Charlie"]
     assert [c["customerId"] for c in listed] == [world.alpha, world.bravo, world.charlie]
-    assert all(c["createdTime"].endswith("Z") for c in listed)
-    assert csv_of(partner(env, "customers", "--api", api, "-f", "csv")) == listed
+    assert all(c["jobStatus"] in CUSTOMER_HEALTH for c in listed)
+    assert all(CUSTOMER_JOB_STATUSES.require(c["jobStatusCode"]).display == c["jobStatus"]
+               for c in listed)  # fmt: skip
+    as_csv = csv_of(partner(env, "customers", "--api", api, "-f", "csv"))
+    assert [(c["organization"], c["jobStatus"]) for c in as_csv] == [
+        (c["organization"], c["jobStatus"]) for c in listed
+    ]
     table = partner(env, "customers", "--api", api)
     assert table.exit_code == 0, table.stderr
-    for name in ("Alpha", "Bravo", "Charlie"):
-        assert name in table.stdout
+    assert "Health" in table.stdout
+    for customer in listed:
+        assert customer["organization"] in table.stdout and customer["jobStatus"] in table.stdout
     assert "3 rows" in table.stderr
 
 
@@ -218,7 +228,7 @@ def test_what_needs_attention_is_decided_from_the_wire_values():
 
 
 def test_changes_between_two_polls():
-    alpha = Customer("c", "Alpha", None)
+    alpha = Customer("c", "Alpha", None, None, None)
     jobs = alpha_jobs("c", placeholder_status="None")
     finished = jobs[1]
     running = replace(finished, status=Coded(1, "Running"))
@@ -390,7 +400,7 @@ def test_long_listings_show_progress_on_a_terminal(world, monkeypatch):
 
 
 def test_changes_print_as_lines_json_or_csv_with_one_header(capsys):
-    alpha = Customer("c", "Alpha", None)
+    alpha = Customer("c", "Alpha", None, None, None)
     finished = alpha_jobs("c", placeholder_status="None")[1]
     change = Change("status", alpha, replace(finished, status=Coded(1, "Running")), finished)
     at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -131,7 +131,7 @@ def test_demo_prints_working_credentials_and_requests(demo):
     placeholders = 0
     for row in customers["data"]:
         page = httpx.post(
-            f"{demo.url}/partner/external/v3/general/customers/{row['customerId']}/jobs",
+            f"{demo.url}/partner/external/v3/general/customers/{row['id']}/jobs",
             headers=headers,
         ).json()
         statuses |= {r["status"] for r in page["data"]}

@@ -92,7 +92,7 @@ def test_the_tenant_and_its_app_work_over_the_api(tmp_path):
                 listed = await c.post(
                     "/partner/external/v3/general/customers/batch", headers=headers
                 )
-                ids = [row["customerId"] for row in listed.json()["data"]]
+                ids = [row["id"] for row in listed.json()["data"]]
                 assert len(ids) == 4
                 page = await c.post(
                     f"/partner/external/v3/general/customers/{ids[0]}/jobs", headers=headers

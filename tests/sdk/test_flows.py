@@ -61,7 +61,8 @@ def unauthorized():
     )
 
 
-CUSTOMER = {"customerId": "c1", "customerName": "Alpha", "createdTime": "N/A"}
+CUSTOMER = {"id": "c1", "organization": "Alpha", "ownerEmail": "", "jobStatus": "N/A",
+            "countryOrRegion": ""}  # fmt: skip
 
 
 def test_a_token_refused_twice_is_an_authentication_error_after_one_renewal():

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backupjobs.sdk import Coded, WireFormatError
+from backupjobs.sdk import Coded, Customer, Tenant, WireFormatError
 from backupjobs.sdk.parsing import (
     parse_count,
     parse_customer,
@@ -165,18 +165,53 @@ def test_a_row_without_its_codes_is_refused_and_other_members_read_as_missing():
     assert (sparse.job_id, sparse.backup_size, sparse.start_time) == (None, None, None)
 
 
-def test_customer_rows_and_envelopes():
-    customer = parse_customer(
-        {
-            "customerId": "00427fbc",
-            "customerName": "Northwind",
-            "createdTime": "2025-01-02T03:04:05Z",
-        }
+#: The vendor's published customer rows (SPEC §5 "Customers"), v3 and Modern.
+VENDOR_V3_CUSTOMER = {
+    "id": "03f7382e-5b4c-4d2a-9d7e-0a1b2c3d4e5f", "organization": "OrganizationABC",
+    "ownerEmail": "user@domain.com", "jobStatus": 0, "countryOrRegion": "Afghanistan",
+    "managementMode": 1,
+    "tenants": [{"id": "03f7382e-5b4c-4d2a-9d7e-0a1b2c3d4e5f", "name": "Tenant ABC"}],
+}  # fmt: skip
+VENDOR_MODERN_CUSTOMER = {
+    "id": "03f7382e-5b4c-4d2a-9d7e-0a1b2c3d4e5f", "organization": "OrganizationABC",
+    "ownerEmail": "user@domain.com", "jobStatus": "Multiple issues found",
+    "countryOrRegion": "Afghanistan",
+}  # fmt: skip
+
+
+def test_customer_rows_of_both_generations():
+    v3 = parse_customer(VENDOR_V3_CUSTOMER)
+    assert v3 == Customer(
+        id="03f7382e-5b4c-4d2a-9d7e-0a1b2c3d4e5f",
+        organization="OrganizationABC",
+        owner_email="user@domain.com",
+        job_status=Coded(0, "N/A"),
+        country_or_region="Afghanistan",
+        management_mode=Coded(1, "Partner management of tenant"),
+        tenants=(Tenant("03f7382e-5b4c-4d2a-9d7e-0a1b2c3d4e5f", "Tenant ABC"),),
     )
-    assert customer.name == "Northwind"
-    assert customer.created_time == datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
-    with pytest.raises(WireFormatError, match="customerId"):
-        parse_customer({"customerName": "Northwind"})
+    assert v3.name == "OrganizationABC"
+    modern = parse_customer(VENDOR_MODERN_CUSTOMER)
+    assert modern.job_status == Coded(4, "Multiple issues found")
+    assert (modern.management_mode, modern.tenants) == (None, None)
+    unknown = parse_customer({**VENDOR_V3_CUSTOMER, "ownerEmail": "", "countryOrRegion": "",
+                              "tenants": []})  # fmt: skip
+    assert (unknown.owner_email, unknown.country_or_region, unknown.tenants) == (None, None, ())
+    # A health this SDK's catalog does not know is kept, as job codes are.
+    assert parse_customer({**VENDOR_V3_CUSTOMER, "jobStatus": 9}).job_status == Coded(9, "9")
+
+
+def test_customer_rows_that_are_not_the_format():
+    with pytest.raises(WireFormatError, match="id"):
+        parse_customer({"organization": "Northwind"})
+    for member, value in (("tenants", "x"), ("tenants", [{"name": "no id"}]),
+                          ("jobStatus", True), ("managementMode", ""),
+                          ("organization", 5)):  # fmt: skip
+        with pytest.raises(WireFormatError, match=member.split(".")[0]):
+            parse_customer({**VENDOR_V3_CUSTOMER, member: value})
+
+
+def test_envelopes():
     with pytest.raises(WireFormatError, match="value"):
         parse_rows({"value": {}}, "value")
     with pytest.raises(WireFormatError, match="data"):

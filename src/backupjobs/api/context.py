@@ -9,6 +9,7 @@ job pages' fast path reads it with :func:`app_context`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -25,6 +26,7 @@ from backupjobs.auth.tokens import TokenIssuer, TokenVerifier
 from backupjobs.readmodel import ReadModel
 from backupjobs.settings import Settings
 from backupjobs.store.database import Database
+from backupjobs.store.directory import HealthClock
 from backupjobs.store.ingestion import Ingestor
 
 #: Key of the context in the application's state.
@@ -83,3 +85,8 @@ def app_context(request: ASGIConnection[Any, Any, Any, Any]) -> AppContext:
 def database(request: ASGIConnection[Any, Any, Any, Any]) -> Database:
     """The application's database (the ``db`` dependency)."""
     return app_context(request).db
+
+
+def health_clock(context: AppContext) -> HealthClock:
+    """Customers' jobStatus judged now, with the configured stale threshold."""
+    return HealthClock(datetime.now(UTC), context.settings.stale_after)

@@ -19,7 +19,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import Guard
 
 from backupjobs.api import odata
-from backupjobs.api.context import AppContext
+from backupjobs.api.context import AppContext, health_clock
 from backupjobs.api.odata import (
     FULL_METADATA,
     NO_METADATA,
@@ -35,7 +35,7 @@ from backupjobs.api.security import SECURITY, authorize, requires
 from backupjobs.auth.permissions import Permission
 from backupjobs.auth.tokens import Principal
 from backupjobs.store.directory import customer_page, get_customer
-from backupjobs.wire import CustomerRow, customer_row
+from backupjobs.wire import ModernCustomerRow, modern_customer_row
 
 _CUSTOMERS_READ = requires(Permission.MODERN_CUSTOMERS_READ)
 #: The errors every OData resource can answer: a bad or unimplemented option, a format
@@ -47,9 +47,11 @@ class CustomerEntity(msgspec.Struct):
     """One customer as an OData entity: the context first, then the customer row's fields."""
 
     context: str = msgspec.field(name="@odata.context")
-    customerId: str
-    customerName: str
-    createdTime: str
+    id: str
+    organization: str
+    ownerEmail: str
+    jobStatus: str
+    countryOrRegion: str
 
 
 def _ok(body: type[Any]) -> dict[int, ResponseSpec]:
@@ -61,7 +63,7 @@ def _ok(body: type[Any]) -> dict[int, ResponseSpec]:
     }  # fmt: skip
 
 
-def _customer_value(public_url: str, row: CustomerRow, negotiated: Negotiated) -> Any:
+def _customer_value(public_url: str, row: ModernCustomerRow, negotiated: Negotiated) -> Any:
     """A customer row as the negotiated metadata level writes it."""
     if negotiated.metadata == FULL_METADATA:
         return odata.full_customer(public_url, msgspec.structs.asdict(row))
@@ -74,10 +76,14 @@ async def _customer_feed(
     query, options, negotiated = odata.collection_request(request)
     async with context.db.read() as connection:
         page = await customer_page(
-            connection, principal.tenant_scope, offset=options.offset, limit=options.page_size
+            connection,
+            principal.tenant_scope,
+            clock=health_clock(context),
+            offset=options.offset,
+            limit=options.page_size,
         )
     public_url = context.settings.public_url
-    rows = [_customer_value(public_url, customer_row(row), negotiated) for row in page.rows]
+    rows = [_customer_value(public_url, modern_customer_row(row), negotiated) for row in page.rows]
     body = odata.feed(
         public_url,
         request.scope["path"],
@@ -98,14 +104,16 @@ async def _customer(
     negotiated = odata.entity_request(request)
     customer = customer_id_or_404(customer_id)
     async with context.db.read() as connection:
-        row = await get_customer(connection, principal.tenant_scope, customer)
+        row = await get_customer(
+            connection, principal.tenant_scope, customer, clock=health_clock(context)
+        )
     if row is None:
         raise not_found_customer(customer_id)
     public_url = context.settings.public_url
     entity: dict[str, Any] = {}
     if negotiated.metadata != NO_METADATA:
         entity["@odata.context"] = odata.context_url(public_url, odata.CUSTOMER_ENTITY)
-    value = _customer_value(public_url, customer_row(row), negotiated)
+    value = _customer_value(public_url, modern_customer_row(row), negotiated)
     entity.update(value if isinstance(value, dict) else msgspec.structs.asdict(value))
     return odata.answer(entity, negotiated)
 
@@ -115,7 +123,9 @@ async def _customer_count(
 ) -> Response[str]:
     odata.entity_request(request)
     async with context.db.read() as connection:
-        page = await customer_page(connection, principal.tenant_scope, offset=0, limit=0)
+        page = await customer_page(
+            connection, principal.tenant_scope, clock=health_clock(context), offset=0, limit=0
+        )
     return odata.count_answer(page.total)
 
 
@@ -125,12 +135,15 @@ async def _customer_count(
     media_type=odata.JSON_MEDIA_TYPE,
     security=SECURITY,
     responses={
-        **_ok(Feed[list[CustomerRow]]),
+        **_ok(Feed[list[ModernCustomerRow]]),
         **odata_error_responses(*_ODATA_ERRORS, 401, 403, 429),
     },
     operation_class=CollectionOperation,
     summary="The partner's customers",
-    description="Customers visible to the app, ordered by name, then id.",
+    description=(
+        "Customers visible to the app, ordered by organization, then id, each with its "
+        "backup health (jobStatus, by name)."
+    ),
     tags=["Modern"],
 )
 async def customers(

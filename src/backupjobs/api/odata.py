@@ -36,7 +36,7 @@ from litestar.params import Parameter
 
 from backupjobs.api.problems import ODATA_SERVICE_ROOTS, ODATA_VERSION, ProblemError
 from backupjobs.api.requests import MAX_OFFSET
-from backupjobs.wire import CustomerRow, ModernJobRow
+from backupjobs.wire import ModernCustomerRow, ModernJobRow
 
 T = TypeVar("T")
 
@@ -152,7 +152,7 @@ def string_literal(value: str) -> str:
 
 def full_customer(public_url: str, row: Mapping[str, Any]) -> dict[str, Any]:
     """A customer with full metadata: its type, id, link to its jobs and typed values."""
-    key = f"{CUSTOMERS}({row['customerId']})"
+    key = f"{CUSTOMERS}({row['id']})"
     annotated: dict[str, Any] = {
         "@odata.type": f"#{CUSTOMER_TYPE}",
         "@odata.id": entity_id(public_url, key),
@@ -201,9 +201,9 @@ CustomerId = Annotated[str, Parameter(description="The tenant owner ID of the cu
 
 # Generic OData clients build URLs from $metadata: the entity set by its name, Customers
 # (matched in any case, as ASP.NET OData does), an entity by its key in parentheses:
-# Customers(<id>), customers('<id>'), Customers(customerId=<id>), and its jobs below it.
+# Customers(<id>), customers('<id>'), Customers(id=<id>), and its jobs below it.
 _ENTITY_SEGMENT = re.compile(rf"{CUSTOMERS}(?:\(([^()]*)\))?", re.IGNORECASE)
-_CUSTOMER_KEY = re.compile(r"(?:customerId=)?('?)([0-9a-fA-F-]{32,36})\1", re.IGNORECASE)
+_CUSTOMER_KEY = re.compile(r"(?:id=)?('?)([0-9a-fA-F-]{32,36})\1", re.IGNORECASE)
 EntitySegment = Annotated[str, Parameter(description="Customers, or Customers(<Id>)")]
 
 
@@ -222,9 +222,9 @@ def customer_key(segment: str) -> str | None:
     except ValueError:
         raise ProblemError(
             400,
-            f"Invalid key {text!r} of Customers: the key is customerId, a GUID "
+            f"Invalid key {text!r} of Customers: the key is id, a GUID "
             "(Edm.Guid), as in Customers(3fa85f64-5717-4562-b3fc-2c963f66afa6).",
-            target="customerId",
+            target="id",
         ) from None
 
 
@@ -234,7 +234,7 @@ _JOB_SEGMENT = re.compile(rf"{JOBS}\((.*)\)", re.IGNORECASE | re.DOTALL)
 _KEY_PART = re.compile(r"\s*(\w+)\s*=\s*'((?:[^']|'')*)'\s*")
 JOB_KEYS = ("jobType", "jobModule")
 #: The customer properties that are not Edm.String.
-CUSTOMER_TYPES = {"customerId": "Edm.Guid", "createdTime": "Edm.DateTimeOffset"}
+CUSTOMER_TYPES = {"id": "Edm.Guid"}
 
 
 def job_key(segment: str) -> tuple[str, str]:
@@ -760,8 +760,8 @@ def _csdl() -> bytes:
             *_entity_type(JOB_TYPE.rpartition(".")[2], ModernJobRow, keys=JOB_KEYS, types={}),
             *_entity_type(
                 CUSTOMER_TYPE.rpartition(".")[2],
-                CustomerRow,
-                keys=("customerId",),
+                ModernCustomerRow,
+                keys=("id",),
                 types=CUSTOMER_TYPES,
                 extra=[
                     f'<NavigationProperty Name="{JOBS}" Type="Collection({JOB_TYPE})" '

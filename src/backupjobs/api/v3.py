@@ -13,6 +13,7 @@ from litestar import Request, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIType, Schema
 
+from backupjobs.api.context import AppContext, health_clock
 from backupjobs.api.problems import ProblemError, problem_responses
 from backupjobs.api.requests import (
     decode_optional_body,
@@ -25,9 +26,8 @@ from backupjobs.api.requests import (
 from backupjobs.api.security import SECURITY, requires
 from backupjobs.auth.permissions import Permission
 from backupjobs.auth.tokens import Principal
-from backupjobs.store.database import Database
 from backupjobs.store.directory import customer_page
-from backupjobs.wire import CustomerRow, customer_row
+from backupjobs.wire import V3CustomerRow, v3_customer_row
 
 PREFIX = "/partner/external/v3/general"
 
@@ -39,38 +39,58 @@ class V3Metadata(msgspec.Struct):
 
 
 class V3CustomerPage(msgspec.Struct):
-    data: list[CustomerRow]
+    data: list[V3CustomerRow]
     metadata: V3Metadata
 
 
 class V3CustomerFilter(msgspec.Struct):
+    customerId: str | None = None
     customerIds: list[str] | None = None
 
 
+#: The vendor's default page size of this endpoint (its jobs endpoint's is 100).
+CUSTOMERS_PAGE_SIZE = 50
+
 _CUSTOMER_FILTER = object_schema(
     {
+        "customerId": Schema(
+            type=[OpenAPIType.STRING, OpenAPIType.NULL],
+            format="uuid",  # type: ignore[arg-type]
+            description=(
+                "The vendor's filter: only this customer (an unknown or invisible one gives "
+                "empty data). Not with customerIds."
+            ),
+        ),
         "customerIds": Schema(
             type=[OpenAPIType.ARRAY, OpenAPIType.NULL],
             items=Schema(type=OpenAPIType.STRING, format="uuid"),  # type: ignore[arg-type]
-            description="Only these customers (absent or null: all).",
-        )
+            description="Only these customers (absent or null: all); this product's extension.",
+        ),
     },
     "Optional filter; unknown fields are ignored.",
 )
 
 
+def _uuid(value: str, member: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise ProblemError(
+            400, f"Invalid request body: {member} is not a customer id (a UUID): {value!r}."
+        ) from None
+
+
 def _customer_ids(filters: V3CustomerFilter) -> list[UUID] | None:
+    if filters.customerId is not None and filters.customerIds is not None:
+        raise ProblemError(400, "Invalid request body: give customerId or customerIds, not both.")
+    if filters.customerId is not None:
+        return [_uuid(filters.customerId, "customerId")]
     if filters.customerIds is None:
         return None
-    ids = []
-    for position, value in enumerate(filters.customerIds):
-        try:
-            ids.append(UUID(value))
-        except ValueError:
-            raise ProblemError(
-                400, f"Invalid request body: customerIds[{position}] is not a UUID: {value!r}."
-            ) from None
-    return ids
+    return [
+        _uuid(value, f"customerIds[{position}]")
+        for position, value in enumerate(filters.customerIds)
+    ]
 
 
 @post(
@@ -82,33 +102,37 @@ def _customer_ids(filters: V3CustomerFilter) -> list[UUID] | None:
     operation_class=json_body_operation(
         _CUSTOMER_FILTER,
         "Limits the list to some customers.",
-        parameters=v3_paging_parameters(default_size=100),
+        parameters=v3_paging_parameters(default_size=CUSTOMERS_PAGE_SIZE),
     ),
     summary="The partner's customers",
-    description="Customers visible to the app, ordered by name, then id.",
+    description=(
+        "Customers visible to the app, ordered by organization, then id, each with its "
+        "backup health (jobStatus, computed when asked)."
+    ),
     tags=["v3"],
 )
 async def v3_customers(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
-    db: NamedDependency[Database],
+    context: NamedDependency[AppContext],
 ) -> V3CustomerPage:
-    pageIndex, pageSize = v3_paging(request.scope["query_string"], default_size=100)
+    pageIndex, pageSize = v3_paging(request.scope["query_string"], default_size=CUSTOMERS_PAGE_SIZE)
     # Decoded here, not as a Litestar ``data`` parameter, which would answer a body of
     # blanks (no filter here) with a 400 "Input data was truncated", and word its other
     # 400s its own way ("Invalid body parameter data: ..."); these are the jobs
     # endpoint's, the same for both.
     filters = decode_optional_body(await request.body(), V3CustomerFilter) or V3CustomerFilter()
-    async with db.read() as connection:
+    async with context.db.read() as connection:
         page = await customer_page(
             connection,
             principal.tenant_scope,
+            clock=health_clock(context),
             customer_ids=_customer_ids(filters),
             offset=offset_of(pageIndex, pageSize),
             limit=pageSize,
         )
     return V3CustomerPage(
-        data=[customer_row(row) for row in page.rows],
+        data=[v3_customer_row(customer) for customer in page.rows],
         metadata=V3Metadata(pageIndex, pageSize, page.total),
     )
 

@@ -1,5 +1,5 @@
-"""The codes reference, ``docs/codes.md``: every job type, job module and status with its
-code and names, written from the tables themselves.
+"""The codes reference, ``docs/codes.md``: every job type, job module, status, customer
+jobStatus and management mode with its code and names, written from the tables themselves.
 
     python -m backupjobs.catalog.reference > docs/codes.md
 
@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import sys
 
-from backupjobs.catalog.codes import JOB_MODULES, JOB_TYPES, NOT_FINISHED, STATUSES, CodeTable
+from backupjobs.catalog.codes import (
+    CUSTOMER_JOB_STATUSES,
+    JOB_MODULES,
+    JOB_TYPES,
+    MANAGEMENT_MODES,
+    NOT_FINISHED,
+    STATUSES,
+    CodeTable,
+)
 
 _INTRO = """\
 # Codes and names
@@ -53,6 +61,17 @@ def reference() -> str:
             "Statuses",
             f'A backup service that has never run shows the Modern status "{NOT_FINISHED}" '
             "(v3: status 0).",
+        ),
+        *_table(
+            CUSTOMER_JOB_STATUSES,
+            "Customer backup health",
+            "A customer row's `jobStatus`, derived from its services' latest jobs (the rule: "
+            "docs/api.md, Customers).",
+        ),
+        *_table(
+            MANAGEMENT_MODES,
+            "Management modes",
+            "A customer row's `managementMode` (v3): who manages the customer's tenants.",
         ),
     ]
     return "\n".join(lines) + "\n"

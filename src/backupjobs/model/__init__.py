@@ -7,7 +7,13 @@ True
 Every other package may import this one; it imports only msgspec and the catalog.
 """
 
-from backupjobs.model.customers import CustomerState
+from backupjobs.model.customers import (
+    DEFAULT_MANAGEMENT_MODE,
+    NO_PROFILE,
+    CustomerProfile,
+    CustomerState,
+    Tenant,
+)
 from backupjobs.model.records import (
     IngestResult,
     JobRecord,
@@ -17,9 +23,12 @@ from backupjobs.model.records import (
     parse_record,
     record_job_id,
 )
-from backupjobs.model.services import ServiceKey, ServiceState
+from backupjobs.model.services import ServiceKey, ServiceState, latest_sort_key
 
 __all__ = [
+    "DEFAULT_MANAGEMENT_MODE",
+    "NO_PROFILE",
+    "CustomerProfile",
     "CustomerState",
     "IngestResult",
     "JobRecord",
@@ -27,7 +36,9 @@ __all__ = [
     "Rejection",
     "ServiceKey",
     "ServiceState",
+    "Tenant",
     "describe_error",
+    "latest_sort_key",
     "parse_record",
     "record_job_id",
 ]

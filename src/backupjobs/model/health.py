@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
+from typing import NamedTuple
 
 from backupjobs.catalog import FAILED, FINISHED, FINISHED_WITH_EXCEPTION, RUNNING
 
@@ -113,6 +114,73 @@ CUSTOMER_JOB_STATUS_ORDER: tuple[CustomerJobStatus, ...] = (
 CUSTOMER_SEVERITY = {status: rank for rank, status in enumerate(CUSTOMER_JOB_STATUS_ORDER)}
 
 
+#: A customer's services' kinds of problem, as bits: ``ServicesSummary.problems``.
+FAILED_PROBLEM = 1
+EXCEPTION_PROBLEM = 2
+WAITING_PROBLEM = 4
+#: The kind of problem each bit means.
+_PROBLEM_STATUS = {
+    FAILED_PROBLEM: CustomerJobStatus.FAILED,
+    EXCEPTION_PROBLEM: CustomerJobStatus.FINISHED_WITH_EXCEPTION,
+    WAITING_PROBLEM: CustomerJobStatus.WAITING_FOR_CONFIGURATION,
+}
+
+
+def service_problem(status: int | None) -> int:
+    """The problem bit of a service whose latest job has ``status`` (0: none)."""
+    if status in FAILED_STATUSES:
+        return FAILED_PROBLEM
+    if status == FINISHED_WITH_EXCEPTION:
+        return EXCEPTION_PROBLEM
+    if status == WAIT_FOR_CONFIGURATION:
+        return WAITING_PROBLEM
+    return 0
+
+
+class ServicesSummary(NamedTuple):
+    """What a customer's jobStatus depends on, but for the time: how many services it has
+    and how many have run, their problems' bits, and the oldest lastModifyTime among the
+    latest jobs of those that ran. The store keeps one per customer, current on write."""
+
+    services: int
+    ran: int
+    problems: int
+    oldest_change: datetime | None
+
+
+def summarize_services(services: Iterable[tuple[int | None, datetime | None]]) -> ServicesSummary:
+    """The summary of services' latest jobs given as (status, lastModifyTime) pairs,
+    ``(None, None)`` for a service that never ran."""
+    count = ran = problems = 0
+    oldest: datetime | None = None
+    for status, last_modified in services:
+        count += 1
+        if status is None:
+            continue
+        ran += 1
+        problems |= service_problem(status)
+        if last_modified is not None and (oldest is None or last_modified < oldest):
+            oldest = last_modified
+    return ServicesSummary(count, ran, problems, oldest)
+
+
+def summary_job_status(
+    summary: ServicesSummary, *, now: datetime, stale_after: timedelta
+) -> CustomerJobStatus:
+    """The jobStatus of a customer whose services are ``summary``, at ``now``: the rule
+    of :func:`customer_job_status`."""
+    if not summary.services:
+        return CustomerJobStatus.NOT_AVAILABLE
+    if not summary.ran:
+        return CustomerJobStatus.WAITING_FOR_CONFIGURATION
+    kinds = {status for bit, status in _PROBLEM_STATUS.items() if summary.problems & bit}
+    if summary.oldest_change is not None and summary.oldest_change < now - stale_after:
+        kinds.add(CustomerJobStatus.NO_BACKUP_UPDATES)
+    if len(kinds) > 1:
+        return CustomerJobStatus.MULTIPLE_ISSUES
+    return kinds.pop() if kinds else CustomerJobStatus.WORKING
+
+
 def customer_job_status(
     services: Iterable[tuple[int | None, datetime | None]],
     *,
@@ -133,26 +201,4 @@ def customer_job_status(
     >>> customer_job_status([(3, now), (4, now)], now=now, stale_after=timedelta(hours=36))
     <CustomerJobStatus.MULTIPLE_ISSUES: 4>
     """
-    problems: set[CustomerJobStatus] = set()
-    seen = ran = False
-    horizon = now - stale_after
-    for status, last_modified in services:
-        seen = True
-        if status is None:
-            continue
-        ran = True
-        if status in FAILED_STATUSES:
-            problems.add(CustomerJobStatus.FAILED)
-        elif status == FINISHED_WITH_EXCEPTION:
-            problems.add(CustomerJobStatus.FINISHED_WITH_EXCEPTION)
-        elif status == WAIT_FOR_CONFIGURATION:
-            problems.add(CustomerJobStatus.WAITING_FOR_CONFIGURATION)
-        if last_modified is not None and last_modified < horizon:
-            problems.add(CustomerJobStatus.NO_BACKUP_UPDATES)
-    if not seen:
-        return CustomerJobStatus.NOT_AVAILABLE
-    if not ran:
-        return CustomerJobStatus.WAITING_FOR_CONFIGURATION
-    if len(problems) > 1:
-        return CustomerJobStatus.MULTIPLE_ISSUES
-    return problems.pop() if problems else CustomerJobStatus.WORKING
+    return summary_job_status(summarize_services(services), now=now, stale_after=stale_after)

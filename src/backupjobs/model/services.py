@@ -1,4 +1,16 @@
-"""Backup services: a service's key, and its state as the job pages show it."""
+"""Backup services: a service's key, its state as the job pages show it, and which of its
+jobs is the latest.
+
+A service's *latest* job has the greatest sort time, its ``startTime`` or, when it has none,
+its ``lastModifyTime``; ties go to the greater jobId. One rule everywhere (v3, Modern,
+history, health): :func:`latest_sort_key` here, ``store.schema.sort_time`` in SQL.
+
+>>> from datetime import UTC, datetime
+>>> finished = latest_sort_key(datetime(2026, 12, 1, 3, tzinfo=UTC), None, "b")
+>>> reported_later_without_start = latest_sort_key(None, datetime(2026, 12, 2, tzinfo=UTC), "a")
+>>> reported_later_without_start > finished
+True
+"""
 
 from __future__ import annotations
 
@@ -9,6 +21,13 @@ import msgspec
 
 #: A backup service of a customer: (customer id, jobType, jobModule).
 ServiceKey = tuple[UUID, int, int]
+
+
+def latest_sort_key(
+    start_time: datetime | None, last_modify_time: datetime, job_id: str
+) -> tuple[datetime, str]:
+    """The key by which a service's latest job is the greatest of its jobs."""
+    return (start_time or last_modify_time, job_id)
 
 
 class ServiceState(msgspec.Struct, frozen=True, gc=False):

@@ -5,7 +5,7 @@
 >>> #     for customer in client.v3.customers():
 >>> #         for job in client.v3.jobs(customer.id):
 >>> #             if job.status.name == "Failed":
->>> #                 print(customer.name, job.job_type, job.job_module, job.start_time)
+>>> #                 print(customer.organization, job.job_type, job.job_module, job.start_time)
 
 - :class:`Client` and :class:`AsyncClient` (same surface, ``await`` and ``async for``),
   on httpx; ``client.v3`` and ``client.modern`` for the two generations, and
@@ -60,7 +60,7 @@ from backupjobs.sdk.errors import (
 )
 from backupjobs.sdk.parsing import parse_duration, parse_size, parse_time
 from backupjobs.sdk.profiles import Profile, load_profile
-from backupjobs.sdk.records import Coded, Customer, Job, Page
+from backupjobs.sdk.records import Coded, Customer, Job, Page, Tenant
 from backupjobs.sdk.reports import (
     CustomerSummary,
     DailyOutcome,
@@ -114,6 +114,7 @@ __all__ = [
     "ServiceUnavailableError",
     "Summary",
     "SummaryTotals",
+    "Tenant",
     "TokenCache",
     "UnreachableError",
     "WebhookVerificationError",

@@ -4,7 +4,7 @@
 >>> # with Client("http://127.0.0.1:8000", ClientSecret(CLIENT_ID, CLIENT_SECRET)) as client:
 >>> #     for customer in client.v3.customers():
 >>> #         for job in client.v3.jobs(customer.id, job_type="Microsoft 365"):
->>> #             print(customer.name, job.job_module, job.status, job.backup_size)
+>>> #             print(customer.organization, job.job_module, job.status, job.backup_size)
 
 ``client.v3`` calls the v3 API, ``client.modern`` the Modern API; listings are iterators
 that fetch page after page to the end. A token is fetched on first use, kept, and

@@ -92,8 +92,13 @@ class Endpoints:
     def v3_customers(
         self, customer_ids: Sequence[str] | None = None, *, page_size: int = V3_MAX_PAGE_SIZE
     ) -> PageWalk[Customer]:
-        """``POST .../customers/batch``, every page; ``customer_ids`` limits the list."""
-        body = {} if customer_ids is None else {"customerIds": list(customer_ids)}
+        """``POST .../customers/batch``, every page; ``customer_ids`` limits the list (one
+        is sent as the vendor's ``customerId`` filter, several as ``customerIds``)."""
+        body: dict[str, Any] = {}
+        if customer_ids is not None and len(customer_ids) == 1:
+            body["customerId"] = customer_ids[0]
+        elif customer_ids is not None:
+            body["customerIds"] = list(customer_ids)
         return _v3_walk(self.url(V3_CUSTOMERS), body, page_size, parse_customer)
 
     # --- Modern --------------------------------------------------------------------------

@@ -21,9 +21,17 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from backupjobs.catalog import JOB_MODULES, JOB_TYPES, NOT_FINISHED, STATUSES, CodeTable
+from backupjobs.catalog import (
+    CUSTOMER_JOB_STATUSES,
+    JOB_MODULES,
+    JOB_TYPES,
+    MANAGEMENT_MODES,
+    NOT_FINISHED,
+    STATUSES,
+    CodeTable,
+)
 from backupjobs.sdk.errors import WireFormatError
-from backupjobs.sdk.records import Coded, Customer, Job
+from backupjobs.sdk.records import Coded, Customer, Job, Tenant
 
 NOT_AVAILABLE = "N/A"
 
@@ -152,17 +160,40 @@ def parse_job(row: object, customer_id: str) -> Job:
 
 
 def parse_customer(row: object) -> Customer:
-    """A customer row (``customerId``, ``customerName``, ``createdTime``), either generation."""
+    """A customer row of either generation (SPEC §5 "Customers"): v3 codes or Modern names
+    for ``jobStatus``; ``managementMode`` and ``tenants`` when the row has them."""
     if not isinstance(row, Mapping):
         raise WireFormatError("row", row, "a JSON object")
-    customer_id = parse_text(_member(row, "customerId"), "customerId")
+    customer_id = parse_text(_member(row, "id"), "id")
     if customer_id is None:
-        raise WireFormatError("customerId", row["customerId"], "a customer id")
+        raise WireFormatError("id", row["id"], "a customer id")
+    job_status, mode = row.get("jobStatus"), row.get("managementMode")
     return Customer(
         id=customer_id,
-        name=parse_text(row.get("customerName"), "customerName"),
-        created_time=parse_time(row.get("createdTime"), "createdTime"),
+        organization=parse_text(row.get("organization"), "organization"),
+        owner_email=parse_text(row.get("ownerEmail"), "ownerEmail"),
+        job_status=None
+        if job_status is None
+        else parse_coded(CUSTOMER_JOB_STATUSES, job_status, "jobStatus"),
+        country_or_region=parse_text(row.get("countryOrRegion"), "countryOrRegion"),
+        management_mode=None
+        if mode is None
+        else parse_coded(MANAGEMENT_MODES, mode, "managementMode"),
+        tenants=None if "tenants" not in row else _tenants(row["tenants"]),
     )
+
+
+def _tenants(value: object) -> tuple[Tenant, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise WireFormatError("tenants", value, "a JSON array of {id, name}")
+    found = []
+    for tenant in value:
+        if not isinstance(tenant, Mapping) or parse_text(tenant.get("id"), "tenants.id") is None:
+            raise WireFormatError("tenants", tenant, "a tenant: {id, name}")
+        found.append(Tenant(tenant["id"], parse_text(tenant.get("name"), "tenants.name")))
+    return tuple(found)
 
 
 def parse_rows(body: object, member: str) -> list[Any]:

@@ -76,12 +76,35 @@ class Job:
 
 
 @dataclass(frozen=True, slots=True)
-class Customer:
-    """A customer (tenant) of the partner: ``id`` is the tenant owner ID."""
+class Tenant:
+    """One of a customer's tenants."""
 
     id: str
     name: str | None
-    created_time: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """A customer of the partner, as either generation lists it: ``id`` is the tenant
+    owner ID, ``job_status`` its backup health (``Coded(2, "Failed")``).
+
+    ``owner_email`` and ``country_or_region`` are None when unknown (``""`` on the wire).
+    ``management_mode`` and ``tenants`` are None from the Modern API, which does not send
+    them; ``tenants`` is ``()`` for a v3 customer without any.
+    """
+
+    id: str
+    organization: str | None
+    owner_email: str | None
+    job_status: Coded | None
+    country_or_region: str | None
+    management_mode: Coded | None = None
+    tenants: tuple[Tenant, ...] | None = None
+
+    @property
+    def name(self) -> str | None:
+        """The customer's name: its ``organization``."""
+        return self.organization
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,18 +7,29 @@ Operator functions take an :class:`AsyncConnection` and run in the caller's tran
 from __future__ import annotations
 
 import random
+import re
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Select, delete, func, select, update
+import msgspec
+from sqlalchemy import Row, Select, case, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from backupjobs.catalog import JOB_MODULES, JOB_TYPES
+from backupjobs.catalog import JOB_MODULES, JOB_TYPES, MANAGEMENT_MODES, STATUSES
+from backupjobs.model import NO_PROFILE, CustomerProfile, CustomerState, Tenant
+from backupjobs.model.health import (
+    EXCEPTION_PROBLEM,
+    FAILED_PROBLEM,
+    WAITING_PROBLEM,
+    ServicesSummary,
+    service_problem,
+    summary_job_status,
+)
 from backupjobs.store.bulk import one_of
 from backupjobs.store.paging import Page, fetch_page, offset_page_statement
 from backupjobs.store.schema import (
@@ -27,9 +38,11 @@ from backupjobs.store.schema import (
     apps,
     backup_services,
     customers,
+    in_years_1_to_9999,
     job_outcomes,
     jobs,
     partners,
+    sort_time,
 )
 from backupjobs.store.scope import TenantScope
 
@@ -66,19 +79,85 @@ async def create_customer(
     name: str,
     *,
     customer_id: UUID | None = None,
+    profile: CustomerProfile = NO_PROFILE,
     now: datetime,
 ) -> UUID:
     await require_partner(connection, partner_id)
+    values = {
+        "owner_email": owner_email(profile.owner_email),
+        "country_or_region": country_or_region(profile.country_or_region),
+        "management_mode": management_mode(profile.management_mode),
+    }
+    values["tenants"] = tenants_json(tenants(profile.tenants))
     customer_id = customer_id or uuid.uuid4()
     taken = await connection.scalar(select(customers.c.id).where(customers.c.id == customer_id))
     if taken is not None:
         raise ConflictError(f"customer {customer_id} already exists")
     await connection.execute(
         customers.insert().values(
-            partner_id=partner_id, id=customer_id, name=_name(name), created_at=now
+            partner_id=partner_id, id=customer_id, name=_name(name), created_at=now, **values
         )
     )
     return customer_id
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def owner_email(value: str) -> str:
+    """An owner email, checked: ``""`` (unknown) or ``name@domain.tld``, at most 254."""
+    cleaned = value.strip()
+    if cleaned and (len(cleaned) > 254 or not _EMAIL.fullmatch(cleaned)):
+        raise ValueError(
+            f"owner email {value!r} is not an email address such as admin@contoso.com "
+            "(at most 254 characters; empty for unknown)"
+        )
+    return cleaned
+
+
+def country_or_region(value: str) -> str:
+    """A country or region, checked: ``""`` (unknown) or a name of at most 100 characters."""
+    cleaned = value.strip()
+    if len(cleaned) > 100 or not cleaned.isprintable():
+        raise ValueError(
+            f"country or region {value!r} must be printable text of at most 100 characters"
+        )
+    return cleaned
+
+
+def management_mode(value: int) -> int:
+    """A management mode code, checked against the catalog."""
+    if MANAGEMENT_MODES.find(value) is None:
+        valid = ", ".join(f"{code.code} ({code.display})" for code in MANAGEMENT_MODES)
+        raise ValueError(f"management mode {value} is not one of {valid}")
+    return value
+
+
+def tenants(given: Iterable[Tenant]) -> tuple[Tenant, ...]:
+    """Tenants, checked: ids of at most 128 characters, each once; names not blank."""
+    checked: dict[str, Tenant] = {}
+    for tenant in given:
+        tenant_id, name = tenant.id.strip(), tenant.name.strip()
+        if not tenant_id or len(tenant_id) > 128 or not tenant_id.isprintable():
+            raise ValueError(f"tenant id {tenant.id!r} must be 1 to 128 printable characters")
+        if tenant_id in checked:
+            raise ValueError(f"tenant id {tenant_id!r} is given twice")
+        try:
+            checked[tenant_id] = Tenant(tenant_id, _name(name))
+        except ValueError as error:
+            raise ValueError(f"tenant {tenant_id!r}: {error}") from None
+    return tuple(checked.values())
+
+
+def tenants_json(checked: Sequence[Tenant]) -> str:
+    """Tenants as ``customers.tenants`` holds them: the vendor's ``[{"id", "name"}]``,
+    ordered by name then id (read with the customer row: no second statement)."""
+    ordered = sorted(checked, key=lambda tenant: (tenant.name, tenant.id))
+    return msgspec.json.encode(ordered).decode()
+
+
+def _tenants_of(text: str) -> tuple[Tenant, ...]:
+    return msgspec.json.decode(text, type=tuple[Tenant, ...])
 
 
 async def customer_partner(connection: AsyncConnection, customer_id: UUID) -> UUID:
@@ -194,8 +273,50 @@ async def services_changed(
         .with_for_update(key_share=True)
     )
     await connection.execute(
-        update(customers).where(*chosen).values(services_revision=_revisions.getrandbits(63))
+        update(customers)
+        .where(*chosen)
+        .values(services_revision=_revisions.getrandbits(63), **services_summary())
     )
+
+
+def services_summary() -> dict[str, Any]:
+    """The ``customers.services_*`` columns, computed from the customer's enabled services'
+    latest jobs (correlated to the customer row of an UPDATE): the SQL of
+    :func:`backupjobs.model.health.summarize_services`."""
+    latest = backup_services.c
+    status = latest[LATEST + "status"]
+
+    def over_services(value: Any) -> Any:
+        return (
+            select(value)
+            .where(
+                latest.partner_id == customers.c.partner_id,
+                latest.customer_id == customers.c.id,
+                latest.disabled_at.is_(None),
+            )
+            .scalar_subquery()
+        )
+
+    problems = sum(
+        (
+            func.max(case((status.in_(sorted(statuses)), bit), else_=0))
+            for bit, statuses in _PROBLEM_STATUSES.items()
+        ),
+        start=literal(0),
+    )
+    return {
+        "services_enabled": over_services(func.count()),
+        "services_ran": over_services(func.count(latest[LATEST + "job_id"])),
+        "services_problems": func.coalesce(over_services(problems), 0),
+        "services_oldest_change": over_services(func.min(latest[LATEST + "last_modify_time"])),
+    }
+
+
+#: The statuses of a latest job that set each problem bit (model.health.service_problem).
+_PROBLEM_STATUSES = {
+    bit: {entry.code for entry in STATUSES if service_problem(entry.code) == bit}
+    for bit in (FAILED_PROBLEM, EXCEPTION_PROBLEM, WAITING_PROBLEM)
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +372,10 @@ class CustomerInfo:
     #: Backup services on the job pages, and those disabled.
     services: int
     disabled_services: int
+    owner_email: str
+    country_or_region: str
+    management_mode: int
+    tenants: tuple[Tenant, ...]
 
 
 def _customer_info() -> Select[Any]:
@@ -272,9 +397,18 @@ def _customer_info() -> Select[Any]:
         customers.c.partner_id,
         customers.c.name,
         customers.c.created_at,
-        services(disabled=False),
-        services(disabled=True),
+        services(disabled=False).label("services"),
+        services(disabled=True).label("disabled_services"),
+        customers.c.owner_email,
+        customers.c.country_or_region,
+        customers.c.management_mode,
+        customers.c.tenants,
     )
+
+
+async def _infos(connection: AsyncConnection, query: Select[Any]) -> list[CustomerInfo]:
+    rows = (await connection.execute(query)).all()
+    return [CustomerInfo(**{**row._mapping, "tenants": _tenants_of(row.tenants)}) for row in rows]
 
 
 async def list_customers(
@@ -285,35 +419,43 @@ async def list_customers(
     if partner_id is not None:
         await require_partner(connection, partner_id)
         query = query.where(customers.c.partner_id == partner_id)
-    return [CustomerInfo(*row) for row in await connection.execute(query)]
+    return await _infos(connection, query)
 
 
 async def describe_customer(connection: AsyncConnection, customer_id: UUID) -> CustomerInfo:
-    row = (await connection.execute(_customer_info().where(customers.c.id == customer_id))).first()
-    if row is None:
+    found = await _infos(connection, _customer_info().where(customers.c.id == customer_id))
+    if not found:
         raise NotFoundError(f"no customer {customer_id}")
-    return CustomerInfo(*row)
+    return found[0]
 
 
 @dataclass(frozen=True, slots=True)
 class CustomerChanges:
     """What ``customers update`` changes: a field left None stays as it is.
 
-    A new field is an attribute here named as its column in ``customers`` and its
-    attribute of :class:`CustomerInfo` (which :meth:`differences` compares), checked in
-    :meth:`values`, and an option of ``backupjobs customers update``. One kept in another
-    table (tenants) needs its own statement in :func:`update_customer`.
+    A new field is an attribute here named as its attribute of :class:`CustomerInfo`
+    (which :meth:`differences` compares) and its column in ``customers`` (``tenants``:
+    replaced whole), checked in :meth:`values`, and an option of ``backupjobs customers
+    update``.
     """
 
     name: str | None = None
+    owner_email: str | None = None
+    country_or_region: str | None = None
+    management_mode: int | None = None
+    tenants: tuple[Tenant, ...] | None = None
 
     def values(self) -> dict[str, Any]:
-        """The columns to set, checked; empty when nothing changes."""
+        """The fields to set, checked; empty when nothing changes."""
+        checks: dict[str, Any] = {
+            "name": _name,
+            "owner_email": owner_email,
+            "country_or_region": country_or_region,
+            "management_mode": management_mode,
+            "tenants": tenants,
+        }
         given = {f.name: getattr(self, f.name) for f in fields(self)}
-        found = {column: value for column, value in given.items() if value is not None}
-        if "name" in found:
-            found["name"] = _name(found["name"])
-        return found
+        return {field: checks[field](value) for field, value in given.items() if value is not None}
 
     @staticmethod
     def differences(before: CustomerInfo, after: CustomerInfo) -> dict[str, tuple[Any, Any]]:
@@ -333,6 +475,8 @@ async def update_customer(
     if not values:
         raise ValueError("nothing to change")
     before = await describe_customer(connection, customer_id)
+    if "tenants" in values:
+        values["tenants"] = tenants_json(values["tenants"])
     await connection.execute(
         update(customers)
         .where(customers.c.partner_id == before.partner_id, customers.c.id == customer_id)
@@ -470,7 +614,7 @@ async def list_services(
             latest.disabled_at,
             latest[LATEST + "job_id"],
             latest[LATEST + "status"],
-            func.coalesce(latest[LATEST + "start_time"], latest[LATEST + "last_modify_time"]),
+            sort_time(latest, LATEST),
         )
         .join(
             customers,
@@ -487,7 +631,19 @@ async def list_services(
     return [ServiceInfo(*tuple(row)) for row in await connection.execute(query)]
 
 
-_CUSTOMER = (customers.c.id, customers.c.name, customers.c.created_at)
+_CUSTOMER = (
+    customers.c.id,
+    customers.c.partner_id,
+    customers.c.name,
+    customers.c.owner_email,
+    customers.c.country_or_region,
+    customers.c.management_mode,
+    customers.c.tenants,
+    customers.c.services_enabled,
+    customers.c.services_ran,
+    customers.c.services_problems,
+    in_years_1_to_9999(customers.c.services_oldest_change).label("services_oldest_change"),
+)
 _CUSTOMER_ORDER = (customers.c.name, customers.c.id)
 
 
@@ -495,30 +651,58 @@ def _visible_customers(scope: TenantScope) -> Select[Any]:
     return select(*_CUSTOMER).where(scope.conditions.allows(customers.c.partner_id, customers.c.id))
 
 
+@dataclass(frozen=True, slots=True)
+class HealthClock:
+    """When a customer's jobStatus is judged, and after how long without a job's change a
+    service has no backup updates (``BACKUPJOBS_STALE_AFTER``)."""
+
+    now: datetime
+    stale_after: timedelta
+
+
 async def customer_page(
     connection: AsyncConnection,
     scope: TenantScope,
     *,
+    clock: HealthClock,
     customer_ids: list[UUID] | None = None,
     offset: int = 0,
     limit: int = 100,
-) -> Page[Row[Any]]:
-    """The visible customers (optionally only ``customer_ids``) ordered by name, then id."""
+) -> Page[CustomerState]:
+    """The visible customers (optionally only ``customer_ids``) ordered by name, then id,
+    each with its jobStatus at ``clock.now`` (from its services' summary: no service or
+    job is read) and its tenants: one statement."""
     base = _visible_customers(scope)
     if customer_ids is not None:
-        base = base.where(customers.c.id.in_(customer_ids))
+        base = base.where(one_of(connection, customers.c.id, customer_ids))
     statement = offset_page_statement(base, order_by=_CUSTOMER_ORDER, offset=offset, limit=limit)
-    return await fetch_page(connection, statement)
+    page = await fetch_page(connection, statement)
+    return Page([_customer_state(row, clock) for row in page.rows], page.total)
 
 
 async def get_customer(
-    connection: AsyncConnection, scope: TenantScope, customer_id: UUID
-) -> Row[Any] | None:
-    result = await connection.execute(
-        _visible_customers(scope).where(customers.c.id == customer_id)
+    connection: AsyncConnection, scope: TenantScope, customer_id: UUID, *, clock: HealthClock
+) -> CustomerState | None:
+    """A visible customer with its jobStatus at ``clock.now``; None if it is not visible."""
+    rows = (
+        await connection.execute(_visible_customers(scope).where(customers.c.id == customer_id))
+    ).all()
+    return _customer_state(rows[0], clock) if rows else None
+
+
+def _customer_state(row: Row[Any], clock: HealthClock) -> CustomerState:
+    summary = ServicesSummary(
+        row.services_enabled, row.services_ran, row.services_problems, row.services_oldest_change
     )
-    row: Row[Any] | None = result.first()
-    return row
+    return CustomerState(
+        row.id,
+        row.name,
+        row.owner_email,
+        row.country_or_region,
+        row.management_mode,
+        summary_job_status(summary, now=clock.now, stale_after=clock.stale_after),
+        _tenants_of(row.tenants),
+    )
 
 
 def _name(name: str) -> str:

@@ -4,8 +4,9 @@
 >>> # result = await ingestor.ingest_batch(scope, records)    # a transaction of its own
 >>> # result = await ingestor.ingest(connection, scope, records, now=now)   # the caller's
 
-A service's latest job is the one with the latest start time; a job not yet started counts
-as the latest; equal start times are ordered by jobId. Ingestion keeps a copy of that job
+A service's latest job is the one with the greatest sort time (its start time, or its last
+modification when it has none), ties by jobId (:func:`backupjobs.model.latest_sort_key`;
+:func:`.schema.sort_time` in SQL). Ingestion keeps a copy of that job
 in ``backup_services`` in the same transaction as the history row, and gives the
 customers whose services changed a new revision (:func:`.directory.services_changed`),
 which is what the job pages' readers go by (:mod:`backupjobs.store.services`).
@@ -23,7 +24,7 @@ from sqlalchemy import Boolean, ColumnElement, and_, literal, literal_column, or
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.infra.cache import BoundedCache
-from backupjobs.model import IngestResult, JobRecord, Rejection, ServiceKey
+from backupjobs.model import IngestResult, JobRecord, Rejection, ServiceKey, latest_sort_key
 from backupjobs.store import directory, incidents, outcomes
 from backupjobs.store.bulk import dialect_insert, find, insert_rows, keyed
 from backupjobs.store.database import Database
@@ -36,6 +37,7 @@ from backupjobs.store.schema import (
     backup_services,
     customers,
     jobs,
+    sort_time,
 )
 from backupjobs.store.scope import TenantScope
 
@@ -211,12 +213,8 @@ class Ingestor:
         return {key[1] for key in added}
 
 
-_NEVER = datetime.min.replace(tzinfo=UTC)
-
-
-def _rank(start_time: datetime | None, job_id: str) -> tuple[bool, datetime, str]:
-    """Sort key of "latest": not started first, then latest start, then jobId."""
-    return (start_time is None, start_time or _NEVER, job_id)
+def _rank(record: JobRecord) -> tuple[datetime, str]:
+    return latest_sort_key(record.start_time, record.last_modify_time, record.job_id)
 
 
 def _later_or_same_job(excluded: Any) -> ColumnElement[bool]:
@@ -226,8 +224,7 @@ def _later_or_same_job(excluded: Any) -> ColumnElement[bool]:
     condition, evaluated against the locked row, keeps the outcome the same as serial.
     """
     current = backup_services.c
-    new_start = excluded[LATEST + "start_time"]
-    old_start = current[LATEST + "start_time"]
+    new_time, old_time = sort_time(excluded, LATEST), sort_time(current, LATEST)
     new_id = excluded[LATEST + "job_id"]
     old_id = current[LATEST + "job_id"]
     return or_(
@@ -236,12 +233,8 @@ def _later_or_same_job(excluded: Any) -> ColumnElement[bool]:
             new_id == old_id,
             excluded[LATEST + "last_modify_time"] >= current[LATEST + "last_modify_time"],
         ),
-        and_(new_start.is_(None), or_(old_start.is_not(None), new_id > old_id)),
-        and_(
-            new_start.is_not(None),
-            old_start.is_not(None),
-            or_(new_start > old_start, and_(new_start == old_start, new_id > old_id)),
-        ),
+        new_time > old_time,
+        and_(new_time == old_time, new_id > old_id),
     )
 
 
@@ -280,10 +273,10 @@ async def _existing_jobs(
     stored_lmt: dict[str, datetime] = {}
     owner: dict[str, ServiceKey] = {}
     stored_sort: dict[str, datetime] = {}
-    for job_id, lmt, customer_id, job_type, job_module, sort_time in rows:
+    for job_id, lmt, customer_id, job_type, job_module, stored_at in rows:
         stored_lmt[job_id] = lmt
         owner[job_id] = (customer_id, job_type, job_module)
-        stored_sort[job_id] = sort_time
+        stored_sort[job_id] = stored_at
     return stored_lmt, owner, stored_sort
 
 
@@ -362,9 +355,7 @@ async def _update_latest(
         if record.job_id in updated:
             updated_ids.setdefault(key, set()).add(record.job_id)
         best = candidates.get(key)
-        if best is None or _rank(record.start_time, record.job_id) > _rank(
-            best.start_time, best.job_id
-        ):
+        if best is None or _rank(record) > _rank(best):
             candidates[key] = record
     if not candidates:
         return set(), []
@@ -377,17 +368,18 @@ async def _update_latest(
             backup_services.c.job_module,
             backup_services.c[LATEST + "job_id"],
             backup_services.c[LATEST + "start_time"],
+            backup_services.c[LATEST + "last_modify_time"],
         ],
         [backup_services.c.partner_id == scope.partner_id],
         [backup_services.c.customer_id, backup_services.c.job_type, backup_services.c.job_module],
         list(updated_ids),
     )
     recompute: list[ServiceKey] = []
-    for customer_id, job_type, job_module, latest_id, latest_start in current:
+    for customer_id, job_type, job_module, latest_id, latest_start, latest_lmt in current:
         key = (customer_id, job_type, job_module)
         best = candidates[key]
-        if latest_id in updated_ids[key] and _rank(best.start_time, best.job_id) < _rank(
-            latest_start, latest_id
+        if latest_id in updated_ids[key] and _rank(best) < latest_sort_key(
+            latest_start, latest_lmt, latest_id
         ):
             recompute.append(key)
             del candidates[key]
@@ -439,19 +431,28 @@ async def _recompute_latest(
     await connection.execute(
         select(backup_services.c.job_type).where(*this_service).with_for_update()
     )
-    top = (
-        await connection.execute(
-            select(*(jobs.c[name] for name in JOB_FIELDS))
-            .where(
-                jobs.c.partner_id == scope.partner_id,
-                jobs.c.customer_id == customer_id,
-                jobs.c.job_type == job_type,
-                jobs.c.job_module == job_module,
-            )
-            .order_by(jobs.c.start_time.desc().nulls_first(), jobs.c.job_id.desc())
-            .limit(1)
+    # The best started job and the best one not started, each read newest first by an
+    # index (not every run of the service sorted by an expression); the later is latest.
+    service_jobs = (
+        jobs.c.partner_id == scope.partner_id,
+        jobs.c.customer_id == customer_id,
+        jobs.c.job_type == job_type,
+        jobs.c.job_module == job_module,
+    )
+    fields = [jobs.c[name] for name in JOB_FIELDS]
+    started = select(*fields).where(*service_jobs, jobs.c.start_time.is_not(None))
+    not_started = select(*fields).where(*service_jobs, jobs.c.start_time.is_(None))
+    tops = [
+        row
+        for statement in (
+            started.order_by(jobs.c.start_time.desc(), jobs.c.job_id.desc()),
+            not_started.order_by(jobs.c.last_modify_time.desc(), jobs.c.job_id.desc()),
         )
-    ).one()
+        if (row := (await connection.execute(statement.limit(1))).first()) is not None
+    ]
+    top = max(
+        tops, key=lambda row: latest_sort_key(row.start_time, row.last_modify_time, row.job_id)
+    )
     await connection.execute(
         update(backup_services)
         .where(*this_service)

@@ -93,6 +93,13 @@ def in_years_1_to_9999(column: ColumnElement[datetime]) -> ColumnElement[datetim
     )
 
 
+def sort_time(columns: Any, prefix: str = "") -> ColumnElement[datetime]:
+    """A job's sort time among ``columns`` (a table's ``c``, or an upsert's ``excluded``;
+    the latest job's with ``prefix`` ``LATEST``): its start time, or its last modification
+    when it has not started. :func:`backupjobs.model.latest_sort_key` in Python."""
+    return func.coalesce(columns[f"{prefix}start_time"], columns[f"{prefix}last_modify_time"])
+
+
 NAME_TYPE = String(200).with_variant(String(200, collation="C"), "postgresql")
 
 metadata = MetaData(
@@ -126,6 +133,21 @@ customers = Table(
     # changes: a reader that holds this revision's services holds the current ones
     # (see backupjobs.readmodel).
     Column("services_revision", BigInteger, nullable=False, server_default="0"),
+    # The vendor's customer profile (SPEC §5 "Customers"): "" when unknown.
+    Column("owner_email", String(254), nullable=False, server_default=""),
+    Column("country_or_region", String(100), nullable=False, server_default=""),
+    # catalog.MANAGEMENT_MODES; 2 ("To be configured") until an operator says otherwise.
+    Column("management_mode", Integer, nullable=False, server_default="2"),
+    # Its tenants, as the vendor lists them: a JSON array of {"id", "name"} (read with
+    # the row, written whole by an operator; directory.tenants_json).
+    Column("tenants", Text, nullable=False, server_default="[]"),
+    # Its enabled services' latest jobs, summed up whenever they change (as the revision):
+    # what its jobStatus depends on but for the time (model.health.ServicesSummary), so
+    # that a customers page reads no service.
+    Column("services_enabled", Integer, nullable=False, server_default="0"),
+    Column("services_ran", Integer, nullable=False, server_default="0"),
+    Column("services_problems", Integer, nullable=False, server_default="0"),
+    Column("services_oldest_change", UtcDateTime),
     PrimaryKeyConstraint("partner_id", "id"),
     ForeignKeyConstraint(["partner_id"], ["partners.id"]),
     Index(None, "partner_id", "name", "id"),
@@ -204,7 +226,7 @@ jobs = Table(
 )
 
 #: A job's sort time (SPEC §4): its start, or its last change while it has not started.
-JOB_SORT_TIME = func.coalesce(jobs.c.start_time, jobs.c.last_modify_time)
+JOB_SORT_TIME = sort_time(jobs.c)
 # The history (/api/v1/jobs), newest first across a partner's customers, by keyset.
 Index("ix_jobs_history", jobs.c.partner_id, JOB_SORT_TIME, jobs.c.job_id)
 

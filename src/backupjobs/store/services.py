@@ -3,8 +3,9 @@
 >>> # revision = await services_revision(db, scope, customer_id)      # None: not visible
 >>> # revision, services = await read_services(db, scope, customer_id)
 
-A service's latest job is the one with the latest start time; a job not yet started counts
-as the latest; equal start times are ordered by jobId. Ingestion keeps a copy of that job
+A service's latest job is the one with the greatest sort time (its start time, or its last
+modification when it has none), ties by jobId (:func:`backupjobs.model.latest_sort_key`).
+Ingestion keeps a copy of that job
 in ``backup_services`` in the same transaction as the history row, and gives the customer
 a new ``services_revision``, so a page never reads ``jobs``, and a reader that holds the
 services of the customer's current revision holds its current services. Both functions

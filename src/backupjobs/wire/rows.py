@@ -17,7 +17,15 @@ from typing import Protocol
 
 import msgspec
 
-from backupjobs.catalog import JOB_MODULES, JOB_TYPES, NOT_FINISHED, RUNNING, STATUSES, CodeTable
+from backupjobs.catalog import (
+    CUSTOMER_JOB_STATUSES,
+    JOB_MODULES,
+    JOB_TYPES,
+    NOT_FINISHED,
+    RUNNING,
+    STATUSES,
+    CodeTable,
+)
 from backupjobs.model import CustomerState, ServiceState
 from backupjobs.wire.formats import (
     NOT_AVAILABLE,
@@ -70,12 +78,31 @@ class ModernJobRow(msgspec.Struct, frozen=True):
     lastModifyTime: str
 
 
-class CustomerRow(msgspec.Struct, frozen=True):
-    """A customer row; the same in both generations."""
+class TenantRow(msgspec.Struct, frozen=True):
+    id: str
+    name: str
 
-    customerId: str
-    customerName: str
-    createdTime: str
+
+class V3CustomerRow(msgspec.Struct, frozen=True):
+    """A row of the v3 customers endpoint, as the vendor publishes it (SPEC §5)."""
+
+    id: str
+    organization: str
+    ownerEmail: str
+    jobStatus: int
+    countryOrRegion: str
+    managementMode: int
+    tenants: list[TenantRow]
+
+
+class ModernCustomerRow(msgspec.Struct, frozen=True):
+    """A row of the Modern customers feed: every value a string, jobStatus its name."""
+
+    id: str
+    organization: str
+    ownerEmail: str
+    jobStatus: str
+    countryOrRegion: str
 
 
 class JobRow(Protocol):
@@ -146,5 +173,23 @@ def _name(table: CodeTable, code: int) -> str:
     return str(code) if entry is None else entry.display
 
 
-def customer_row(customer: CustomerState) -> CustomerRow:
-    return CustomerRow(str(customer.id), customer.name, format_time(customer.created_at))
+def v3_customer_row(customer: CustomerState) -> V3CustomerRow:
+    return V3CustomerRow(
+        str(customer.id),
+        customer.organization,
+        customer.owner_email,
+        int(customer.job_status),
+        customer.country_or_region,
+        customer.management_mode,
+        [TenantRow(tenant.id, tenant.name) for tenant in customer.tenants],
+    )
+
+
+def modern_customer_row(customer: CustomerState) -> ModernCustomerRow:
+    return ModernCustomerRow(
+        str(customer.id),
+        customer.organization,
+        customer.owner_email,
+        _name(CUSTOMER_JOB_STATUSES, customer.job_status),
+        customer.country_or_region,
+    )

@@ -98,7 +98,7 @@ def partner_credential(credential: object) -> str:
 def customers(
     profile: ProfileOption = None, api: ApiOption = Api.v3, output: FormatOption = Format.table
 ) -> None:
-    """List the customers the app sees, by name."""
+    """List the customers the app sees, by name, with their backup health (jobStatus)."""
 
     async def work() -> list[Customer]:
         async with connected(profile) as partner:

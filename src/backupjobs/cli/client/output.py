@@ -69,10 +69,20 @@ def _number(key: str) -> Callable[[dict[str, Any]], str]:
     return lambda row: "" if row.get(key) is None else str(row[key])
 
 
+def health_text(row: dict[str, Any]) -> str:
+    """A customer's jobStatus, coloured: green working, red failed or several issues."""
+    colour = {1: "green", 2: "red", 4: "red", 5: "yellow", 6: "yellow", 3: "cyan"}.get(
+        row["jobStatusCode"]
+    )
+    return f"[{colour}]{row['jobStatus']}[/{colour}]" if colour else str(row["jobStatus"] or "")
+
+
 CUSTOMER_COLUMNS = (
-    Column("Customer", lambda row: row["customerName"] or "", "bold", wraps=True),
+    Column("Customer", lambda row: row["organization"] or "", "bold", wraps=True),
+    Column("Health", health_text),
+    Column("Owner", lambda row: row["ownerEmail"] or "", wraps=True),
+    Column("Country or region", lambda row: row["countryOrRegion"] or "", wraps=True),
     Column("ID", lambda row: row["customerId"]),
-    Column("Created (UTC)", lambda row: time_text(row["createdTime"])),
 )
 JOB_COLUMNS = (
     Column("Type", lambda row: row["jobType"], wraps=True),

@@ -21,10 +21,19 @@ def _time(moment: datetime | None) -> str | None:
 
 
 def customer_row(customer: Customer) -> dict[str, Any]:
+    """A customer with its health (jobStatus) by name and code; management mode and
+    tenants are None from the Modern API, which does not send them."""
+    status, mode, tenants = customer.job_status, customer.management_mode, customer.tenants
     return {
         "customerId": customer.id,
-        "customerName": customer.name,
-        "createdTime": _time(customer.created_time),
+        "organization": customer.organization,
+        "jobStatus": None if status is None else status.name,
+        "jobStatusCode": None if status is None else status.code,
+        "ownerEmail": customer.owner_email,
+        "countryOrRegion": customer.country_or_region,
+        "managementMode": None if mode is None else mode.name,
+        "managementModeCode": None if mode is None else mode.code,
+        "tenants": None if tenants is None else [f"{t.name} ({t.id})" for t in tenants],
     }
 
 
