@@ -7,11 +7,11 @@ from backupjobs.cli.client.session import find_customer
 from backupjobs.sdk import Customer
 
 CUSTOMERS = [
-    Customer("c823f411-f0b7-4d55-893c-3fbdfb31a36d", "Northwind Traders", None),
-    Customer("0c9e4a8e-1e0e-4a40-9f57-2f1e3c1d6a01", "Fabrikam", None),
-    Customer("5b1c2d3e-4f50-4617-8a9b-0c1d2e3f4a5b", "Fabrikam Residences", None),
-    Customer("9a8b7c6d-5e4f-4321-8fed-cba987654321", "Contoso Pharmaceuticals", None),
-    Customer("1f2e3d4c-5b6a-4798-8a7b-6c5d4e3f2a1b", "Adventure Works", None),
+    Customer("c823f411-f0b7-4d55-893c-3fbdfb31a36d", "Northwind Traders", None, None, None),
+    Customer("0c9e4a8e-1e0e-4a40-9f57-2f1e3c1d6a01", "Fabrikam", None, None, None),
+    Customer("5b1c2d3e-4f50-4617-8a9b-0c1d2e3f4a5b", "Fabrikam Residences", None, None, None),
+    Customer("9a8b7c6d-5e4f-4321-8fed-cba987654321", "Contoso Pharmaceuticals", None, None, None),
+    Customer("1f2e3d4c-5b6a-4798-8a7b-6c5d4e3f2a1b", "Adventure Works", None, None, None),
 ]
 
 
