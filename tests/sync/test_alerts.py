@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from litestar import Litestar
 
 from backupjobs.store import upstreams
@@ -14,6 +15,9 @@ from tests.alerts.hooks import received, subscribe
 from tests.receiver import receiving
 from tests.sync.conftest import VendorTenant
 from tests.world import job, make_tenant
+
+#: It reads from a real upstream process (tests/sync/conftest.py).
+pytestmark = pytest.mark.slow
 
 
 async def test_a_failed_job_read_upstream_is_delivered_as_an_alert(

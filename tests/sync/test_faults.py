@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from backupjobs.sdk import Retry
@@ -22,6 +23,9 @@ from backupjobs.sync import SyncOptions, run_upstream
 from tests.sync.conftest import VendorTenant
 from tests.sync.faults import Fault, FaultServer
 from tests.world import job, make_tenant
+
+#: Each test reads from a real upstream process (tests/sync/conftest.py).
+pytestmark = pytest.mark.slow
 
 QUICK_RETRY = Retry(
     attempts=3, backoff=0.05, max_backoff=0.2, statuses=RETRY_STATUSES | SERVER_ERRORS

@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
@@ -23,6 +24,9 @@ from tests.processes import cli_json, environment, running_server
 from tests.sync.conftest import VendorTenant
 from tests.sync.faults import FaultServer
 from tests.world import job
+
+#: Each test reads from a real upstream process (tests/sync/conftest.py).
+pytestmark = pytest.mark.slow
 
 JOBS = "/avpt-products/jobs/batch"
 

@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from backupjobs.store import directory, upstreams
@@ -23,6 +24,9 @@ from backupjobs.store.schema import jobs
 from backupjobs.sync import SyncOptions, run_upstream
 from tests.sync.conftest import VendorTenant, enable_upstream
 from tests.world import job, make_tenant, v3_jobs_path
+
+#: Each test reads from a real upstream process (tests/sync/conftest.py).
+pytestmark = pytest.mark.slow
 
 FAST = SyncOptions(concurrency=2, timeout=10)
 
