@@ -9,7 +9,9 @@ and sends them concurrently: POST with the Standard Webhooks headers, 15 s timeo
 redirects not followed, to the address checked at connection time. A 2xx answer delivers;
 anything else, or none, is retried after about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and
 10 h (each ±20 %), then the delivery is failed; a 410 answer fails it and disables the
-subscription. Every attempt is recorded (status, duration, the answer's first KiB).
+subscription. A 2xx makes the subscription's other deliveries waiting for a retry due at
+once: an endpoint back from an outage gets its backlog in seconds. Every attempt is
+recorded (status, duration, the answer's first KiB).
 
 A round runs when woken (an ingestion commit in this process that made deliveries) and
 at least every ``poll`` seconds otherwise (others' events, retries, claims left by a
@@ -267,6 +269,11 @@ class Deliverer:
                 now=now,
                 count_attempt=counted,
             )
+            hurried = 0
+            if recorded and status is DeliveryStatus.DELIVERED:
+                hurried = await webhooks.hurry_backlog(
+                    connection, claimed.partner_id, claimed.subscription_id, now
+                )
             if recorded and gone:
                 await webhooks.disable_subscription(
                     connection,
@@ -275,6 +282,8 @@ class Deliverer:
                     "the endpoint answered 410 Gone",
                     now,
                 )
+        if hurried:
+            self.wake()
         if gone and recorded:
             _log.warning(
                 "webhook subscription disabled: its endpoint answered 410",

@@ -601,6 +601,26 @@ async def finish_attempt(
     return True
 
 
+async def hurry_backlog(
+    connection: AsyncConnection, partner_id: UUID, subscription_id: UUID, now: datetime
+) -> int:
+    """Make the subscription's deliveries waiting for a retry due now (its endpoint has
+    just answered 2xx: the backlog of an outage goes out at once, not hours later)."""
+    done = await connection.execute(
+        update(webhook_deliveries)
+        .where(
+            _d.partner_id == partner_id,
+            _d.subscription_id == subscription_id,
+            _d.status == DeliveryStatus.PENDING.value,
+            _d.claim.is_(None),
+            _d.attempts > 0,
+            _d.next_attempt_at > now,
+        )
+        .values(next_attempt_at=now)
+    )
+    return done.rowcount or 0
+
+
 async def disable_subscription(
     connection: AsyncConnection, partner_id: UUID, subscription_id: UUID, reason: str, now: datetime
 ) -> None:
