@@ -143,7 +143,7 @@ def build_application(settings: Settings | None = None) -> Litestar:
         middleware=[
             context.metrics.middleware,
             request_target_limit,
-            per_app_limit(context.limiter, context.verifier),
+            per_app_limit(context.limiter, context.verifier, context.basic),
         ],
         openapi_config=_openapi(settings),
         request_max_body_size=settings.max_request_bytes,
