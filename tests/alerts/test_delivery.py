@@ -311,3 +311,20 @@ async def test_a_2xx_brings_the_endpoints_backlog_forward(alerts_client, alerts_
     verifier = WebhookVerifier(hook["secret"])
     jobs = [verifier.verify(r.body, r.headers)["data"]["job"]["jobId"] for r in found]
     assert jobs == ["B1", "B2", "B1"]
+
+
+async def test_the_metrics_count_deliveries(alerts_client, alerts_db):
+    tenant = await make_tenant(alerts_db)
+    with receiving() as receiver:
+        await subscribe(alerts_client, tenant, receiver.url, ["job.failed"])
+        await ingest(alerts_client, tenant, [failed(tenant.customers[0], "M1")])
+        await received(receiver, 1)
+        await asyncio.sleep(0.3)
+    text = (await alerts_client.get("/metrics")).text
+    for series in (
+        "backupjobs_webhook_deliveries_created_total",
+        'backupjobs_webhook_attempts_total{outcome="delivered"}',
+        "backupjobs_webhook_delivery_latency_seconds_count",
+        "backupjobs_webhook_queue_depth",
+    ):
+        assert series in text, series

@@ -25,6 +25,8 @@ TINY = {
     "memory": ["--customers", "20", "--days", "2", "--seconds", "1", "--connections", "4",
                "--ingest-customers", "5"],
     "retention": ["--customers", "20", "--days", "4", "--batches", "1"],
+    "alerts": ["--customers", "10", "--days", "2", "--clients", "2", "--rounds", "1",
+               "--rate", "20", "--seconds", "2", "--outage", "3"],
 }  # fmt: skip
 EXPECTED = {
     "pages": ["ratio"],
@@ -32,6 +34,7 @@ EXPECTED = {
     "ingest": ["HTTP ingestion, postgresql", "HTTP ingestion, sqlite", "simulate"],
     "memory": ["1 worker(s): peak RSS", "2 worker(s): peak RSS"],
     "retention": ["a daily round", "one plain DELETE", "with an index on jobs.start_time"],
+    "alerts": ["ingestion with alerts", "latency p99", "outage"],
 }
 
 
