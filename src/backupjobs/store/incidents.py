@@ -31,6 +31,7 @@ from sqlalchemy import (
     and_,
     exists,
     func,
+    or_,
     select,
     text,
     update,
@@ -371,20 +372,29 @@ async def _subscribers(
     ]
 
 
-def last_success_time(service: Any = backup_services) -> Any:
-    """When the service's latest successful job ended (its start if it has no end): a
-    lookup of its history by the service index."""
-    return (
-        select(func.max(func.coalesce(jobs.c.end_time, jobs.c.start_time)))
-        .where(
-            jobs.c.partner_id == service.c.partner_id,
-            jobs.c.customer_id == service.c.customer_id,
-            jobs.c.job_type == service.c.job_type,
-            jobs.c.job_module == service.c.job_module,
-            jobs.c.status.in_(sorted(SUCCESSFUL_STATUSES)),
-        )
-        .scalar_subquery()
-    )
+#: The longest a successful job is taken to run: a success that ended after a cutoff is
+#: looked for among the jobs started at most this long before it (a range of the service
+#: index, so that a round's cost follows the recent history, not the whole of it).
+LONGEST_JOB = timedelta(days=7)
+
+
+def succeeded_since(cutoff: datetime | None) -> ColumnElement[bool]:
+    """The ``backup_services`` row's service had a successful job (2 or 4) that ended (or,
+    without an end, started) at or after ``cutoff`` (None: ever)."""
+    service = backup_services.c
+    condition = [
+        jobs.c.partner_id == service.partner_id,
+        jobs.c.customer_id == service.customer_id,
+        jobs.c.job_type == service.job_type,
+        jobs.c.job_module == service.job_module,
+        jobs.c.status.in_(sorted(SUCCESSFUL_STATUSES)),
+    ]
+    if cutoff is not None:
+        condition += [
+            jobs.c.start_time >= cutoff - LONGEST_JOB,
+            func.coalesce(jobs.c.end_time, jobs.c.start_time) >= cutoff,
+        ]
+    return exists().where(*condition)
 
 
 async def detect_stale(db: Database, *, now: datetime) -> int | None:
@@ -448,7 +458,10 @@ async def _stale_services(
             service.partner_id == partner,
             service.disabled_at.is_(None),
             service[LATEST + "job_id"].is_not(None),
-            func.coalesce(last_success_time(), service.enabled_at) < cutoff,
+            # Stale (model.health.is_stale): no success since the cutoff; one that never
+            # succeeded counts from when it was first seen (enabled an hour ago: not yet).
+            ~succeeded_since(cutoff),
+            or_(service.enabled_at < cutoff, succeeded_since(None)),
             ~told,
         )
         .order_by(service.customer_id, service.job_type, service.job_module)
