@@ -9,8 +9,9 @@ and sends them concurrently: POST with the Standard Webhooks headers, 15 s timeo
 redirects not followed, to the address checked at connection time. A 2xx answer delivers;
 anything else, or none, is retried after about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and
 10 h (each ±20 %), then the delivery is failed; a 410 answer fails it and disables the
-subscription. A 2xx makes the subscription's other deliveries waiting for a retry due at
-once: an endpoint back from an outage gets its backlog in seconds. Every attempt is
+subscription. A 2xx from an endpoint that failed an attempt in this process makes the
+subscription's other deliveries waiting for a retry due at once: an endpoint back from an
+outage gets its backlog in seconds. Every attempt is
 recorded (status, duration, the answer's first KiB).
 
 A round runs when woken (an ingestion commit in this process that made deliveries) and
@@ -26,6 +27,7 @@ import random
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import httpx
 import structlog
@@ -81,6 +83,9 @@ class Deliverer:
         self._delays = tuple(retry_delays)
         self._poll = poll
         self._woken = asyncio.Event()
+        #: Subscriptions whose endpoint failed an attempt in this process since it last
+        #: answered 2xx: their next success brings their waiting retries forward.
+        self._failing: set[tuple[UUID, UUID]] = set()
         self._http = httpx.AsyncClient(
             timeout=timeout,
             follow_redirects=False,
@@ -270,10 +275,13 @@ class Deliverer:
                 count_attempt=counted,
             )
             hurried = 0
+            endpoint = (claimed.partner_id, claimed.subscription_id)
             if recorded and status is DeliveryStatus.DELIVERED:
-                hurried = await webhooks.hurry_backlog(
-                    connection, claimed.partner_id, claimed.subscription_id, now
-                )
+                if endpoint in self._failing:
+                    self._failing.discard(endpoint)
+                    hurried = await webhooks.hurry_backlog(connection, *endpoint, now)
+            elif recorded and counted:
+                self._failing.add(endpoint)
             if recorded and gone:
                 await webhooks.disable_subscription(
                     connection,
