@@ -59,6 +59,9 @@ TIMEOUT_SECONDS = 15.0
 LEASE = timedelta(seconds=20)
 POLL_SECONDS = 1.0
 CLAIM_BATCH = 50
+#: Database connections the deliverer uses at once in a process: the requests' pool is
+#: shared, and 50 attempts in flight must not take it from ingestion.
+DATABASE_CONNECTIONS = 3
 _log = structlog.get_logger("backupjobs.alerts")
 
 
@@ -83,6 +86,7 @@ class Deliverer:
         self._delays = tuple(retry_delays)
         self._poll = poll
         self._woken = asyncio.Event()
+        self._connections = asyncio.Semaphore(DATABASE_CONNECTIONS)
         #: Subscriptions whose endpoint failed an attempt in this process since it last
         #: answered 2xx: their next success brings their waiting retries forward.
         self._failing: set[tuple[UUID, UUID]] = set()
@@ -108,7 +112,7 @@ class Deliverer:
                         pass
                     if self._metrics is not None and time.monotonic() - last_depth > 15:
                         last_depth = time.monotonic()
-                        async with self._db.read() as connection:
+                        async with self._connections, self._db.read() as connection:
                             self._metrics.queue_depth.set(await webhooks.queue_depth(connection))
                 except asyncio.CancelledError:
                     raise
@@ -122,7 +126,7 @@ class Deliverer:
     async def deliver_due(self) -> int:
         """One round: claim what is due and send it; the number claimed."""
         now = datetime.now(UTC)
-        async with self._db.write() as connection:
+        async with self._connections, self._db.write() as connection:
             claimed = await webhooks.claim_due(connection, now=now, lease=LEASE, limit=CLAIM_BATCH)
         if claimed:
             await asyncio.gather(*(self._attempt(delivery) for delivery in claimed))
@@ -139,7 +143,7 @@ class Deliverer:
 
     async def _send(self, claimed: webhooks.Claimed) -> None:
         event_type = EventType(claimed.event_type)
-        async with self._db.read() as connection:
+        async with self._connections, self._db.read() as connection:
             subscription = await webhooks.subscription_for_delivery(
                 connection, claimed.partner_id, claimed.subscription_id
             )
@@ -260,7 +264,7 @@ class Deliverer:
         counted: bool = True,
     ) -> bool:
         now = datetime.now(UTC)
-        async with self._db.write() as connection:
+        async with self._connections, self._db.write() as connection:
             recorded = await webhooks.finish_attempt(
                 connection,
                 claimed,

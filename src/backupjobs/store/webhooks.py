@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.model.alerts import DeliveryStatus
@@ -467,10 +467,11 @@ async def claim_due(
     if not keys:
         return []
     claim = uuid.uuid4()
-    ids = [key.id for key in keys]
+    # By the primary key (partner, id): a lookup each, whatever the table holds.
+    claimed = tuple_(_d.partner_id, _d.id).in_([(key.partner_id, key.id) for key in keys])
     await connection.execute(
         update(webhook_deliveries)
-        .where(_d.id.in_(ids), _d.status == DeliveryStatus.PENDING.value)
+        .where(claimed, _d.status == DeliveryStatus.PENDING.value)
         .values(next_attempt_at=now + lease, claim=claim)
     )
     e = alert_events.c
@@ -497,7 +498,7 @@ async def claim_due(
                 alert_events, (e.partner_id == _d.partner_id) & (e.id == _d.event_id)
             )
         )
-        .where(_d.id.in_(ids), _d.claim == claim)
+        .where(claimed, _d.claim == claim)
     )
     return [Claimed(**row._mapping) for row in rows]
 
