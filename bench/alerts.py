@@ -194,12 +194,13 @@ def _failing_batches(
 
 
 def drive(
-    urls: list[str], access_token: str, customers: list[str], per_second: int, seconds: float
+    tokens: dict[str, str], customers: list[str], per_second: int, seconds: float
 ) -> dict[str, float]:
-    """Post failed jobs at ``per_second`` across ``urls``; the answer time of each job."""
+    """Post failed jobs at ``per_second`` across the servers (``tokens``: each one's
+    access token, by URL: a token's audience is its server); the answer time of each."""
     answered: dict[str, float] = {}
     interval = 10 / per_second
-    headers = {"Authorization": f"Bearer {access_token}"}
+    urls = list(tokens)
 
     async def run() -> None:
         async with httpx.AsyncClient(timeout=30) as http:

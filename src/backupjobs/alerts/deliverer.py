@@ -26,6 +26,7 @@ import contextlib
 import random
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -124,42 +125,75 @@ class Deliverer:
             await self._http.aclose()
 
     async def deliver_due(self) -> int:
-        """One round: claim what is due and send it; the number claimed."""
+        """One round: claim what is due, read what sending it needs, send it all at
+        once, record the outcomes; the number claimed. Three transactions a round,
+        whatever its size: the database is shared with ingestion."""
         now = datetime.now(UTC)
         async with self._connections, self._db.write() as connection:
             claimed = await webhooks.claim_due(connection, now=now, lease=LEASE, limit=CLAIM_BATCH)
-        if claimed:
-            await asyncio.gather(*(self._attempt(delivery) for delivery in claimed))
+        if not claimed:
+            return 0
+        contexts = await self._contexts(claimed)
+        outcomes = await asyncio.gather(
+            *(self._attempt(delivery, *contexts[delivery.id]) for delivery in claimed)
+        )
+        await self._record([outcome for outcome in outcomes if outcome is not None])
         return len(claimed)
 
-    async def _attempt(self, claimed: webhooks.Claimed) -> None:
+    async def _contexts(
+        self, claimed: Sequence[webhooks.Claimed]
+    ) -> dict[UUID, tuple[webhooks.Subscription | None, str | None]]:
+        """Each delivery's subscription, and its customer's name if the subscription's
+        app may see the customer now (each read once a round)."""
+        subscriptions: dict[tuple[UUID, UUID], webhooks.Subscription | None] = {}
+        names: dict[tuple[UUID, str, UUID], str | None] = {}
+        found: dict[UUID, tuple[webhooks.Subscription | None, str | None]] = {}
+        async with self._connections, self._db.read() as connection:
+            for delivery in claimed:
+                key = (delivery.partner_id, delivery.subscription_id)
+                if key not in subscriptions:
+                    subscriptions[key] = await webhooks.subscription_for_delivery(connection, *key)
+                subscription = subscriptions[key]
+                name = None
+                if subscription is not None and delivery.customer_id is not None:
+                    seen = (delivery.partner_id, subscription.client_id, delivery.customer_id)
+                    if seen not in names:
+                        names[seen] = await webhooks.customer_name_if_visible(
+                            connection,
+                            TenantScope(delivery.partner_id, subscription.client_id),
+                            delivery.customer_id,
+                        )
+                    name = names[seen]
+                found[delivery.id] = (subscription, name)
+        return found
+
+    async def _attempt(
+        self,
+        claimed: webhooks.Claimed,
+        subscription: webhooks.Subscription | None,
+        customer_name: str | None,
+    ) -> _Outcome | None:
         try:
-            await self._send(claimed)
+            return await self._send(claimed, subscription, customer_name)
         except asyncio.CancelledError:
             raise
         except Exception:
             # Left claimed: due again when its lease ends.
             _log.exception("webhook delivery failed unexpectedly", delivery=str(claimed.id))
+            return None
 
-    async def _send(self, claimed: webhooks.Claimed) -> None:
+    async def _send(
+        self,
+        claimed: webhooks.Claimed,
+        subscription: webhooks.Subscription | None,
+        customer_name: str | None,
+    ) -> _Outcome | None:
         event_type = EventType(claimed.event_type)
-        async with self._connections, self._db.read() as connection:
-            subscription = await webhooks.subscription_for_delivery(
-                connection, claimed.partner_id, claimed.subscription_id
-            )
-            customer_name = None
-            if subscription is not None and claimed.customer_id is not None:
-                customer_name = await webhooks.customer_name_if_visible(
-                    connection,
-                    TenantScope(claimed.partner_id, subscription.client_id),
-                    claimed.customer_id,
-                )
         if subscription is None:
-            return  # deleted: its deliveries went with it
+            return None  # deleted: its deliveries went with it
         reason = _skip_reason(subscription, claimed, customer_name, event_type)
         if reason is not None:
-            await self._finish(claimed, DeliveryStatus.SKIPPED, error=reason, counted=False)
-            return
+            return _Outcome(claimed, DeliveryStatus.SKIPPED, error=reason, counted=False)
         now = datetime.now(UTC)
         event = Event(
             claimed.event_id,
@@ -212,29 +246,17 @@ class Deliverer:
             error = "no answer within the timeout"
         except httpx.HTTPError as failure:
             error = f"{type(failure).__name__}: {failure}"[:500]
-        duration_ms = int((time.perf_counter() - clock) * 1000)
         outcome, next_at = self._outcome(claimed, status)
-        recorded = await self._finish(
+        return _Outcome(
             claimed,
             outcome,
             next_at=next_at,
             started=started,
-            duration_ms=duration_ms,
+            duration_ms=int((time.perf_counter() - clock) * 1000),
             response_status=status,
             error=error,
             excerpt=excerpt,
-            gone=status == 410,
         )
-        if recorded and self._metrics is not None:
-            self._metrics.attempts.labels(
-                "delivered" if outcome is DeliveryStatus.DELIVERED else "error"
-            ).inc()
-            if outcome is DeliveryStatus.DELIVERED:
-                self._metrics.latency.observe(
-                    max((datetime.now(UTC) - claimed.event_created_at).total_seconds(), 0)
-                )
-            elif outcome is DeliveryStatus.FAILED:
-                self._metrics.failed.inc()
 
     def _outcome(
         self, claimed: webhooks.Claimed, status: int | None
@@ -249,59 +271,78 @@ class Deliverer:
         delay = self._delays[done - 1] * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311
         return DeliveryStatus.PENDING, datetime.now(UTC) + delay
 
-    async def _finish(
-        self,
-        claimed: webhooks.Claimed,
-        status: DeliveryStatus,
-        *,
-        next_at: datetime | None = None,
-        started: datetime | None = None,
-        duration_ms: int = 0,
-        response_status: int | None = None,
-        error: str | None = None,
-        excerpt: str | None = None,
-        gone: bool = False,
-        counted: bool = True,
-    ) -> bool:
+    async def _record(self, outcomes: Sequence[_Outcome]) -> None:
+        """Write a round's outcomes in one transaction (each under its claim), disable the
+        subscriptions that answered 410, hurry the backlog of endpoints that are back."""
+        if not outcomes:
+            return
         now = datetime.now(UTC)
+        hurried = 0
+        gone: list[_Outcome] = []
         async with self._connections, self._db.write() as connection:
-            recorded = await webhooks.finish_attempt(
-                connection,
-                claimed,
-                status=status,
-                next_attempt_at=next_at,
-                started_at=started or now,
-                duration_ms=duration_ms,
-                response_status=response_status,
-                error=error,
-                excerpt=excerpt,
-                now=now,
-                count_attempt=counted,
-            )
-            hurried = 0
-            endpoint = (claimed.partner_id, claimed.subscription_id)
-            if recorded and status is DeliveryStatus.DELIVERED:
-                if endpoint in self._failing:
-                    self._failing.discard(endpoint)
-                    hurried = await webhooks.hurry_backlog(connection, *endpoint, now)
-            elif recorded and counted:
-                self._failing.add(endpoint)
-            if recorded and gone:
-                await webhooks.disable_subscription(
+            for outcome in outcomes:
+                claimed = outcome.claimed
+                recorded = await webhooks.finish_attempt(
                     connection,
-                    claimed.partner_id,
-                    claimed.subscription_id,
-                    "the endpoint answered 410 Gone",
-                    now,
+                    claimed,
+                    status=outcome.status,
+                    next_attempt_at=outcome.next_at,
+                    started_at=outcome.started or now,
+                    duration_ms=outcome.duration_ms,
+                    response_status=outcome.response_status,
+                    error=outcome.error,
+                    excerpt=outcome.excerpt,
+                    now=now,
+                    count_attempt=outcome.counted,
                 )
+                if not recorded:
+                    continue
+                endpoint = (claimed.partner_id, claimed.subscription_id)
+                if outcome.status is DeliveryStatus.DELIVERED:
+                    if endpoint in self._failing:
+                        self._failing.discard(endpoint)
+                        hurried += await webhooks.hurry_backlog(connection, *endpoint, now)
+                elif outcome.counted:
+                    self._failing.add(endpoint)
+                if outcome.response_status == 410:
+                    gone.append(outcome)
+                    await webhooks.disable_subscription(
+                        connection, *endpoint, "the endpoint answered 410 Gone", now
+                    )
+                self._count(outcome, now)
         if hurried:
             self.wake()
-        if gone and recorded:
+        for outcome in gone:
             _log.warning(
                 "webhook subscription disabled: its endpoint answered 410",
-                subscription=str(claimed.subscription_id),
+                subscription=str(outcome.claimed.subscription_id),
             )
-        return recorded
+
+    def _count(self, outcome: _Outcome, now: datetime) -> None:
+        if self._metrics is None or not outcome.counted:
+            return
+        delivered = outcome.status is DeliveryStatus.DELIVERED
+        self._metrics.attempts.labels("delivered" if delivered else "error").inc()
+        if delivered:
+            waited = (now - outcome.claimed.event_created_at).total_seconds()
+            self._metrics.latency.observe(max(waited, 0))
+        elif outcome.status is DeliveryStatus.FAILED:
+            self._metrics.failed.inc()
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What became of one attempt (or of a delivery skipped unsent)."""
+
+    claimed: webhooks.Claimed
+    status: DeliveryStatus
+    next_at: datetime | None = None
+    started: datetime | None = None
+    duration_ms: int = 0
+    response_status: int | None = None
+    error: str | None = None
+    excerpt: str | None = None
+    counted: bool = True
 
 
 def _skip_reason(
