@@ -146,25 +146,28 @@ class Deliverer:
         """Each delivery's subscription, and its customer's name if the subscription's
         app may see the customer now (each read once a round)."""
         subscriptions: dict[tuple[UUID, UUID], webhooks.Subscription | None] = {}
-        names: dict[tuple[UUID, str, UUID], str | None] = {}
-        found: dict[UUID, tuple[webhooks.Subscription | None, str | None]] = {}
+        wanted: dict[TenantScope, set[UUID]] = {}
         async with self._connections, self._db.read() as connection:
             for delivery in claimed:
                 key = (delivery.partner_id, delivery.subscription_id)
                 if key not in subscriptions:
                     subscriptions[key] = await webhooks.subscription_for_delivery(connection, *key)
                 subscription = subscriptions[key]
-                name = None
                 if subscription is not None and delivery.customer_id is not None:
-                    seen = (delivery.partner_id, subscription.client_id, delivery.customer_id)
-                    if seen not in names:
-                        names[seen] = await webhooks.customer_name_if_visible(
-                            connection,
-                            TenantScope(delivery.partner_id, subscription.client_id),
-                            delivery.customer_id,
-                        )
-                    name = names[seen]
-                found[delivery.id] = (subscription, name)
+                    scope = TenantScope(delivery.partner_id, subscription.client_id)
+                    wanted.setdefault(scope, set()).add(delivery.customer_id)
+            names = {
+                scope: await webhooks.visible_customer_names(connection, scope, sorted(ids))
+                for scope, ids in wanted.items()
+            }
+        found: dict[UUID, tuple[webhooks.Subscription | None, str | None]] = {}
+        for delivery in claimed:
+            subscription = subscriptions[(delivery.partner_id, delivery.subscription_id)]
+            name = None
+            if subscription is not None and delivery.customer_id is not None:
+                scope = TenantScope(delivery.partner_id, subscription.client_id)
+                name = names[scope].get(delivery.customer_id)
+            found[delivery.id] = (subscription, name)
         return found
 
     async def _attempt(
@@ -279,6 +282,7 @@ class Deliverer:
         now = datetime.now(UTC)
         hurried = 0
         gone: list[_Outcome] = []
+        attempts = []
         async with self._connections, self._db.write() as connection:
             for outcome in outcomes:
                 claimed = outcome.claimed
@@ -287,16 +291,24 @@ class Deliverer:
                     claimed,
                     status=outcome.status,
                     next_attempt_at=outcome.next_at,
-                    started_at=outcome.started or now,
-                    duration_ms=outcome.duration_ms,
                     response_status=outcome.response_status,
                     error=outcome.error,
-                    excerpt=outcome.excerpt,
                     now=now,
                     count_attempt=outcome.counted,
                 )
                 if not recorded:
                     continue
+                if outcome.counted:
+                    attempts.append(
+                        webhooks.attempt_row(
+                            claimed,
+                            started_at=outcome.started or now,
+                            duration_ms=outcome.duration_ms,
+                            response_status=outcome.response_status,
+                            error=outcome.error,
+                            excerpt=outcome.excerpt,
+                        )
+                    )
                 endpoint = (claimed.partner_id, claimed.subscription_id)
                 if outcome.status is DeliveryStatus.DELIVERED:
                     if endpoint in self._failing:
@@ -310,6 +322,7 @@ class Deliverer:
                         connection, *endpoint, "the endpoint answered 410 Gone", now
                     )
                 self._count(outcome, now)
+            await webhooks.add_attempts(connection, attempts)
         if hurried:
             self.wake()
         for outcome in gone:

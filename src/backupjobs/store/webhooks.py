@@ -408,7 +408,19 @@ async def redeliver(
     *,
     now: datetime,
 ) -> bool:
-    """Start the delivery again, due now, with a schedule of its own."""
+    """Start the delivery again, due now, with a schedule (and attempt log) of its own."""
+    await connection.execute(
+        delete(webhook_attempts).where(
+            webhook_attempts.c.partner_id == scope.partner_id,
+            webhook_attempts.c.delivery_id.in_(
+                select(_d.id).where(
+                    _d.partner_id == scope.partner_id,
+                    _d.subscription_id == subscription_id,
+                    _d.id == delivery_id,
+                )
+            ),
+        )
+    )
     done = await connection.execute(
         update(webhook_deliveries)
         .where(
@@ -533,17 +545,17 @@ async def subscription_for_delivery(
     return Subscription(**values, customer_ids=listed)
 
 
-async def customer_name_if_visible(
-    connection: AsyncConnection, scope: TenantScope, customer_id: UUID
-) -> str | None:
-    """The customer's name if the app of ``scope`` may see it now, else None."""
-    name: str | None = await connection.scalar(
-        select(customers.c.name).where(
+async def visible_customer_names(
+    connection: AsyncConnection, scope: TenantScope, customer_ids: Sequence[UUID]
+) -> dict[UUID, str]:
+    """The names of those of ``customer_ids`` the app of ``scope`` may see now."""
+    rows = await connection.execute(
+        select(customers.c.id, customers.c.name).where(
             scope.conditions.allows(customers.c.partner_id, customers.c.id),
-            customers.c.id == customer_id,
+            customers.c.id.in_(list(customer_ids)),
         )
     )
-    return name
+    return {row.id: row.name for row in rows}
 
 
 async def finish_attempt(
@@ -552,16 +564,14 @@ async def finish_attempt(
     *,
     status: DeliveryStatus,
     next_attempt_at: datetime | None,
-    started_at: datetime,
-    duration_ms: int,
     response_status: int | None,
     error: str | None,
-    excerpt: str | None,
     now: datetime,
     count_attempt: bool = True,
 ) -> bool:
-    """Record an attempt's outcome under its claim; False when the claim was lost (the
-    lease ended and another process took it, or it was redelivered meanwhile)."""
+    """Record an attempt's outcome on its delivery, under its claim; False when the claim
+    was lost (the lease ended and another process took it, or it was redelivered
+    meanwhile). The attempt itself goes in with :func:`add_attempts`."""
     done = await connection.execute(
         update(webhook_deliveries)
         .where(_d.partner_id == claimed.partner_id, _d.id == claimed.id, _d.claim == claimed.claim)
@@ -575,31 +585,35 @@ async def finish_attempt(
             delivered_at=now if status is DeliveryStatus.DELIVERED else None,
         )
     )
-    if not done.rowcount:
-        return False
-    if count_attempt:
-        number = claimed.attempts + 1
-        # A redelivery starts numbering again: its attempts replace the old ones'.
-        await connection.execute(
-            delete(webhook_attempts).where(
-                webhook_attempts.c.partner_id == claimed.partner_id,
-                webhook_attempts.c.delivery_id == claimed.id,
-                webhook_attempts.c.number >= number,
-            )
-        )
-        await connection.execute(
-            insert(webhook_attempts).values(
-                partner_id=claimed.partner_id,
-                delivery_id=claimed.id,
-                number=number,
-                started_at=started_at,
-                duration_ms=duration_ms,
-                response_status=response_status,
-                error=error,
-                response_excerpt=None if excerpt is None else excerpt[:RESPONSE_EXCERPT_CHARS],
-            )
-        )
-    return True
+    return bool(done.rowcount)
+
+
+def attempt_row(
+    claimed: Claimed,
+    *,
+    started_at: datetime,
+    duration_ms: int,
+    response_status: int | None,
+    error: str | None,
+    excerpt: str | None,
+) -> dict[str, Any]:
+    """The ``webhook_attempts`` row of an attempt at ``claimed`` (its next number)."""
+    return {
+        "partner_id": claimed.partner_id,
+        "delivery_id": claimed.id,
+        "number": claimed.attempts + 1,
+        "started_at": started_at,
+        "duration_ms": duration_ms,
+        "response_status": response_status,
+        "error": error,
+        "response_excerpt": None if excerpt is None else excerpt[:RESPONSE_EXCERPT_CHARS],
+    }
+
+
+async def add_attempts(connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Log attempts (rows of :func:`attempt_row`), in one statement."""
+    if rows:
+        await connection.execute(insert(webhook_attempts), list(rows))
 
 
 async def hurry_backlog(
