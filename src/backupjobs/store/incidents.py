@@ -269,8 +269,17 @@ async def write_events(
 ) -> int:
     """Write ``events`` (each once: one whose key exists is left out) and a delivery to
     each subscription of the partner that wants it (``only_subscription``: to that one
-    alone, whatever it asked for: a ping). Returns the deliveries made."""
+    alone, whatever it asked for: a ping). Returns the deliveries made.
+
+    An event no subscription wants is not written: a partner without webhooks pays for
+    its incidents only (and a subscription made later hears of what happens from then).
+    """
     if not events:
+        return 0
+    subscribers = await _subscribers(connection, partner, only_subscription)
+    if only_subscription is None:
+        events = [e for e in events if any(s.wants(e) for s in subscribers)]
+    if not events or not subscribers:
         return 0
     rows = [
         {
@@ -298,7 +307,6 @@ async def write_events(
     )
     new_ids = set(inserted.scalars())
     new_events = [event for event in events if event.id in new_ids]
-    subscribers = await _subscribers(connection, partner, only_subscription)
     deliveries = []
     for event in new_events:
         for subscriber in subscribers:
