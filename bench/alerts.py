@@ -204,6 +204,7 @@ def drive(
     """Post failed jobs at ``per_second`` across the servers (``tokens``: each one's
     access token, by URL: a token's audience is its server); the answer time of each."""
     answered: dict[str, float] = {}
+    refused: list[int] = []
     interval = 10 / per_second
     urls = list(tokens)
 
@@ -224,7 +225,9 @@ def drive(
                         json=batch,
                         headers={"Authorization": f"Bearer {tokens[url]}"},
                     )
-                    answer.raise_for_status()
+                    if answer.status_code != 200:  # an overloaded server's 503: counted
+                        refused.append(answer.status_code)
+                        return
                     at = time.monotonic()
                     for record in batch:
                         answered[record["jobId"]] = at
@@ -233,6 +236,8 @@ def drive(
             await asyncio.gather(*tasks)
 
     asyncio.run(run())
+    if refused:
+        print(f"  ({len(refused)} requests of 10 jobs refused: {sorted(set(refused))})")
     return answered
 
 
