@@ -56,8 +56,12 @@ RETRY_DELAYS: tuple[timedelta, ...] = (
 )
 JITTER = 0.2
 TIMEOUT_SECONDS = 15.0
-#: How long a claim holds: past the timeout, so that a live attempt keeps its claim.
-LEASE = timedelta(seconds=20)
+#: How long a claim holds: past the timeout, so that a live attempt keeps its claim (and
+#: short enough that what a dead process held goes out within 30 s of a restart).
+LEASE = timedelta(seconds=25)
+#: A claimed delivery is sent only if its attempt can start within this of the claim:
+#: sending later could outlast the lease, and another process would send it again.
+SEND_WITHIN = LEASE - timedelta(seconds=TIMEOUT_SECONDS) - timedelta(seconds=5)
 POLL_SECONDS = 1.0
 CLAIM_BATCH = 50
 #: Database connections the deliverer uses at once in a process: the requests' pool is
@@ -125,19 +129,23 @@ class Deliverer:
             await self._http.aclose()
 
     async def deliver_due(self) -> int:
-        """One round: claim what is due, read what sending it needs, send it all at
-        once, record the outcomes; the number claimed. Three transactions a round,
-        whatever its size: the database is shared with ingestion."""
+        """One round: claim what is due, read what sending it needs (once a round), send
+        it all at once, and record each outcome as soon as it is known (before the claim
+        could end); the number claimed."""
         now = datetime.now(UTC)
+        claimed_at = time.monotonic()
         async with self._connections, self._db.write() as connection:
             claimed = await webhooks.claim_due(connection, now=now, lease=LEASE, limit=CLAIM_BATCH)
         if not claimed:
             return 0
         contexts = await self._contexts(claimed)
-        outcomes = await asyncio.gather(
+        if time.monotonic() - claimed_at > SEND_WITHIN.total_seconds():
+            # The database is that slow: leave them claimed, due again at the lease's end.
+            _log.warning("webhook deliveries not sent: claimed too long ago", count=len(claimed))
+            return 0
+        await asyncio.gather(
             *(self._attempt(delivery, *contexts[delivery.id]) for delivery in claimed)
         )
-        await self._record([outcome for outcome in outcomes if outcome is not None])
         return len(claimed)
 
     async def _contexts(
@@ -177,7 +185,10 @@ class Deliverer:
         customer_name: str | None,
     ) -> _Outcome | None:
         try:
-            return await self._send(claimed, subscription, customer_name)
+            outcome = await self._send(claimed, subscription, customer_name)
+            if outcome is not None:
+                await self._record([outcome])
+            return outcome
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -275,7 +286,7 @@ class Deliverer:
         return DeliveryStatus.PENDING, datetime.now(UTC) + delay
 
     async def _record(self, outcomes: Sequence[_Outcome]) -> None:
-        """Write a round's outcomes in one transaction (each under its claim), disable the
+        """Write outcomes in one transaction (each under its claim), disable the
         subscriptions that answered 410, hurry the backlog of endpoints that are back."""
         if not outcomes:
             return
