@@ -3,11 +3,15 @@ redirects, tenant scope, chat formats (in-process server, both databases)."""
 
 import asyncio
 import json
+import uuid
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import update
 from standardwebhooks.webhooks import Webhook as ReferenceWebhook
 
 from backupjobs.auth.apps import update_app
 from backupjobs.sdk.webhooks import WebhookVerifier
+from backupjobs.store.schema import webhook_deliveries
 from tests.alerts.hooks import WEBHOOKS, deliveries, received, settled, subscribe
 from tests.receiver import receiving
 from tests.world import add_app, ingest, job, make_tenant
@@ -282,3 +286,45 @@ async def test_a_rotated_secret_signs_beside_the_new_one(alerts_client, alerts_d
     for secret in (hook["secret"], new):
         assert WebhookVerifier(secret).verify(delivery.body, delivery.headers)["type"] == "ping"
         ReferenceWebhook(secret).verify(delivery.body, delivery.headers)
+
+
+async def test_a_2xx_brings_the_endpoints_backlog_forward(alerts_client, alerts_db):
+    """A delivery waiting hours for its retry goes out as soon as the endpoint answers a
+    later event."""
+    tenant = await make_tenant(alerts_db)
+    with receiving(answers=[503]) as receiver:
+        hook = await subscribe(alerts_client, tenant, receiver.url, ["job.failed"])
+        await ingest(alerts_client, tenant, [failed(tenant.customers[0], "B1")])
+        await received(receiver, 1)
+        waiting = None
+        while waiting is None or waiting["attempts"] == 0:  # its failure recorded
+            (waiting,) = await deliveries(alerts_client, tenant, hook["id"])
+        # As if the next retry were hours away (this module's schedule is 0.5 s).
+        async with alerts_db.write() as connection:
+            await connection.execute(
+                update(webhook_deliveries)
+                .where(webhook_deliveries.c.id == uuid.UUID(waiting["id"]))
+                .values(next_attempt_at=datetime.now(UTC) + timedelta(hours=5))
+            )
+        await ingest(alerts_client, tenant, [failed(tenant.customers[0], "B2")])
+        found = await received(receiver, 3)
+    verifier = WebhookVerifier(hook["secret"])
+    jobs = [verifier.verify(r.body, r.headers)["data"]["job"]["jobId"] for r in found]
+    assert jobs == ["B1", "B2", "B1"]
+
+
+async def test_the_metrics_count_deliveries(alerts_client, alerts_db):
+    tenant = await make_tenant(alerts_db)
+    with receiving() as receiver:
+        await subscribe(alerts_client, tenant, receiver.url, ["job.failed"])
+        await ingest(alerts_client, tenant, [failed(tenant.customers[0], "M1")])
+        await received(receiver, 1)
+        await asyncio.sleep(0.3)
+    text = (await alerts_client.get("/metrics")).text
+    for series in (
+        "backupjobs_webhook_deliveries_created_total",
+        'backupjobs_webhook_attempts_total{outcome="delivered"}',
+        "backupjobs_webhook_delivery_latency_seconds_count",
+        "backupjobs_webhook_queue_depth",
+    ):
+        assert series in text, series

@@ -28,6 +28,8 @@ TINY = {
     "sync": ["--customers", "5"],
     "reports": ["--customers", "10", "--days", "3", "--rounds", "3", "--depth", "2"],
     "customers": ["--customers", "20", "--days", "1", "--rounds", "1"],
+    "alerts": ["--customers", "10", "--days", "2", "--clients", "2", "--rounds", "1",
+               "--rate", "20", "--seconds", "2", "--outage", "3"],
 }  # fmt: skip
 EXPECTED = {
     "pages": ["ratio"],
@@ -38,6 +40,7 @@ EXPECTED = {
     "sync": ["first run", "unchanged run", "requests 7 vs one per page 7: met"],
     "reports": ["history", "summary of every customer", "export of the whole history"],
     "customers": ["ratio"],
+    "alerts": ["ingestion with alerts", "latency p99", "outage"],
 }
 
 

@@ -9,7 +9,10 @@ and sends them concurrently: POST with the Standard Webhooks headers, 15 s timeo
 redirects not followed, to the address checked at connection time. A 2xx answer delivers;
 anything else, or none, is retried after about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and
 10 h (each ±20 %), then the delivery is failed; a 410 answer fails it and disables the
-subscription. Every attempt is recorded (status, duration, the answer's first KiB).
+subscription. A 2xx from an endpoint that failed an attempt in this process makes the
+subscription's other deliveries waiting for a retry due at once: an endpoint back from an
+outage gets its backlog in seconds. Every attempt is
+recorded (status, duration, the answer's first KiB).
 
 A round runs when woken (an ingestion commit in this process that made deliveries) and
 at least every ``poll`` seconds otherwise (others' events, retries, claims left by a
@@ -23,7 +26,9 @@ import contextlib
 import random
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import httpx
 import structlog
@@ -51,10 +56,17 @@ RETRY_DELAYS: tuple[timedelta, ...] = (
 )
 JITTER = 0.2
 TIMEOUT_SECONDS = 15.0
-#: How long a claim holds: past the timeout, so that a live attempt keeps its claim.
-LEASE = timedelta(seconds=20)
+#: How long a claim holds: past the timeout, so that a live attempt keeps its claim (and
+#: short enough that what a dead process held goes out within 30 s of a restart).
+LEASE = timedelta(seconds=25)
+#: A claimed delivery is sent only if its attempt can start within this of the claim:
+#: sending later could outlast the lease, and another process would send it again.
+SEND_WITHIN = LEASE - timedelta(seconds=TIMEOUT_SECONDS) - timedelta(seconds=5)
 POLL_SECONDS = 1.0
 CLAIM_BATCH = 50
+#: Database connections the deliverer uses at once in a process: the requests' pool is
+#: shared, and 50 attempts in flight must not take it from ingestion.
+DATABASE_CONNECTIONS = 3
 _log = structlog.get_logger("backupjobs.alerts")
 
 
@@ -79,6 +91,10 @@ class Deliverer:
         self._delays = tuple(retry_delays)
         self._poll = poll
         self._woken = asyncio.Event()
+        self._connections = asyncio.Semaphore(DATABASE_CONNECTIONS)
+        #: Subscriptions whose endpoint failed an attempt in this process since it last
+        #: answered 2xx: their next success brings their waiting retries forward.
+        self._failing: set[tuple[UUID, UUID]] = set()
         self._http = httpx.AsyncClient(
             timeout=timeout,
             follow_redirects=False,
@@ -101,7 +117,7 @@ class Deliverer:
                         pass
                     if self._metrics is not None and time.monotonic() - last_depth > 15:
                         last_depth = time.monotonic()
-                        async with self._db.read() as connection:
+                        async with self._connections, self._db.read() as connection:
                             self._metrics.queue_depth.set(await webhooks.queue_depth(connection))
                 except asyncio.CancelledError:
                     raise
@@ -113,42 +129,85 @@ class Deliverer:
             await self._http.aclose()
 
     async def deliver_due(self) -> int:
-        """One round: claim what is due and send it; the number claimed."""
+        """One round: claim what is due, read what sending it needs (once a round), send
+        it all at once, and record each outcome as soon as it is known (before the claim
+        could end); the number claimed."""
         now = datetime.now(UTC)
-        async with self._db.write() as connection:
+        claimed_at = time.monotonic()
+        async with self._connections, self._db.write() as connection:
             claimed = await webhooks.claim_due(connection, now=now, lease=LEASE, limit=CLAIM_BATCH)
-        if claimed:
-            await asyncio.gather(*(self._attempt(delivery) for delivery in claimed))
+        if not claimed:
+            return 0
+        contexts = await self._contexts(claimed)
+        if time.monotonic() - claimed_at > SEND_WITHIN.total_seconds():
+            # The database is that slow: leave them claimed, due again at the lease's end.
+            _log.warning("webhook deliveries not sent: claimed too long ago", count=len(claimed))
+            return 0
+        await asyncio.gather(
+            *(self._attempt(delivery, *contexts[delivery.id]) for delivery in claimed)
+        )
         return len(claimed)
 
-    async def _attempt(self, claimed: webhooks.Claimed) -> None:
+    async def _contexts(
+        self, claimed: Sequence[webhooks.Claimed]
+    ) -> dict[UUID, tuple[webhooks.Subscription | None, str | None]]:
+        """Each delivery's subscription, and its customer's name if the subscription's
+        app may see the customer now (each read once a round)."""
+        subscriptions: dict[tuple[UUID, UUID], webhooks.Subscription | None] = {}
+        wanted: dict[TenantScope, set[UUID]] = {}
+        async with self._connections, self._db.read() as connection:
+            for delivery in claimed:
+                key = (delivery.partner_id, delivery.subscription_id)
+                if key not in subscriptions:
+                    subscriptions[key] = await webhooks.subscription_for_delivery(connection, *key)
+                subscription = subscriptions[key]
+                if subscription is not None and delivery.customer_id is not None:
+                    scope = TenantScope(delivery.partner_id, subscription.client_id)
+                    wanted.setdefault(scope, set()).add(delivery.customer_id)
+            names = {
+                scope: await webhooks.visible_customer_names(connection, scope, sorted(ids))
+                for scope, ids in wanted.items()
+            }
+        found: dict[UUID, tuple[webhooks.Subscription | None, str | None]] = {}
+        for delivery in claimed:
+            subscription = subscriptions[(delivery.partner_id, delivery.subscription_id)]
+            name = None
+            if subscription is not None and delivery.customer_id is not None:
+                scope = TenantScope(delivery.partner_id, subscription.client_id)
+                name = names[scope].get(delivery.customer_id)
+            found[delivery.id] = (subscription, name)
+        return found
+
+    async def _attempt(
+        self,
+        claimed: webhooks.Claimed,
+        subscription: webhooks.Subscription | None,
+        customer_name: str | None,
+    ) -> _Outcome | None:
         try:
-            await self._send(claimed)
+            outcome = await self._send(claimed, subscription, customer_name)
+            if outcome is not None:
+                await self._record([outcome])
+            return outcome
         except asyncio.CancelledError:
             raise
         except Exception:
             # Left claimed: due again when its lease ends.
             _log.exception("webhook delivery failed unexpectedly", delivery=str(claimed.id))
+            return None
 
-    async def _send(self, claimed: webhooks.Claimed) -> None:
+    async def _send(
+        self,
+        claimed: webhooks.Claimed,
+        subscription: webhooks.Subscription | None,
+        customer_name: str | None,
+    ) -> _Outcome | None:
         event_type = EventType(claimed.event_type)
-        async with self._db.read() as connection:
-            subscription = await webhooks.subscription_for_delivery(
-                connection, claimed.partner_id, claimed.subscription_id
-            )
-            customer_name = None
-            if subscription is not None and claimed.customer_id is not None:
-                customer_name = await webhooks.customer_name_if_visible(
-                    connection,
-                    TenantScope(claimed.partner_id, subscription.client_id),
-                    claimed.customer_id,
-                )
         if subscription is None:
-            return  # deleted: its deliveries went with it
+            return None  # deleted: its deliveries went with it
         reason = _skip_reason(subscription, claimed, customer_name, event_type)
         if reason is not None:
-            await self._finish(claimed, DeliveryStatus.SKIPPED, error=reason, counted=False)
-            return
+            return _Outcome(claimed, DeliveryStatus.SKIPPED, error=reason, counted=False)
         now = datetime.now(UTC)
         event = Event(
             claimed.event_id,
@@ -201,29 +260,17 @@ class Deliverer:
             error = "no answer within the timeout"
         except httpx.HTTPError as failure:
             error = f"{type(failure).__name__}: {failure}"[:500]
-        duration_ms = int((time.perf_counter() - clock) * 1000)
         outcome, next_at = self._outcome(claimed, status)
-        recorded = await self._finish(
+        return _Outcome(
             claimed,
             outcome,
             next_at=next_at,
             started=started,
-            duration_ms=duration_ms,
+            duration_ms=int((time.perf_counter() - clock) * 1000),
             response_status=status,
             error=error,
             excerpt=excerpt,
-            gone=status == 410,
         )
-        if recorded and self._metrics is not None:
-            self._metrics.attempts.labels(
-                "delivered" if outcome is DeliveryStatus.DELIVERED else "error"
-            ).inc()
-            if outcome is DeliveryStatus.DELIVERED:
-                self._metrics.latency.observe(
-                    max((datetime.now(UTC) - claimed.event_created_at).total_seconds(), 0)
-                )
-            elif outcome is DeliveryStatus.FAILED:
-                self._metrics.failed.inc()
 
     def _outcome(
         self, claimed: webhooks.Claimed, status: int | None
@@ -238,49 +285,88 @@ class Deliverer:
         delay = self._delays[done - 1] * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311
         return DeliveryStatus.PENDING, datetime.now(UTC) + delay
 
-    async def _finish(
-        self,
-        claimed: webhooks.Claimed,
-        status: DeliveryStatus,
-        *,
-        next_at: datetime | None = None,
-        started: datetime | None = None,
-        duration_ms: int = 0,
-        response_status: int | None = None,
-        error: str | None = None,
-        excerpt: str | None = None,
-        gone: bool = False,
-        counted: bool = True,
-    ) -> bool:
+    async def _record(self, outcomes: Sequence[_Outcome]) -> None:
+        """Write outcomes in one transaction (each under its claim), disable the
+        subscriptions that answered 410, hurry the backlog of endpoints that are back."""
+        if not outcomes:
+            return
         now = datetime.now(UTC)
-        async with self._db.write() as connection:
-            recorded = await webhooks.finish_attempt(
-                connection,
-                claimed,
-                status=status,
-                next_attempt_at=next_at,
-                started_at=started or now,
-                duration_ms=duration_ms,
-                response_status=response_status,
-                error=error,
-                excerpt=excerpt,
-                now=now,
-                count_attempt=counted,
-            )
-            if recorded and gone:
-                await webhooks.disable_subscription(
+        hurried = 0
+        gone: list[_Outcome] = []
+        attempts = []
+        async with self._connections, self._db.write() as connection:
+            for outcome in outcomes:
+                claimed = outcome.claimed
+                recorded = await webhooks.finish_attempt(
                     connection,
-                    claimed.partner_id,
-                    claimed.subscription_id,
-                    "the endpoint answered 410 Gone",
-                    now,
+                    claimed,
+                    status=outcome.status,
+                    next_attempt_at=outcome.next_at,
+                    response_status=outcome.response_status,
+                    error=outcome.error,
+                    now=now,
+                    count_attempt=outcome.counted,
                 )
-        if gone and recorded:
+                if not recorded:
+                    continue
+                if outcome.counted:
+                    attempts.append(
+                        webhooks.attempt_row(
+                            claimed,
+                            started_at=outcome.started or now,
+                            duration_ms=outcome.duration_ms,
+                            response_status=outcome.response_status,
+                            error=outcome.error,
+                            excerpt=outcome.excerpt,
+                        )
+                    )
+                endpoint = (claimed.partner_id, claimed.subscription_id)
+                if outcome.status is DeliveryStatus.DELIVERED:
+                    if endpoint in self._failing:
+                        self._failing.discard(endpoint)
+                        hurried += await webhooks.hurry_backlog(connection, *endpoint, now)
+                elif outcome.counted:
+                    self._failing.add(endpoint)
+                if outcome.response_status == 410:
+                    gone.append(outcome)
+                    await webhooks.disable_subscription(
+                        connection, *endpoint, "the endpoint answered 410 Gone", now
+                    )
+                self._count(outcome, now)
+            await webhooks.add_attempts(connection, attempts)
+        if hurried:
+            self.wake()
+        for outcome in gone:
             _log.warning(
                 "webhook subscription disabled: its endpoint answered 410",
-                subscription=str(claimed.subscription_id),
+                subscription=str(outcome.claimed.subscription_id),
             )
-        return recorded
+
+    def _count(self, outcome: _Outcome, now: datetime) -> None:
+        if self._metrics is None or not outcome.counted:
+            return
+        delivered = outcome.status is DeliveryStatus.DELIVERED
+        self._metrics.attempts.labels("delivered" if delivered else "error").inc()
+        if delivered:
+            waited = (now - outcome.claimed.event_created_at).total_seconds()
+            self._metrics.latency.observe(max(waited, 0))
+        elif outcome.status is DeliveryStatus.FAILED:
+            self._metrics.failed.inc()
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What became of one attempt (or of a delivery skipped unsent)."""
+
+    claimed: webhooks.Claimed
+    status: DeliveryStatus
+    next_at: datetime | None = None
+    started: datetime | None = None
+    duration_ms: int = 0
+    response_status: int | None = None
+    error: str | None = None
+    excerpt: str | None = None
+    counted: bool = True
 
 
 def _skip_reason(

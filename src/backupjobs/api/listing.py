@@ -42,6 +42,8 @@ Cursor = Annotated[
     str | None,
     Parameter(
         max_length=MAX_CURSOR_LENGTH,
+        # What CursorCodec makes (unpadded base64url): anything else is refused anyway.
+        pattern=r"^[A-Za-z0-9_-]+$",
         description=(
             "Where the page starts: the `nextCursor` of the previous page, with the same "
             "filters. Absent: the first page."

@@ -31,6 +31,7 @@ from sqlalchemy import (
     and_,
     exists,
     func,
+    or_,
     select,
     text,
     update,
@@ -130,14 +131,25 @@ async def record_job_events(
     """The events and incidents of jobs just written (after the services' latest jobs
     are current), in the ingestion's transaction. Returns the deliveries made.
 
-    Costs one indexed lookup of open incidents when the batch has successful jobs and no
-    problem (usually empty), and more only for failures, warnings and recoveries.
+    For a partner without an enabled subscription, one indexed lookup and nothing else.
+    Otherwise one lookup of open incidents when the batch has successful jobs, and more
+    only for failures, warnings and recoveries.
     """
     problems = [r for r in written if job_event_type(r.status) is not None]
     successes = {_key(r) for r in written if r.status in SUCCESSFUL_STATUSES}
     if not problems and not successes:
         return 0
     partner = scope.partner_id
+    if not await connection.scalar(
+        select(
+            exists().where(
+                webhook_subscriptions.c.partner_id == partner, webhook_subscriptions.c.enabled
+            )
+        )
+    ):
+        # No alerts for this partner: no incidents either (``openIncidentId`` stays null;
+        # its first subscription sees incidents open from the next failure on).
+        return 0
     open_rows = await find(
         connection,
         [
@@ -268,8 +280,17 @@ async def write_events(
 ) -> int:
     """Write ``events`` (each once: one whose key exists is left out) and a delivery to
     each subscription of the partner that wants it (``only_subscription``: to that one
-    alone, whatever it asked for: a ping). Returns the deliveries made."""
+    alone, whatever it asked for: a ping). Returns the deliveries made.
+
+    An event no subscription wants is not written: a partner without webhooks pays for
+    its incidents only (and a subscription made later hears of what happens from then).
+    """
     if not events:
+        return 0
+    subscribers = await _subscribers(connection, partner, only_subscription)
+    if only_subscription is None:
+        events = [e for e in events if any(s.wants(e) for s in subscribers)]
+    if not events or not subscribers:
         return 0
     rows = [
         {
@@ -297,7 +318,6 @@ async def write_events(
     )
     new_ids = set(inserted.scalars())
     new_events = [event for event in events if event.id in new_ids]
-    subscribers = await _subscribers(connection, partner, only_subscription)
     deliveries = []
     for event in new_events:
         for subscriber in subscribers:
@@ -371,20 +391,29 @@ async def _subscribers(
     ]
 
 
-def last_success_time(service: Any = backup_services) -> Any:
-    """When the service's latest successful job ended (its start if it has no end): a
-    lookup of its history by the service index."""
-    return (
-        select(func.max(func.coalesce(jobs.c.end_time, jobs.c.start_time)))
-        .where(
-            jobs.c.partner_id == service.c.partner_id,
-            jobs.c.customer_id == service.c.customer_id,
-            jobs.c.job_type == service.c.job_type,
-            jobs.c.job_module == service.c.job_module,
-            jobs.c.status.in_(sorted(SUCCESSFUL_STATUSES)),
-        )
-        .scalar_subquery()
-    )
+#: The longest a successful job is taken to run: a success that ended after a cutoff is
+#: looked for among the jobs started at most this long before it (a range of the service
+#: index, so that a round's cost follows the recent history, not the whole of it).
+LONGEST_JOB = timedelta(days=7)
+
+
+def succeeded_since(cutoff: datetime | None) -> ColumnElement[bool]:
+    """The ``backup_services`` row's service had a successful job (2 or 4) that ended (or,
+    without an end, started) at or after ``cutoff`` (None: ever)."""
+    service = backup_services.c
+    condition = [
+        jobs.c.partner_id == service.partner_id,
+        jobs.c.customer_id == service.customer_id,
+        jobs.c.job_type == service.job_type,
+        jobs.c.job_module == service.job_module,
+        jobs.c.status.in_(sorted(SUCCESSFUL_STATUSES)),
+    ]
+    if cutoff is not None:
+        condition += [
+            jobs.c.start_time >= cutoff - LONGEST_JOB,
+            func.coalesce(jobs.c.end_time, jobs.c.start_time) >= cutoff,
+        ]
+    return exists().where(*condition)
 
 
 async def detect_stale(db: Database, *, now: datetime) -> int | None:
@@ -448,7 +477,10 @@ async def _stale_services(
             service.partner_id == partner,
             service.disabled_at.is_(None),
             service[LATEST + "job_id"].is_not(None),
-            func.coalesce(last_success_time(), service.enabled_at) < cutoff,
+            # Stale (model.health.is_stale): no success since the cutoff; one that never
+            # succeeded counts from when it was first seen (enabled an hour ago: not yet).
+            ~succeeded_since(cutoff),
+            or_(service.enabled_at < cutoff, succeeded_since(None)),
             ~told,
         )
         .order_by(service.customer_id, service.job_type, service.job_module)

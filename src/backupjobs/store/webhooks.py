@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.model.alerts import DeliveryStatus
@@ -408,7 +408,19 @@ async def redeliver(
     *,
     now: datetime,
 ) -> bool:
-    """Start the delivery again, due now, with a schedule of its own."""
+    """Start the delivery again, due now, with a schedule (and attempt log) of its own."""
+    await connection.execute(
+        delete(webhook_attempts).where(
+            webhook_attempts.c.partner_id == scope.partner_id,
+            webhook_attempts.c.delivery_id.in_(
+                select(_d.id).where(
+                    _d.partner_id == scope.partner_id,
+                    _d.subscription_id == subscription_id,
+                    _d.id == delivery_id,
+                )
+            ),
+        )
+    )
     done = await connection.execute(
         update(webhook_deliveries)
         .where(
@@ -467,10 +479,11 @@ async def claim_due(
     if not keys:
         return []
     claim = uuid.uuid4()
-    ids = [key.id for key in keys]
+    # By the primary key (partner, id): a lookup each, whatever the table holds.
+    claimed = tuple_(_d.partner_id, _d.id).in_([(key.partner_id, key.id) for key in keys])
     await connection.execute(
         update(webhook_deliveries)
-        .where(_d.id.in_(ids), _d.status == DeliveryStatus.PENDING.value)
+        .where(claimed, _d.status == DeliveryStatus.PENDING.value)
         .values(next_attempt_at=now + lease, claim=claim)
     )
     e = alert_events.c
@@ -497,7 +510,7 @@ async def claim_due(
                 alert_events, (e.partner_id == _d.partner_id) & (e.id == _d.event_id)
             )
         )
-        .where(_d.id.in_(ids), _d.claim == claim)
+        .where(claimed, _d.claim == claim)
     )
     return [Claimed(**row._mapping) for row in rows]
 
@@ -532,17 +545,17 @@ async def subscription_for_delivery(
     return Subscription(**values, customer_ids=listed)
 
 
-async def customer_name_if_visible(
-    connection: AsyncConnection, scope: TenantScope, customer_id: UUID
-) -> str | None:
-    """The customer's name if the app of ``scope`` may see it now, else None."""
-    name: str | None = await connection.scalar(
-        select(customers.c.name).where(
+async def visible_customer_names(
+    connection: AsyncConnection, scope: TenantScope, customer_ids: Sequence[UUID]
+) -> dict[UUID, str]:
+    """The names of those of ``customer_ids`` the app of ``scope`` may see now."""
+    rows = await connection.execute(
+        select(customers.c.id, customers.c.name).where(
             scope.conditions.allows(customers.c.partner_id, customers.c.id),
-            customers.c.id == customer_id,
+            customers.c.id.in_(list(customer_ids)),
         )
     )
-    return name
+    return {row.id: row.name for row in rows}
 
 
 async def finish_attempt(
@@ -551,16 +564,14 @@ async def finish_attempt(
     *,
     status: DeliveryStatus,
     next_attempt_at: datetime | None,
-    started_at: datetime,
-    duration_ms: int,
     response_status: int | None,
     error: str | None,
-    excerpt: str | None,
     now: datetime,
     count_attempt: bool = True,
 ) -> bool:
-    """Record an attempt's outcome under its claim; False when the claim was lost (the
-    lease ended and another process took it, or it was redelivered meanwhile)."""
+    """Record an attempt's outcome on its delivery, under its claim; False when the claim
+    was lost (the lease ended and another process took it, or it was redelivered
+    meanwhile). The attempt itself goes in with :func:`add_attempts`."""
     done = await connection.execute(
         update(webhook_deliveries)
         .where(_d.partner_id == claimed.partner_id, _d.id == claimed.id, _d.claim == claimed.claim)
@@ -574,31 +585,55 @@ async def finish_attempt(
             delivered_at=now if status is DeliveryStatus.DELIVERED else None,
         )
     )
-    if not done.rowcount:
-        return False
-    if count_attempt:
-        number = claimed.attempts + 1
-        # A redelivery starts numbering again: its attempts replace the old ones'.
-        await connection.execute(
-            delete(webhook_attempts).where(
-                webhook_attempts.c.partner_id == claimed.partner_id,
-                webhook_attempts.c.delivery_id == claimed.id,
-                webhook_attempts.c.number >= number,
-            )
+    return bool(done.rowcount)
+
+
+def attempt_row(
+    claimed: Claimed,
+    *,
+    started_at: datetime,
+    duration_ms: int,
+    response_status: int | None,
+    error: str | None,
+    excerpt: str | None,
+) -> dict[str, Any]:
+    """The ``webhook_attempts`` row of an attempt at ``claimed`` (its next number)."""
+    return {
+        "partner_id": claimed.partner_id,
+        "delivery_id": claimed.id,
+        "number": claimed.attempts + 1,
+        "started_at": started_at,
+        "duration_ms": duration_ms,
+        "response_status": response_status,
+        "error": error,
+        "response_excerpt": None if excerpt is None else excerpt[:RESPONSE_EXCERPT_CHARS],
+    }
+
+
+async def add_attempts(connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Log attempts (rows of :func:`attempt_row`), in one statement."""
+    if rows:
+        await connection.execute(insert(webhook_attempts), list(rows))
+
+
+async def hurry_backlog(
+    connection: AsyncConnection, partner_id: UUID, subscription_id: UUID, now: datetime
+) -> int:
+    """Make the subscription's deliveries waiting for a retry due now (its endpoint has
+    just answered 2xx: the backlog of an outage goes out at once, not hours later)."""
+    done = await connection.execute(
+        update(webhook_deliveries)
+        .where(
+            _d.partner_id == partner_id,
+            _d.subscription_id == subscription_id,
+            _d.status == DeliveryStatus.PENDING.value,
+            _d.claim.is_(None),
+            _d.attempts > 0,
+            _d.next_attempt_at > now,
         )
-        await connection.execute(
-            insert(webhook_attempts).values(
-                partner_id=claimed.partner_id,
-                delivery_id=claimed.id,
-                number=number,
-                started_at=started_at,
-                duration_ms=duration_ms,
-                response_status=response_status,
-                error=error,
-                response_excerpt=None if excerpt is None else excerpt[:RESPONSE_EXCERPT_CHARS],
-            )
-        )
-    return True
+        .values(next_attempt_at=now)
+    )
+    return done.rowcount or 0
 
 
 async def disable_subscription(

@@ -1,0 +1,390 @@
+"""Alerts: what the outbox costs ingestion, how fast an event reaches its receiver, and
+how a receiver's outage is caught up.
+
+    python -m bench.alerts                    # all three, PostgreSQL, 2 workers
+    python -m bench.alerts --skip-outage
+
+1. Ingestion throughput (``bench.ingest``'s load: a simulated tenant's recent history,
+   about 3.7 % failed jobs, batches of 1,000, 4 clients) with a ``job.failed``
+   subscription and its receiver, beside the same load on the code before alerts (the
+   ``--reference`` git revision, default ``main``'s merge base, run from a copy of its
+   ``src``), rounds alternating. Target: >= 20,000 jobs/s with alerts.
+2. Latency from the ingestion answer to the receiver getting the event, while 200 failing
+   jobs a second are ingested through two server processes (PostgreSQL). Target: p99 <= 1 s.
+3. A receiver down (connections refused) for ``--outage`` seconds while 20 jobs a second
+   fail, then up while they go on failing for 10 s more: every event delivered, none under
+   two ids or twice; time from the receiver's return to the last delivery. Target:
+   drained within 2 minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import subprocess
+import tarfile
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tests.processes import free_port
+
+from bench import harness
+from bench.ingest import bodies, post_all
+
+TARGET_JOBS_PER_SECOND = 20_000
+TARGET_P99_SECONDS = 1.0
+TARGET_DRAIN_SECONDS = 120
+_SEED = 7
+
+
+class Receiver:
+    """A webhook receiver in a thread: arrival time of each delivery by its event id."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.arrivals: dict[str, float] = {}
+        self.job_of: dict[str, str] = {}
+        self.duplicates = 0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                at = time.monotonic()
+                event_id = self.headers["webhook-id"]
+                job = json.loads(body)["data"]["job"] or {}
+                with receiver.lock:
+                    if event_id in receiver.arrivals:
+                        receiver.duplicates += 1
+                    else:
+                        receiver.arrivals[event_id] = at
+                        receiver.job_of[event_id] = job.get("jobId", "")
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@contextmanager
+def reference_source(revision: str) -> Iterator[Path]:
+    """The ``src`` folder of ``revision``, extracted from git into a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="backupjobs-reference-") as folder:
+        archive = Path(folder) / "src.tar"
+        subprocess.run(
+            ["git", "archive", "--format=tar", "-o", str(archive), revision, "src"],
+            cwd=harness.ROOT,
+            check=True,
+        )
+        with tarfile.open(archive) as tar:
+            tar.extractall(folder, filter="data")
+        yield Path(folder) / "src"
+
+
+def _simulate(
+    database_url: str, customers: int, now: datetime, env: dict[str, str]
+) -> dict[str, Any]:
+    done = subprocess.run(
+        [
+            *harness.BACKUPJOBS,
+            "simulate",
+            f"--customers={customers}",
+            "--days=1",
+            f"--seed={_SEED}",
+            f"--now={now.strftime('%Y-%m-%dT%H:%M:%S')}",
+            "--json",
+        ],
+        env={**harness.environment(database_url), **env},
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
+
+
+def _subscribe(url: str, access_token: str, receiver: str, events: list[str]) -> None:
+    answer = httpx.post(
+        f"{url}/api/v1/webhooks",
+        json={"url": receiver, "events": events},
+        headers={"Authorization": f"Bearer {access_token}"},
+        timeout=30,
+    )
+    answer.raise_for_status()
+
+
+def ingestion_round(args: Any, *, reference: Path | None, subscribe: bool = True) -> float:
+    """Jobs per second, on a fresh PostgreSQL database; with alerts unless ``reference``
+    (``subscribe``: and a job.failed subscription whose receiver gets the events)."""
+    env = {"PYTHONPATH": str(reference)} if reference else {}
+    env["BACKUPJOBS_WEBHOOK_ALLOW_PRIVATE"] = "true"
+    now = datetime.now(UTC).replace(microsecond=0)
+    batches, _ = bodies(args.customers, args.days, now)
+    receiver = Receiver()
+    try:
+        with harness.postgres_database() as database_url:
+            tenant = _simulate(
+                database_url, args.customers, now - timedelta(days=args.days + 2), env
+            )
+            with harness.backupjobs_server(database_url, workers=args.workers, **env) as server:
+                access_token = harness.token(server.url, tenant["clientId"], tenant["clientSecret"])
+                if reference is None and subscribe:
+                    _subscribe(server.url, access_token, receiver.url, ["job.failed"])
+                asyncio.run(post_all(server.url, access_token, batches[:1], 1))
+                started = time.monotonic()
+                totals = asyncio.run(post_all(server.url, access_token, batches[1:], args.clients))
+                seconds = time.monotonic() - started
+                if reference is None:
+                    time.sleep(2)  # deliveries still in flight
+    finally:
+        receiver.close()
+    rate = totals["stored"] / seconds
+    delivered = f", {len(receiver.arrivals):,} job.failed events delivered" if subscribe else ""
+    what = "before alerts" if reference else "with alerts" + ("" if subscribe else ", no webhook")
+    print(f"  {what}: {totals['stored']:,} jobs in {seconds:.1f} s, {rate:,.0f} jobs/s{delivered}")
+    return rate
+
+
+def _failing_batches(
+    prefix: str, customers: list[str], per_second: int, seconds: float
+) -> Iterator[list[dict[str, Any]]]:
+    """Batches of failed jobs, 10 a batch, ``per_second`` jobs a second in all."""
+    count = 0
+    total = int(per_second * seconds)
+    while count < total:
+        batch = []
+        for _ in range(10):
+            customer = customers[count % len(customers)]
+            stamp = datetime.now(UTC).isoformat()
+            batch.append(
+                {
+                    "jobId": f"{prefix}-{count}",
+                    "customerId": customer,
+                    "jobType": 7,
+                    "jobModule": 304 + count % 3,
+                    "status": 3,
+                    "startTime": stamp,
+                    "endTime": stamp,
+                    "lastModifyTime": stamp,
+                }
+            )
+            count += 1
+        yield batch
+
+
+def drive(
+    tokens: dict[str, str],
+    customers: list[str],
+    per_second: int,
+    seconds: float,
+    prefix: str = "bench",
+) -> dict[str, float]:
+    """Post failed jobs at ``per_second`` across the servers (``tokens``: each one's
+    access token, by URL: a token's audience is its server); the answer time of each."""
+    answered: dict[str, float] = {}
+    refused: list[int] = []
+    interval = 10 / per_second
+    urls = list(tokens)
+
+    async def run() -> None:
+        async with httpx.AsyncClient(timeout=30) as http:
+            tasks = []
+            start = time.monotonic()
+            for number, batch in enumerate(
+                _failing_batches(prefix, customers, per_second, seconds)
+            ):
+                delay = start + number * interval - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+
+                async def post(batch: list[dict[str, Any]], url: str) -> None:
+                    answer = await http.post(
+                        f"{url}/api/v1/ingest/jobs",
+                        json=batch,
+                        headers={"Authorization": f"Bearer {tokens[url]}"},
+                    )
+                    if answer.status_code != 200:  # an overloaded server's 503: counted
+                        refused.append(answer.status_code)
+                        return
+                    at = time.monotonic()
+                    for record in batch:
+                        answered[record["jobId"]] = at
+
+                tasks.append(asyncio.create_task(post(batch, urls[number % len(urls)])))
+            await asyncio.gather(*tasks)
+
+    asyncio.run(run())
+    if refused:
+        print(f"  ({len(refused)} requests of 10 jobs refused: {sorted(set(refused))})")
+    return answered
+
+
+def _two_servers(
+    stack: ExitStack, database_url: str
+) -> tuple[list[Any], dict[str, str], list[str]]:
+    tenant = _simulate(database_url, 20, datetime.now(UTC) - timedelta(days=3), {})
+    servers = [
+        stack.enter_context(
+            harness.backupjobs_server(database_url, BACKUPJOBS_WEBHOOK_ALLOW_PRIVATE="true")
+        )
+        for _ in range(2)
+    ]
+    tokens = {
+        server.url: harness.token(server.url, tenant["clientId"], tenant["clientSecret"])
+        for server in servers
+    }
+    return servers, tokens, harness.customer_ids(servers[0].url, tokens[servers[0].url])
+
+
+def latency(args: Any) -> tuple[float, float, int]:
+    receiver = Receiver()
+    try:
+        with harness.postgres_database() as database_url, ExitStack() as stack:
+            servers, tokens, customers = _two_servers(stack, database_url)
+            _subscribe(servers[0].url, tokens[servers[0].url], receiver.url, ["job.failed"])
+            answered = drive(tokens, customers, args.rate, args.seconds)
+            deadline = time.monotonic() + 30
+            while len(receiver.arrivals) < len(answered) and time.monotonic() < deadline:
+                time.sleep(0.1)
+    finally:
+        receiver.close()
+    waits = sorted(
+        max(receiver.arrivals[event] - answered[job], 0)
+        for event, job in receiver.job_of.items()
+        if job in answered
+    )
+    p50 = statistics.median(waits)
+    p99 = waits[int(len(waits) * 0.99) - 1]
+    print(
+        f"  {len(answered):,} failed jobs at {args.rate}/s through 2 processes: "
+        f"{len(waits):,} events received, latency p50 {p50 * 1000:.0f} ms, "
+        f"p99 {p99 * 1000:.0f} ms, max {waits[-1] * 1000:.0f} ms, duplicates {receiver.duplicates}"
+    )
+    return p50, p99, len(answered) - len(waits)
+
+
+def outage(args: Any) -> tuple[int, int, int, float]:
+    port = free_port()
+    with harness.postgres_database() as database_url, ExitStack() as stack:
+        servers, tokens, customers = _two_servers(stack, database_url)
+        down = f"http://127.0.0.1:{port}/hook"
+        _subscribe(servers[0].url, tokens[servers[0].url], down, ["job.failed"])
+        # Down: nothing listens on the port while jobs fail.
+        answered = drive(tokens, customers, 20, args.outage)
+        receiver = Receiver(port)
+        back = time.monotonic()
+        # Jobs go on failing after its return: 10 s more at the same rate.
+        answered |= drive(tokens, customers, 20, 10, prefix="after")
+        try:
+            deadline = back + 300
+            while len(receiver.arrivals) < len(answered) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            drained = max(receiver.arrivals.values(), default=back) - back
+            time.sleep(3)  # a duplicate would arrive meanwhile
+        finally:
+            receiver.close()
+    jobs = list(receiver.job_of.values())
+    twice = len(jobs) - len(set(jobs))
+    print(
+        f"  receiver down {args.outage:.0f} s while {len(answered):,} jobs failed; back up: "
+        f"{len(receiver.arrivals):,} events received in {drained:.1f} s, "
+        f"{receiver.duplicates} repeated ids, {twice} jobs under two ids"
+    )
+    return len(answered), len(receiver.arrivals), receiver.duplicates + twice, drained
+
+
+PARTS = ("ingestion", "latency", "outage")
+
+
+def main() -> None:
+    parser = harness.arguments(__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=200, help="tenant size (ingestion)")
+    parser.add_argument("--days", type=int, default=30, help="days of jobs posted")
+    parser.add_argument("--clients", type=int, default=4, help="requests in flight")
+    parser.add_argument("--workers", type=int, default=2, help="serve --workers")
+    parser.add_argument("--rounds", type=int, default=2, help="ingestion rounds of each")
+    parser.add_argument("--reference", default="", help="git revision before alerts")
+    parser.add_argument("--rate", type=int, default=200, help="failed jobs a second")
+    parser.add_argument("--seconds", type=float, default=20, help="latency run length")
+    parser.add_argument("--outage", type=float, default=60, help="receiver down, seconds")
+    parser.add_argument(
+        "--parts", default=",".join(PARTS), help=f"which to run, of {', '.join(PARTS)}"
+    )
+    args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    reference = args.reference or subprocess.run(
+        ["git", "merge-base", "HEAD", "main"],
+        cwd=harness.ROOT, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    print(f"bench.alerts on {harness.conditions()}")
+    lines = []
+    if "ingestion" in parts:
+        print(f"1. ingestion, PostgreSQL, {args.workers} workers (reference: {reference[:12]})")
+        with reference_source(reference) as source:
+            before, unsubscribed, after = [], [], []
+            for number in range(args.rounds):
+                # Each round in another order: a round right after another (whose database
+                # was just dropped) runs slower, whatever the code.
+                runs = [
+                    lambda: before.append(ingestion_round(args, reference=source, subscribe=False)),
+                    lambda: unsubscribed.append(
+                        ingestion_round(args, reference=None, subscribe=False)
+                    ),
+                    lambda: after.append(ingestion_round(args, reference=None)),
+                ]
+                for run in runs[number % 3 :] + runs[: number % 3]:
+                    run()
+        # (At least 1 job/s: a tiny run posts nothing after its warm-up batch.)
+        with_alerts, without = statistics.median(after), max(statistics.median(before), 1)
+        quiet = statistics.median(unsubscribed)
+        verdict = harness.verdict(with_alerts, TARGET_JOBS_PER_SECOND)
+        lines.append(
+            f"  ingestion with alerts: {with_alerts:,.0f} jobs/s, before: {without:,.0f} "
+            f"jobs/s: {with_alerts / without:.2f}x (target >= {TARGET_JOBS_PER_SECOND:,}: "
+            f"{verdict}); with alerts and no webhook: {quiet:,.0f} jobs/s, "
+            f"{quiet / without:.2f}x"
+        )
+    if "latency" in parts:
+        print("2. latency")
+        _, p99, missing = latency(args)
+        lines.append(
+            f"  latency p99 {p99 * 1000:.0f} ms, {missing} events missing (target <= "
+            f"{TARGET_P99_SECONDS * 1000:.0f} ms: "
+            f"{harness.verdict(p99, TARGET_P99_SECONDS, higher_is_better=False)})"
+        )
+    if "outage" in parts:
+        print("3. a receiver's outage")
+        sent, received, repeated, drained = outage(args)
+        lines.append(
+            f"  outage: {received:,}/{sent:,} delivered, {repeated} repeated, drained in "
+            f"{drained:.1f} s (target <= {TARGET_DRAIN_SECONDS} s: "
+            f"{harness.verdict(drained, TARGET_DRAIN_SECONDS, higher_is_better=False)})"
+        )
+    print("\nresults:")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
