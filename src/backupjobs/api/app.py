@@ -33,6 +33,7 @@ from backupjobs.api import (
     service_health,
     summary,
     v3,
+    webhooks,
 )
 from backupjobs.api.context import STATE_KEY, AppContext, app_context, database
 from backupjobs.api.limits import request_target_limit
@@ -102,6 +103,7 @@ def build_application(settings: Settings | None = None) -> Litestar:
         await context.keys.load()
         await context.cursors.load(db)
         await context.limiter.counters.start()
+        await context.alerts.start()
         retention = (
             asyncio.create_task(keep_days(db, settings.retention_days))
             if settings.retention_days
@@ -121,6 +123,7 @@ def build_application(settings: Settings | None = None) -> Litestar:
         finally:
             await stop(syncing)
             await stop(retention)
+            await context.alerts.close()
             await context.outage.close()
             await context.limiter.counters.close()
             await context.read_model.close()
@@ -140,6 +143,7 @@ def build_application(settings: Settings | None = None) -> Litestar:
             *history.ROUTES,
             *service_health.ROUTES,
             *summary.ROUTES,
+            *webhooks.ROUTES,
             oauth.issue_token,
             oauth.jwks,
             oauth.discovery,
@@ -155,7 +159,7 @@ def build_application(settings: Settings | None = None) -> Litestar:
         middleware=[
             context.metrics.middleware,
             request_target_limit,
-            per_app_limit(context.limiter, context.verifier),
+            per_app_limit(context.limiter, context.verifier, context.basic),
         ],
         openapi_config=_openapi(settings),
         request_max_body_size=settings.max_request_bytes,

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.infra.cache import BoundedCache
 from backupjobs.model import IngestResult, JobRecord, Rejection, ServiceKey
-from backupjobs.store import directory, outcomes
+from backupjobs.store import directory, incidents, outcomes
 from backupjobs.store.bulk import dialect_insert, find, insert_rows, keyed
 from backupjobs.store.database import Database
 from backupjobs.store.schema import (
@@ -157,6 +157,11 @@ class Ingestor:
                 on_top=moved,
             )
             await directory.services_changed(connection, scope.partner_id, changed)
+            # Alerts: the written jobs' events and incidents, committed with them (the
+            # outbox of SPEC §10.5), once the services' latest jobs are current.
+            result.deliveries = await incidents.record_job_events(
+                connection, scope, [final[job_id] for job_id in sorted(written)], now=now
+            )
         result.rejected.sort(key=lambda rejection: rejection.index)
         return result
 

@@ -1,7 +1,7 @@
 """reporting: each service's last success and failures in a row, outcomes per quarter-hour
 
 Revision ID: 0008_reporting
-Revises: 0011_sync
+Revises: 0009_alerts
 Create Date: 2026-12-02 17:20:00
 
 ``backup_services.last_success_time`` and ``consecutive_failures``; ``job_outcomes``
@@ -20,7 +20,7 @@ from alembic import op
 import backupjobs.store.schema
 
 revision: str = "0008_reporting"
-down_revision: str | None = "0011_sync"
+down_revision: str | None = "0009_alerts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
