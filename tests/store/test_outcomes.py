@@ -2,10 +2,12 @@
 order, re-reported with a new status or start time, stale reports, retention rounds."""
 
 import asyncio
+import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import msgspec
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -46,7 +48,8 @@ def record(customer, job_number, module, status, start_step, modified):
         "backupSizeBytes": 1000 * (job_number + 1) + status,
         "lastModifyTime": (BASE + timedelta(minutes=90 + modified)).isoformat(),
     }
-    return parse_record(msgspec.json.encode(job(customer, f"J-{customer}-{job_number}", **fields)))
+    job_id = f"J-{customer}-{module}-{job_number}"
+    return parse_record(msgspec.json.encode(job(customer, job_id, **fields)))
 
 
 def rank(row):
@@ -136,3 +139,34 @@ async def scenario(database_url, steps):
 @given(steps=st.lists(step, min_size=1, max_size=8))
 def test_the_counts_equal_a_recount_of_the_history(database_url, steps):
     asyncio.run(scenario(database_url, steps))
+
+
+@pytest.mark.postgresql_only
+async def test_concurrent_batches_count_each_job_once(db):
+    """Batches at once over the same services and jobIds (new jobs, re-reports, the same
+    new jobId in two batches): the counts still equal a count of the history."""
+    tenant = await make_tenant(db, customers=2)
+    scope = TenantScope(tenant.partner_id, tenant.client_id)
+    ingestor = Ingestor(db)
+    rng = random.Random(15)
+    for _ in range(3):
+        batches = [
+            [
+                record(
+                    rng.choice(tenant.customers),
+                    rng.randrange(12),
+                    rng.choice(MODULES),
+                    rng.choice(STATUSES),
+                    rng.choice([None, *range(12)]),
+                    rng.randrange(40),
+                )
+                for _ in range(8)
+            ]
+            for _ in range(4)
+        ]
+        results = await asyncio.gather(
+            *(ingestor.ingest_batch(scope, list(enumerate(batch))) for batch in batches),
+            return_exceptions=True,
+        )
+        assert not [r for r in results if isinstance(r, BaseException)], results
+    await recount(db, tenant.partner_id)

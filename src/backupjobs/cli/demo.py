@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import shlex
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from backupjobs.auth import users
 from backupjobs.auth.permissions import ALL_PERMISSIONS
 from backupjobs.auth.tokens import Principal
 from backupjobs.auth.users import Role
-from backupjobs.catalog import FAILED, FINISHED_WITH_EXCEPTION, RUNNING
+from backupjobs.catalog import FAILED, FINISHED, FINISHED_WITH_EXCEPTION, RUNNING
 from backupjobs.cli.common import console, program
 from backupjobs.model import JobRecord
 from backupjobs.provisioning import provision
@@ -40,6 +40,9 @@ DEMO_APP = "Demo app"
 #: The demo's dashboard user (an admin), given a new one-time password on every run.
 DEMO_USER = "admin@demo-msp.example"
 _CUSTOMERS = 6
+#: The demo customers (by position) that went quiet, and that are recovering.
+_QUIET = 5
+_RECOVERING = 3
 _SEED = 2025
 _BATCH = 1_000
 
@@ -145,15 +148,26 @@ async def _create(db: Database, *, days: int, now: datetime) -> DemoCredentials:
     records: list[JobRecord] = []
     for number, tenant in enumerate(tenants):
         for position, service in enumerate(tenant.services):
+            # The reports' cases: a customer gone quiet three days ago, and one whose
+            # services failed yesterday and recovered today.
+            ends = now - timedelta(days=3) if number == _QUIET else now
+            if number == _RECOVERING:
+                ends = now - timedelta(days=1)
             records += service_runs(
                 rng,
                 tenant,
                 service,
                 days=days,
-                now=now,
+                now=ends,
                 job_prefix="FB",
-                last_status=last_status.get((number, position)),
+                last_status=FAILED
+                if number == _RECOVERING
+                else last_status.get((number, position)),
             )
+            if number == _RECOVERING:
+                records += service_runs(
+                    rng, tenant, service, days=1, now=now, job_prefix="FB", last_status=FINISHED
+                )
     ingestor = Ingestor(db)
     for start in range(0, len(records), _BATCH):
         chunk = list(enumerate(records[start : start + _BATCH]))

@@ -30,7 +30,6 @@ from backupjobs.store.bulk import dialect_insert, find, insert_rows, keyed
 from backupjobs.store.database import Database
 from backupjobs.store.schema import (
     JOB_FIELDS,
-    JOB_SORT_TIME,
     LATEST,
     SERVICE_KEY,
     UtcDateTime,
@@ -99,9 +98,7 @@ class Ingestor:
         """
         result = IngestResult()
         visible = await _visible_customers(connection, scope, {r.customer_id for _, r in records})
-        stored_lmt, owner, stored_sort = await _existing_jobs(
-            connection, scope, {r.job_id for _, r in records}
-        )
+        stored_lmt, owner = await _existing_jobs(connection, scope, {r.job_id for _, r in records})
         recorded_before = set(stored_lmt)
 
         final: dict[str, JobRecord] = {}
@@ -130,6 +127,9 @@ class Ingestor:
             changed = await self._enable_services(
                 connection, scope, final.values(), visible, now=now
             )
+            # The reports need each recorded job's sort time before this write, read under
+            # the row's lock so that no concurrent write slips in between.
+            previous_sort = await outcomes.lock_recorded(connection, scope.partner_id, final)
             written, inserted = await _upsert_jobs(
                 connection, scope, final.values(), recorded_before, now=now
             )
@@ -154,7 +154,7 @@ class Ingestor:
                 connection,
                 scope.partner_id,
                 [final[job_id] for job_id in sorted(written)],
-                previous_sort=stored_sort,
+                previous_sort=previous_sort,
                 inserted=inserted,
                 on_top=moved,
             )
@@ -254,8 +254,7 @@ async def _visible_customers(
 
 async def _existing_jobs(
     connection: AsyncConnection, scope: TenantScope, job_ids: set[str]
-) -> tuple[dict[str, datetime], dict[str, ServiceKey], dict[str, datetime]]:
-    """Each recorded job's lastModifyTime, service and sort time, by jobId."""
+) -> tuple[dict[str, datetime], dict[str, ServiceKey]]:
     rows = await find(
         connection,
         [
@@ -264,7 +263,6 @@ async def _existing_jobs(
             jobs.c.customer_id,
             jobs.c.job_type,
             jobs.c.job_module,
-            JOB_SORT_TIME.label("sort_time"),
         ],
         [jobs.c.partner_id == scope.partner_id],
         [jobs.c.job_id],
@@ -272,12 +270,10 @@ async def _existing_jobs(
     )
     stored_lmt: dict[str, datetime] = {}
     owner: dict[str, ServiceKey] = {}
-    stored_sort: dict[str, datetime] = {}
-    for job_id, lmt, customer_id, job_type, job_module, stored_at in rows:
+    for job_id, lmt, customer_id, job_type, job_module in rows:
         stored_lmt[job_id] = lmt
         owner[job_id] = (customer_id, job_type, job_module)
-        stored_sort[job_id] = stored_at
-    return stored_lmt, owner, stored_sort
+    return stored_lmt, owner
 
 
 def _service_key(record: JobRecord) -> ServiceKey:

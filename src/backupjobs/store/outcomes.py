@@ -31,8 +31,8 @@ from sqlalchemy import ColumnElement, and_, bindparam, case, delete, func, or_, 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.model import JobRecord, ServiceKey
-from backupjobs.store.bulk import insert_rows, recordset
-from backupjobs.store.schema import LATEST, backup_services, job_outcomes, jobs
+from backupjobs.store.bulk import insert_rows, one_of, recordset
+from backupjobs.store.schema import JOB_SORT_TIME, LATEST, backup_services, job_outcomes, jobs
 
 QUARTER = timedelta(minutes=15)
 _QUARTER_SECONDS = 900
@@ -66,6 +66,26 @@ def job_seconds(start: datetime | None, end: datetime | None) -> int:
     return max((end - start) // _SECOND, 0)
 
 
+async def lock_recorded(
+    connection: AsyncConnection, partner_id: UUID, job_ids: Collection[str]
+) -> dict[str, datetime]:
+    """The sort time of each of ``job_ids`` already recorded, by jobId, the rows locked
+    (in jobId order, as the history's upsert then writes them) until the commit."""
+    if not job_ids:
+        return {}
+    statement = (
+        select(jobs.c.job_id, JOB_SORT_TIME)
+        .where(jobs.c.partner_id == partner_id, one_of(connection, jobs.c.job_id, sorted(job_ids)))
+        .order_by(jobs.c.job_id)
+    )
+    if connection.dialect.name == "postgresql":  # SQLite: the one writer already
+        statement = statement.with_for_update()
+    found: dict[str, datetime] = {}
+    for job_id, sort_time in await connection.execute(statement):
+        found[job_id] = sort_time
+    return found
+
+
 async def jobs_written(
     connection: AsyncConnection,
     partner_id: UUID,
@@ -85,6 +105,7 @@ async def jobs_written(
     to has them read again.
     """
     recount: dict[ServiceKey, set[int]] = {}
+    everywhere: set[ServiceKey] = set()
     added: _Counts = {}
     written_per_service: dict[ServiceKey, list[JobRecord]] = {}
     for record in records:
@@ -102,6 +123,10 @@ async def jobs_written(
         before = previous_sort.get(record.job_id)
         if before is not None:
             quarters.add(quarter_of(before))
+        else:  # a concurrent batch recorded it first: where it was is not known here
+            everywhere.add(key)
+    for key in everywhere:
+        recount[key] |= await _all_quarters(connection, partner_id, key)
     # A quarter-hour counted again from history holds this batch's new jobs already.
     increments = {
         key: counts for key, counts in added.items() if key[3] not in recount.get(key[:3], ())
@@ -117,6 +142,22 @@ async def jobs_written(
             if not (len(written) == 1 and written[0].job_id in inserted and key in on_top)
         ],
     )
+
+
+async def _all_quarters(connection: AsyncConnection, partner_id: UUID, key: ServiceKey) -> set[int]:
+    """Every quarter-hour a service has jobs or counts in (rare: a whole recount)."""
+    outcome = job_outcomes.c
+    counted = await connection.execute(
+        select(outcome.quarter).where(
+            outcome.partner_id == partner_id,
+            outcome.customer_id == key[0],
+            outcome.job_type == key[1],
+            outcome.job_module == key[2],
+        )
+    )
+    found = {quarter for (quarter,) in counted}
+    sorts = await connection.execute(select(JOB_SORT_TIME).where(_service_is(partner_id, *key)))
+    return found | {quarter_of(sort_time) for (sort_time,) in sorts}
 
 
 def on_top_of_latest(excluded: Any) -> dict[str, ColumnElement[Any]]:
