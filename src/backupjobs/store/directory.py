@@ -155,8 +155,11 @@ def tenants_json(checked: Sequence[Tenant]) -> str:
     return msgspec.json.encode(ordered).decode()
 
 
+_TENANTS = msgspec.json.Decoder(tuple[Tenant, ...])
+
+
 def _tenants_of(text: str) -> tuple[Tenant, ...]:
-    return msgspec.json.decode(text, type=tuple[Tenant, ...])
+    return () if text == "[]" else _TENANTS.decode(text)
 
 
 async def customer_partner(connection: AsyncConnection, customer_id: UUID) -> UUID:
