@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import literal, select
 
 from backupjobs.api import build_application
 from backupjobs.model import CustomerState
@@ -148,13 +149,13 @@ async def measure(
 @contextmanager
 def without_summary(enabled: bool) -> Iterator[None]:
     """While ``enabled``, writes change a customer's revision alone, not its summary."""
-    summary = directory.services_summary
+    summary = directory.summary_update
     if enabled:
-        directory.services_summary = dict
+        directory.summary_update = lambda **_: select(literal(1))
     try:
         yield
     finally:
-        directory.services_summary = summary
+        directory.summary_update = summary
 
 
 async def ingestion_cost(

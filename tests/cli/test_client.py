@@ -228,7 +228,7 @@ def test_what_needs_attention_is_decided_from_the_wire_values():
 
 
 def test_changes_between_two_polls():
-    alpha = Customer("c", "Alpha", None, None, None)
+    alpha = Customer("c", "Alpha")
     jobs = alpha_jobs("c", placeholder_status="None")
     finished = jobs[1]
     running = replace(finished, status=Coded(1, "Running"))
@@ -400,7 +400,7 @@ def test_long_listings_show_progress_on_a_terminal(world, monkeypatch):
 
 
 def test_changes_print_as_lines_json_or_csv_with_one_header(capsys):
-    alpha = Customer("c", "Alpha", None, None, None)
+    alpha = Customer("c", "Alpha")
     finished = alpha_jobs("c", placeholder_status="None")[1]
     change = Change("status", alpha, replace(finished, status=Coded(1, "Running")), finished)
     at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

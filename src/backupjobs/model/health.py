@@ -173,12 +173,13 @@ def summary_job_status(
         return CustomerJobStatus.NOT_AVAILABLE
     if not summary.ran:
         return CustomerJobStatus.WAITING_FOR_CONFIGURATION
+    stale = summary.oldest_change is not None and summary.oldest_change < now - stale_after
+    if not summary.problems:  # most customers: no set to build
+        return CustomerJobStatus.NO_BACKUP_UPDATES if stale else CustomerJobStatus.WORKING
     kinds = {status for bit, status in _PROBLEM_STATUS.items() if summary.problems & bit}
-    if summary.oldest_change is not None and summary.oldest_change < now - stale_after:
+    if stale:
         kinds.add(CustomerJobStatus.NO_BACKUP_UPDATES)
-    if len(kinds) > 1:
-        return CustomerJobStatus.MULTIPLE_ISSUES
-    return kinds.pop() if kinds else CustomerJobStatus.WORKING
+    return CustomerJobStatus.MULTIPLE_ISSUES if len(kinds) > 1 else kinds.pop()
 
 
 def customer_job_status(

@@ -95,9 +95,9 @@ class Customer:
 
     id: str
     organization: str | None
-    owner_email: str | None
-    job_status: Coded | None
-    country_or_region: str | None
+    owner_email: str | None = None
+    job_status: Coded | None = None
+    country_or_region: str | None = None
     management_mode: Coded | None = None
     tenants: tuple[Tenant, ...] | None = None
 

@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import Row, Select, case, delete, func, literal, select, update
+from sqlalchemy import ColumnElement, Row, Select, case, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES, MANAGEMENT_MODES, STATUSES
@@ -156,8 +156,11 @@ def tenants_json(checked: Sequence[Tenant]) -> str:
     return msgspec.json.encode(ordered).decode()
 
 
+_TENANTS = msgspec.json.Decoder(tuple[Tenant, ...])
+
+
 def _tenants_of(text: str) -> tuple[Tenant, ...]:
-    return msgspec.json.decode(text, type=tuple[Tenant, ...])
+    return () if text == "[]" else _TENANTS.decode(text)
 
 
 async def customer_partner(connection: AsyncConnection, customer_id: UUID) -> UUID:
@@ -275,28 +278,33 @@ async def services_changed(
     await connection.execute(
         update(customers)
         .where(*chosen)
-        .values(services_revision=_revisions.getrandbits(63), **services_summary())
+        .values(services_revision=_revisions.getrandbits(63), **_NO_SERVICES)
+    )
+    await connection.execute(
+        summary_update(
+            latest_partner=partner_id,
+            latest_customers=one_of(connection, backup_services.c.customer_id, ids),
+        )
     )
 
 
-def services_summary() -> dict[str, Any]:
-    """The ``customers.services_*`` columns, computed from the customer's enabled services'
-    latest jobs (correlated to the customer row of an UPDATE): the SQL of
-    :func:`backupjobs.model.health.summarize_services`."""
+#: The summary of a customer without enabled services.
+_NO_SERVICES: dict[str, Any] = {
+    "services_enabled": 0,
+    "services_ran": 0,
+    "services_problems": 0,
+    "services_oldest_change": None,
+}
+
+
+def summary_update(*, latest_partner: UUID | None = None, latest_customers: Any = None) -> Any:
+    """An UPDATE of the ``customers.services_*`` columns of the customers that have enabled
+    services (of ``latest_partner``, among ``latest_customers``, a condition on
+    ``backup_services``; all when None), from one grouped read of their latest jobs: the
+    SQL of :func:`backupjobs.model.health.summarize_services`. Customers without any keep
+    what they have (:data:`_NO_SERVICES` first)."""
     latest = backup_services.c
     status = latest[LATEST + "status"]
-
-    def over_services(value: Any) -> Any:
-        return (
-            select(value)
-            .where(
-                latest.partner_id == customers.c.partner_id,
-                latest.customer_id == customers.c.id,
-                latest.disabled_at.is_(None),
-            )
-            .scalar_subquery()
-        )
-
     problems = sum(
         (
             func.max(case((status.in_(sorted(statuses)), bit), else_=0))
@@ -304,12 +312,37 @@ def services_summary() -> dict[str, Any]:
         ),
         start=literal(0),
     )
-    return {
-        "services_enabled": over_services(func.count()),
-        "services_ran": over_services(func.count(latest[LATEST + "job_id"])),
-        "services_problems": func.coalesce(over_services(problems), 0),
-        "services_oldest_change": over_services(func.min(latest[LATEST + "last_modify_time"])),
-    }
+    chosen: list[ColumnElement[bool]] = [latest.disabled_at.is_(None)]
+    if latest_partner is not None:
+        chosen.append(latest.partner_id == latest_partner)
+    if latest_customers is not None:
+        chosen.append(latest_customers)
+    summary = (
+        select(
+            latest.partner_id,
+            latest.customer_id,
+            func.count().label("enabled"),
+            func.count(latest[LATEST + "job_id"]).label("ran"),
+            problems.label("problems"),
+            func.min(latest[LATEST + "last_modify_time"]).label("oldest_change"),
+        )
+        .where(*chosen)
+        .group_by(latest.partner_id, latest.customer_id)
+        .subquery("summary")
+    )
+    return (
+        update(customers)
+        .where(
+            customers.c.partner_id == summary.c.partner_id,
+            customers.c.id == summary.c.customer_id,
+        )
+        .values(
+            services_enabled=summary.c.enabled,
+            services_ran=summary.c.ran,
+            services_problems=summary.c.problems,
+            services_oldest_change=summary.c.oldest_change,
+        )
+    )
 
 
 #: The statuses of a latest job that set each problem bit (model.health.service_problem).

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from backupjobs.store.directory import services_summary
-from backupjobs.store.schema import UtcDateTime, customers
+from backupjobs.store.directory import summary_update
+from backupjobs.store.schema import UtcDateTime
 
 revision: str = "0007_customer_profile"
 down_revision: str | None = "0010_dashboard_users"
@@ -47,7 +47,7 @@ def upgrade() -> None:
         for name in ("services_enabled", "services_ran", "services_problems"):
             batch_op.add_column(sa.Column(name, sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("services_oldest_change", UtcDateTime(), nullable=True))
-    op.execute(sa.update(customers).values(**services_summary()))
+    op.execute(summary_update())
 
 
 def downgrade() -> None:
