@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -112,3 +113,49 @@ def ingestor(context: AppContext) -> Ingestor:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'backupjobs.db'}"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def alerts_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A database of each kind for one module's alerts application."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('alerts') / 'backupjobs.db'}"
+        return
+    url = create_postgres_database()
+    yield url
+    drop_postgres_database(url)
+
+
+@pytest.fixture(scope="module")
+async def alerts_app(alerts_database_url: str) -> AsyncIterator[Litestar]:
+    """The API with webhooks allowed to this host's receivers and retries a second apart
+    (its own database: its deliverer is the only one sending there)."""
+    settings = Settings(
+        database_url=alerts_database_url,
+        public_url=PUBLIC_URL,
+        rate_limit_app=10**9,
+        rate_limit_token_client=10**9,
+        rate_limit_token_address=10**9,
+        webhook_allow_private=True,
+    )
+    application = build_application(settings)
+    application.state.context.alerts.deliverer_options.update(
+        retry_delays=(timedelta(seconds=0.5), timedelta(seconds=0.5)), poll=0.2
+    )
+    async with application.lifespan():
+        yield application
+
+
+@pytest.fixture(scope="module")
+async def alerts_client(alerts_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=alerts_app)
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as http:
+        yield http
+
+
+@pytest.fixture(scope="module")
+def alerts_db(alerts_app: Litestar) -> Database:
+    found: Database = alerts_app.state.context.db
+    return found

@@ -77,6 +77,9 @@ class Settings:
     #: time, and seconds one upstream request may take before it is tried again.
     sync_concurrency: int = 4
     sync_timeout: float = 30.0
+    #: Webhooks may go to loopback, private and link-local addresses (a receiver on this
+    #: host or network): off by default, as such a URL could reach internal services.
+    webhook_allow_private: bool = False
 
     def __post_init__(self) -> None:
         if self.retention_days < 0:

@@ -13,6 +13,7 @@ from backupjobs.api.odata import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES
 from backupjobs.store import directory
 from backupjobs.wire import CustomerRow, ModernJobRow
+from tests.api.odata_answers import odata_error
 from tests.conftest import PUBLIC_URL
 from tests.world import SEED_CUSTOMER, add_app, enable, ingest, job, make_tenant, now
 
@@ -153,9 +154,7 @@ async def test_unknown_names_and_codes_are_400_naming_them(client, db, spelling,
             f"/partner/customers/{customer}/jobs/jobType/{spelling}",
             headers=await tenant.headers(client),
         )
-        assert response.status_code == 400, response.text
-        assert response.headers["content-type"] == "application/problem+json"
-        assert named in response.json()["detail"]
+        assert named in odata_error(response, 400)
 
 
 async def test_a_misspelled_name_is_told_the_closest_names_and_where_all_are(client, db):
@@ -164,8 +163,7 @@ async def test_a_misspelled_name_is_told_the_closest_names_and_where_all_are(cli
         f"/partner/customers/{tenant.customers[0]}/jobs/jobType/Microsoft%20365/jobModule/Sharepoint",
         headers=await tenant.headers(client),
     )
-    assert response.status_code == 400, response.text
-    assert response.json()["detail"] == (
+    assert odata_error(response, 400) == (
         "Invalid path parameter JobModule: unknown jobModule 'Sharepoint': did you mean "
         '"SharePoint Online"? (all names: docs/codes.md).'
     )
@@ -241,8 +239,8 @@ async def test_customers_and_one_customer(client, db):
 async def test_context_comes_from_the_public_url_not_the_request_host(client, db):
     tenant = await make_tenant(db)
     headers = {**await tenant.headers(client), "Host": "attacker.example",
-               "X-Forwarded-Host": "attacker.example"}  # fmt: skip
-    body = (await client.get("/partner/customers?$top=1", headers=headers)).json()
+               "X-Forwarded-Host": "attacker.example", "Prefer": "odata.maxpagesize=1"}  # fmt: skip
+    body = (await client.get("/partner/customers", headers=headers)).json()
     assert body["@odata.context"].startswith(f"{PUBLIC_URL}/partner/$metadata#")
     assert body["@odata.nextLink"].startswith(f"{PUBLIC_URL}/partner/customers?")
 
@@ -254,8 +252,7 @@ async def test_customer_id_in_any_case_and_a_malformed_one(client, db):
     for path in (f"/partner/customers/{upper}", f"/partner/customers/{upper}/jobs"):
         assert (await client.get(path, headers=headers)).status_code == 200
     response = await client.get("/partner/customers/not-a-uuid/jobs", headers=headers)
-    assert response.status_code == 404
-    assert response.json()["detail"] == "Customer not-a-uuid was not found."
+    assert odata_error(response, 404) == "Customer not-a-uuid was not found."
 
 
 # --- paging ----------------------------------------------------------------------------
@@ -282,18 +279,9 @@ async def test_default_page_size_and_next_links_to_the_end(client, db):
     assert names == expected
 
 
-async def test_top_and_skip_page_with_next_links_followed_to_the_end(client, db):
+async def test_top_limits_the_result_and_skip_moves_it(client, db):
     tenant = await make_tenant(db, customers=5, names=["a", "b", "c", "d", "e"])
     headers = await tenant.headers(client)
-    pages = await follow(client, "/partner/customers?$top=2&$count=true&tag=x%20y", headers)
-    assert [[r["customerName"] for r in p["value"]] for p in pages] == [
-        ["a", "b"], ["c", "d"], ["e"],
-    ]  # fmt: skip
-    assert [p["@odata.count"] for p in pages] == [5, 5, 5]
-    assert pages[0]["@odata.nextLink"] == (
-        f"{PUBLIC_URL}/partner/customers?$top=2&$count=true&tag=x%20y&$skip=2"
-    )
-    assert "@odata.nextLink" not in pages[-1]
 
     async def names(query):
         response = await client.get(f"/partner/customers?{query}", headers=headers)
@@ -301,18 +289,82 @@ async def test_top_and_skip_page_with_next_links_followed_to_the_end(client, db)
         body = response.json()
         return [r["customerName"] for r in body["value"]], body.get("@odata.nextLink")
 
+    # $top is how many rows in all: no next link leads past it (OData 4.01 11.2.6.3).
+    assert await names("$top=2&$count=true") == (["a", "b"], None)
+    assert await names("$skip=1&$top=1") == (["b"], None)
     assert await names("$skip=3") == (["d", "e"], None)
-    assert await names("$skip=1&$top=1") == (
-        ["b"],
-        f"{PUBLIC_URL}/partner/customers?$top=1&$skip=2",
-    )
     assert await names("$top=0") == ([], None)
     assert await names("$skip=5") == ([], None)
     assert await names("$skip=99999999999999999999999") == ([], None)
-    assert await names(f"$top={MAX_PAGE_SIZE}&$count=false") == (list("abcde"), None)
+    assert await names(f"$top={MAX_PAGE_SIZE + 1}&$count=false") == (list("abcde"), None)
+    assert await names("$top=99999999999999999999999") == (list("abcde"), None)
     assert await names("$TOP=1&$Skip=4") == (["e"], None)  # names in any case, as OData 4.01
     zero = (await client.get("/partner/customers?$top=0&$count=true", headers=headers)).json()
     assert zero["@odata.count"] == 5 and zero["value"] == []
+
+
+async def test_server_driven_paging_follows_prefer_maxpagesize_within_top(client, db):
+    tenant = await make_tenant(db, customers=5, names=["a", "b", "c", "d", "e"])
+    headers = {**await tenant.headers(client), "Prefer": "odata.maxpagesize=2"}
+    first = await client.get("/partner/customers?$count=true&tag=x%20y", headers=headers)
+    assert first.headers["preference-applied"] == "odata.maxpagesize=2"
+    assert first.headers["content-type"] == "application/json; odata.metadata=minimal"
+    pages = await follow(client, "/partner/customers?$count=true&tag=x%20y", headers)
+    assert [[r["customerName"] for r in p["value"]] for p in pages] == [
+        ["a", "b"], ["c", "d"], ["e"],
+    ]  # fmt: skip
+    assert [p["@odata.count"] for p in pages] == [5, 5, 5]
+    assert pages[0]["@odata.nextLink"] == (
+        f"{PUBLIC_URL}/partner/customers?$count=true&tag=x%20y&$skip=2"
+    )
+    assert "@odata.nextLink" not in pages[-1]
+    # With $top as well: pages of 2 until 3 rows in all, the last part without a link.
+    limited = await follow(client, "/partner/customers?$top=3", headers)
+    assert [[r["customerName"] for r in p["value"]] for p in limited] == [["a", "b"], ["c"]]
+    assert limited[0]["@odata.nextLink"] == f"{PUBLIC_URL}/partner/customers?$top=1&$skip=2"
+    # A preference it cannot use as such is ignored (RFC 7240), a huge one is capped.
+    for prefer in ("odata.maxpagesize=0", "odata.maxpagesize=x", "respond-async"):
+        answer = await client.get("/partner/customers", headers={**headers, "Prefer": prefer})
+        assert answer.status_code == 200 and "preference-applied" not in answer.headers
+        assert len(answer.json()["value"]) == 5
+    big = await client.get(
+        "/partner/customers", headers={**headers, "Prefer": "odata.maxpagesize=99999"}
+    )
+    assert big.headers["preference-applied"] == f"odata.maxpagesize={MAX_PAGE_SIZE}"
+
+
+async def test_job_feeds_page_by_maxpagesize_and_count_segments_are_text(client, db):
+    tenant = await make_tenant(db, customers=2)
+    c = tenant.customers[0]
+    services = [(t.code, m.code) for t in JOB_TYPES for m in JOB_MODULES][:7]
+    async with db.write() as connection:
+        for job_type, job_module in services:
+            await directory.enable_service(connection, c, job_type, job_module, now=now())
+    headers = {**await tenant.headers(client), "Prefer": "odata.maxpagesize=3"}
+    for path in (f"/partner/customers/{c}/jobs", f"/partner/Customers({c})/jobs"):
+        pages = await follow(client, path, headers)
+        assert [len(p["value"]) for p in pages] == [3, 3, 1]
+        assert len(await follow(client, f"{path}?$top=4", headers)) == 2
+        counted = await client.get(f"{path}/$count", headers=headers)
+        assert counted.status_code == 200, counted.text
+        assert counted.headers["content-type"].startswith("text/plain")
+        assert counted.headers["odata-version"] == "4.0"
+        assert counted.text == "7"
+    for path in ("/partner/customers/$count", "/partner/Customers/$count"):
+        counted = await client.get(path, headers=headers)
+        assert (counted.status_code, counted.text) == (200, "2")
+        assert counted.headers["content-type"].startswith("text/plain")
+    other = tenant.customers[1]
+    assert (
+        await client.get(f"/partner/Customers({other})/jobs/$count", headers=headers)
+    ).text == "0"
+    for stranger in (uuid.uuid4(), (await make_tenant(db)).customers[0]):
+        for path in (f"/partner/customers/{stranger}/jobs/$count",
+                     f"/partner/Customers({stranger})/jobs/$count"):  # fmt: skip
+            missing = await client.get(path, headers=headers)
+            assert odata_error(missing, 404) == f"Customer {stranger} was not found."
+    entity = await client.get(f"/partner/Customers({c})/$count", headers=headers)
+    assert "not a collection" in odata_error(entity, 400)
 
 
 async def test_paging_the_service_endpoint(client, db):
@@ -334,50 +386,59 @@ async def test_paging_the_service_endpoint(client, db):
         ("$top=1.5", "$top: '1.5'"),
         ("$top=", "$top: ''"),
         ("$top=%2B1", "$top: '+1'"),
-        (
-            f"$top={MAX_PAGE_SIZE + 1}",
-            f"$top: '{MAX_PAGE_SIZE + 1}' is not a whole number from 0 to {MAX_PAGE_SIZE}",
-        ),
         ("$skip=-3", "$skip: '-3'"),
         ("$skip=x", "$skip: 'x'"),
         ("$count=yes", "$count: 'yes' is not true or false"),
         ("$count=1", "$count: '1'"),
-        ("$filter=status%20eq%20'Failed'", "$filter is not supported"),
-        ("$orderby=name", "$orderby is not supported"),
-        ("$select=name", "$select is not supported"),
-        ("$expand=jobs", "$expand is not supported"),
-        ("$search=x", "$search is not supported"),
-        ("$format=json", "$format is not supported"),
-        ("$skiptoken=abc", "$skiptoken is not supported"),
-        ("@alias=1", "@alias is not supported"),
+        ("$nonsense=1", "$nonsense is not an OData query option"),
+        ("@alias=1", "@alias is not an OData query option"),
         ("$top=1&$top=2", "$top is given more than once"),
         ("$top=1&$TOP=1", "$TOP is given more than once"),
     ],
 )
 @pytest.mark.parametrize("collection", ["/partner/customers", "/partner/customers/{c}/jobs"])
-async def test_bad_or_unsupported_options_are_400_naming_them(client, db, query, named, collection):
+async def test_bad_options_are_400_naming_them(client, db, query, named, collection):
     tenant = await make_tenant(db)
     response = await client.get(
         f"{collection.format(c=tenant.customers[0])}?{query}", headers=await tenant.headers(client)
     )
-    assert response.status_code == 400, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    assert named in response.json()["detail"]
+    assert named in odata_error(response, 400)
+    assert response.json()["error"]["target"].lower() == query.partition("=")[0].lower()
 
 
-async def test_single_resources_take_no_system_options(client, db):
+@pytest.mark.parametrize(
+    "query",
+    ["$filter=status%20eq%20'Failed'", "$orderby=name", "$select=name", "$expand=jobs",
+     "$search=x", "$skiptoken=abc", "$apply=aggregate", "$compute=x"],
+)  # fmt: skip
+@pytest.mark.parametrize("collection", ["/partner/customers", "/partner/customers/{c}/jobs"])
+async def test_unsupported_system_options_are_501_naming_them(client, db, query, collection):
+    tenant = await make_tenant(db)
+    response = await client.get(
+        f"{collection.format(c=tenant.customers[0])}?{query}", headers=await tenant.headers(client)
+    )
+    option = query.partition("=")[0]
+    message = odata_error(response, 501)
+    assert message.startswith(f"The query option {option} is not implemented on this resource")
+    assert "supported: $top, $skip, $count, $format" in message
+
+
+async def test_single_resources_take_no_system_options_but_format(client, db):
     tenant = await make_tenant(db)
     headers = await tenant.headers(client)
-    for path in (
-        f"/partner/customers/{tenant.customers[0]}?$top=1",
-        "/partner/$metadata?$format=json",
-    ):
-        response = await client.get(path, headers=headers)
-        assert response.status_code == 400
-        assert "not supported on this resource." in response.json()["detail"]
-    custom = await client.get(
-        f"/partner/customers/{tenant.customers[0]}?source=script", headers=headers
-    )
+    c = tenant.customers[0]
+    response = await client.get(f"/partner/customers/{c}?$top=1", headers=headers)
+    assert "not implemented on this resource; supported: $format" in odata_error(response, 501)
+    for path in (f"/partner/customers/{c}", "/partner", "/partner/customers", "/partner/$count"):
+        for value in ("json", "application/json", "application/json;odata.metadata=minimal"):
+            if path == "/partner/$count":
+                continue
+            answer = await client.get(f"{path}?$format={value}", headers=headers)
+            assert answer.status_code == 200, (path, value, answer.text)
+    metadata = await client.get("/partner/$metadata?$format=json")
+    assert "served as application/xml" in odata_error(metadata, 406)
+    assert (await client.get("/partner/$metadata?$format=xml")).status_code == 200
+    custom = await client.get(f"/partner/customers/{c}?source=script", headers=headers)
     assert custom.status_code == 200
 
 
@@ -409,7 +470,7 @@ async def test_every_modern_endpoint_needs_its_own_permission(client, db):
             response = await client.get(path, headers=await tenant.headers(client, scope))
             assert response.status_code == 403, (path, scope)
             assert f'scope="{permission}"' in response.headers["www-authenticate"]
-            assert response.headers["content-type"] == "application/problem+json"
+            odata_error(response, 403)
         allowed = await client.get(path, headers=await tenant.headers(client, permission))
         assert allowed.status_code == 200, (path, allowed.text)
 
@@ -575,8 +636,7 @@ async def test_other_segments_under_the_service_root_are_unknown_paths(client):
     for path in ("/partner/nothing", "/partner/customers(", "/partner/Customers/jobs",
                  "/partner/orders(1)/jobs", "/partner/Customers(1)(2)"):  # fmt: skip
         response = await client.get(path)  # no token: an unknown path is not a protected one
-        assert response.status_code == 404, path
-        assert response.json()["detail"] == nowhere.json()["detail"]
+        assert odata_error(response, 404) == nowhere.json()["detail"], path
 
 
 async def test_openapi_documents_every_modern_endpoint_with_its_errors(client):
@@ -589,7 +649,7 @@ async def test_openapi_documents_every_modern_endpoint_with_its_errors(client):
     for path in [*collections, "/partner/customers/{customer_id}"]:
         operation = paths[path]["get"]
         assert {"400", "401", "403"} <= set(operation["responses"]), path
-        assert "application/problem+json" in operation["responses"]["401"]["content"]
+        assert "application/json" in operation["responses"]["401"]["content"]
         assert operation["security"] == [{"bearer": []}]
     for path in collections:
         names = {p["name"] for p in paths[path]["get"]["parameters"]}

@@ -38,11 +38,21 @@ def server(tmp_path_factory):
 @pytest.mark.parametrize("length", [9_000, 60_000])
 def test_a_long_request_target_is_a_414_problem(server, length):
     running, _ = server
-    request = b"GET /partner/customers/" + b"a" * length + b" HTTP/1.1\r\nHost: x\r\n"
+    path = b"/partner/external/v3/general/customers/" + b"a" * length + b"/jobs"
+    request = b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
     status, headers, body = exchange(running.url, request + b"Connection: close\r\n\r\n")
     assert status == 414
     assert headers["content-type"] == "application/problem+json"
     assert "8,192" in json.loads(body)["detail"]
+
+
+def test_a_long_request_target_of_an_odata_service_is_a_414_odata_error(server):
+    running, _ = server
+    request = b"GET /partner/customers/" + b"a" * 9_000 + b" HTTP/1.1\r\nHost: x\r\n"
+    status, headers, body = exchange(running.url, request + b"Connection: close\r\n\r\n")
+    assert status == 414
+    assert (headers["content-type"], headers["odata-version"]) == ("application/json", "4.0")
+    assert "8,192" in json.loads(body)["error"]["message"]
 
 
 def test_past_the_http_server_s_own_limit_its_414_has_no_body(server):

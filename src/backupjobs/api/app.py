@@ -22,7 +22,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.plugins import PluginProtocol
 
 from backupjobs import __version__
-from backupjobs.api import docs, ingest, jobpages, modern, oauth, odata, ops, v3
+from backupjobs.api import docs, ingest, jobpages, modern, oauth, odata, ops, v3, webhooks
 from backupjobs.api.context import STATE_KEY, AppContext, app_context, database
 from backupjobs.api.limits import request_target_limit
 from backupjobs.api.outage import STATE_KEY as OUTAGE_KEY
@@ -94,6 +94,7 @@ def build_application(
         await context.keys.load()
         await context.cursors.load(db)
         await context.limiter.counters.start()
+        await context.alerts.start()
         retention = (
             asyncio.create_task(keep_days(db, settings.retention_days))
             if settings.retention_days
@@ -113,6 +114,7 @@ def build_application(
         finally:
             await stop(syncing)
             await stop(retention)
+            await context.alerts.close()
             await context.outage.close()
             await context.limiter.counters.close()
             await context.read_model.close()
@@ -129,6 +131,7 @@ def build_application(
                 ],
             ),
             ingest.ingest_jobs,
+            *webhooks.ROUTES,
             oauth.issue_token,
             oauth.jwks,
             oauth.discovery,
@@ -144,7 +147,7 @@ def build_application(
         middleware=[
             context.metrics.middleware,
             request_target_limit,
-            per_app_limit(context.limiter, context.verifier),
+            per_app_limit(context.limiter, context.verifier, context.basic),
         ],
         openapi_config=_openapi(settings),
         plugins=list(plugins),

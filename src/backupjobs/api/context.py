@@ -13,10 +13,13 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 
+from backupjobs.alerts import Alerts
+from backupjobs.api.basic import BasicSignIn
 from backupjobs.api.listing import CursorPaging
 from backupjobs.api.metrics import Metrics
 from backupjobs.api.outage import OutageLog
 from backupjobs.api.ratelimit import RateLimiter
+from backupjobs.auth.basic import BasicVerifier
 from backupjobs.auth.keys import KeyRing
 from backupjobs.auth.tokens import TokenIssuer, TokenVerifier
 from backupjobs.readmodel import ReadModel
@@ -31,7 +34,8 @@ STATE_KEY = "context"
 @dataclass(frozen=True, slots=True)
 class AppContext:
     """The application's parts: settings, database, read model and ingestion, keys and
-    tokens, metrics, rate limits, the lists' cursors, the log of database outages."""
+    tokens, metrics, rate limits, the lists' cursors, the log of database outages, the
+    OData services' Basic sign-in, alerts."""
 
     settings: Settings
     db: Database
@@ -44,10 +48,14 @@ class AppContext:
     limiter: RateLimiter
     cursors: CursorPaging
     outage: OutageLog
+    basic: BasicSignIn
+    alerts: Alerts
 
     @classmethod
     def build(cls, settings: Settings, db: Database) -> AppContext:
         keys = KeyRing(db, token_lifetime=settings.token_lifetime)
+        limiter = RateLimiter.from_settings(settings)
+        metrics = Metrics()
         return cls(
             settings=settings,
             db=db,
@@ -56,10 +64,12 @@ class AppContext:
             keys=keys,
             issuer=TokenIssuer(keys, issuer=settings.public_url, lifetime=settings.token_lifetime),
             verifier=TokenVerifier(keys, issuer=settings.public_url),
-            metrics=Metrics(),
-            limiter=RateLimiter.from_settings(settings),
+            metrics=metrics,
+            limiter=limiter,
             cursors=CursorPaging(settings.public_url),
             outage=OutageLog(db.ping),
+            basic=BasicSignIn(BasicVerifier(db), limiter),
+            alerts=Alerts(db, allow_private=settings.webhook_allow_private, metrics=metrics.alerts),
         )
 
 

@@ -174,6 +174,10 @@ async def ingest_jobs(
     result = IngestResult()
     if valid:
         result = await context.ingestor.ingest_batch(principal.tenant_scope, valid)
+    if result.deliveries:
+        # Committed: this process's deliverer sends them now (others poll).
+        context.alerts.wake()
+        context.metrics.alerts.deliveries_created.inc(result.deliveries)
     rejected.extend(RejectedRecord(r.index, r.job_id, r.error) for r in result.rejected)
     rejected.sort(key=lambda r: r.index)
     counter = context.metrics.jobs_ingested

@@ -31,7 +31,7 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
@@ -42,7 +42,7 @@ from litestar.types import BeforeRequestHookHandler
 from backupjobs.api import odata
 from backupjobs.api.context import app_context
 from backupjobs.api.odata import CollectionOperation, CustomerId, EntitySegment, Feed
-from backupjobs.api.problems import ProblemError, problem_responses
+from backupjobs.api.problems import ProblemError, odata_error_responses, problem_responses
 from backupjobs.api.requests import (
     code_filter,
     code_or_name_schema,
@@ -213,7 +213,7 @@ async def v3_jobs(
     return JsonAnswer(_encoder.encode(answer))
 
 
-# --- Modern ----------------------------------------------------------------------------
+# --- Modern ---
 
 #: What the documented job feed routes share.
 _JOB_FEED: dict[str, Any] = {
@@ -222,12 +222,13 @@ _JOB_FEED: dict[str, Any] = {
     "security": SECURITY,
     "responses": {
         200: ok_response(Feed[list[ModernJobRow]]),
-        **problem_responses(400, 401, 403, 404, 429),
+        **odata_error_responses(400, 401, 403, 404, 406, 412, 429, 501),
     },
     "operation_class": CollectionOperation,
     "tags": ["Modern"],
 }
-_JSON_MEDIA_TYPE = odata.JSON_MEDIA_TYPE.encode()
+_MEDIA_TYPES = {level: f"application/json; odata.metadata={level}".encode() for level in
+                odata.METADATA_LEVELS}  # fmt: skip
 _VERSION_HEADER = (odata.VERSION_HEADER[0].lower().encode(), odata.VERSION_HEADER[1].encode())
 
 
@@ -249,7 +250,22 @@ def _code(table: CodeTable, text: str, parameter: str) -> int:
     try:
         return table.parse(text.replace("+", " ")).code
     except UnknownCodeError as error:
-        raise ProblemError(400, f"Invalid path parameter {parameter}: {error}.") from None
+        raise ProblemError(
+            400, f"Invalid path parameter {parameter}: {error}.", target=parameter
+        ) from None
+
+
+def _odata_answer(body: bytes, negotiated: odata.Negotiated) -> JsonAnswer:
+    preference = negotiated.headers().get("Preference-Applied")
+    extra = ((b"preference-applied", preference.encode()),) if preference else ()
+    return JsonAnswer(
+        body, media_type=_MEDIA_TYPES[negotiated.metadata], headers=(_VERSION_HEADER, *extra)
+    )
+
+
+def _full_rows(public_url: str, customer_id: str, rows: msgspec.Raw) -> list[dict[str, Any]]:
+    """Job rows with full metadata (decoded from the page's JSON: the slow form)."""
+    return [odata.full_job(public_url, customer_id, row) for row in msgspec.json.decode(rows)]
 
 
 async def _job_feed(
@@ -261,8 +277,7 @@ async def _job_feed(
     job_module: int | None = None,
 ) -> ASGIResponse:
     """A customer's service rows (latest job or placeholder each) as an OData page."""
-    query = odata.query_of(request)
-    options = odata.collection_options(query)
+    query, options, negotiated = odata.collection_request(request)
     customer = customer_id_or_404(customer_id)
     context = app_context(request)
     now = datetime.now(UTC)
@@ -280,19 +295,22 @@ async def _job_feed(
         raise not_found_customer(customer_id)
     if job_type is not None and job_module is not None and page.total == 0:
         page = _placeholder(job_type, job_module, options, now)
+    public_url = context.settings.public_url
+    rows: Any = page.rows
+    if negotiated.metadata == odata.FULL_METADATA:
+        rows = _full_rows(public_url, str(customer), page.rows)
     feed = odata.feed(
-        context.settings.public_url,
+        public_url,
         request.scope["path"],
         odata.JOB_COLLECTION,
         query,
         options,
-        page.rows,
+        rows,
         returned=page.count,
         total=page.total,
+        metadata=negotiated.metadata,
     )
-    return JsonAnswer(
-        _encoder.encode(feed), media_type=_JSON_MEDIA_TYPE, headers=(_VERSION_HEADER,)
-    )
+    return _odata_answer(_encoder.encode(feed), negotiated)
 
 
 def _placeholder(
@@ -349,19 +367,116 @@ async def customer_jobs(
     return await _job_feed(request, principal_of(request.scope), customer_id)
 
 
+async def _customer_of_odata_url(
+    request: Request[Any, Any, Any], segment: str
+) -> tuple[Principal, str]:
+    """The principal and customer key of a ``Customers(<id>)`` segment. These routes
+    match any segment, so the token is checked only once the segment has turned out to
+    be one of ours: elsewhere the answer stays an unknown path's 404."""
+    key = odata.customer_key(segment)
+    if key is None:
+        raise NotFoundException()
+    return await authorize(request, Permission.MODERN_JOBS_READ), key
+
+
 @get("/{segment:str}/jobs", media_type=odata.JSON_MEDIA_TYPE, include_in_schema=False)
 async def customer_jobs_by_odata_url(
     request: Request[Any, Any, Any], segment: EntitySegment
 ) -> ASGIResponse:
-    key = odata.customer_key(segment)
-    if key is None:
-        raise NotFoundException()
-    # This route matches any segment, so the token is checked only once the segment has
-    # turned out to be one of ours: elsewhere the answer stays an unknown path's 404.
-    principal = await authorize(request, Permission.MODERN_JOBS_READ)
+    principal, key = await _customer_of_odata_url(request, segment)
     return await _job_feed(request, principal, key)
+
+
+async def _job_count(
+    request: Request[Any, Any, Any], principal: Principal, customer_id: str
+) -> Response[str]:
+    odata.entity_request(request)
+    customer = customer_id_or_404(customer_id)
+    page = await app_context(request).read_model.job_page(
+        principal.tenant_scope, customer, offset=0, limit=0, rendering=modern_job_row
+    )
+    if page is None:
+        raise not_found_customer(customer_id)
+    return odata.count_answer(page.total)
+
+
+@get(
+    "/customers/{customer_id:str}/jobs/$count",
+    before_request=authorizing(Permission.MODERN_JOBS_READ),
+    media_type=odata.TEXT_MEDIA_TYPE,
+    security=SECURITY,
+    responses=odata_error_responses(400, 401, 403, 404, 406, 412, 429, 501),
+    summary="How many backup services a customer has",
+    description="The number of rows of the customer's job feed, as text (`jobs/$count`).",
+    tags=["Modern"],
+)
+async def customer_job_count(
+    request: Request[Any, Any, Any], customer_id: CustomerId
+) -> Response[str]:
+    return await _job_count(request, principal_of(request.scope), customer_id)
+
+
+@get("/{segment:str}/jobs/$count", media_type=odata.TEXT_MEDIA_TYPE, include_in_schema=False)
+async def customer_job_count_by_odata_url(
+    request: Request[Any, Any, Any], segment: EntitySegment
+) -> Response[str]:
+    principal, key = await _customer_of_odata_url(request, segment)
+    return await _job_count(request, principal, key)
+
+
+@get("/{segment:str}/{navigation:str}", media_type=odata.JSON_MEDIA_TYPE, include_in_schema=False)
+async def job_by_key(
+    request: Request[Any, Any, Any], segment: EntitySegment, navigation: str
+) -> Response[Any]:
+    """``Customers(<id>)/jobs(jobType='...',jobModule='...')``: one service's row, or 404
+    if the customer has no such service."""
+    odata.job_key(navigation)  # anything but a jobs(...) segment is no route
+    principal, key = await _customer_of_odata_url(request, segment)
+    negotiated = odata.entity_request(request)
+    type_name, module_name = odata.job_key(navigation)
+    customer = customer_id_or_404(key)
+    codes = _known_codes(type_name, module_name)
+    page = await app_context(request).read_model.job_page(
+        principal.tenant_scope,
+        customer,
+        job_type=codes[0] if codes else None,
+        job_module=codes[1] if codes else None,
+        offset=0,
+        limit=1,
+        rendering=modern_job_row,
+    )
+    if page is None:
+        raise not_found_customer(key)
+    if codes is None or page.count == 0:
+        raise ProblemError(404, f"Customer {key} has no job {navigation}.", target="jobs")
+    public_url = app_context(request).settings.public_url
+    row: dict[str, Any] = msgspec.json.decode(page.rows)[0]
+    entity: dict[str, Any] = {}
+    if negotiated.metadata != odata.NO_METADATA:
+        fragment = f"{odata.CUSTOMERS}({key})/{odata.JOBS}/$entity"
+        entity["@odata.context"] = odata.context_url(public_url, fragment)
+    if negotiated.metadata == odata.FULL_METADATA:
+        row = odata.full_job(public_url, key, row)
+    entity.update(row)
+    return odata.answer(entity, negotiated)
+
+
+def _known_codes(type_name: str, module_name: str) -> tuple[int, int] | None:
+    """The codes of a job key's names (as the feeds write them), None if either is not
+    a name of the catalog: no such job."""
+    try:
+        return JOB_TYPES.parse(type_name).code, JOB_MODULES.parse(module_name).code
+    except UnknownCodeError:
+        return None
 
 
 #: The routes of this module, by the router they belong under.
 V3_ROUTES = [v3_jobs]
-MODERN_ROUTES = [customer_jobs, service_jobs, customer_jobs_by_odata_url]
+MODERN_ROUTES = [
+    customer_jobs,
+    service_jobs,
+    customer_job_count,
+    customer_jobs_by_odata_url,
+    customer_job_count_by_odata_url,
+    job_by_key,
+]

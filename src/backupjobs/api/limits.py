@@ -8,11 +8,10 @@ HTTP server answers itself").
 
 from __future__ import annotations
 
-import msgspec
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from backupjobs.api.problems import PROBLEM_JSON, ProblemDetails
+from backupjobs.api.problems import send_error
 
 #: Longest request target (path and query, as sent) answered, in bytes.
 MAX_REQUEST_TARGET = 8 * 1024
@@ -26,33 +25,16 @@ def request_target_limit(app: ASGIApp) -> ASGIApp:
             raw_path = scope.get("raw_path") or scope["path"].encode()
             length = len(raw_path) + len(scope.get("query_string", b""))
             if length > MAX_REQUEST_TARGET:
-                await _too_long(send, length)
+                await _too_long(scope, send, length)
                 return
         await app(scope, receive, send)
 
     return limit
 
 
-async def _too_long(send: Send, length: int) -> None:
-    body = msgspec.json.encode(
-        ProblemDetails(
-            type="about:blank",
-            title="URI Too Long",
-            status=414,
-            detail=(
-                f"The request target (path and query) is {length:,} bytes long; at most "
-                f"{MAX_REQUEST_TARGET:,} are accepted."
-            ),
-        )
+async def _too_long(scope: Scope, send: Send, length: int) -> None:
+    detail = (
+        f"The request target (path and query) is {length:,} bytes long; at most "
+        f"{MAX_REQUEST_TARGET:,} are accepted."
     )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 414,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    await send_error(scope, send, 414, detail, instance=False)

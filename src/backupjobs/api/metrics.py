@@ -23,6 +23,7 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from backupjobs.alerts.metrics import AlertMetrics
 from backupjobs.store.upstreams import SUCCEEDED
 from backupjobs.sync import RunOutcome
 
@@ -58,6 +59,7 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.alerts = AlertMetrics(self.registry)
         self.tokens = Counter(
             "backupjobs_tokens",
             "Token requests, by outcome (issued or the OAuth2 error code).",

@@ -15,12 +15,21 @@ from litestar import Request, Response, get
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import Guard
 
 from backupjobs.api import odata
 from backupjobs.api.context import AppContext
-from backupjobs.api.odata import CollectionOperation, CustomerId, EntitySegment, Feed
-from backupjobs.api.problems import problem_responses
+from backupjobs.api.odata import (
+    FULL_METADATA,
+    NO_METADATA,
+    CollectionOperation,
+    CustomerId,
+    EntitySegment,
+    Feed,
+    Negotiated,
+)
+from backupjobs.api.problems import odata_error_responses
 from backupjobs.api.requests import customer_id_or_404, not_found_customer
 from backupjobs.api.security import SECURITY, authorize, requires
 from backupjobs.auth.permissions import Permission
@@ -29,6 +38,9 @@ from backupjobs.store.directory import customer_page, get_customer
 from backupjobs.wire import CustomerRow, customer_row
 
 _CUSTOMERS_READ = requires(Permission.MODERN_CUSTOMERS_READ)
+#: The errors every OData resource can answer: a bad or unimplemented option, a format
+#: it cannot serve, a snapshot asked for.
+_ODATA_ERRORS = (400, 406, 412, 501)
 
 
 class CustomerEntity(msgspec.Struct):
@@ -39,23 +51,35 @@ class CustomerEntity(msgspec.Struct):
     customerName: str
     createdTime: str
 
-    @classmethod
-    def of(cls, context: str, row: CustomerRow) -> CustomerEntity:
-        return cls(context, *msgspec.structs.astuple(row))
+
+def _ok(body: type[Any]) -> dict[int, ResponseSpec]:
+    return {
+        200: ResponseSpec(
+            data_container=body, description="OK", media_type=odata.JSON_MEDIA_TYPE,
+            generate_examples=False,
+        )
+    }  # fmt: skip
+
+
+def _customer_value(public_url: str, row: CustomerRow, negotiated: Negotiated) -> Any:
+    """A customer row as the negotiated metadata level writes it."""
+    if negotiated.metadata == FULL_METADATA:
+        return odata.full_customer(public_url, msgspec.structs.asdict(row))
+    return row
 
 
 async def _customer_feed(
     request: Request[Any, Any, Any], context: AppContext, principal: Principal
-) -> Feed[list[CustomerRow]]:
-    query = odata.query_of(request)
-    options = odata.collection_options(query)
+) -> Response[Any]:
+    query, options, negotiated = odata.collection_request(request)
     async with context.db.read() as connection:
         page = await customer_page(
             connection, principal.tenant_scope, offset=options.offset, limit=options.page_size
         )
-    rows = [customer_row(row) for row in page.rows]
-    return odata.feed(
-        context.settings.public_url,
+    public_url = context.settings.public_url
+    rows = [_customer_value(public_url, customer_row(row), negotiated) for row in page.rows]
+    body = odata.feed(
+        public_url,
         request.scope["path"],
         odata.CUSTOMERS,
         query,
@@ -63,21 +87,36 @@ async def _customer_feed(
         rows,
         returned=len(rows),
         total=page.total,
+        metadata=negotiated.metadata,
     )
+    return odata.answer(body, negotiated)
 
 
 async def _customer(
     request: Request[Any, Any, Any], context: AppContext, principal: Principal, customer_id: str
-) -> CustomerEntity:
-    odata.system_options(odata.query_of(request))
+) -> Response[Any]:
+    negotiated = odata.entity_request(request)
     customer = customer_id_or_404(customer_id)
     async with context.db.read() as connection:
         row = await get_customer(connection, principal.tenant_scope, customer)
     if row is None:
         raise not_found_customer(customer_id)
-    return CustomerEntity.of(
-        odata.context_url(context.settings.public_url, odata.CUSTOMER_ENTITY), customer_row(row)
-    )
+    public_url = context.settings.public_url
+    entity: dict[str, Any] = {}
+    if negotiated.metadata != NO_METADATA:
+        entity["@odata.context"] = odata.context_url(public_url, odata.CUSTOMER_ENTITY)
+    value = _customer_value(public_url, customer_row(row), negotiated)
+    entity.update(value if isinstance(value, dict) else msgspec.structs.asdict(value))
+    return odata.answer(entity, negotiated)
+
+
+async def _customer_count(
+    request: Request[Any, Any, Any], context: AppContext, principal: Principal
+) -> Response[str]:
+    odata.entity_request(request)
+    async with context.db.read() as connection:
+        page = await customer_page(connection, principal.tenant_scope, offset=0, limit=0)
+    return odata.count_answer(page.total)
 
 
 @get(
@@ -85,7 +124,10 @@ async def _customer(
     guards=[_CUSTOMERS_READ],
     media_type=odata.JSON_MEDIA_TYPE,
     security=SECURITY,
-    responses=problem_responses(400, 401, 403, 429),
+    responses={
+        **_ok(Feed[list[CustomerRow]]),
+        **odata_error_responses(*_ODATA_ERRORS, 401, 403, 429),
+    },
     operation_class=CollectionOperation,
     summary="The partner's customers",
     description="Customers visible to the app, ordered by name, then id.",
@@ -95,8 +137,26 @@ async def customers(
     request: Request[Any, Any, Any],
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
-) -> Feed[list[CustomerRow]]:
+) -> Response[Any]:
     return await _customer_feed(request, context, principal)
+
+
+@get(
+    "/customers/$count",
+    guards=[_CUSTOMERS_READ],
+    media_type=odata.TEXT_MEDIA_TYPE,
+    security=SECURITY,
+    responses=odata_error_responses(*_ODATA_ERRORS, 401, 403, 429),
+    summary="How many customers the partner has",
+    description="The number of customers visible to the app, as text (`Customers/$count`).",
+    tags=["Modern"],
+)
+async def customer_count(
+    request: Request[Any, Any, Any],
+    context: NamedDependency[AppContext],
+    principal: NamedDependency[Principal],
+) -> Response[str]:
+    return await _customer_count(request, context, principal)
 
 
 @get(
@@ -104,7 +164,7 @@ async def customers(
     guards=[_CUSTOMERS_READ],
     media_type=odata.JSON_MEDIA_TYPE,
     security=SECURITY,
-    responses=problem_responses(400, 401, 403, 404, 429),
+    responses={**_ok(CustomerEntity), **odata_error_responses(*_ODATA_ERRORS, 401, 403, 404, 429)},
     summary="One customer",
     tags=["Modern"],
 )
@@ -113,7 +173,7 @@ async def customer(
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
     customer_id: CustomerId,
-) -> CustomerEntity:
+) -> Response[Any]:
     return await _customer(request, context, principal, customer_id)
 
 
@@ -139,7 +199,7 @@ async def customers_by_odata_url(
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
     segment: EntitySegment,
-) -> Feed[list[CustomerRow]] | CustomerEntity:
+) -> Response[Any]:
     key = odata.customer_key(segment)
     if key is None:
         return await _customer_feed(request, context, principal)
@@ -147,9 +207,27 @@ async def customers_by_odata_url(
 
 
 @get(
+    "/{segment:str}/$count",
+    guards=[_entity_set(Permission.MODERN_CUSTOMERS_READ)],
+    media_type=odata.TEXT_MEDIA_TYPE,
+    include_in_schema=False,
+)
+async def customer_count_by_odata_url(
+    request: Request[Any, Any, Any],
+    context: NamedDependency[AppContext],
+    principal: NamedDependency[Principal],
+    segment: EntitySegment,
+) -> Response[str]:
+    if odata.customer_key(segment) is not None:
+        # Customers(<id>)/$count: an entity is not a collection.
+        raise odata.not_a_collection(segment)
+    return await _customer_count(request, context, principal)
+
+
+@get(
     "/$metadata",
     media_type=odata.XML_MEDIA_TYPE,
-    responses=problem_responses(400),
+    responses=odata_error_responses(*_ODATA_ERRORS),
     summary="OData CSDL document of the Modern feeds",
     description=(
         "OData v4 CSDL XML describing the entity types (`Portal.Api.Model.Customer`, "
@@ -159,23 +237,31 @@ async def customers_by_odata_url(
     tags=["Modern"],
 )
 async def metadata(request: Request[Any, Any, Any]) -> Response[bytes]:
-    odata.system_options(odata.query_of(request))
+    odata.entity_request(request, serves=odata.XML)
     return Response(odata.CSDL, media_type=odata.XML_MEDIA_TYPE)
 
 
 @get(
     "/",
     media_type=odata.JSON_MEDIA_TYPE,
-    responses=problem_responses(400),
+    responses={**_ok(odata.ServiceDocument), **odata_error_responses(*_ODATA_ERRORS)},
     summary="OData service document of the Modern feeds",
     description="The entity sets at this service root. Needs no token.",
     tags=["Modern"],
 )
 async def service_root(
     request: Request[Any, Any, Any], context: NamedDependency[AppContext]
-) -> odata.ServiceDocument:
-    odata.system_options(odata.query_of(request))
-    return odata.service_document(context.settings.public_url)
+) -> Response[Any]:
+    negotiated = odata.entity_request(request)
+    return odata.answer(odata.service_document(context.settings.public_url), negotiated)
 
 
-ROUTES = [service_root, metadata, customers, customer, customers_by_odata_url]
+ROUTES = [
+    service_root,
+    metadata,
+    customers,
+    customer_count,
+    customer,
+    customers_by_odata_url,
+    customer_count_by_odata_url,
+]

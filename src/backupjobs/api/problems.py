@@ -1,8 +1,11 @@
-"""RFC 9457 problem details for every error outside ``/connect/token``.
+"""RFC 9457 problem details for every error outside ``/connect/token`` and the OData services.
 
 Handlers raise :class:`ProblemError`; framework errors (unknown route, wrong method,
 invalid parameter, body too large) and unexpected failures are turned into the same
-shape. A body never carries a stack trace, SQL or a path inside the server.
+shape. Under an OData service root (:data:`ODATA_SERVICE_ROOTS`) the same error is the
+OData JSON Format's error object (section 21.1) with ``OData-Version``, which is what OData
+clients read (:func:`error_answer`). A body never carries a stack trace, SQL or a path
+inside the server.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.types import ExceptionHandlersMap
+from litestar.types import ExceptionHandlersMap, Scope, Send
 
 from backupjobs.api.outage import STATE_KEY as OUTAGE_KEY
 from backupjobs.api.outage import OutageLog
@@ -24,6 +27,20 @@ from backupjobs.store.database import database_unavailable
 
 PROBLEM_JSON = "application/problem+json"
 _log = structlog.get_logger("backupjobs.api")
+
+#: The roots of the OData services: the Modern feeds and the history feed. The v3 API
+#: under ``/partner/external`` is not OData.
+ODATA_SERVICE_ROOTS = ("/partner", "/api/v1/odata")
+_NOT_ODATA = "/partner/external/"
+ODATA_ERROR_JSON = "application/json"
+ODATA_VERSION = ("OData-Version", "4.0")
+
+
+def is_odata_path(path: str) -> bool:
+    """Whether ``path`` is in an OData service (its errors are OData error objects)."""
+    return not path.startswith(_NOT_ODATA) and any(
+        path == root or path.startswith(f"{root}/") for root in ODATA_SERVICE_ROOTS
+    )
 
 
 class ProblemDetails(msgspec.Struct, omit_defaults=True):
@@ -36,8 +53,26 @@ class ProblemDetails(msgspec.Struct, omit_defaults=True):
     instance: str | None = None
 
 
+class ODataErrorDetail(msgspec.Struct, omit_defaults=True):
+    """The ``error`` member of an OData error: a code, a message for people, and the
+    name of what was wrong (``target``) when there is one."""
+
+    code: str
+    message: str
+    target: str | None = None
+
+
+class ODataError(msgspec.Struct):
+    """An error, as the OData JSON Format writes it (section 21.1)."""
+
+    error: ODataErrorDetail
+
+
 class ProblemError(Exception):
-    """Raise to answer with a problem: ``ProblemError(404, "Customer ... was not found.")``."""
+    """Raise to answer with a problem: ``ProblemError(404, "Customer ... was not found.")``.
+
+    ``target`` names the query option, header or key at fault (an OData error's target).
+    """
 
     def __init__(
         self,
@@ -46,12 +81,67 @@ class ProblemError(Exception):
         *,
         title: str | None = None,
         headers: Mapping[str, str] | None = None,
+        target: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.title = title or HTTPStatus(status).phrase
         self.headers = dict(headers or {})
+        self.target = target
+
+
+def error_answer(
+    path: str,
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    target: str | None = None,
+    instance: bool = True,
+) -> tuple[bytes, str, list[tuple[str, str]]]:
+    """An error's body, its media type and the headers its kind adds: an OData error
+    object under an OData service root, else an RFC 9457 problem (naming ``path`` as its
+    instance unless ``instance`` is false)."""
+    title = title or HTTPStatus(status).phrase
+    if is_odata_path(path):
+        code = "".join(word[:1].upper() + word[1:] for word in title.split())
+        body = ODataError(ODataErrorDetail(code=code, message=detail, target=target))
+        return msgspec.json.encode(body), ODATA_ERROR_JSON, [ODATA_VERSION]
+    problem = ProblemDetails(
+        type="about:blank",
+        title=title,
+        status=status,
+        detail=detail,
+        instance=path if instance else None,
+    )
+    return msgspec.json.encode(problem), PROBLEM_JSON, []
+
+
+async def send_error(
+    scope: Scope,
+    send: Send,
+    status: int,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    instance: bool = True,
+) -> None:
+    """Answer an error from ASGI middleware (before routing), as :func:`error_answer`."""
+    body, media_type, added = error_answer(scope["path"], status, detail, instance=instance)
+    fields = [*dict(headers or {}).items(), *added]
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", media_type.encode()),
+                (b"content-length", str(len(body)).encode()),
+                *((name.lower().encode(), value.encode()) for name, value in fields),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 def problem_response(
@@ -61,26 +151,31 @@ def problem_response(
     *,
     title: str | None = None,
     headers: Mapping[str, str] | None = None,
-) -> Response[ProblemDetails]:
-    body = ProblemDetails(
-        type="about:blank",
-        title=title or HTTPStatus(status).phrase,
-        status=status,
-        detail=detail,
-        instance=request.url.path,
+    target: str | None = None,
+) -> Response[bytes]:
+    body, media_type, added = error_answer(
+        request.url.path, status, detail, title=title, target=target
     )
-    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
+    return Response(
+        body,
+        status_code=status,
+        media_type=media_type,
+        headers={**dict(headers or {}), **dict(added)},
+    )
 
 
-def _on_problem(request: Request[Any, Any, Any], error: ProblemError) -> Response[ProblemDetails]:
+def _on_problem(request: Request[Any, Any, Any], error: ProblemError) -> Response[bytes]:
     return problem_response(
-        request, error.status, error.detail, title=error.title, headers=error.headers
+        request,
+        error.status,
+        error.detail,
+        title=error.title,
+        headers=error.headers,
+        target=error.target,
     )
 
 
-def _on_validation(
-    request: Request[Any, Any, Any], error: ValidationException
-) -> Response[ProblemDetails]:
+def _on_validation(request: Request[Any, Any, Any], error: ValidationException) -> Response[bytes]:
     details = []
     for item in error.extra if isinstance(error.extra, list) else []:
         if isinstance(item, dict) and item.get("key"):
@@ -102,7 +197,7 @@ _GENERIC_DETAIL = {
 _BODY_CUT_SHORT = "client disconnected prematurely"
 
 
-def _on_http(request: Request[Any, Any, Any], error: HTTPException) -> Response[ProblemDetails]:
+def _on_http(request: Request[Any, Any, Any], error: HTTPException) -> Response[bytes]:
     status = error.status_code
     if status == 500 and error.detail == _BODY_CUT_SHORT:
         # The client's mistake, not the server's: a 400 it may still read.
@@ -130,9 +225,7 @@ def database_refused(request: Request[Any, Any, Any], error: BaseException) -> N
         outage.refused(error)
 
 
-def _on_database_unavailable(
-    request: Request[Any, Any, Any], error: Exception
-) -> Response[ProblemDetails]:
+def _on_database_unavailable(request: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
     database_refused(request, error)
     return problem_response(
         request,
@@ -142,7 +235,7 @@ def _on_database_unavailable(
     )
 
 
-def _on_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[ProblemDetails]:
+def _on_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
     if database_unavailable(error):
         return _on_database_unavailable(request, error)
     _log.error(
@@ -174,11 +267,27 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
+def odata_error_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the OData errors an OData operation can answer with."""
+    return {
+        status: ResponseSpec(
+            data_container=ODataError,
+            description=HTTPStatus(status).phrase,
+            media_type=ODATA_ERROR_JSON,
+        )
+        for status in statuses
+    }
+
+
 __all__ = [
     "EXCEPTION_HANDLERS",
     "PROBLEM_JSON",
+    "ODataError",
     "ProblemDetails",
     "ProblemError",
+    "error_answer",
+    "is_odata_path",
+    "odata_error_responses",
     "problem_response",
     "problem_responses",
 ]

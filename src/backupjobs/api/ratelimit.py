@@ -26,18 +26,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-import msgspec
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backupjobs.api.bearer import verified
 from backupjobs.api.metrics import EXTRA_HEADERS
-from backupjobs.api.problems import PROBLEM_JSON, ProblemDetails
+from backupjobs.api.problems import send_error
 from backupjobs.auth.tokens import Principal, TokenVerifier
 from backupjobs.infra.redis_counters import RedisCounters
 from backupjobs.settings import Settings
+
+if TYPE_CHECKING:  # .basic imports this module
+    from backupjobs.api.basic import BasicSignIn
 
 APP_POLICY = "app"
 TOKEN_CLIENT_POLICY = "token-client"  # noqa: S105 - a policy name
@@ -192,16 +194,18 @@ class RateLimiter:
         return None if counted is None else policy.usage(*counted)
 
 
-def per_app_limit(limiter: RateLimiter, verifier: TokenVerifier) -> Callable[[ASGIApp], ASGIApp]:
+def per_app_limit(
+    limiter: RateLimiter, verifier: TokenVerifier, basic: BasicSignIn | None = None
+) -> Callable[[ASGIApp], ASGIApp]:
     """ASGI middleware counting every request made with an app's valid access token.
 
     The ``RateLimit`` fields of an allowed request are left in ``scope[EXTRA_HEADERS]``
     for :meth:`Metrics.middleware <backupjobs.api.metrics.Metrics.middleware>`, outside
     this one, to add to the response.
 
-    Requests without a valid token pass through uncounted (they get 401 anyway). The
-    token is verified here, once for the request: authentication reuses the outcome
-    (:mod:`.bearer`).
+    Requests without a valid token (or, on the OData services, valid Basic credentials:
+    ``basic``) pass through uncounted (they get 401 anyway). The credentials are verified
+    here, once for the request: authentication reuses the outcome (:mod:`.bearer`).
     """
     policy, counters = limiter.app, limiter.counters
     # In-process counting needs no coroutine: a few microseconds count on this path.
@@ -219,7 +223,7 @@ def per_app_limit(limiter: RateLimiter, verifier: TokenVerifier) -> Callable[[AS
             if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
-            principal = await verified(scope, verifier)
+            principal = await verified(scope, verifier, basic)
             if not isinstance(principal, Principal):
                 await app(scope, receive, send)
                 return
@@ -252,24 +256,4 @@ def per_app_limit(limiter: RateLimiter, verifier: TokenVerifier) -> Callable[[AS
 async def _send_too_many_requests(
     scope: Scope, send: Send, detail: str, headers: dict[str, str]
 ) -> None:
-    body = msgspec.json.encode(
-        ProblemDetails(
-            type="about:blank",
-            title="Too Many Requests",
-            status=429,
-            detail=detail,
-            instance=scope["path"],
-        )
-    )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-                *((name.lower().encode(), value.encode()) for name, value in headers.items()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    await send_error(scope, send, 429, detail, headers=headers)

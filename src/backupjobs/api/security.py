@@ -17,9 +17,10 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.types import Guard, Scope
 
-from backupjobs.api.bearer import verified
+from backupjobs.api.basic import CredentialsRefused
+from backupjobs.api.bearer import authorization, verified
 from backupjobs.api.context import app_context
-from backupjobs.api.problems import ProblemError
+from backupjobs.api.problems import ProblemError, is_odata_path
 from backupjobs.auth.permissions import Permission
 from backupjobs.auth.tokens import Principal
 
@@ -27,6 +28,8 @@ REALM = "backupjobs"
 #: ASGI scope key of the principal a request was authorized as.
 PRINCIPAL = "backupjobs.principal"
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
+#: The challenge of HTTP Basic, which the OData services accept too (:mod:`.basic`).
+BASIC = f'Basic realm="{REALM}", charset="UTF-8"'
 
 
 def challenge(**params: str) -> dict[str, str]:
@@ -40,13 +43,25 @@ async def authorize(
 ) -> Principal:
     """The request's principal if its token holds ``permission``; else a 401 or 403
     problem. The principal is kept for :func:`principal_of`."""
-    outcome = await verified(connection.scope, app_context(connection).verifier)
+    context = app_context(connection)
+    outcome = await verified(connection.scope, context.verifier, context.basic)
+    odata = is_odata_path(connection.scope["path"])
     if outcome is None:
+        if odata:
+            raise ProblemError(
+                401,
+                "Credentials are required: send 'Authorization: Bearer <token>', or the "
+                "app's client id and secret as 'Authorization: Basic ...' (docs/powerbi.md).",
+                headers={"WWW-Authenticate": f"{challenge()['WWW-Authenticate']}, {BASIC}"},
+            )
         raise ProblemError(
             401,
             "An access token is required: send 'Authorization: Bearer <token>'.",
             headers=challenge(),
         )
+    if isinstance(outcome, CredentialsRefused):
+        headers = outcome.headers if outcome.status == 429 else {"WWW-Authenticate": BASIC}
+        raise ProblemError(outcome.status, f"{outcome}.", headers=headers)
     if not isinstance(outcome, Principal):
         # Capitalised by hand: str.capitalize() would lower-case the URLs it may name.
         said = str(outcome)
@@ -56,9 +71,11 @@ async def authorize(
             headers=challenge(error="invalid_token", error_description=str(outcome)),
         )
     if permission.value not in outcome.permissions:
+        given = authorization(connection.scope)
+        holder = "The app" if given and given[0] == b"basic" else "The access token"
         raise ProblemError(
             403,
-            f"The access token lacks the permission {permission.value}.",
+            f"{holder} lacks the permission {permission.value}.",
             headers=challenge(error="insufficient_scope", scope=permission.value),
         )
     connection.scope[PRINCIPAL] = outcome  # type: ignore[literal-required]

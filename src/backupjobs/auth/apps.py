@@ -349,6 +349,26 @@ async def authenticate_with_secret(
 
     Raises :class:`ClientAuthenticationError` otherwise.
     """
+    app, matched = await secret_holder(connection, client_id, secret, now=now)
+    await connection.execute(
+        update(app_secrets).where(app_secrets.c.id == matched.id).values(last_used_at=now)
+    )
+    return app
+
+
+@dataclass(frozen=True, slots=True)
+class MatchedSecret:
+    id: str
+    expires_at: datetime
+
+
+async def secret_holder(
+    connection: AsyncConnection, client_id: str, secret: str, *, now: datetime
+) -> tuple[App, MatchedSecret]:
+    """The app whose unexpired secret ``secret`` is, and which secret it is; reads only.
+
+    Raises :class:`ClientAuthenticationError` otherwise.
+    """
     app = await get_app(connection, client_id)
     rows = await connection.execute(
         select(app_secrets.c.id, app_secrets.c.secret_hash, app_secrets.c.expires_at).where(
@@ -360,7 +380,7 @@ async def authenticate_with_secret(
         # Compare against every candidate, so timing does not tell which one matched.
         if secret_matches(secret, digest):
             if expires_at > now:
-                matched = secret_id
+                matched = MatchedSecret(secret_id, expires_at)
             else:
                 expired = expires_at
     if app is None or matched is None:
@@ -369,7 +389,4 @@ async def authenticate_with_secret(
                 f"the client secret expired at {expired:%Y-%m-%dT%H:%M:%SZ}"
             )
         raise ClientAuthenticationError("unknown client, or wrong or expired secret")
-    await connection.execute(
-        update(app_secrets).where(app_secrets.c.id == matched).values(last_used_at=now)
-    )
-    return app
+    return app, matched

@@ -13,6 +13,7 @@ class Permission(StrEnum):
     JOBS_WRITE = "elements.jobs.write.all"
     MODERN_JOBS_READ = "partner.jobs.read.all"
     MODERN_CUSTOMERS_READ = "partner.customers.read.all"
+    ALERTS_MANAGE = "elements.alerts.manage.all"
 
 
 ALL_PERMISSIONS = frozenset(p.value for p in Permission)

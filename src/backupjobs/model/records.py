@@ -229,3 +229,5 @@ class IngestResult:
     stored: int = 0
     stale: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    #: Webhook deliveries the batch's alert events made (SPEC §10.5).
+    deliveries: int = 0

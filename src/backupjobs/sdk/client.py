@@ -62,6 +62,9 @@ def _checked_url(url: str, what: str) -> str:
     return url.rstrip("/")
 
 
+ACCEPT = "application/json, */*;q=0.1"
+
+
 class _Session(Generic[HttpClient]):
     """What both clients hold: configuration, the token cache, the HTTP client."""
 
@@ -91,7 +94,9 @@ class _Session(Generic[HttpClient]):
         return token(self.credential, self.token_url, self.scope, self.retry)
 
     def request(self, call: Call, bearer: str | None) -> httpx.Request:
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **call.headers}
+        # JSON first; anything else too (``/partner/$metadata`` is XML, and OData services
+        # refuse what Accept excludes).
+        headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT, **call.headers}
         if bearer is not None:
             headers["Authorization"] = f"Bearer {bearer}"
         return self.http.build_request(
@@ -182,8 +187,8 @@ class Modern:
         self, *, page_size: int | None = None, count: bool = False
     ) -> Paginator[Customer]:
         """The app's customers by name, following ``@odata.nextLink``; ``page_size`` is
-        ``$top`` (the service's default if None), ``count`` asks for the total
-        (``$count=true``). Permission ``partner.customers.read.all``."""
+        sent as ``Prefer: odata.maxpagesize`` (the service's page size if None), ``count``
+        asks for the total (``$count=true``). Permission ``partner.customers.read.all``."""
         walk = self._client.endpoints.modern_customers(page_size=page_size, count=count)
         return Paginator(self._client, walk)
 

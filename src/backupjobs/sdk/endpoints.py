@@ -162,11 +162,10 @@ class Endpoints:
     ) -> PageWalk[Any]:
         if page_size is not None and page_size < 1:
             raise ValueError(f"page_size must be at least 1, not {page_size}")
-        params = []
-        if page_size is not None:
-            params.append(("$top", str(page_size)))
-        if count:
-            params.append(("$count", "true"))
+        params = [("$count", "true")] if count else []
+        # The page size is a preference (OData's server-driven paging): $top would end
+        # the whole walk after page_size rows.
+        headers = {} if page_size is None else {"Prefer": f"odata.maxpagesize={page_size}"}
 
         def read(call: Call, body: Any) -> Page[Any]:
             rows = [read_row(row) for row in parse_rows(body, "value")]
@@ -174,7 +173,7 @@ class Endpoints:
             link = _member(body, NEXT_LINK)
             return Page([row for row in rows if row is not None], total, self._follow(call, link))
 
-        return PageWalk(Call("GET", url, tuple(params)), read)
+        return PageWalk(Call("GET", url, tuple(params), headers=headers), read)
 
     def _follow(self, call: Call, link: object) -> Call | None:
         """The call for an ``@odata.nextLink``: only to the API's own host, which is the
@@ -198,7 +197,7 @@ class Endpoints:
             )
         if _same_request(target, current):
             raise WireFormatError(NEXT_LINK, link, "a link to another page than this one")
-        return Call("GET", str(target))
+        return Call("GET", str(target), headers=call.headers)
 
 
 def _same_request(one: httpx.URL, other: httpx.URL) -> bool:

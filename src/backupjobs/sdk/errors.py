@@ -185,6 +185,9 @@ def problem_error(response: httpx.Response) -> ProblemError:
     except ValueError:
         phrase = "Error"
     body = _json_object(response) or {}
+    odata = body.get("error")
+    if isinstance(odata, dict):  # an OData error object (the Modern feeds)
+        body = {"detail": _text(odata.get("message"))}
     detail = _text(body.get("detail"))
     if detail is None:
         detail = response.text.strip()[:_MAX_TEXT] or phrase

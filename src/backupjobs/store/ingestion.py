@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.infra.cache import BoundedCache
 from backupjobs.model import IngestResult, JobRecord, Rejection, ServiceKey
-from backupjobs.store import directory
+from backupjobs.store import directory, incidents
 from backupjobs.store.bulk import dialect_insert, find, insert_rows, keyed
 from backupjobs.store.database import Database
 from backupjobs.store.schema import (
@@ -143,6 +143,11 @@ class Ingestor:
                 await _recompute_latest(connection, scope, service)
                 changed.add(service[0])
             await directory.services_changed(connection, scope.partner_id, changed)
+            # Alerts: the written jobs' events and incidents, committed with them (the
+            # outbox of SPEC §10.5), once the services' latest jobs are current.
+            result.deliveries = await incidents.record_job_events(
+                connection, scope, [final[job_id] for job_id in sorted(written)], now=now
+            )
         result.rejected.sort(key=lambda rejection: rejection.index)
         return result
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Uuid,
     case,
     literal,
+    text,
 )
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -372,6 +373,158 @@ sync_customers = Table(
     PrimaryKeyConstraint("partner_id", "upstream", "customer_id"),
     ForeignKeyConstraint(
         ["partner_id", "upstream"], ["sync_upstreams.partner_id", "sync_upstreams.name"]
+    ),
+)
+
+# Alerts (SPEC §10.5). No foreign key to customers or apps: offboarding a customer or
+# deleting an app must not be blocked by its alerts; delivery checks the tenant scope
+# of the subscription's app at send time, so what is gone is simply not sent.
+
+# A partner's webhook endpoint, made by one of its apps (``client_id``), whose tenant
+# scope bounds the customers it hears of.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("url", Text, nullable=False),
+    # The event types it wants, one bit each (backupjobs.store.webhooks.EVENT_BITS).
+    Column("event_mask", Integer, nullable=False),
+    # True: every customer the app may see; False: those in webhook_customers.
+    Column("all_customers", Boolean, nullable=False),
+    Column("stale_after_seconds", BigInteger, nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("description", String(500), nullable=False, server_default=""),
+    Column("enabled", Boolean, nullable=False),
+    # Why it was disabled by the service (a 410 answer); null when enabled or by request.
+    Column("disabled_reason", Text),
+    # Signing secrets, encrypted (AES-GCM) with the deployment's webhook key: they must
+    # be recoverable to sign. The previous one signs too until previous_secret_until.
+    Column("secret", LargeBinary(128), nullable=False),
+    Column("previous_secret", LargeBinary(128)),
+    Column("previous_secret_until", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("partner_id", "id"),
+    ForeignKeyConstraint(["partner_id"], ["partners.id"]),
+)
+
+webhook_customers = Table(
+    "webhook_customers",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("subscription_id", Uuid, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    PrimaryKeyConstraint("partner_id", "subscription_id", "customer_id"),
+    ForeignKeyConstraint(
+        ["partner_id", "subscription_id"],
+        ["webhook_subscriptions.partner_id", "webhook_subscriptions.id"],
+        ondelete="CASCADE",
+    ),
+)
+
+# A service's problem, from its first failure or staleness to its recovery. At most one
+# open per service (the partial unique index).
+alert_incidents = Table(
+    "alert_incidents",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("job_type", Integer, nullable=False),
+    Column("job_module", Integer, nullable=False),
+    # "failed" or "stale": what opened it.
+    Column("cause", String(16), nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime),
+    PrimaryKeyConstraint("partner_id", "customer_id", "id"),
+    Index(
+        "ix_alert_incidents_open",
+        "partner_id",
+        "customer_id",
+        "job_type",
+        "job_module",
+        unique=True,
+        sqlite_where=text("closed_at IS NULL"),
+        postgresql_where=text("closed_at IS NULL"),
+    ),
+)
+
+# The outbox: events written in the transaction of their cause. ``event_key`` makes an
+# event once per cause (a job and type; an incident and type) however often it recurs.
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("event_key", String(200), nullable=False),
+    Column("type", String(32), nullable=False),
+    # Null for a ping; set for the others.
+    Column("customer_id", Uuid),
+    Column("job_type", Integer),
+    Column("job_module", Integer),
+    Column("incident_id", Uuid),
+    # The job record as it was (JSON of the ingested record), or null.
+    Column("job", Text),
+    # service.stale: the threshold passed (only subscriptions with it hear of it).
+    Column("stale_after_seconds", BigInteger),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("partner_id", "id"),
+    ForeignKeyConstraint(["partner_id"], ["partners.id"]),
+    Index(None, "partner_id", "event_key", unique=True),
+    # An incident's events (stale detection asks whether one was sent).
+    Index(None, "partner_id", "incident_id"),
+)
+
+# One event to one subscription: its state and schedule.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("subscription_id", Uuid, nullable=False),
+    Column("event_id", Uuid, nullable=False),
+    # pending, delivered, failed, or skipped (no longer for this subscription).
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    # When a process may next try it: the due time, or while one tries, its lease's end.
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    # The claim of the process trying it now: its outcome counts only with this token.
+    Column("claim", Uuid),
+    Column("last_response_status", Integer),
+    Column("last_error", Text),
+    Column("delivered_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("partner_id", "id"),
+    ForeignKeyConstraint(
+        ["partner_id", "subscription_id"],
+        ["webhook_subscriptions.partner_id", "webhook_subscriptions.id"],
+        ondelete="CASCADE",
+    ),
+    # A subscription's deliveries, newest first (its delivery log).
+    Index(None, "partner_id", "subscription_id", "created_at", "id"),
+    # What is due: pending by due time.
+    Index(None, "status", "next_attempt_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("delivery_id", Uuid, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("response_status", Integer),
+    Column("error", Text),
+    # The answer's first bytes (RESPONSE_EXCERPT_BYTES), as text.
+    Column("response_excerpt", Text),
+    PrimaryKeyConstraint("partner_id", "delivery_id", "number"),
+    ForeignKeyConstraint(
+        ["partner_id", "delivery_id"],
+        ["webhook_deliveries.partner_id", "webhook_deliveries.id"],
+        ondelete="CASCADE",
     ),
 )
 

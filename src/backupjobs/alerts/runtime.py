@@ -1,0 +1,72 @@
+"""The alerts of one server process: the secrets' key, the deliverer, stale detection.
+
+>>> # alerts = Alerts(db, allow_private=False, metrics=metrics)
+>>> # await alerts.start()     # in the application's lifespan
+>>> # alerts.wake()            # after an ingestion commit that made deliveries
+>>> # await alerts.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from backupjobs.alerts.deliverer import Deliverer
+from backupjobs.alerts.metrics import AlertMetrics
+from backupjobs.alerts.service import load_secret_box
+from backupjobs.alerts.stale import watch_stale
+from backupjobs.infra.secretbox import SecretBox
+from backupjobs.infra.tasks import stop
+from backupjobs.store.database import Database
+
+
+class Alerts:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        allow_private: bool,
+        metrics: AlertMetrics | None = None,
+        **deliverer_options: Any,
+    ) -> None:
+        self._db = db
+        self.allow_private = allow_private
+        self.metrics = metrics
+        #: Options of the deliverer made at start (tests and benches shorten its delays).
+        self.deliverer_options = deliverer_options
+        self._box: SecretBox | None = None
+        self.deliverer: Deliverer | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def box(self) -> SecretBox:
+        """What seals and opens the subscriptions' secrets."""
+        if self._box is None:
+            raise RuntimeError("Alerts.start() was not awaited at start-up")
+        return self._box
+
+    async def start(self, *, deliver: bool = True) -> None:
+        """Load the key; with ``deliver``, start delivering and detecting staleness."""
+        self._box = await load_secret_box(self._db)
+        if not deliver:
+            return
+        self.deliverer = Deliverer(
+            self._db,
+            self._box,
+            allow_private=self.allow_private,
+            metrics=self.metrics,
+            **self.deliverer_options,
+        )
+        self._tasks = [
+            asyncio.create_task(self.deliverer.run()),
+            asyncio.create_task(watch_stale(self._db, self.deliverer)),
+        ]
+
+    def wake(self) -> None:
+        if self.deliverer is not None:
+            self.deliverer.wake()
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            await stop(task)
+        self._tasks = []

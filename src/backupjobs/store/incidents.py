@@ -1,0 +1,500 @@
+"""Alert events and incidents: the outbox written with their causes (SPEC §10.5).
+
+>>> # deliveries = await record_job_events(connection, scope, written, now=now)  # ingestion's
+>>> # deliveries = await detect_stale(db, now=now)        # every minute, one process at a time
+
+An event is a row of ``alert_events``, once per cause (its ``event_key``: a job and
+type, an incident and type), and a ``webhook_deliveries`` row per subscription that wants
+it, written in the transaction of the cause: committed together or not at all, so that a
+crash after the commit only delays delivery (:mod:`backupjobs.alerts.deliverer` sends).
+
+An incident is a service's problem: it opens with the service's first failure (its
+latest job failed) or staleness, and closes when its latest job is successful again,
+with a ``service.recovered`` event. A failed job reported late, after a later successful
+one, is an incident opened and closed at once (its ticket has nothing left to wait for).
+A warning (status 4) is successful: it closes an open incident, its event carrying that
+incident's id (null when none was open).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    exists,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from backupjobs.model import JobRecord, ServiceKey
+from backupjobs.model.alerts import (
+    DeliveryStatus,
+    EventType,
+    IncidentCause,
+    event_key,
+    job_event_type,
+)
+from backupjobs.model.health import FAILED_STATUSES, SUCCESSFUL_STATUSES
+from backupjobs.store.bulk import find, insert_rows, one_of
+from backupjobs.store.database import Database
+from backupjobs.store.schema import (
+    JOB_FIELDS,
+    LATEST,
+    alert_events,
+    alert_incidents,
+    backup_services,
+    jobs,
+    webhook_customers,
+    webhook_deliveries,
+    webhook_subscriptions,
+)
+from backupjobs.store.scope import TenantScope
+
+# Any constant every process shares: stale detection runs in one of them at a time.
+_STALE_LOCK = 0x7374616C65  # "stale"
+_encoder = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to write; ``job``: the job record as JSON, or None."""
+
+    id: UUID
+    type: EventType
+    key: str
+    customer_id: UUID | None
+    job_type: int | None
+    job_module: int | None
+    incident_id: UUID | None
+    job: str | None = None
+    stale_after_seconds: int | None = None
+
+
+def _new_event(
+    event_type: EventType,
+    subject: str,
+    service: ServiceKey,
+    incident_id: UUID | None,
+    job: JobRecord | None,
+    *,
+    stale_after_seconds: int | None = None,
+) -> NewEvent:
+    return NewEvent(
+        type=event_type,
+        key=event_key(event_type, subject),
+        customer_id=service[0],
+        job_type=service[1],
+        job_module=service[2],
+        incident_id=incident_id,
+        job=None if job is None else _encoder.encode(job).decode(),
+        stale_after_seconds=stale_after_seconds,
+        id=uuid.uuid4(),
+    )
+
+
+def _key(record: JobRecord) -> ServiceKey:
+    return (record.customer_id, record.job_type, record.job_module)
+
+
+def _latest_record(row: Any) -> JobRecord | None:
+    """The latest job of a ``backup_services`` row (its ``latest_*`` columns)."""
+    values = row._mapping
+    if values[LATEST + "job_id"] is None:
+        return None
+    return JobRecord(
+        customer_id=values["customer_id"],
+        job_type=values["job_type"],
+        job_module=values["job_module"],
+        **{name: values[LATEST + name] for name in JOB_FIELDS},
+    )
+
+
+async def record_job_events(
+    connection: AsyncConnection,
+    scope: TenantScope,
+    written: Sequence[JobRecord],
+    *,
+    now: datetime,
+) -> int:
+    """The events and incidents of jobs just written (after the services' latest jobs
+    are current), in the ingestion's transaction. Returns the deliveries made.
+
+    Costs one indexed lookup of open incidents when the batch has successful jobs and no
+    problem (usually empty), and more only for failures, warnings and recoveries.
+    """
+    problems = [r for r in written if job_event_type(r.status) is not None]
+    successes = {_key(r) for r in written if r.status in SUCCESSFUL_STATUSES}
+    if not problems and not successes:
+        return 0
+    partner = scope.partner_id
+    open_rows = await find(
+        connection,
+        [
+            alert_incidents.c.customer_id,
+            alert_incidents.c.job_type,
+            alert_incidents.c.job_module,
+            alert_incidents.c.id,
+        ],
+        [alert_incidents.c.partner_id == partner, alert_incidents.c.closed_at.is_(None)],
+        [alert_incidents.c.customer_id, alert_incidents.c.job_type, alert_incidents.c.job_module],
+        sorted(successes | {_key(r) for r in problems}, key=_lock_order),
+    )
+    open_incident: dict[ServiceKey, UUID] = {(c, t, m): i for c, t, m, i in open_rows}
+    if not problems and not open_incident:
+        return 0
+    if problems:
+        already = set(
+            (
+                await connection.execute(
+                    select(alert_events.c.event_key).where(
+                        alert_events.c.partner_id == partner,
+                        one_of(
+                            connection,
+                            alert_events.c.event_key,
+                            [_job_key(r) for r in problems],
+                        ),
+                    )
+                )
+            ).scalars()
+        )
+        problems = [r for r in problems if _job_key(r) not in already]
+    services = sorted({_key(r) for r in problems} | set(open_incident), key=_lock_order)
+    latest_rows = await find(
+        connection,
+        [
+            backup_services.c.customer_id,
+            backup_services.c.job_type,
+            backup_services.c.job_module,
+            *(backup_services.c[LATEST + name] for name in JOB_FIELDS),
+        ],
+        [backup_services.c.partner_id == partner],
+        [backup_services.c.customer_id, backup_services.c.job_type, backup_services.c.job_module],
+        services,
+    )
+    latest = {
+        (row.customer_id, row.job_type, row.job_module): _latest_record(row) for row in latest_rows
+    }
+    by_service: dict[ServiceKey, list[JobRecord]] = {}
+    for record in problems:
+        by_service.setdefault(_key(record), []).append(record)
+
+    events: list[NewEvent] = []
+    opened: list[dict[str, Any]] = []
+    closed: list[UUID] = []
+    for service in services:
+        current = latest.get(service)
+        incident = open_incident.get(service)
+        for record in sorted(by_service.get(service, ()), key=lambda r: r.job_id):
+            event_type = job_event_type(record.status)
+            assert event_type is not None
+            if event_type is EventType.JOB_FAILED and incident is None:
+                failing = current is not None and current.status in FAILED_STATUSES
+                incident = uuid.uuid4()
+                opened.append(
+                    _incident_row(partner, service, incident, IncidentCause.FAILED, now, failing)
+                )
+                if not failing:  # reported after a later success: nothing left to wait for
+                    events.append(_new_event(event_type, record.job_id, service, incident, record))
+                    incident = None
+                    continue
+            events.append(_new_event(event_type, record.job_id, service, incident, record))
+        if incident is not None and current is not None and current.status in SUCCESSFUL_STATUSES:
+            closed.append(incident)
+            events.append(
+                _new_event(EventType.SERVICE_RECOVERED, incident.hex, service, incident, current)
+            )
+    if opened:
+        await insert_rows(connection, alert_incidents, opened)
+    if closed:
+        await connection.execute(
+            update(alert_incidents)
+            .where(
+                alert_incidents.c.partner_id == partner,
+                one_of(connection, alert_incidents.c.id, closed),
+            )
+            .values(closed_at=now)
+        )
+    return await write_events(connection, partner, events, now=now)
+
+
+def _job_key(record: JobRecord) -> str:
+    event_type = job_event_type(record.status)
+    assert event_type is not None
+    return event_key(event_type, record.job_id)
+
+
+def _lock_order(key: ServiceKey) -> tuple[int, int, int]:
+    return (key[0].int, key[1], key[2])
+
+
+def _incident_row(
+    partner: UUID,
+    service: ServiceKey,
+    incident: UUID,
+    cause: IncidentCause,
+    now: datetime,
+    still_open: bool,
+) -> dict[str, Any]:
+    return {
+        "partner_id": partner,
+        "customer_id": service[0],
+        "id": incident,
+        "job_type": service[1],
+        "job_module": service[2],
+        "cause": cause.value,
+        "opened_at": now,
+        "closed_at": None if still_open else now,
+    }
+
+
+async def write_events(
+    connection: AsyncConnection,
+    partner: UUID,
+    events: Sequence[NewEvent],
+    *,
+    now: datetime,
+    only_subscription: UUID | None = None,
+) -> int:
+    """Write ``events`` (each once: one whose key exists is left out) and a delivery to
+    each subscription of the partner that wants it (``only_subscription``: to that one
+    alone, whatever it asked for: a ping). Returns the deliveries made."""
+    if not events:
+        return 0
+    rows = [
+        {
+            "partner_id": partner,
+            "id": event.id,
+            "event_key": event.key,
+            "type": event.type.value,
+            "customer_id": event.customer_id,
+            "job_type": event.job_type,
+            "job_module": event.job_module,
+            "incident_id": event.incident_id,
+            "job": event.job,
+            "stale_after_seconds": event.stale_after_seconds,
+            "created_at": now,
+        }
+        for event in events
+    ]
+    inserted = await insert_rows(
+        connection,
+        alert_events,
+        rows,
+        lambda insert: insert.on_conflict_do_nothing(
+            index_elements=["partner_id", "event_key"]
+        ).returning(alert_events.c.id),
+    )
+    new_ids = set(inserted.scalars())
+    new_events = [event for event in events if event.id in new_ids]
+    subscribers = await _subscribers(connection, partner, only_subscription)
+    deliveries = []
+    for event in new_events:
+        for subscriber in subscribers:
+            if only_subscription is None and not subscriber.wants(event):
+                continue
+            deliveries.append(
+                {
+                    "partner_id": partner,
+                    "id": uuid.uuid4(),
+                    "subscription_id": subscriber.id,
+                    "event_id": event.id,
+                    "status": DeliveryStatus.PENDING.value,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+            )
+    if deliveries:
+        await insert_rows(connection, webhook_deliveries, deliveries)
+    return len(deliveries)
+
+
+@dataclass(frozen=True, slots=True)
+class _Subscriber:
+    id: UUID
+    event_mask: int
+    stale_after_seconds: int
+    customers: frozenset[UUID] | None  # None: all the app may see
+
+    def wants(self, event: NewEvent) -> bool:
+        if not self.event_mask & event.type.bit:
+            return False
+        if self.customers is not None and event.customer_id not in self.customers:
+            return False
+        return (
+            event.stale_after_seconds is None
+            or event.stale_after_seconds == self.stale_after_seconds
+        )
+
+
+async def _subscribers(
+    connection: AsyncConnection, partner: UUID, only: UUID | None
+) -> list[_Subscriber]:
+    """The partner's enabled subscriptions (or subscription ``only``, enabled or not)."""
+    s = webhook_subscriptions.c
+    where: list[ColumnElement[bool]] = [s.partner_id == partner]
+    where.append(s.id == only if only is not None else s.enabled)
+    rows = (
+        await connection.execute(
+            select(s.id, s.event_mask, s.stale_after_seconds, s.all_customers).where(*where)
+        )
+    ).all()
+    chosen: dict[UUID, set[UUID]] = {row.id: set() for row in rows if not row.all_customers}
+    if chosen:
+        listed = await connection.execute(
+            select(webhook_customers.c.subscription_id, webhook_customers.c.customer_id).where(
+                webhook_customers.c.partner_id == partner,
+                webhook_customers.c.subscription_id.in_(list(chosen)),
+            )
+        )
+        for subscription_id, customer_id in listed:
+            chosen[subscription_id].add(customer_id)
+    return [
+        _Subscriber(
+            row.id,
+            row.event_mask,
+            row.stale_after_seconds,
+            None if row.all_customers else frozenset(chosen[row.id]),
+        )
+        for row in rows
+    ]
+
+
+def last_success_time(service: Any = backup_services) -> Any:
+    """When the service's latest successful job ended (its start if it has no end): a
+    lookup of its history by the service index."""
+    return (
+        select(func.max(func.coalesce(jobs.c.end_time, jobs.c.start_time)))
+        .where(
+            jobs.c.partner_id == service.c.partner_id,
+            jobs.c.customer_id == service.c.customer_id,
+            jobs.c.job_type == service.c.job_type,
+            jobs.c.job_module == service.c.job_module,
+            jobs.c.status.in_(sorted(SUCCESSFUL_STATUSES)),
+        )
+        .scalar_subquery()
+    )
+
+
+async def detect_stale(db: Database, *, now: datetime) -> int | None:
+    """Open an incident and write a ``service.stale`` event for each service that passed
+    the ``staleAfter`` of a subscription asking for that event, once per incident and
+    threshold. Returns the deliveries made; None when another process holds the round
+    (PostgreSQL: an advisory lock; SQLite: its write lock serializes rounds anyway)."""
+
+    async def round_(connection: AsyncConnection) -> int | None:
+        if not db.is_sqlite:
+            locked = await connection.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _STALE_LOCK}
+            )
+            if not locked:
+                return None
+        s = webhook_subscriptions.c
+        thresholds = (
+            await connection.execute(
+                select(s.partner_id, s.stale_after_seconds)
+                .where(s.enabled, s.event_mask.op("&")(EventType.SERVICE_STALE.bit) != 0)
+                .distinct()
+            )
+        ).all()
+        made = 0
+        for partner, seconds in thresholds:
+            made += await _stale_services(connection, partner, seconds, now=now)
+        return made
+
+    return await db.transaction(round_)
+
+
+async def _stale_services(
+    connection: AsyncConnection, partner: UUID, seconds: int, *, now: datetime
+) -> int:
+    service = backup_services.c
+    incident = alert_incidents.c
+    cutoff = now - timedelta(seconds=seconds)
+    open_incident = and_(
+        incident.partner_id == service.partner_id,
+        incident.customer_id == service.customer_id,
+        incident.job_type == service.job_type,
+        incident.job_module == service.job_module,
+        incident.closed_at.is_(None),
+    )
+    told = exists().where(
+        alert_events.c.partner_id == partner,
+        alert_events.c.incident_id == incident.id,
+        alert_events.c.type == EventType.SERVICE_STALE.value,
+        alert_events.c.stale_after_seconds == seconds,
+    )
+    statement = (
+        select(
+            service.customer_id,
+            service.job_type,
+            service.job_module,
+            *(service[LATEST + name] for name in JOB_FIELDS),
+            incident.id.label("incident_id"),
+        )
+        .select_from(backup_services.outerjoin(alert_incidents, open_incident))
+        .where(
+            service.partner_id == partner,
+            service.disabled_at.is_(None),
+            service[LATEST + "job_id"].is_not(None),
+            func.coalesce(last_success_time(), service.enabled_at) < cutoff,
+            ~told,
+        )
+        .order_by(service.customer_id, service.job_type, service.job_module)
+    )
+    if connection.dialect.name == "postgresql":
+        # Locked as ingestion locks them (its upsert of the latest job), so that an
+        # incident is opened or closed by one transaction at a time.
+        statement = statement.with_for_update(of=backup_services)
+    rows = (await connection.execute(statement)).all()
+    events: list[NewEvent] = []
+    opened: list[dict[str, Any]] = []
+    for row in rows:
+        key = (row.customer_id, row.job_type, row.job_module)
+        incident_id = row.incident_id
+        if incident_id is None:
+            incident_id = uuid.uuid4()
+            opened.append(_incident_row(partner, key, incident_id, IncidentCause.STALE, now, True))
+        events.append(
+            _new_event(
+                EventType.SERVICE_STALE,
+                f"{incident_id.hex}:{seconds}",
+                key,
+                incident_id,
+                _latest_record(row),
+                stale_after_seconds=seconds,
+            )
+        )
+    if opened:
+        await insert_rows(connection, alert_incidents, opened)
+    return await write_events(connection, partner, events, now=now)
+
+
+async def open_incidents(
+    connection: AsyncConnection, partner: UUID, services: Iterable[ServiceKey]
+) -> dict[ServiceKey, UUID]:
+    """The open incident of each of ``services`` that has one (for ``openIncidentId``)."""
+    rows = await find(
+        connection,
+        [
+            alert_incidents.c.customer_id,
+            alert_incidents.c.job_type,
+            alert_incidents.c.job_module,
+            alert_incidents.c.id,
+        ],
+        [alert_incidents.c.partner_id == partner, alert_incidents.c.closed_at.is_(None)],
+        [alert_incidents.c.customer_id, alert_incidents.c.job_type, alert_incidents.c.job_module],
+        list(services),
+    )
+    return {(c, t, m): i for c, t, m, i in rows}

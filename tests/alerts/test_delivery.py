@@ -1,0 +1,287 @@
+"""Webhook deliveries to a real HTTP receiver: signatures, incidents, retries, 410,
+redirects, tenant scope, chat formats (in-process server, both databases)."""
+
+import asyncio
+import json
+import time
+
+from standardwebhooks.webhooks import Webhook as ReferenceWebhook
+
+from backupjobs.auth.apps import update_app
+from backupjobs.sdk.webhooks import WebhookVerifier
+from tests.alerts.hooks import WEBHOOKS, deliveries, received, settled, subscribe
+from tests.receiver import receiving
+from tests.world import add_app, ingest, job, make_tenant
+
+JOB_EVENTS = ["job.failed", "job.warning", "service.recovered"]
+
+
+def failed(customer, job_id, **fields):
+    return job(customer, job_id, status=3, failedCount=5, **fields)
+
+
+async def test_a_failed_job_is_delivered_signed_within_a_second(alerts_client, alerts_db):
+    tenant = await make_tenant(alerts_db, names=["Contoso", "Fabrikam"])
+    with receiving() as receiver:
+        hook = await subscribe(alerts_client, tenant, receiver.url, ["job.failed"])
+        assert hook["secret"].startswith("whsec_")
+        started = time.monotonic()
+        await ingest(alerts_client, tenant, [failed(tenant.customers[0], "F1")])
+        (delivery,) = await received(receiver, 1)
+    assert delivery.at - started < 1.0
+    headers = delivery.headers
+    # The reference implementation of Standard Webhooks (PyPI) and the SDK's agree.
+    reference = ReferenceWebhook(hook["secret"]).verify(delivery.body, headers)
+    event = WebhookVerifier(hook["secret"]).verify(delivery.body, headers)
+    assert reference == event
+    assert event["type"] == "job.failed"
+    data = event["data"]
+    assert data["customer"] == {"id": str(tenant.customers[0]), "name": "Contoso"}
+    assert data["service"]["jobTypeName"] and data["service"]["jobModule"] == 304
+    assert data["job"]["jobId"] == "F1" and data["job"]["statusName"] == "Failed"
+    assert data["incidentId"]
+    assert headers["webhook-id"] and headers["Content-Type"] == "application/json"
+    # Another secret does not verify it.
+    other = (await subscribe(alerts_client, tenant, receiver.url, ["job.failed"]))["secret"]
+    try:
+        WebhookVerifier(other).verify(delivery.body, headers)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("verified with the wrong secret")
+
+
+async def test_re_reported_and_late_records_make_no_extra_events(alerts_client, alerts_db):
+    tenant = await make_tenant(alerts_db)
+    c = tenant.customers[0]
+    with receiving() as receiver:
+        hook = await subscribe(alerts_client, tenant, receiver.url, JOB_EVENTS)
+        await ingest(
+            alerts_client, tenant, [failed(c, "R1", lastModifyTime="2025-09-11T04:00:00Z")]
+        )
+        await ingest(
+            alerts_client, tenant, [failed(c, "R1", lastModifyTime="2025-09-11T05:00:00Z")]
+        )
+        # Out of order: an older record of the same job, and the same batch twice.
+        await ingest(
+            alerts_client, tenant, [failed(c, "R1", lastModifyTime="2025-09-11T03:00:00Z")]
+        )
+        await ingest(
+            alerts_client,
+            tenant,
+            [failed(c, "R1", lastModifyTime="2025-09-11T06:00:00Z")] * 2,
+        )
+        await received(receiver, 1)
+        await asyncio.sleep(0.8)
+    assert len(receiver.received) == 1
+    assert len(await deliveries(alerts_client, tenant, hook["id"])) == 1
+
+
+async def test_an_incident_opens_at_the_first_failure_and_closes_at_recovery(
+    alerts_client, alerts_db
+):
+    tenant = await make_tenant(alerts_db)
+    c = tenant.customers[0]
+    verifier = None
+    with receiving() as receiver:
+        hook = await subscribe(alerts_client, tenant, receiver.url, JOB_EVENTS)
+        verifier = WebhookVerifier(hook["secret"])
+        steps = [
+            failed(c, "I1", startTime="2025-09-11T01:00:00Z", endTime="2025-09-11T01:10:00Z"),
+            failed(c, "I2", startTime="2025-09-12T01:00:00Z", endTime="2025-09-12T01:10:00Z"),
+            job(
+                c, "I3", status=2, startTime="2025-09-13T01:00:00Z", endTime="2025-09-13T01:10:00Z"
+            ),
+            failed(c, "I4", startTime="2025-09-14T01:00:00Z", endTime="2025-09-14T01:10:00Z"),
+            job(
+                c, "I5", status=4, startTime="2025-09-15T01:00:00Z", endTime="2025-09-15T01:10:00Z"
+            ),
+        ]
+        for record, total in zip(steps, [1, 2, 3, 4, 6], strict=True):
+            await ingest(alerts_client, tenant, [record])
+            await received(receiver, total)
+        events = [verifier.verify(r.body, r.headers) for r in receiver.wait_for(6)]
+    seen = [(e["type"], e["data"]["job"]["jobId"], e["data"]["incidentId"]) for e in events]
+    first, second = seen[0][2], seen[3][2]
+    assert first and second and first != second
+    assert seen[:4] == [
+        ("job.failed", "I1", first),
+        ("job.failed", "I2", first),
+        ("service.recovered", "I3", first),
+        ("job.failed", "I4", second),
+    ]
+    # The warning is successful: it closes the incident it belongs to.
+    assert sorted(seen[4:]) == [("job.warning", "I5", second), ("service.recovered", "I5", second)]
+
+
+async def test_a_failure_reported_after_a_later_success_opens_no_lasting_incident(
+    alerts_client, alerts_db
+):
+    tenant = await make_tenant(alerts_db)
+    c = tenant.customers[0]
+    with receiving() as receiver:
+        hook = await subscribe(alerts_client, tenant, receiver.url, JOB_EVENTS)
+        await ingest(alerts_client, tenant, [job(c, "L2", startTime="2025-09-12T01:00:00Z")])
+        await ingest(alerts_client, tenant, [failed(c, "L1", startTime="2025-09-11T01:00:00Z")])
+        (late,) = await received(receiver, 1)
+        await ingest(alerts_client, tenant, [job(c, "L3", startTime="2025-09-13T01:00:00Z")])
+        await asyncio.sleep(0.8)
+    event = WebhookVerifier(hook["secret"]).verify(late.body, late.headers)
+    assert event["type"] == "job.failed" and event["data"]["incidentId"]
+    # The service had recovered already: no service.recovered follows.
+    assert len(receiver.received) == 1
+
+
+async def test_retries_carry_the_same_id_until_a_2xx(alerts_client, alerts_db):
+    tenant = await make_tenant(alerts_db)
+    with receiving(answers=[500, 503]) as receiver:
+        hook = await subscribe(alerts_client, tenant, receiver.url, ["job.failed"])
+        await ingest(alerts_client, tenant, [failed(tenant.customers[0], "T1")])
+        attempts = await received(receiver, 3)
+        (delivery,) = await settled(alerts_client, tenant, hook["id"], 1)
+    assert len({a.headers["webhook-id"] for a in attempts}) == 1
+    verifier = WebhookVerifier(hook["secret"])
+    assert all(verifier.verify(a.body, a.headers) for a in attempts)
+    assert delivery["status"] == "delivered" and delivery["attempts"] == 3
+    assert delivery["lastResponseStatus"] == 200 and delivery["deliveredTime"]
+    assert delivery["eventId"] == attempts[0].headers["webhook-id"]
+    detail = await alerts_client.get(
+        f"{WEBHOOKS}/{hook['id']}/deliveries/{delivery['id']}",
+        headers=await tenant.headers(alerts_client),
+    )
+    log = detail.json()["attemptLog"]
+    assert [a["responseStatus"] for a in log] == [500, 503, 200]
+    assert log[0]["responseExcerpt"] == "answer 500" and log[0]["durationMs"] >= 0
+
+
+async def test_a_spent_schedule_fails_the_delivery_and_redeliver_starts_it_again(
+    alerts_client, alerts_db
+):
+    tenant = await make_tenant(alerts_db)
+    headers = await tenant.headers(alerts_client)
+    with receiving(default=500) as receiver:
+        hook = await subscribe(alerts_client, tenant, receiver.url, ["job.failed"])
+        await ingest(alerts_client, tenant, [failed(tenant.customers[0], "S1")])
+        (delivery,) = await settled(alerts_client, tenant, hook["id"], 1)
+        assert delivery["status"] == "failed" and delivery["attempts"] == 3
+        assert delivery["nextAttemptTime"] is None
+        receiver.default = 200
+        again = await alerts_client.post(
+            f"{WEBHOOKS}/{hook['id']}/deliveries/{delivery['id']}/redeliver", headers=headers
+        )
+        assert again.status_code == 202 and again.json()["status"] == "pending"
+        attempts = await received(receiver, 4)
+        (delivery,) = await settled(alerts_client, tenant, hook["id"], 1)
+    assert delivery["status"] == "delivered"
+    assert len({a.headers["webhook-id"] for a in attempts}) == 1
+
+
+async def test_a_410_disables_the_subscription(alerts_client, alerts_db):
+    tenant = await make_tenant(alerts_db)
+    headers = await tenant.headers(alerts_client)
+    with receiving(answers=[410]) as receiver:
+        hook = await subscribe(alerts_client, tenant, receiver.url, ["job.failed"])
+        await ingest(alerts_client, tenant, [failed(tenant.customers[0], "G1")])
+        (delivery,) = await settled(alerts_client, tenant, hook["id"], 1)
+        assert delivery["status"] == "failed" and delivery["attempts"] == 1
+        shown = (await alerts_client.get(f"{WEBHOOKS}/{hook['id']}", headers=headers)).json()
+        assert shown["enabled"] is False and "410" in shown["disabledReason"]
+        await ingest(alerts_client, tenant, [failed(tenant.customers[0], "G2")])
+        await asyncio.sleep(0.8)
+        assert len(receiver.received) == 1
+        # Enabled again, it hears of what comes next.
+        enabled = await alerts_client.patch(
+            f"{WEBHOOKS}/{hook['id']}", json={"enabled": True}, headers=headers
+        )
+        assert enabled.json()["enabled"] is True and enabled.json()["disabledReason"] is None
+        await ingest(alerts_client, tenant, [failed(tenant.customers[0], "G3")])
+        await received(receiver, 2)
+
+
+async def test_redirects_are_not_followed(alerts_client, alerts_db):
+    tenant = await make_tenant(alerts_db)
+    with receiving() as target, receiving(redirect_to=None) as receiver:
+        receiver.redirect_to = target.url
+        hook = await subscribe(alerts_client, tenant, receiver.url, ["job.failed"])
+        await ingest(alerts_client, tenant, [failed(tenant.customers[0], "D1")])
+        await received(receiver, 1)
+        await asyncio.sleep(0.3)
+        (delivery,) = await deliveries(alerts_client, tenant, hook["id"])
+    assert target.received == []
+    assert delivery["lastResponseStatus"] == 302
+
+
+async def test_events_stop_when_the_apps_tenant_scope_or_the_customers_narrow(
+    alerts_client, alerts_db
+):
+    tenant = await make_tenant(alerts_db, customers=3)
+    first, second, third = tenant.customers
+    with receiving() as receiver:
+        hook = await subscribe(alerts_client, tenant, receiver.url, ["job.failed"])
+        await ingest(alerts_client, tenant, [failed(first, "N1")])
+        await received(receiver, 1)
+        # The subscribing app is narrowed to the first customer: the second goes silent.
+        async with alerts_db.write() as connection:
+            await update_app(connection, tenant.client_id, customer_ids=[first])
+        engine = await add_app(alerts_db, tenant)
+        await ingest(alerts_client, engine, [failed(second, "N2")])
+        # Its customer list narrowed to the third (outside the app's scope now): silent.
+        await alerts_client.patch(
+            f"{WEBHOOKS}/{hook['id']}",
+            json={"customerIds": [str(first)]},
+            headers=await tenant.headers(alerts_client),
+        )
+        await ingest(alerts_client, engine, [failed(third, "N3"), failed(first, "N4")])
+        events = await received(receiver, 2)
+        await asyncio.sleep(0.8)
+    verifier = WebhookVerifier(hook["secret"])
+    jobs = [verifier.verify(e.body, e.headers)["data"]["job"]["jobId"] for e in receiver.received]
+    assert jobs == ["N1", "N4"], jobs
+    assert len(events) == 2
+    states = {d["status"] for d in await deliveries(alerts_client, tenant, hook["id"])}
+    assert "skipped" in states
+
+
+async def test_a_ping_and_the_chat_formats(alerts_client, alerts_db):
+    tenant = await make_tenant(alerts_db, customers=1, names=["Northwind"])
+    headers = await tenant.headers(alerts_client)
+    with receiving() as receiver:
+        slack = await subscribe(
+            alerts_client, tenant, receiver.url + "/slack", ["job.failed"], format="slack"
+        )
+        teams = await subscribe(
+            alerts_client, tenant, receiver.url + "/teams", ["job.failed"], format="teams"
+        )
+        await ingest(alerts_client, tenant, [failed(tenant.customers[0], "C1", name="Mailboxes")])
+        got = {r.path: json.loads(r.body) for r in await received(receiver, 2)}
+        ping = await alerts_client.post(f"{WEBHOOKS}/{slack['id']}/test", headers=headers)
+        assert ping.status_code == 202 and ping.json()["eventType"] == "ping"
+        pinged = (await received(receiver, 3))[-1]
+    slack_message = got["/hook/slack"]
+    assert "Backup failed" in slack_message["text"] and "Northwind" in slack_message["text"]
+    assert slack_message["blocks"][0]["type"] == "section"
+    card = got["/hook/teams"]["attachments"][0]
+    assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
+    texts = [block["text"] for block in card["content"]["body"]]
+    assert texts[0] == "Backup failed" and any("Northwind" in t for t in texts)
+    assert "Test event" in json.loads(pinged.body)["text"]
+    assert teams["format"] == "teams"
+
+
+async def test_a_rotated_secret_signs_beside_the_new_one(alerts_client, alerts_db):
+    tenant = await make_tenant(alerts_db)
+    headers = await tenant.headers(alerts_client)
+    with receiving() as receiver:
+        hook = await subscribe(alerts_client, tenant, receiver.url, ["job.failed"])
+        rotated = await alerts_client.post(
+            f"{WEBHOOKS}/{hook['id']}/rotate-secret", headers=headers
+        )
+        assert rotated.status_code == 200
+        new = rotated.json()["secret"]
+        assert new != hook["secret"] and rotated.json()["previousSecretExpiresAt"]
+        await alerts_client.post(f"{WEBHOOKS}/{hook['id']}/test", headers=headers)
+        (delivery,) = await received(receiver, 1)
+    assert len(delivery.headers["webhook-signature"].split()) == 2
+    for secret in (hook["secret"], new):
+        assert WebhookVerifier(secret).verify(delivery.body, delivery.headers)["type"] == "ping"
+        ReferenceWebhook(secret).verify(delivery.body, delivery.headers)
