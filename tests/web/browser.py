@@ -115,6 +115,8 @@ def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         database_url,
         BACKUPJOBS_RATE_LIMIT_SIGNIN_ACCOUNT="5",
         BACKUPJOBS_LOG_LEVEL="warning",
+        # The alerts pages' tests deliver to a receiver on this machine.
+        BACKUPJOBS_WEBHOOK_ALLOW_PRIVATE="true",
     )
     partner = cli_json(env, "partners", "create", "--name", "Browser Test MSP")["id"]
     log = tmp_path_factory.mktemp("dashboard") / "server.log"
