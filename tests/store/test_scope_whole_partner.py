@@ -20,3 +20,13 @@ async def test_the_whole_partner_scope_sees_every_customer_of_its_partner(db):
     async with db.read() as connection:
         seen = await directory.customer_page(connection, app, limit=10)
     assert [row.id for row in seen.rows] == [ours.customers[0]]
+
+
+async def test_a_scope_rebuilt_from_the_empty_client_id_is_the_whole_partner(db):
+    """What the dashboard's users make (a webhook subscription) stores the client id "":
+    rebuilt from that row, the scope is still the whole partner's."""
+    ours = await make_tenant(db, customers=2)
+    rebuilt = TenantScope(ours.partner_id, "")
+    async with db.read() as connection:
+        page = await directory.customer_page(connection, rebuilt, limit=10)
+    assert sorted(row.id for row in page.rows) == sorted(ours.customers)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.processes import cli_json, environment, running_server
-from tests.services import IN_CI
+from tests.services import IN_CI, create_postgres_database, drop_postgres_database
 
 CHROMIUM = os.environ.get("BACKUPJOBS_TEST_CHROMIUM", "/usr/bin/chromium")
 NODE_PROJECT = Path(__file__).parent / "node"
@@ -111,12 +111,29 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A database of its own (of the session's kind): the session's SQLite file may be
+    write-locked by an in-process application whose event loop a browser test holds up."""
+    folder = tmp_path_factory.mktemp("dashboard")
+    if database_url.startswith("sqlite"):
+        own_url = f"sqlite:///{folder / 'served.db'}"
+    else:
+        own_url = create_postgres_database()
+    try:
+        yield from _served(own_url, folder)
+    finally:
+        if not database_url.startswith("sqlite"):
+            drop_postgres_database(own_url)
+
+
+def _served(database_url: str, folder: Path) -> Iterator[Served]:
     env = environment(
         database_url,
         BACKUPJOBS_RATE_LIMIT_SIGNIN_ACCOUNT="5",
         BACKUPJOBS_LOG_LEVEL="warning",
+        # The alerts pages' tests deliver to a receiver on this machine.
+        BACKUPJOBS_WEBHOOK_ALLOW_PRIVATE="true",
     )
     partner = cli_json(env, "partners", "create", "--name", "Browser Test MSP")["id"]
-    log = tmp_path_factory.mktemp("dashboard") / "server.log"
+    log = folder / "server.log"
     with running_server(env, log) as server:
         yield Served(server.url, env, database_url, partner)

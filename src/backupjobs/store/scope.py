@@ -91,12 +91,17 @@ class TenantScope:
     @classmethod
     def whole_partner(cls, partner_id: UUID) -> PartnerScope:
         """Every customer of the partner, for work the service does on the partner's
-        behalf rather than an app's (the upstream sync): no app narrows it."""
+        behalf rather than an app's (the upstream sync) and for the partner's own staff
+        (the dashboard's users): no app narrows it."""
         return PartnerScope(partner_id)
 
     @property
     def conditions(self) -> ScopeConditions:
-        """The scope rules over this app's partner and client ids."""
+        """The scope rules over this app's partner and client ids. The empty client id
+        (no app has it) is the whole partner's, however the scope was rebuilt: what the
+        dashboard's users made (a webhook subscription) keeps its scope in its row."""
+        if self.client_id == PartnerScope.CLIENT_ID:
+            return ScopeConditions(self.partner_id, None)
         return ScopeConditions(self.partner_id, self.client_id)
 
     def parameters(self) -> dict[str, Any]:
@@ -110,10 +115,8 @@ class PartnerScope(TenantScope):
     (:meth:`TenantScope.parameters`) shows it nothing."""
 
     __slots__ = ()
+    #: The client id of the whole partner: empty, which no app has.
+    CLIENT_ID = ""
 
     def __init__(self, partner_id: UUID) -> None:
-        super().__init__(partner_id, "")
-
-    @property
-    def conditions(self) -> ScopeConditions:
-        return ScopeConditions(self.partner_id, None)
+        super().__init__(partner_id, self.CLIENT_ID)

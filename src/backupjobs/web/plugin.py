@@ -24,7 +24,7 @@ from litestar.template import TemplateConfig
 from backupjobs import __version__
 from backupjobs.api.context import STATE_KEY as CONTEXT_KEY
 from backupjobs.api.context import AppContext
-from backupjobs.web import signin
+from backupjobs.web import alerts, signin
 from backupjobs.web.render import STATIC, TEMPLATES, page
 from backupjobs.web.session import (
     PATH,
@@ -84,6 +84,7 @@ def router() -> Router:
         path=PATH,
         route_handlers=[
             home,
+            *alerts.ROUTES,
             *signin.ROUTES,
             unknown,
             create_static_files_router(

@@ -23,7 +23,10 @@ TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
 #: The navigation: (path under /dashboard, label, admins only), in the order shown.
-NAVIGATION: tuple[tuple[str, str, bool], ...] = (("/account", "Account", False),)
+NAVIGATION: tuple[tuple[str, str, bool], ...] = (
+    ("/alerts", "Alerts", True),
+    ("/account", "Account", False),
+)
 
 
 def csrf_cookie(request: Request[Any, Any, Any], new_sign_in_cookie: str | None = None) -> str:
