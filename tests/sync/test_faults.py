@@ -5,21 +5,25 @@ goes on."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from sqlalchemy import func, select
 
+from backupjobs.model import Tenant
 from backupjobs.sdk import Retry
 from backupjobs.sdk.retry import RETRY_STATUSES, SERVER_ERRORS
-from backupjobs.store import upstreams
+from backupjobs.store import directory, upstreams
 from backupjobs.store.database import Database
 from backupjobs.store.ingestion import Ingestor
 from backupjobs.store.schema import jobs
 from backupjobs.sync import SyncOptions, run_upstream
+from tests.sdk.test_parsing import VENDOR_V3_CUSTOMER
 from tests.sync.conftest import VendorTenant
 from tests.sync.faults import Fault, FaultServer
 from tests.world import job, make_tenant
@@ -149,3 +153,38 @@ async def test_the_vendors_sample_answer_is_stored_as_it_says(
     )
     assert row.end_time - row.start_time == timedelta(minutes=17, seconds=40)
     assert row.last_modify_time == datetime(2025, 9, 11, 3, 38, 57, tzinfo=UTC)
+
+
+async def test_the_vendors_customer_rows_become_customers_with_every_field(
+    db: Database, ingestor: Ingestor, vendor_tenant: VendorTenant
+) -> None:
+    bad = "7d1e2f3a-4b5c-4d6e-8f70-819a2b3c4d5e"
+    rows = [
+        VENDOR_V3_CUSTOMER,
+        {**VENDOR_V3_CUSTOMER, "id": bad, "ownerEmail": "not an email", "tenants": []},
+    ]
+    listing = {"data": rows, "metadata": {"pageIndex": 1, "pageSize": 100, "totalCount": 2}}
+    no_jobs = {"data": [], "metadata": {"pageIndex": 1, "pageSize": 100, "totalCount": 0}}
+    sample_id = VENDOR_V3_CUSTOMER["id"]
+    async with FaultServer(vendor_tenant.vendor.url) as faults:
+        local, upstream = await setup(db, vendor_tenant, faults)
+        faults.add(
+            Fault(CUSTOMERS, 200, json.dumps(listing).encode()),
+            Fault(f"/customers/{sample_id}/", 200, json.dumps(no_jobs).encode()),
+        )
+        outcome = await run_upstream(db, ingestor, upstream, OPTIONS)
+    assert (outcome.status, outcome.counts.customers, outcome.counts.errors) == ("partial", 1, 1)
+    async with db.read() as connection:
+        made = await directory.describe_customer(connection, UUID(sample_id))
+        ((customer, _, message),) = await upstreams.run_errors(
+            connection, local.partner_id, outcome.run_id
+        )
+    assert (made.partner_id, made.name, made.owner_email, made.country_or_region) == (
+        local.partner_id,
+        "OrganizationABC",
+        "user@domain.com",
+        "Afghanistan",
+    )
+    assert (made.management_mode, made.tenants) == (1, (Tenant(sample_id, "Tenant ABC"),))
+    assert customer == UUID(bad)
+    assert message.startswith("its fields: owner email 'not an email' is not an email address")

@@ -6,9 +6,11 @@ from uuid import uuid4
 
 import pytest
 
-from backupjobs.model import RecordError
+from backupjobs.model import DEFAULT_MANAGEMENT_MODE, RecordError, Tenant
+from backupjobs.sdk import Coded, Customer
+from backupjobs.sdk import Tenant as RowTenant
 from backupjobs.sdk.parsing import parse_job
-from backupjobs.sync.rows import job_record, service_key
+from backupjobs.sync.rows import customer_profile, job_record, service_key
 from backupjobs.sync.runner import SyncOptions
 
 CUSTOMER = uuid4()
@@ -81,3 +83,16 @@ def test_an_unknown_service_is_named():
 def test_options_are_checked(options, message):
     with pytest.raises(ValueError, match=message):
         SyncOptions(**options)
+
+
+def test_a_customer_row_without_mode_or_tenants_has_the_default_profile():
+    modern = Customer(str(CUSTOMER), "Contoso", None, None, None)
+    profile = customer_profile(modern)
+    assert (profile.owner_email, profile.country_or_region, profile.tenants) == ("", "", ())
+    assert profile.management_mode == DEFAULT_MANAGEMENT_MODE
+    v3 = Customer(
+        str(CUSTOMER), "Contoso", "it@contoso.example", None, "Norway",
+        Coded(1, "Partner management of tenant"), (RowTenant("t1", None),),
+    )  # fmt: skip
+    assert customer_profile(v3).management_mode == 1
+    assert customer_profile(v3).tenants == (Tenant("t1", ""),)

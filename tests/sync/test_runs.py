@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from backupjobs.model import Tenant
 from backupjobs.store import directory, upstreams
 from backupjobs.store.database import Database
 from backupjobs.store.directory import CustomerChanges
@@ -133,15 +134,32 @@ async def test_customers_follow_the_upstream_and_one_gone_is_marked_not_deleted(
     upstream = await add(db, vendor_tenant.upstream(local.partner_id))
     assert (await run_upstream(db, ingestor, upstream, FAST)).status == "succeeded"
 
+    tenants = (Tenant("t-1", "Alpha EU"), Tenant("t-2", "Alpha US"))
+
     async def rename_and_offboard(connection: Any) -> None:
-        await directory.update_customer(connection, alpha, CustomerChanges(name="Alpha Ltd"))
+        changes = CustomerChanges(
+            name="Alpha Ltd",
+            owner_email="it@alpha.example",
+            country_or_region="Norway",
+            management_mode=1,
+            tenants=tenants,
+        )
+        await directory.update_customer(connection, alpha, changes)
         await directory.delete_customer(connection, bravo)
 
     await vendor_tenant.change(rename_and_offboard)
     outcome = await run_upstream(db, ingestor, upstream, FAST)
     assert (outcome.status, outcome.counts.customers) == ("succeeded", 2)
     async with db.read() as connection:
-        assert (await directory.describe_customer(connection, alpha)).name == "Alpha Ltd"
+        synced = await directory.describe_customer(connection, alpha)
+    # Every field of the vendor's customer row: organization, owner, country, mode, tenants.
+    assert (synced.name, synced.owner_email, synced.country_or_region) == (
+        "Alpha Ltd",
+        "it@alpha.example",
+        "Norway",
+    )
+    assert (synced.management_mode, set(synced.tenants)) == (1, set(tenants))
+    async with db.read() as connection:
         # Gone upstream: still here, with its history, and marked.
         assert (await directory.describe_customer(connection, bravo)).name == "Bravo"
         assert await upstreams.gone_customers(connection, upstream) == [bravo]

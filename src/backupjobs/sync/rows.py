@@ -8,6 +8,9 @@ synced ``backupSizeBytes`` is that rounded figure (``1.5 GB`` is 1610612736 byte
 not the engine's exact count. A duration is not stored: start and end times say it.
 The record then goes through the checks every ingested record does
 (:func:`~backupjobs.model.parse_record`).
+
+A customer row's fields (owner email, country or region, management mode, tenants)
+become the local customer's profile (:func:`customer_profile`).
 """
 
 from __future__ import annotations
@@ -18,8 +21,15 @@ from typing import Any
 import msgspec
 
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES
-from backupjobs.model import JobRecord, RecordError, parse_record
-from backupjobs.sdk import Coded, Job
+from backupjobs.model import (
+    DEFAULT_MANAGEMENT_MODE,
+    CustomerProfile,
+    JobRecord,
+    RecordError,
+    Tenant,
+    parse_record,
+)
+from backupjobs.sdk import Coded, Customer, Job
 
 
 def _code(value: Coded) -> int | str:
@@ -67,3 +77,17 @@ def service_key(job: Job) -> tuple[int, int]:
     if job_type is None or job_module is None or not known:
         raise RecordError(f"unknown backup service {job.job_type.name!r} / {job.job_module.name!r}")
     return job_type, job_module
+
+
+def customer_profile(customer: Customer) -> CustomerProfile:
+    """The profile of an upstream customer row; what the row does not say (the Modern
+    API sends no management mode or tenants) is the default."""
+    mode = customer.management_mode
+    return CustomerProfile(
+        owner_email=customer.owner_email or "",
+        country_or_region=customer.country_or_region or "",
+        management_mode=(
+            mode.code if mode is not None and mode.code is not None else DEFAULT_MANAGEMENT_MODE
+        ),
+        tenants=tuple(Tenant(tenant.id, tenant.name or "") for tenant in customer.tenants or ()),
+    )

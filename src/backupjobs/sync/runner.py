@@ -29,13 +29,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from backupjobs.model import IngestResult, JobRecord, RecordError
+from backupjobs.model import CustomerProfile, IngestResult, JobRecord, RecordError
 from backupjobs.sdk import (
     AsyncClient,
     BackupJobsError,
@@ -60,7 +61,7 @@ from backupjobs.store.upstreams import (
     RunCounts,
     Upstream,
 )
-from backupjobs.sync.rows import job_record, service_key
+from backupjobs.sync.rows import customer_profile, job_record, service_key
 
 _log = structlog.get_logger("backupjobs.sync")
 
@@ -299,23 +300,30 @@ class _Run:
                 seen.add(customer_id)
                 # Names here are at most 200 characters; a longer one is cut.
                 name = (customer.name or "").strip()[:200].strip() or f"Customer {customer_id}"
+                profile = customer_profile(customer)
                 try:
                     owner = await directory.customer_partner(connection, customer_id)
                 except directory.NotFoundError:
-                    await directory.create_customer(
-                        connection, partner_id, name, customer_id=customer_id, now=now
-                    )
-                    ours.append(customer_id)
-                    continue
-                if owner != partner_id:
+                    owner = None
+                if owner is not None and owner != partner_id:
                     # Said without naming the other partner: it is none of this one's.
                     refused.append((customer_id, "a customer with this id already exists here"))
                     continue
-                info = await directory.describe_customer(connection, customer_id)
-                if info.name != name:
-                    await directory.update_customer(
-                        connection, customer_id, CustomerChanges(name=name)
-                    )
+                try:
+                    if owner is None:
+                        await directory.create_customer(
+                            connection,
+                            partner_id,
+                            name,
+                            customer_id=customer_id,
+                            profile=profile,
+                            now=now,
+                        )
+                    else:
+                        await _follow(connection, customer_id, name, profile)
+                except ValueError as error:  # a field this service does not take
+                    refused.append((customer_id, f"its fields: {error}"))
+                    continue
                 ours.append(customer_id)
             await upstreams.customers_seen(connection, self.upstream, ours, now=now)
             await upstreams.mark_gone(connection, self.upstream, seen, now=now)
@@ -403,6 +411,25 @@ class _Run:
             return stored, fresh, IngestResult()
         result = await self.ingestor.ingest(connection, self.scope, fresh, now=now)
         return stored, fresh, result
+
+
+async def _follow(
+    connection: AsyncConnection, customer_id: UUID, name: str, profile: CustomerProfile
+) -> None:
+    """Update the local customer's fields that differ from the upstream's."""
+    info = await directory.describe_customer(connection, customer_id)
+    wanted: dict[str, Any] = {
+        "name": name,
+        "owner_email": profile.owner_email,
+        "country_or_region": profile.country_or_region,
+        "management_mode": profile.management_mode,
+        "tenants": profile.tenants,
+    }
+    changed = {field: value for field, value in wanted.items() if getattr(info, field) != value}
+    if set(info.tenants) == set(profile.tenants):  # kept in another order here
+        changed.pop("tenants", None)
+    if changed:
+        await directory.update_customer(connection, customer_id, CustomerChanges(**changed))
 
 
 def _describe(error: BaseException) -> str:
