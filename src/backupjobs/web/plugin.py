@@ -24,7 +24,7 @@ from litestar.template import TemplateConfig
 from backupjobs import __version__
 from backupjobs.api.context import STATE_KEY as CONTEXT_KEY
 from backupjobs.api.context import AppContext
-from backupjobs.web import alerts, signin
+from backupjobs.web import alerts, pages, signin
 from backupjobs.web.render import STATIC, TEMPLATES, page
 from backupjobs.web.session import (
     PATH,
@@ -39,11 +39,6 @@ from backupjobs.web.session import (
 
 #: Assets are named by the package's version in their URLs: a browser may keep them a day.
 ASSETS_MAX_AGE = 86_400
-
-
-@get("/", name="dashboard:home", include_in_schema=False)
-async def home() -> Redirect:
-    return Redirect(f"{PATH}/account", status_code=303)
 
 
 @get("/{rest:path}", name="dashboard:unknown", include_in_schema=False)
@@ -83,7 +78,7 @@ def router() -> Router:
     return Router(
         path=PATH,
         route_handlers=[
-            home,
+            *pages.ROUTES,
             *alerts.ROUTES,
             *signin.ROUTES,
             unknown,

@@ -3,13 +3,13 @@ token its forms post back."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.datastructures import Cookie
-from litestar.response import Template
 
 from backupjobs.auth.users import User
 from backupjobs.web.session import (
@@ -24,6 +24,8 @@ STATIC = Path(__file__).parent / "static"
 
 #: The navigation: (path under /dashboard, label, admins only), in the order shown.
 NAVIGATION: tuple[tuple[str, str, bool], ...] = (
+    ("", "Overview", False),
+    ("/attention", "Attention", False),
     ("/alerts", "Alerts", True),
     ("/account", "Account", False),
 )
@@ -49,25 +51,32 @@ def page(
     headers: Mapping[str, str] | None = None,
     csrf_from: str | None = None,
     **context: Any,
-) -> Template:
-    """The page ``template`` for ``user`` (None: signed out)."""
+) -> Response[Any]:
+    """The page ``template`` for ``user`` (None: signed out), with an ``ETag``: a request
+    whose ``If-None-Match`` names it (the live updates' polling) gets a bodiless 304."""
     dashboard = dashboard_of(request)
     navigation = [
         {"href": f"{PATH}{path}", "label": label, "current": request.url.path == f"{PATH}{path}"}
         for path, label, admins_only in NAVIGATION
         if user is not None and (user.is_admin or not admins_only)
     ]
-    return Template(
-        template_name=template,
-        context={
-            "user": user,
-            "navigation": navigation,
-            "base": PATH,
-            "csrf": dashboard.csrf_token(csrf_from or csrf_cookie(request)),
-            **context,
-        },
+    engine = request.app.template_engine
+    assert engine is not None  # set by DashboardPlugin
+    html = engine.get_template(template).render(
+        user=user,
+        navigation=navigation,
+        base=PATH,
+        csrf=dashboard.csrf_token(csrf_from or csrf_cookie(request)),
+        **context,
+    )
+    etag = '"' + hashlib.sha256(html.encode()).hexdigest()[:32] + '"'
+    answer_headers = {**(headers or {}), "ETag": etag, "Vary": "Cookie"}
+    if status == 200 and request.headers.get("if-none-match") == etag:
+        return Response(content=b"", status_code=304, headers=answer_headers)
+    return Response(
+        content=html,
         status_code=status,
         cookies=cookies or [],
-        headers=dict(headers or {}),
-        media_type="text/html",
+        headers=answer_headers,
+        media_type="text/html; charset=utf-8",
     )

@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 
 from backupjobs.api.context import app_context
 from backupjobs.api.ratelimit import ratelimit_headers
@@ -110,7 +110,7 @@ async def sign_in(request: Request[Any, Any, Any], form: NamedDependency[Form]) 
 
 def _sign_in_refused(
     request: Request[Any, Any, Any], message: str, email: str, *, next_path: str = PATH
-) -> Template:
+) -> Response[Any]:
     return page(
         request,
         "sign_in.html.j2",
@@ -137,12 +137,14 @@ async def sign_out(request: Request[Any, Any, Any], form: NamedDependency[Form])
 
 
 @get("/account", dependencies=USER, name="dashboard:account")
-async def account(request: Request[Any, Any, Any], user: NamedDependency[User]) -> Template:
+async def account(request: Request[Any, Any, Any], user: NamedDependency[User]) -> Response[Any]:
     return page(request, "account.html.j2", user=user)
 
 
 @get("/account/password", dependencies=USER, name="dashboard:password")
-async def password_page(request: Request[Any, Any, Any], user: NamedDependency[User]) -> Template:
+async def password_page(
+    request: Request[Any, Any, Any], user: NamedDependency[User]
+) -> Response[Any]:
     return page(request, "password.html.j2", user=user, minimum=users.MIN_PASSWORD_LENGTH)
 
 

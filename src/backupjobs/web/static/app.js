@@ -82,6 +82,12 @@
     setTimeout(poll, every);
   }
 
+  // The server draws day-based figures (the overview's strip, the charts) in this zone.
+  try {
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone) document.cookie = "bj_tz=" + encodeURIComponent(zone) + "; path=/dashboard; SameSite=Lax";
+  } catch (error) { /* UTC, then */ }
+
   document.addEventListener("DOMContentLoaded", () => {
     localTimes(document);
     for (const form of document.querySelectorAll("form[data-live-search]")) liveSearch(form);
