@@ -30,6 +30,7 @@ from backupjobs.api import (
     modern,
     oauth,
     odata,
+    odata_history,
     ops,
     service_health,
     summary,
@@ -143,6 +144,13 @@ def build_application(
             Router(
                 path=odata.SERVICE_ROOT,
                 route_handlers=[*jobpages.MODERN_ROUTES, *modern.ROUTES],
+                response_headers=[
+                    ResponseHeader(name=odata.VERSION_HEADER[0], value=odata.VERSION_HEADER[1])
+                ],
+            ),
+            Router(
+                path=odata_history.ROOT,
+                route_handlers=odata_history.ROUTES,
                 response_headers=[
                     ResponseHeader(name=odata.VERSION_HEADER[0], value=odata.VERSION_HEADER[1])
                 ],

@@ -578,7 +578,12 @@ def next_link(
     if options.top is not None:
         pairs.append((TOP, str(options.top - returned)))
     pairs.append((SKIP, str(following)))
-    query_text = urlencode(pairs, safe="$", quote_via=quote)
+    return link(public_url, path, pairs)
+
+
+def link(public_url: str, path: str, query: QueryParameters) -> str:
+    """The absolute URL of ``path`` with ``query``, encoded as OData clients write it."""
+    query_text = urlencode(query, safe="$", quote_via=quote)
     return f"{public_url}{quote(path, safe=_PATH_SAFE)}?{query_text}"
 
 

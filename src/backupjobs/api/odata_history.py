@@ -1,0 +1,350 @@
+"""The history feed: an OData v4 service at ``/api/v1/odata`` for Power BI's reports.
+
+Its entity set ``Jobs`` is the history of :mod:`backupjobs.store.history` (every job of
+the visible customers; each row the job record of SPEC section 10), read a page at a time
+by keyset, never loaded whole. It takes what Power BI's query folding and incremental
+refresh send: ``$filter`` (:mod:`.odata_filter`), ``$select``, ``$orderby`` on the
+history's index (``startTime``, then ``jobId``), ``$top``, ``$skip``, ``$count``, and
+server-driven paging whose next link carries a ``$skiptoken``: the position of the last
+row, signed and bound to the app, the filter and the order like the ``/api/v1`` cursors.
+The protocol parts (errors, negotiation, paging options) are the Modern service's
+(:mod:`.odata`). Permission: either jobs read permission, as ``/api/v1/jobs``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.di import NamedDependency
+from sqlalchemy import func, select
+
+from backupjobs.api import odata
+from backupjobs.api.context import AppContext
+from backupjobs.api.odata_filter import (
+    DATETIME,
+    GUID,
+    INT,
+    STRING,
+    FilterProperty,
+    parse_filter,
+    to_sql,
+)
+from backupjobs.api.problems import ODATA_SERVICE_ROOTS, ProblemError, odata_error_responses
+from backupjobs.api.security import SECURITY, requires
+from backupjobs.auth.permissions import Permission
+from backupjobs.auth.tokens import Principal
+from backupjobs.catalog import JOB_MODULES, JOB_TYPES, STATUSES, CodeTable, UnknownCodeError
+from backupjobs.infra.cursors import InvalidCursorError, binding
+from backupjobs.store.history import JobFilters, history_statement
+from backupjobs.store.keyset import SortKey, read_page
+from backupjobs.store.schema import JOB_SORT_TIME, customers, jobs
+from backupjobs.wire.v1 import V1Job, v1_job
+
+#: The service root; its routes are under a router there (``app.py``).
+ROOT = ODATA_SERVICE_ROOTS[1]
+NAMESPACE = "Backupjobs.History"
+JOB_ENTITY = f"{NAMESPACE}.Job"
+JOBS_SET = "Jobs"
+READ = (Permission.V3_JOBS_READ, Permission.MODERN_JOBS_READ)
+#: Rows per page unless ``Prefer: odata.maxpagesize`` asks for fewer: a refresh reads
+#: the whole history, and fewer, larger pages cost it less.
+PAGE_SIZE = odata.MAX_PAGE_SIZE
+SELECT, ORDERBY, FILTER, SKIPTOKEN = "$select", "$orderby", "$filter", "$skiptoken"
+OPTIONS = (*odata.COLLECTION_OPTIONS, SELECT, ORDERBY, FILTER, SKIPTOKEN)
+
+#: The job record's properties and their EDM types (Edm.String unless named here).
+_TYPES: dict[str, str] = {
+    "customerId": "Edm.Guid",
+    "jobType": "Edm.Int32",
+    "jobModule": "Edm.Int32",
+    "status": "Edm.Int32",
+    "totalCount": "Edm.Int64",
+    "failedCount": "Edm.Int64",
+    "successfulCount": "Edm.Int64",
+    "skippedCount": "Edm.Int64",
+    "warningCount": "Edm.Int64",
+    "backupSizeBytes": "Edm.Int64",
+    "startTime": "Edm.DateTimeOffset",
+    "endTime": "Edm.DateTimeOffset",
+    "durationSeconds": "Edm.Int64",
+    "lastModifyTime": "Edm.DateTimeOffset",
+}
+_NULLABLE = frozenset(
+    {"name", "totalCount", "failedCount", "successfulCount", "skippedCount", "warningCount",
+     "backupSizeBytes", "startTime", "endTime", "durationSeconds"}
+)  # fmt: skip
+PROPERTIES: tuple[str, ...] = V1Job.__struct_fields__
+
+
+def _name_of(table: CodeTable) -> Any:
+    def convert(name: str) -> int:
+        try:
+            return table.parse(name).code
+        except UnknownCodeError as error:
+            raise ProblemError(
+                400, f"Invalid query option $filter: {error}.", target=FILTER
+            ) from None
+
+    return convert
+
+
+#: What ``$filter`` may compare: the record's properties as columns of the history.
+FILTERABLE: dict[str, FilterProperty] = {
+    # startTime: the sort time of a started job, so that the history's index serves the
+    # incremental refresh window.
+    "startTime": FilterProperty(
+        JOB_SORT_TIME,
+        DATETIME,
+        nullable=True,
+        guard=jobs.c.start_time.is_not(None),
+        null_column=jobs.c.start_time,
+    ),
+    "endTime": FilterProperty(jobs.c.end_time, DATETIME, nullable=True),
+    "lastModifyTime": FilterProperty(jobs.c.last_modify_time, DATETIME),
+    "customerId": FilterProperty(jobs.c.customer_id, GUID),
+    "customerName": FilterProperty(customers.c.name, STRING),
+    "jobId": FilterProperty(jobs.c.job_id, STRING),
+    "name": FilterProperty(jobs.c.name, STRING, nullable=True),
+    "jobType": FilterProperty(jobs.c.job_type, INT),
+    "jobModule": FilterProperty(jobs.c.job_module, INT),
+    "status": FilterProperty(jobs.c.status, INT),
+    "jobTypeName": FilterProperty(jobs.c.job_type, STRING, convert=_name_of(JOB_TYPES)),
+    "jobModuleName": FilterProperty(jobs.c.job_module, STRING, convert=_name_of(JOB_MODULES)),
+    "statusName": FilterProperty(jobs.c.status, STRING, convert=_name_of(STATUSES)),
+    "totalCount": FilterProperty(jobs.c.total_count, INT, nullable=True),
+    "failedCount": FilterProperty(jobs.c.failed_count, INT, nullable=True),
+    "backupSizeBytes": FilterProperty(jobs.c.backup_size_bytes, INT, nullable=True),
+}
+
+_SORT_TIME = "sort_time"
+#: The orders the history's index serves, by their ``$orderby`` text.
+ORDERS: dict[str, tuple[SortKey, ...]] = {
+    "startTime desc": (
+        SortKey(JOB_SORT_TIME, _SORT_TIME, descending=True),
+        SortKey(jobs.c.job_id, "job_id", descending=True),
+    ),
+    "startTime asc": (
+        SortKey(JOB_SORT_TIME, _SORT_TIME),
+        SortKey(jobs.c.job_id, "job_id"),
+    ),
+}
+_ORDER_SPELLINGS = {
+    "startTime": "startTime asc",
+    "startTime,jobId": "startTime asc",
+    "startTime asc,jobId asc": "startTime asc",
+    "startTime desc,jobId desc": "startTime desc",
+}
+
+
+def _order(text: str | None) -> str:
+    if text is None:
+        return "startTime desc"
+    canonical = ",".join(" ".join(part.split()) for part in text.split(","))
+    canonical = _ORDER_SPELLINGS.get(canonical, canonical)
+    if canonical not in ORDERS:
+        raise ProblemError(
+            501,
+            f"Ordering by {text!r} is not implemented; supported: startTime desc (the "
+            "default) or startTime asc, jobId breaking ties the same way (the history's "
+            "index).",
+            target=ORDERBY,
+        )
+    return canonical
+
+
+def _select(text: str | None) -> tuple[str, ...] | None:
+    if text is None or text.strip() == "*":
+        return None
+    chosen = tuple(part.strip() for part in text.split(","))
+    unknown = [name for name in chosen if name not in PROPERTIES]
+    if unknown or not chosen:
+        raise ProblemError(
+            400,
+            f"Invalid query option $select: {', '.join(map(repr, unknown)) or 'nothing'} "
+            f"is not a property of Job; properties: {', '.join(PROPERTIES)}.",
+            target=SELECT,
+        )
+    return chosen
+
+
+def _row(
+    row: Any, selected: tuple[str, ...] | None, metadata: str, now: datetime
+) -> dict[str, Any]:
+    record = msgspec.structs.asdict(v1_job(row._mapping, now=now))
+    values = record if selected is None else {name: record[name] for name in selected}
+    if metadata == odata.FULL_METADATA:
+        return {"@odata.type": f"#{JOB_ENTITY}", **values}
+    return values
+
+
+@get(
+    f"/{JOBS_SET}",
+    guards=[requires(*READ)],
+    media_type=odata.JSON_MEDIA_TYPE,
+    security=SECURITY,
+    responses=odata_error_responses(400, 401, 403, 406, 412, 429, 501),
+    summary="The job history as an OData feed (Power BI)",
+    description=(
+        "Every job run of the visible customers, each the job record of `/api/v1/jobs`, "
+        "newest first. `$filter` (eq ne gt ge lt le, and, or, parentheses), `$select`, "
+        "`$orderby=startTime asc|desc`, `$top`, `$skip`, `$count`; pages of 1000 rows (or "
+        "`Prefer: odata.maxpagesize`) with `@odata.nextLink` (a signed `$skiptoken`)."
+    ),
+    tags=["OData history"],
+)
+async def history_jobs(
+    request: Request[Any, Any, Any],
+    context: NamedDependency[AppContext],
+    principal: NamedDependency[Principal],
+) -> Response[Any]:
+    query = odata.query_of(request)
+    given = odata.system_options(query, OPTIONS)
+    negotiated = odata.negotiate(request.scope["headers"], given.get(odata.FORMAT))
+    options = odata.collection_options(
+        [(name, value) for name, value in query if name.lower() in odata.COLLECTION_OPTIONS],
+        max_page_size=negotiated.max_page_size or PAGE_SIZE,
+    )
+    order_text = _order(given.get(ORDERBY))
+    selected = _select(given.get(SELECT))
+    filter_text = given.get(FILTER)
+    condition = to_sql(parse_filter(filter_text), FILTERABLE) if filter_text is not None else None
+    scope = principal.tenant_scope
+    bound = binding(
+        "odata-jobs", {"app": principal.client_id, "filter": filter_text, "order": order_text}
+    )
+    position = _position(context, given.get(SKIPTOKEN), bound)
+    statement = history_statement(scope, JobFilters())
+    if condition is not None:
+        statement = statement.where(condition)
+    total = None
+    async with context.db.read() as connection:
+        if options.count:
+            counted = select(func.count()).select_from(statement.subquery())
+            total = (await connection.execute(counted)).scalar_one()
+        paged = statement.offset(options.offset) if position is None and options.skip else statement
+        rows, following = await read_page(
+            connection, paged, ORDERS[order_text], position, limit=options.page_size
+        )
+    now = datetime.now(UTC)
+    returned = len(rows)
+    remaining = None if options.top is None else options.top - returned
+    next_url = None
+    if following is not None and (remaining is None or remaining > 0) and returned:
+        token = context.cursors.codec.encode(following, binding=bound)
+        pairs = [
+            (name, value)
+            for name, value in query
+            if name.lower() not in (odata.SKIP, odata.TOP, SKIPTOKEN)
+        ]
+        if remaining is not None:
+            pairs.append((odata.TOP, str(remaining)))
+        pairs.append((SKIPTOKEN, token))
+        next_url = odata.link(context.settings.public_url, request.scope["path"], pairs)
+    fragment = JOBS_SET if selected is None else f"{JOBS_SET}({','.join(selected)})"
+    body = odata.Feed(
+        context=None
+        if negotiated.metadata == odata.NO_METADATA
+        else f"{context.settings.public_url}{ROOT}/$metadata#{fragment}",
+        count=total,
+        next_link=next_url,
+        value=[_row(row, selected, negotiated.metadata, now) for row in rows],
+    )
+    return odata.answer(body, negotiated)
+
+
+def _position(context: AppContext, token: str | None, bound: bytes) -> list[Any] | None:
+    if token is None:
+        return None
+    try:
+        found: tuple[datetime, str] = context.cursors.codec.decode(
+            token, binding=bound, type=tuple[datetime, str]
+        )
+    except InvalidCursorError as error:
+        raise ProblemError(
+            400,
+            f"Invalid query option $skiptoken: {error}. A skiptoken is valid only in the "
+            "next link that gave it, with the same $filter and $orderby.",
+            target=SKIPTOKEN,
+        ) from None
+    return list(found)
+
+
+# --- the service document and $metadata --------------------------------------------------
+
+
+def _csdl() -> bytes:
+    container = "Container"
+    capabilities: tuple[tuple[str, dict[str, bool]], ...] = (
+        ("TopSupported", {"value": True}),
+        ("SkipSupported", {"value": True}),
+        ("CountRestrictions", {"Countable": True}),
+        ("FilterRestrictions", {"Filterable": True}),
+        ("SortRestrictions", {"Sortable": True}),
+        ("SelectSupport", {"Supported": True}),
+        ("ExpandRestrictions", {"Expandable": False}),
+        ("SearchRestrictions", {"Searchable": False}),
+        ("InsertRestrictions", {"Insertable": False}),
+        ("UpdateRestrictions", {"Updatable": False}),
+        ("DeleteRestrictions", {"Deletable": False}),
+    )
+    properties = [
+        f'<Property Name="{name}" Type="{_TYPES.get(name, "Edm.String")}" '
+        f'Nullable="{str(name in _NULLABLE).lower()}"/>'
+        for name in PROPERTIES
+    ]
+    return odata.csdl_document(
+        NAMESPACE,
+        [
+            '<EntityType Name="Job">',
+            '<Key><PropertyRef Name="jobId"/></Key>',
+            *properties,
+            "</EntityType>",
+            f'<EntityContainer Name="{container}">',
+            f'<EntitySet Name="{JOBS_SET}" EntityType="{JOB_ENTITY}"/>',
+            "</EntityContainer>",
+            *odata.capability_annotations(f"{NAMESPACE}.{container}", {JOBS_SET: capabilities}),
+        ],
+    )
+
+
+#: The CSDL XML document served at ``/api/v1/odata/$metadata``.
+CSDL = _csdl()
+
+
+@get(
+    "/$metadata",
+    media_type=odata.XML_MEDIA_TYPE,
+    responses=odata_error_responses(400, 406, 412, 501),
+    summary="OData CSDL document of the history feed",
+    description="The `Backupjobs.History.Job` entity type and the `Jobs` entity set. No token.",
+    tags=["OData history"],
+)
+async def history_metadata(request: Request[Any, Any, Any]) -> Response[bytes]:
+    odata.entity_request(request, serves=odata.XML)
+    return Response(CSDL, media_type=odata.XML_MEDIA_TYPE)
+
+
+@get(
+    "/",
+    media_type=odata.JSON_MEDIA_TYPE,
+    responses=odata_error_responses(400, 406, 412, 501),
+    summary="OData service document of the history feed",
+    description="The entity sets at this service root. Needs no token.",
+    tags=["OData history"],
+)
+async def history_root(
+    request: Request[Any, Any, Any], context: NamedDependency[AppContext]
+) -> Response[Any]:
+    negotiated = odata.entity_request(request)
+    base = context.settings.public_url
+    document = odata.ServiceDocument(
+        context=f"{base}{ROOT}/$metadata",
+        value=[odata.EntitySetLink(name=JOBS_SET, kind="EntitySet", url=JOBS_SET)],
+    )
+    return odata.answer(document, negotiated)
+
+
+ROUTES = [history_root, history_metadata, history_jobs]
