@@ -12,8 +12,10 @@ import os
 import shutil
 import socket
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -269,3 +271,55 @@ def test_the_power_query_request_sequence(served):
     ]
     assert any(line["client_id"] == operator.client_id for line in audited), audited
     assert operator.client_secret not in served.log.read_text()
+
+
+# --- the history feed ---------------------------------------------------------------------
+
+
+def test_python_odata_filters_the_history_feed(served):
+    session = requests.Session()
+    session.auth = (served.operator.client_id, served.operator.client_secret)
+    history = ODataService(
+        f"{served.url}/api/v1/odata/", reflect_entities=True, session=session, quiet_progress=True
+    )
+    Job = history.entities["Jobs"]
+    failed = history.query(Job).filter(Job.status == 3).all()
+    assert [(j.jobId, j.customerName, j.statusName) for j in failed] == [
+        ("groups-1", "Durable Customer", "Failed"),
+    ]  # fmt: skip
+    zulu = history.query(Job).filter(Job.customerName == "Zulu Customer")
+    assert len(zulu.all()) == MANY  # every page, by $skiptoken
+    window = history.query(Job).filter(Job.startTime >= datetime(2025, 9, 11, tzinfo=UTC))
+    assert len(window.filter(Job.startTime < datetime(2025, 9, 12, tzinfo=UTC)).all()) == MANY + 1
+    assert history.query(Job).filter(Job.startTime >= datetime(2025, 9, 12, tzinfo=UTC)).all() == []
+
+
+def test_the_power_query_incremental_refresh_sequence_on_the_history_feed(served):
+    operator = served.operator
+    auth = httpx.BasicAuth(operator.client_id, operator.client_secret)
+    with httpx.Client(base_url=served.url, headers=POWER_QUERY_HEADERS, auth=auth) as power_query:
+        root = power_query.get("/api/v1/odata")
+        assert root.status_code == 200 and root.json()["value"][0]["url"] == "Jobs"
+        metadata = power_query.get("/api/v1/odata/$metadata", headers={"Accept": "application/xml"})
+        assert metadata.status_code == 200 and b"Backupjobs.History.Job" in metadata.content
+        # What incremental refresh folds for one partition, paged by the service.
+        window = "startTime ge 2025-09-11T00:00:00Z and startTime lt 2025-09-12T00:00:00Z"
+        url: str | None = "/api/v1/odata/Jobs?" + urlencode({"$filter": window})
+        rows, pages = [], 0
+        while url:
+            page = power_query.get(url, headers={"Prefer": "odata.maxpagesize=50"})
+            assert page.status_code == 200, page.text
+            assert page.headers["preference-applied"] == "odata.maxpagesize=50"
+            rows += page.json()["value"]
+            url, pages = page.json().get("@odata.nextLink"), pages + 1
+        assert (len(rows), pages) == (MANY + 1, 3)
+        assert len({row["jobId"] for row in rows}) == MANY + 1
+        later = power_query.get(
+            "/api/v1/odata/Jobs",
+            params={
+                "$filter": "startTime ge 2025-09-12T00:00:00Z and startTime lt 2025-09-13T00:00:00Z"
+            },
+        )
+        assert later.json()["value"] == []
+        counted = power_query.get("/api/v1/odata/Jobs", params={"$count": "true", "$top": "0"})
+        assert counted.json()["@odata.count"] == MANY + 1
