@@ -30,6 +30,8 @@ TINY = {
     "customers": ["--customers", "20", "--days", "1", "--rounds", "1"],
     "alerts": ["--customers", "10", "--days", "2", "--clients", "2", "--rounds", "1",
                "--rate", "20", "--seconds", "2", "--outage", "3"],
+    "odata_history": ["--customers", "20", "--days", "3", "--seconds", "1", "--rounds", "1",
+                      "--connections", "2"],
 }  # fmt: skip
 EXPECTED = {
     "pages": ["ratio"],
@@ -41,6 +43,7 @@ EXPECTED = {
     "reports": ["history", "summary of every customer", "export of the whole history"],
     "customers": ["ratio"],
     "alerts": ["ingestion with alerts", "latency p99", "outage"],
+    "odata_history": ["the same jobs in both: True", "p50 ratio"],
 }
 
 
