@@ -221,6 +221,11 @@ def test_an_npm_odata_consumer_reads_the_feeds(served):
     assert observed["unsupported"].startswith("The query option $filter is not implemented")
     assert "the key is customerId, a GUID" in observed["malformed"]
     assert "unknown client, or wrong or expired secret" in observed["wrongSecret"]
+    # The history feed: reads only, a folded $filter, a count.
+    assert observed["historyOperations"]
+    assert all(methods == ["get"] for methods in observed["historyOperations"].values())
+    assert observed["historyFailed"] == ["groups-1/Failed"]
+    assert observed["historyCount"] == MANY + 1
 
 
 # --- Power Query ------------------------------------------------------------------------

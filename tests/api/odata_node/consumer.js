@@ -60,6 +60,27 @@ async function main() {
   } catch (error) {
     observed.wrongSecret = error.message;
   }
+
+  // The history feed: its $metadata through the converters, a folded filter, a count.
+  const historyEndpoint = `${base}/api/v1/odata/`;
+  const historyCsdl = xml2json(await (await fetch(`${historyEndpoint}$metadata`)).text());
+  const historyOpenapi = csdl2openapi(historyCsdl, { scheme: "https", host: "example.com", basePath: "/api/v1/odata" });
+  observed.historyOperations = Object.fromEntries(
+    Object.entries(historyOpenapi.paths).map(([path, item]) => [
+      path,
+      Object.keys(item).filter((method) => ["get", "post", "put", "patch", "delete"].includes(method)),
+    ]),
+  );
+  const history = OData.New4({
+    serviceEndpoint: historyEndpoint,
+    credential: { username: clientId, password: secret },
+  });
+  const jobsOfHistory = history.getEntitySet("Jobs");
+  const failed = history.newFilter().property("status").eq(3);
+  observed.historyFailed = (await jobsOfHistory.query(history.newOptions().filter(failed))).map(
+    (row) => `${row.jobId}/${row.statusName}`,
+  );
+  observed.historyCount = await jobsOfHistory.count();
   process.stdout.write(JSON.stringify(observed));
 }
 
