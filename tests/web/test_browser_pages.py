@@ -136,7 +136,9 @@ def test_overview_search_customer_chart_history_and_csv(
     # Search as you type: the table narrows without a page load.
     page.evaluate("window.notReloaded = true")
     page.get_by_label("Search customers").press_sequentially("north", delay=30)
-    page.wait_for_function("() => document.querySelectorAll('#live tbody th[scope=row]').length === 1")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#live tbody th[scope=row]').length === 1"
+    )
     assert customer_rows(page) == ["Northwind Traders"]
     assert page.evaluate("window.notReloaded") is True
 

@@ -23,7 +23,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
 from backupjobs.api import reportparams
-from backupjobs.api.context import AppContext, app_context
+from backupjobs.api.context import AppContext, app_context, health_clock
 from backupjobs.api.history import CSV, export_lines
 from backupjobs.api.problems import ProblemError
 from backupjobs.auth.users import User
@@ -211,7 +211,9 @@ async def _visible_customer(context: AppContext, scope: TenantScope, raw: str) -
     row = None
     if customer_id is not None:
         async with context.db.read() as connection:
-            row = await directory.get_customer(connection, scope, customer_id)
+            row = await directory.get_customer(
+                connection, scope, customer_id, clock=health_clock(context)
+            )
     if row is None:
         raise PageError(404, "There is no customer with this id.")
     return row
