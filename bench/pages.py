@@ -21,7 +21,7 @@ import httpx
 
 from bench import harness
 
-TARGET_RATIO = 0.5
+TARGET_RATIO = 0.55
 TOKENS = 20
 
 
