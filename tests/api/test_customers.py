@@ -136,11 +136,14 @@ async def test_body_filters_the_vendors_and_ours(client, db):
     assert await ids({"customerId": str(uuid.uuid4())}) == []
     assert await ids({"customerId": str(other.customers[0])}) == []
 
+    # Both filters: the customers both name.
+    assert await ids({"customerId": a, "customerIds": [a]}) == [a]
+    assert await ids({"customerId": a, "customerIds": [str(uuid.uuid4())]}) == []
+
     for body, named in (
         ({"customerId": "nope"}, "customerId"),
         ({"customerId": 5}, "customerId"),
         ({"customerIds": ["nope"]}, "customerIds[0]"),
-        ({"customerId": a, "customerIds": [a]}, "not both"),
     ):
         response = await client.post(V3, json=body, headers=headers)
         assert response.status_code == 400, body

@@ -170,7 +170,7 @@ def test_python_odata_signs_in_with_basic(served):
         f"{served.url}/partner/", reflect_entities=True, session=session, quiet_progress=True
     )
     Customer = service.entities["Customers"]
-    assert [c.customerName for c in service.query(Customer).all()] == [
+    assert [c.organization for c in service.query(Customer).all()] == [
         "Durable Customer", "Zulu Customer",
     ]  # fmt: skip
 

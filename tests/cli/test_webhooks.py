@@ -68,21 +68,22 @@ def test_a_webhook_made_and_pinged_from_the_command_line_reaches_the_listener(tm
             time.sleep(1.5)
             assert "ping" in _partner(partner_env, "test", made["id"])
             line = listener.stdout.readline()
+            event = json.loads(line)
+            assert event["type"] == "ping" and event["id"]
+            listed = _partner(partner_env, "list")
+            assert made["id"] in listed and "job.failed" in listed
+            # The listener answers after it prints: it runs until the delivery is recorded.
+            deadline = time.monotonic() + 10
+            while True:
+                (delivery,) = json.loads(
+                    _partner(partner_env, "deliveries", made["id"], "--format", "json")
+                )
+                if delivery["status"] == "delivered" or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
         finally:
             listener.terminate()
             listener.wait(10)
-        event = json.loads(line)
-        assert event["type"] == "ping" and event["id"]
-        listed = _partner(partner_env, "list")
-        assert made["id"] in listed and "job.failed" in listed
-        deadline = time.monotonic() + 10
-        while True:
-            (delivery,) = json.loads(
-                _partner(partner_env, "deliveries", made["id"], "--format", "json")
-            )
-            if delivery["status"] == "delivered" or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
         assert delivery["status"] == "delivered" and delivery["lastResponseStatus"] == 204
         changed = json.loads(
             _partner(partner_env, "update", made["id"], "--disabled", "--format", "json")

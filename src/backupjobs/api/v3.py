@@ -58,7 +58,7 @@ _CUSTOMER_FILTER = object_schema(
             format="uuid",  # type: ignore[arg-type]
             description=(
                 "The vendor's filter: only this customer (an unknown or invisible one gives "
-                "empty data). Not with customerIds."
+                "empty data). With customerIds too: only if it is among them."
             ),
         ),
         "customerIds": Schema(
@@ -81,16 +81,17 @@ def _uuid(value: str, member: str) -> UUID:
 
 
 def _customer_ids(filters: V3CustomerFilter) -> list[UUID] | None:
-    if filters.customerId is not None and filters.customerIds is not None:
-        raise ProblemError(400, "Invalid request body: give customerId or customerIds, not both.")
-    if filters.customerId is not None:
-        return [_uuid(filters.customerId, "customerId")]
-    if filters.customerIds is None:
-        return None
-    return [
-        _uuid(value, f"customerIds[{position}]")
-        for position, value in enumerate(filters.customerIds)
-    ]
+    """The customers asked for; both filters at once: those that both name."""
+    listed = None
+    if filters.customerIds is not None:
+        listed = [
+            _uuid(value, f"customerIds[{position}]")
+            for position, value in enumerate(filters.customerIds)
+        ]
+    if filters.customerId is None:
+        return listed
+    one = _uuid(filters.customerId, "customerId")
+    return [one] if listed is None or one in listed else []
 
 
 @post(

@@ -33,16 +33,16 @@ async function main() {
     credential: { username: clientId, password: secret },
   });
   const customers = client.getEntitySet("Customers");
-  observed.customers = (await customers.query()).map((row) => row.customerName);
-  observed.top = (await customers.query(client.newOptions().top(2))).map((row) => row.customerName);
+  observed.customers = (await customers.query()).map((row) => row.organization);
+  observed.top = (await customers.query(client.newOptions().top(2))).map((row) => row.organization);
   observed.count = await customers.count();
-  observed.customer = (await customers.retrieve(customerId)).customerName;
+  observed.customer = (await customers.retrieve(customerId)).organization;
   const jobs = client.getEntitySet(`Customers(${customerId})/jobs`);
   observed.jobs = (await jobs.query()).map((row) => `${row.jobType}/${row.jobModule}`);
   const one = await jobs.retrieve({ jobType: "Microsoft 365", jobModule: "Microsoft 365 Groups" });
   observed.job = [one.jobId, one.status];
   try {
-    await customers.query(client.newOptions().filter("customerName eq 'x'"));
+    await customers.query(client.newOptions().filter("organization eq 'x'"));
     observed.unsupported = "no error";
   } catch (error) {
     observed.unsupported = error.message;
