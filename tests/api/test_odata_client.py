@@ -219,7 +219,7 @@ def test_an_npm_odata_consumer_reads_the_feeds(served):
     assert observed["job"] == ["groups-1", "Failed"]
     # Errors reach it as OData error objects: it shows their messages.
     assert observed["unsupported"].startswith("The query option $filter is not implemented")
-    assert "the key is customerId, a GUID" in observed["malformed"]
+    assert "the key is id, a GUID" in observed["malformed"]
     assert "unknown client, or wrong or expired secret" in observed["wrongSecret"]
     # The history feed: reads only, a folded $filter, a count.
     assert observed["historyOperations"]

@@ -18,7 +18,10 @@ async def test_the_whole_partner_scope_sees_every_customer_of_its_partner(db):
     async with db.read() as connection:
         page = await directory.customer_page(connection, staff, limit=10, clock=CLOCK)
         assert sorted(row.id for row in page.rows) == sorted(ours.customers)
-        assert await directory.get_customer(connection, staff, theirs.customers[0]) is None
+        assert (
+            await directory.get_customer(connection, staff, theirs.customers[0], clock=CLOCK)
+            is None
+        )
     # An app scoped to one customer still sees only that one: the rule for apps holds.
     app = TenantScope(ours.partner_id, ours.client_id)
     async with db.read() as connection:
