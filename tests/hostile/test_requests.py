@@ -2,6 +2,7 @@
 4xx naming what is wrong (never a 500), the same way on SQLite and PostgreSQL."""
 
 import base64
+import uuid
 
 import pytest
 
@@ -24,6 +25,19 @@ async def problem(response, status: int) -> str:
     assert response.headers["content-type"] == "application/problem+json"
     detail: str = response.json()["detail"]
     return detail
+
+
+# --- 20.7: a customers filter longer than a statement's bind parameters ----------------
+
+
+async def test_a_customers_filter_of_33_000_ids_is_answered_on_both_databases(client, db):
+    # PostgreSQL takes at most 32,767 bind parameters: the list is one array parameter.
+    tenant = await make_tenant(db)
+    headers = await tenant.headers(client)
+    wanted = [str(uuid.uuid4()) for _ in range(33_001)] + [str(tenant.customers[0])]
+    response = await client.post(V3_CUSTOMERS, json={"customerIds": wanted}, headers=headers)
+    assert response.status_code == 200, response.text[:300]
+    assert [row["id"] for row in response.json()["data"]] == [str(tenant.customers[0])]
 
 
 # --- 20.9 and 14.6: v3 query parameters, one rule -------------------------------------
