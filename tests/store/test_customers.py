@@ -203,7 +203,7 @@ async def test_the_latest_job_is_the_greatest_start_or_last_modification_then_jo
 
 
 def test_the_migration_sums_up_existing_customers_services(tmp_path):
-    """Customers made before 0007_customer_profile: empty profile, and their jobStatus
+    """Customers made before 0011_customer_profile: empty profile, and their jobStatus
     from the services they had (the summary computed by the migration)."""
     from alembic import command  # noqa: PLC0415
     from alembic.script import ScriptDirectory  # noqa: PLC0415
@@ -218,7 +218,7 @@ def test_the_migration_sums_up_existing_customers_services(tmp_path):
     with engine.begin() as connection:
         config = alembic_config()
         config.attributes["connection"] = connection
-        before = ScriptDirectory.from_config(config).get_revision("0007_customer_profile")
+        before = ScriptDirectory.from_config(config).get_revision("0011_customer_profile")
         command.upgrade(config, before.down_revision)
         connection.execute(partners.insert().values(id=partner, name="P", created_at=NOW))
         for customer in (failed, waiting, none):

@@ -1,7 +1,7 @@
 """dashboard users (Argon2id password hashes) and their server-side sessions
 
 Revision ID: 0010_dashboard_users
-Revises: 0008_reporting
+Revises: 0009_reporting
 Create Date: 2026-12-02 17:10:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from backupjobs.store.schema import UtcDateTime
 
 revision: str = "0010_dashboard_users"
-down_revision: str | None = "0008_reporting"
+down_revision: str | None = "0009_reporting"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

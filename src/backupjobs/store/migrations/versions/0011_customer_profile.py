@@ -1,7 +1,7 @@
 """customers gain the vendor's profile: owner email, country or region, management mode,
 tenants
 
-Revision ID: 0007_customer_profile
+Revision ID: 0011_customer_profile
 Revises: 0010_dashboard_users
 Create Date: 2026-12-02 17:10:00
 
@@ -26,7 +26,7 @@ from alembic import op
 from backupjobs.store.directory import summary_update
 from backupjobs.store.schema import UtcDateTime
 
-revision: str = "0007_customer_profile"
+revision: str = "0011_customer_profile"
 down_revision: str | None = "0010_dashboard_users"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

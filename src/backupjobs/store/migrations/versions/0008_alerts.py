@@ -1,7 +1,7 @@
 """alerts: webhook subscriptions, the events outbox, incidents, deliveries and attempts
 
-Revision ID: 0009_alerts
-Revises: 0011_sync
+Revision ID: 0008_alerts
+Revises: 0007_sync
 Create Date: 2026-12-02 17:00:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 from backupjobs.store.schema import UtcDateTime
 
-revision: str = "0009_alerts"
-down_revision: str | None = "0011_sync"
+revision: str = "0008_alerts"
+down_revision: str | None = "0007_sync"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,6 @@
 """upstream sync: upstreams, their runs and errors, the customers they list (issue 19)
 
-Revision ID: 0011_sync
+Revision ID: 0007_sync
 Revises: 0006_instance_secrets
 Create Date: 2026-12-02 17:10:00
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 from backupjobs.store.schema import UtcDateTime
 
-revision: str = "0011_sync"
+revision: str = "0007_sync"
 down_revision: str | None = "0006_instance_secrets"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

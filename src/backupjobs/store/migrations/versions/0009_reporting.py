@@ -1,7 +1,7 @@
 """reporting: each service's last success and failures in a row, outcomes per quarter-hour
 
-Revision ID: 0008_reporting
-Revises: 0009_alerts
+Revision ID: 0009_reporting
+Revises: 0008_alerts
 Create Date: 2026-12-02 17:20:00
 
 ``backup_services.last_success_time`` and ``consecutive_failures``; ``job_outcomes``
@@ -19,8 +19,8 @@ from alembic import op
 
 import backupjobs.store.schema
 
-revision: str = "0008_reporting"
-down_revision: str | None = "0009_alerts"
+revision: str = "0009_reporting"
+down_revision: str | None = "0008_alerts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
