@@ -3,6 +3,7 @@ health, the summary's pages as one, days, an export written as it arrives; sync 
 
 import json
 import uuid
+from dataclasses import replace
 
 import pytest
 
@@ -60,8 +61,13 @@ async def test_the_async_client_has_the_same_reports(world, tmp_path):
         summary = await client.reports.summary(start="2025-01-01")
         rows = await client.reports.export(tmp_path / "jobs.csv")
     with world.client() as client:
-        assert history == list(client.reports.history())
+        # A running job's duration is counted to each answer's moment: compare without it.
+        assert _settled(history) == _settled(client.reports.history())
     assert services and {s.health for s in services} == {"never_run"}
     assert summary.totals.jobs >= len(history) - 1
     assert rows == len(history)
     assert (tmp_path / "jobs.csv").read_text().startswith("jobId,customerId,")
+
+
+def _settled(jobs):
+    return [replace(job, duration_seconds=None) if job.status == 1 else job for job in jobs]

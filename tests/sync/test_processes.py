@@ -16,7 +16,7 @@ from uuid import UUID
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import Text, cast, select
+from sqlalchemy import LargeBinary, Text, cast, select
 
 from backupjobs.store.database import Database
 from backupjobs.store.schema import jobs, metadata
@@ -124,7 +124,13 @@ async def every_stored_value(database_url: str) -> str:
             parts = []
             for table in metadata.sorted_tables:
                 rows = await connection.execute(
-                    select(*(cast(column, Text) for column in table.columns))
+                    select(
+                        # Bytes as they are (a secret in clear would show in their repr).
+                        *(
+                            column if isinstance(column.type, LargeBinary) else cast(column, Text)
+                            for column in table.columns
+                        )
+                    )
                 )
                 parts.extend(repr(tuple(row)) for row in rows)
             return "\n".join(parts)
