@@ -101,7 +101,12 @@ async def test_a_client_that_goes_away_releases_the_database(app, client, db):
     await ingest(client, tenant, [run(customer, f"E-{n}", n / 10) for n in range(900)])
     token = await tenant.token(client)
     pool = db.engine.pool
+    # The session application's background work (deliverer, stale checks) borrows a
+    # connection now and then: the baseline is the fewest seen while it settles.
     before = pool.checkedout()  # type: ignore[attr-defined]
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+        before = min(before, pool.checkedout())  # type: ignore[attr-defined]
     chunks: list[bytes] = []
     gone = asyncio.Event()
     asked = False
@@ -137,8 +142,8 @@ async def test_a_client_that_goes_away_releases_the_database(app, client, db):
     await asyncio.wait_for(app(scope, receive, send), timeout=10)
     assert len(chunks) < 5  # not the whole export (about 500 KB)
     assert sum(map(len, chunks)) < 400_000
-    for _ in range(50):
-        if pool.checkedout() == before:  # type: ignore[attr-defined]
+    for _ in range(100):
+        if pool.checkedout() <= before:  # type: ignore[attr-defined]
             break
         await asyncio.sleep(0.02)
-    assert pool.checkedout() == before  # type: ignore[attr-defined]
+    assert pool.checkedout() <= before  # type: ignore[attr-defined]

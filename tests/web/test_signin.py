@@ -103,7 +103,7 @@ async def test_wrong_password_unknown_address_and_disabled_user_get_the_same_ans
 
 
 async def test_sign_out_ends_the_session_for_every_process(
-    browser_like: httpx.AsyncClient, dashboard_db: Database, settings: Settings
+    browser_like: httpx.AsyncClient, dashboard_db: Database, dashboard_settings: Settings
 ) -> None:
     tenant = await make_tenant(dashboard_db, customers=1)
     account = await make_account(dashboard_db, tenant.partner_id)
@@ -111,7 +111,7 @@ async def test_sign_out_ends_the_session_for_every_process(
     cookie = browser_like.cookies[SESSION_COOKIE]
 
     # A second application on the same database (another process) knows the session.
-    other = build_application(settings, plugins=[DashboardPlugin()])
+    other = build_application(dashboard_settings, plugins=[DashboardPlugin()])
     async with (
         other.lifespan(),
         httpx.AsyncClient(
