@@ -1,5 +1,5 @@
 // The npm consumer (@odata/client, odata-csdl, odata-openapi) reading the history feed's
-// report sets. Run by tests/api/test_odata_history_node.py:
+// report sets. Run by tests/api/test_odata_history_consumers.py:
 //   node history_consumer.js <base URL> <client id> <client secret> <customer id>
 // It prints one JSON object of what it observed; the Python test checks it.
 "use strict";
