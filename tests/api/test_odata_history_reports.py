@@ -122,6 +122,16 @@ async def test_paging_through_a_whole_set_has_no_gap_and_no_duplicate(client, wo
             client, url, {**headers, "Prefer": f"odata.maxpagesize={size}"}
         )
         assert paged == whole and len(sizes) > 1 and max(sizes) == size
+        counted = f"{url}{'&' if '?' in url else '?'}$count=true"
+        link = (
+            await client.get(counted, headers={**headers, "Prefer": f"odata.maxpagesize={size}"})
+        ).json()
+        later = (
+            await client.get(link["@odata.nextLink"].removeprefix(PUBLIC_URL), headers=headers)
+        ).json()
+        # $count is every matching row, whatever $top and $skip, on every page.
+        everything = len(whole) if "$top" not in url else 3 * 10
+        assert link["@odata.count"] == later["@odata.count"] == everything
         keys = [tuple(row[name] for name in key) for row in paged]
         assert len(set(keys)) == len(keys) and keys == sorted(
             keys, key=lambda k: (uuid.UUID(k[0]), *k[1:])
@@ -145,6 +155,9 @@ async def test_filter_select_count_and_order(client, world):
     assert await names("$filter=staleServices gt 0 and customerName ne 'Alpha'") == ["Bravo"]
     assert await names(f"$filter=customerId eq {bravo}") == ["Bravo"]
     assert await names("$filter=lastSuccessTime eq null") == []
+    since = (datetime.now(UTC) - timedelta(hours=48)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert sorted(await names(f"$filter=lastSuccessTime ge {since}")) == ["Alpha", "Charlie"]
+    assert await names(f"$filter=lastSuccessTime lt {since}") == ["Bravo"]
     selected = (
         await client.get(f"{CUSTOMERS}?$select=customerName,jobStatus&$count=true&$top=1",
                          headers=headers)
