@@ -156,9 +156,10 @@ CUSTOMERS = ReportSet(
     ),
     ("customerId",),
     "Each visible customer with its health now, as /api/v1/summary gives it: jobStatus "
-    "(SPEC 5) and its name, its services in use, the failing and the stale ones (stale "
-    "after the custom query option staleAfter, an ISO 8601 duration, default the "
-    "server's), the sum of their latest jobs' bytes and the last successful job's time.",
+    "(as in the Modern API's customers) and its name, its services in use, the failing "
+    "and the stale ones (stale after the custom query option staleAfter, an ISO 8601 "
+    "duration, default the server's), the sum of their latest jobs' bytes and the last "
+    "successful job's time.",
 )
 
 
@@ -196,14 +197,20 @@ REPORT_SETS = (CUSTOMERS, DAILY_OUTCOMES)
 
 
 async def _customers(
-    context: AppContext, principal: Principal, now: datetime, stale_after: timedelta
+    context: AppContext,
+    principal: Principal,
+    now: datetime,
+    stale_after: timedelta,
+    customer_ids: frozenset[UUID] | None,
 ) -> AsyncIterator[Row]:
-    """Every visible customer's row, by customerId."""
+    """Every visible customer's row (of ``customer_ids``, if not None), by customerId."""
+    if customer_ids is not None and not customer_ids:
+        return  # customerId terms that contradict each other
     async with context.db.read() as connection:
         found = await summarize(
             connection,
             principal.tenant_scope,
-            customer_ids=(),
+            customer_ids=sorted(customer_ids or ()),
             start=now,
             end=now,
             now=now,
@@ -471,8 +478,10 @@ async def history_customers(
         now, customer_id = _skiptoken(context, token, bound, tuple[datetime, UUID])
         after = (customer_id,)
 
+    customer_ids = None if node is None else bounds(node, "customerId", CUSTOMERS.filterable)[2]
+
     def rows(_after: Any) -> AsyncIterator[Row]:
-        return _customers(context, principal, now, stale_after)
+        return _customers(context, principal, now, stale_after, customer_ids)
 
     return await _answer(
         request, context, CUSTOMERS, rows, given=given, query=query, negotiated=negotiated,
