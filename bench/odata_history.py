@@ -9,6 +9,11 @@ loads, in turn and for several rounds, a page of 100 jobs of a random customer i
 (``/api/v1/odata/Jobs?$filter=customerId eq C and startTime ge X and startTime lt Y``)
 and the same page from ``/api/v1/jobs`` (``customerId``, ``startedFrom``, ``startedTo``).
 Target: the OData page's p50 within 1.5x of the ``/api/v1/jobs`` page's.
+
+Then, measured the same way and reported beside the JSON report each one equals (no
+target; the rows checked equal first): ``DailyOutcomes`` of a random customer over the
+last 7 days against ``/api/v1/daily?customerId=C``, and a page of 100 ``Customers``
+against a page of ``/api/v1/summary`` (both judge every customer's health).
 """
 
 from __future__ import annotations
@@ -34,6 +39,29 @@ def _paths(end: datetime) -> tuple[str, str]:
     odata = f"/api/v1/odata/Jobs?$filter={quote(window, safe='{}')}&$top={PAGE}"
     v1 = f"/api/v1/jobs?customerId={{customer}}&startedFrom={since}&startedTo={until}&limit={PAGE}"
     return odata, v1
+
+
+def _report_paths() -> list[tuple[str, str, str]]:
+    """(name, OData path, JSON report path) of the report sets."""
+    of_customer = quote("customerId eq {customer}", safe="{}")
+    return [
+        ("DailyOutcomes", f"/api/v1/odata/DailyOutcomes?$filter={of_customer}",
+         "/api/v1/daily?customerId={customer}"),
+        ("Customers", f"/api/v1/odata/Customers?$top={PAGE}", f"/api/v1/summary?limit={PAGE}"),
+    ]  # fmt: skip
+
+
+def _same_rows(name: str, odata: httpx.Response, report: httpx.Response) -> bool:
+    rows, answer = odata.json()["value"], report.json()
+    if name == "DailyOutcomes":
+        return [(r["customerId"], r["date"], r["jobs"]) for r in rows] == [
+            (r["customerId"], r["date"], r["jobs"]) for r in answer["items"]
+        ]
+    # Customers by id, the summary worst first: the same customers' jobStatus, either way.
+    by_id = {c["customerId"]: c["jobStatus"] for c in answer["customers"]}
+    return len(rows) == len(by_id) and all(
+        by_id.get(r["customerId"], r["jobStatus"]) == r["jobStatus"] for r in rows
+    )
 
 
 def main() -> None:
@@ -103,6 +131,24 @@ def _run(args: object, database_url: str, client_id: str, client_secret: str) ->
             f"{statistics.median(v1_p50s):.2f} ms, ratio {ratio:.2f} (target <= {TARGET_RATIO}: "
             f"{harness.verdict(ratio, TARGET_RATIO, higher_is_better=False)})"
         )
+        for name, odata_path, report_path in _report_paths():
+            pair = [
+                httpx.get(server.url + path.replace("{customer}", sample), headers=headers)
+                for path in (odata_path, report_path)
+            ]
+            for response in pair:
+                response.raise_for_status()
+            p50s = []
+            for path in (odata_path, report_path):
+                served = harness.wrk(server.url, method="GET", path_template=path,
+                                     seconds=options["seconds"], **load)  # type: ignore[arg-type]  # fmt: skip
+                if served.non_2xx or served.errors:
+                    raise SystemExit(f"{path}: failed requests: {served.describe()}")
+                p50s.append(served.latency_ms["50%"])
+            print(
+                f"{name}: same rows as the report: {_same_rows(name, *pair)}; p50 "
+                f"{p50s[0]:.2f} ms, the report {p50s[1]:.2f} ms, ratio {p50s[0] / p50s[1]:.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -180,7 +180,10 @@ async def test_service_document_and_valid_metadata(client):
     assert root.status_code == 200 and root.headers["odata-version"] == "4.0"
     assert root.json() == {
         "@odata.context": f"{PUBLIC_URL}{ROOT}/$metadata",
-        "value": [{"name": "Jobs", "kind": "EntitySet", "url": "Jobs"}],
+        "value": [
+            {"name": name, "kind": "EntitySet", "url": name}
+            for name in ("Jobs", "Customers", "DailyOutcomes")
+        ],
     }
     metadata = await client.get(f"{ROOT}/$metadata")
     assert metadata.headers["content-type"] == "application/xml"

@@ -14,14 +14,25 @@ Anything else is a :class:`~.problems.ProblemError`: 400 for what is not valid, 
 what OData has and this service does not (functions, ``not``, arithmetic), each naming
 what it met and where. No text of the filter is ever put into SQL: every value is a bound
 parameter of the property's type.
+
+The same tree is also a test of values already read (:func:`to_predicate`), for the sets
+whose rows are computed rather than stored (the customers' health, the daily outcomes),
+and :func:`conjuncts` gives the comparisons every matching row satisfies, with which such
+a set narrows what it reads (``date ge 2026-01-01 and date lt 2026-02-01``).
+
+>>> test = to_predicate(parse_filter("jobs gt 2 and date ge 2026-01-02"),
+...                     {"jobs": ValueProperty(INT), "date": ValueProperty(DATE)})
+>>> test({"jobs": 3, "date": date(2026, 1, 2)}), test({"jobs": 3, "date": date(2026, 1, 1)})
+(True, False)
 """
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -231,15 +242,16 @@ def parse_filter(text: str) -> Node:
 
 # --- to SQL ------------------------------------------------------------------------------
 
-INT, STRING, GUID, DATETIME = "int", "string", "guid", "datetime"
+INT, STRING, GUID, DATETIME, DATE = "int", "string", "guid", "datetime", "date"
 _ACCEPTS = {
     INT: ("int",),
     STRING: ("string",),
     GUID: ("guid",),
     DATETIME: ("datetime",),
+    DATE: ("datetime",),  # a date literal only: checked by _value
 }
 _EDM = {INT: "Edm.Int32 or Edm.Int64", STRING: "Edm.String", GUID: "Edm.Guid",
-        DATETIME: "Edm.DateTimeOffset"}  # fmt: skip
+        DATETIME: "Edm.DateTimeOffset", DATE: "Edm.Date"}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,3 +307,106 @@ def to_sql(node: Node, properties: Mapping[str, FilterProperty]) -> ColumnElemen
     if found.guard is not None:
         condition = and_(found.guard, condition)
     return condition
+
+
+# --- over values read --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ValueProperty:
+    """A filterable property of rows already read (a mapping by property name): its type,
+    whether it may be null, and how a value of it is read from a literal (``convert``)."""
+
+    type: str
+    nullable: bool = False
+    convert: Callable[[Any], Any] | None = None
+
+
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq, "ne": operator.ne, "gt": operator.gt,
+    "ge": operator.ge, "lt": operator.lt, "le": operator.le,
+}  # fmt: skip
+
+
+def _value(node: Comparison, found: ValueProperty) -> Any:
+    """The literal of ``node`` as a value of the property, or a 400 naming both."""
+    value = node.value
+    if value.kind not in _ACCEPTS[found.type] or (found.type == DATE and "T" in value.text):
+        raise _bad(
+            f"{node.property} is {_EDM[found.type]}; {value.text} is not a value of that type"
+        )
+    if found.type == DATE:
+        return date.fromisoformat(value.text)
+    return found.convert(value.value) if found.convert else value.value
+
+
+def to_predicate(
+    node: Node, properties: Mapping[str, ValueProperty]
+) -> Callable[[Mapping[str, Any]], bool]:
+    """A test of a row (values by property name) for ``node``, with the meaning
+    :func:`to_sql` gives it: null equals only null, ``ne`` holds for a null value, and
+    every other comparison with null is false. Errors as :func:`to_sql`."""
+    if isinstance(node, Junction):
+        left, right = to_predicate(node.left, properties), to_predicate(node.right, properties)
+        if node.operator == "and":
+            return lambda row: left(row) and right(row)
+        return lambda row: left(row) or right(row)
+    found = properties.get(node.property)
+    if found is None:
+        raise _bad(
+            f"{node.property!r} is not a filterable property; filterable: {', '.join(properties)}"
+        )
+    name, compare = node.property, _OPERATORS[node.operator]
+    if node.value.kind == "null":
+        if node.operator not in ("eq", "ne"):
+            raise _bad(f"{node.property} {node.operator} null: null compares with eq or ne only")
+        wanted_null = node.operator == "eq"
+        return lambda row: (row[name] is None) == wanted_null
+    bound = _value(node, found)
+    is_ne = node.operator == "ne"
+
+    def test(row: Mapping[str, Any]) -> bool:
+        value = row[name]
+        if value is None:
+            return is_ne
+        return compare(value, bound)
+
+    return test
+
+
+def conjuncts(node: Node) -> list[Comparison]:
+    """The comparisons that every row matching ``node`` satisfies: those joined to the
+    whole by ``and`` alone (none under an ``or``)."""
+    if isinstance(node, Comparison):
+        return [node]
+    if node.operator == "and":
+        return [*conjuncts(node.left), *conjuncts(node.right)]
+    return []
+
+
+def bounds(
+    node: Node, name: str, properties: Mapping[str, ValueProperty]
+) -> tuple[Any | None, Any | None, frozenset[Any] | None]:
+    """What the conjuncts of ``node`` say of property ``name``: the greatest lower bound
+    (inclusive) and least upper bound (exclusive), for :data:`DATE` and :data:`INT`
+    properties, and the values it must equal (None: any). A caller reads no
+    further than these, and still tests every row with :func:`to_predicate`."""
+    low = high = None
+    equal: frozenset[Any] | None = None
+    found = properties[name]
+    step: Any = timedelta(days=1) if found.type == DATE else 1
+    for comparison in conjuncts(node):
+        if comparison.property != name or comparison.value.kind == "null":
+            continue
+        value = _value(comparison, found)
+        if comparison.operator == "eq":
+            equal = frozenset({value}) if equal is None else equal & {value}
+        if found.type not in (DATE, INT):
+            continue
+        lower = {"ge": value, "gt": value + step, "eq": value}.get(comparison.operator)
+        upper = {"lt": value, "le": value + step, "eq": value + step}.get(comparison.operator)
+        if lower is not None:
+            low = lower if low is None else max(low, lower)
+        if upper is not None:
+            high = upper if high is None else min(high, upper)
+    return low, high, equal

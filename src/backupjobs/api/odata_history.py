@@ -9,19 +9,27 @@ server-driven paging whose next link carries a ``$skiptoken``: the position of t
 row, signed and bound to the app, the filter and the order like the ``/api/v1`` cursors.
 The protocol parts (errors, negotiation, paging options) are the Modern service's
 (:mod:`.odata`). Permission: either jobs read permission, as ``/api/v1/jobs``.
+
+Beside it, the report sets of :mod:`.odata_reports`: ``Customers`` (each customer's
+health) and ``DailyOutcomes`` (per customer and day). A job's ``customerId`` is the key of
+its customer in ``Customers`` and of its days in ``DailyOutcomes``: Power BI relates the
+tables by that column (no navigation property: following one needs ``$expand``, which
+this service does not implement).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from xml.dom.minidom import parseString
+from xml.sax.saxutils import escape
 
 import msgspec
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from sqlalchemy import func, select
 
-from backupjobs.api import odata
+from backupjobs.api import odata, odata_reports
 from backupjobs.api.context import AppContext
 from backupjobs.api.odata_filter import (
     DATETIME,
@@ -45,7 +53,7 @@ from backupjobs.wire.v1 import V1Job, v1_job
 
 #: The service root; its routes are under a router there (``app.py``).
 ROOT = ODATA_SERVICE_ROOTS[1]
-NAMESPACE = "Backupjobs.History"
+NAMESPACE = odata_reports.NAMESPACE
 JOB_ENTITY = f"{NAMESPACE}.Job"
 JOBS_SET = "Jobs"
 READ = (Permission.V3_JOBS_READ, Permission.MODERN_JOBS_READ)
@@ -275,6 +283,47 @@ def _position(context: AppContext, token: str | None, bound: bytes) -> list[Any]
 # --- the service document and $metadata --------------------------------------------------
 
 
+_EDMX = "http://docs.oasis-open.org/odata/ns/edmx"
+_EDM = "http://docs.oasis-open.org/odata/ns/edm"
+_VOCABULARIES = (
+    ("Org.OData.Capabilities.V1", "Capabilities",
+     "https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Capabilities.V1.xml"),
+    ("Org.OData.Core.V1", "Core",
+     "https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Core.V1.xml"),
+)  # fmt: skip
+
+
+def _document(body: list[str]) -> bytes:
+    """:func:`.odata.csdl_document`, referencing the core vocabulary too (the sets'
+    descriptions: which time zone ``DailyOutcomes``' days are in)."""
+    lines = [
+        f'<edmx:Edmx Version="4.0" xmlns:edmx="{_EDMX}">',
+        *(
+            f'<edmx:Reference Uri="{uri}"><edmx:Include Namespace="{namespace}" '
+            f'Alias="{alias}"/></edmx:Reference>'
+            for namespace, alias, uri in _VOCABULARIES
+        ),
+        "<edmx:DataServices>",
+        f'<Schema Namespace="{NAMESPACE}" xmlns="{_EDM}">',
+        *body,
+        "</Schema>",
+        "</edmx:DataServices>",
+        "</edmx:Edmx>",
+    ]
+    # Parsing our own constant text: indents it for readers and proves it well-formed.
+    pretty = parseString("".join(lines))  # noqa: S318
+    document: bytes = pretty.toprettyxml(indent="  ", encoding="utf-8")
+    return document
+
+
+def _description(target: str, text: str) -> list[str]:
+    return [
+        f'<Annotations Target="{target}">',
+        f'<Annotation Term="Core.Description" String="{escape(text, {chr(34): "&quot;"})}"/>',
+        "</Annotations>",
+    ]
+
+
 def _csdl() -> bytes:
     container = "Container"
     capabilities: tuple[tuple[str, dict[str, bool]], ...] = (
@@ -290,23 +339,50 @@ def _csdl() -> bytes:
         ("UpdateRestrictions", {"Updatable": False}),
         ("DeleteRestrictions", {"Deletable": False}),
     )
+    # The report sets are in their key order only.
+    report_capabilities = tuple(
+        (term, {"Sortable": False} if term == "SortRestrictions" else values)
+        for term, values in capabilities
+    )
     properties = [
         f'<Property Name="{name}" Type="{_TYPES.get(name, "Edm.String")}" '
         f'Nullable="{str(name in _NULLABLE).lower()}"/>'
         for name in PROPERTIES
     ]
-    return odata.csdl_document(
-        NAMESPACE,
+    qualified = f"{NAMESPACE}.{container}"
+    reports = odata_reports.REPORT_SETS
+    return _document(
         [
             '<EntityType Name="Job">',
             '<Key><PropertyRef Name="jobId"/></Key>',
             *properties,
             "</EntityType>",
+            *(line for entity_set in reports for line in entity_set.csdl()),
             f'<EntityContainer Name="{container}">',
             f'<EntitySet Name="{JOBS_SET}" EntityType="{JOB_ENTITY}"/>',
+            *(
+                f'<EntitySet Name="{entity_set.name}" EntityType="{entity_set.qualified}"/>'
+                for entity_set in reports
+            ),
             "</EntityContainer>",
-            *odata.capability_annotations(f"{NAMESPACE}.{container}", {JOBS_SET: capabilities}),
-        ],
+            *odata.capability_annotations(
+                qualified,
+                {
+                    JOBS_SET: capabilities,
+                    **{entity_set.name: report_capabilities for entity_set in reports},
+                },
+            ),
+            *(
+                line
+                for entity_set in reports
+                for line in _description(f"{qualified}/{entity_set.name}", entity_set.description)
+            ),
+            *_description(
+                f"{odata_reports.DAILY_OUTCOMES.qualified}/date",
+                "The calendar day in the time zone of the custom query option tz (an IANA "
+                "name); UTC when the request has none.",
+            ),
+        ]
     )
 
 
@@ -319,7 +395,10 @@ CSDL = _csdl()
     media_type=odata.XML_MEDIA_TYPE,
     responses=odata_error_responses(400, 406, 412, 501),
     summary="OData CSDL document of the history feed",
-    description="The `Backupjobs.History.Job` entity type and the `Jobs` entity set. No token.",
+    description=(
+        "The entity types `Job`, `Customer` and `DailyOutcome` of `Backupjobs.History` and "
+        "the entity sets `Jobs`, `Customers` and `DailyOutcomes`. No token."
+    ),
     tags=["OData history"],
 )
 async def history_metadata(request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -342,9 +421,12 @@ async def history_root(
     base = context.settings.public_url
     document = odata.ServiceDocument(
         context=f"{base}{ROOT}/$metadata",
-        value=[odata.EntitySetLink(name=JOBS_SET, kind="EntitySet", url=JOBS_SET)],
+        value=[
+            odata.EntitySetLink(name=name, kind="EntitySet", url=name)
+            for name in (JOBS_SET, *(entity_set.name for entity_set in odata_reports.REPORT_SETS))
+        ],
     )
     return odata.answer(document, negotiated)
 
 
-ROUTES = [history_root, history_metadata, history_jobs]
+ROUTES = [history_root, history_metadata, history_jobs, *odata_reports.ROUTES]
