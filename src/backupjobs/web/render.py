@@ -63,10 +63,14 @@ def page(
     cookies: list[Cookie] | None = None,
     headers: Mapping[str, str] | None = None,
     csrf_from: str | None = None,
+    etag: str | None = None,
     **context: Any,
 ) -> Response[Any]:
     """The page ``template`` for ``user`` (None: signed out), with an ``ETag``: a request
-    whose ``If-None-Match`` names it (the live updates' polling) gets a bodiless 304."""
+    whose ``If-None-Match`` names it (the live updates' polling) gets a bodiless 304.
+
+    ``etag``: the page's ETag known before it was read (:mod:`.live`, whose handlers
+    answer the 304 themselves, before reading); else a digest of the HTML."""
     dashboard = dashboard_of(request)
     navigation = [
         {"href": f"{PATH}{path}", "label": label, "current": request.url.path == f"{PATH}{path}"}
@@ -81,11 +85,13 @@ def page(
             navigation=navigation,
             base=PATH,
             csrf=dashboard.csrf_token(csrf_from or csrf_cookie(request)),
+            etag=etag,
             **context,
         )
     except (TemplateError, TemplateNotFoundException) as error:
         raise BrokenTemplateError(f"template {template!r} cannot be rendered: {error}") from error
-    etag = '"' + hashlib.sha256(html.encode()).hexdigest()[:32] + '"'
+    if etag is None:
+        etag = '"' + hashlib.sha256(html.encode()).hexdigest()[:32] + '"'
     answer_headers = {**(headers or {}), "ETag": etag, "Vary": "Cookie"}
     if status == 200 and request.headers.get("if-none-match") == etag:
         return Response(content=b"", status_code=304, headers=answer_headers)
