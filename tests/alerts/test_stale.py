@@ -2,6 +2,7 @@
 stale, closed by its next successful job; one round at a time."""
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 from backupjobs.sdk.webhooks import WebhookVerifier
@@ -79,3 +80,44 @@ async def test_a_service_that_never_ran_is_never_stale(alerts_client, alerts_db)
         await detect_stale(alerts_db, now=datetime.now(UTC) + timedelta(days=30))
         await asyncio.sleep(0.5)
     assert receiver.received == []
+
+
+async def test_stale_is_judged_by_the_services_last_success_as_its_health_is(
+    alerts_client, alerts_db
+):
+    """A success that ended within the threshold keeps a service fresh however long it ran
+    (``backup_services.last_success_time``, what /api/v1/services reports), and a service
+    whose last success is older is stale for alerts exactly when it is for the report."""
+    tenant = await make_tenant(alerts_db, customers=2, names=["Long runner", "Quiet"])
+    long_runner, quiet = tenant.customers
+    now = datetime.now(UTC)
+    ten_days_ago = (now - timedelta(days=10)).isoformat()
+    half_an_hour_ago = (now - timedelta(minutes=30)).isoformat()
+    three_hours_ago = (now - timedelta(hours=3)).isoformat()
+    with receiving() as receiver:
+        await subscribe(alerts_client, tenant, receiver.url, ["service.stale"], staleAfter="PT1H")
+        await ingest(
+            alerts_client,
+            tenant,
+            [
+                # A ten-day seeding that finished half an hour ago.
+                job(long_runner, "SEED", startTime=ten_days_ago, endTime=half_an_hour_ago),
+                job(quiet, "OLD", startTime=three_hours_ago, endTime=three_hours_ago),
+            ],
+        )
+        services = await alerts_client.get(
+            "/api/v1/services",
+            params={"staleAfter": "PT1H"},
+            headers=await tenant.headers(alerts_client),
+        )
+        assert services.status_code == 200, services.text
+        reported = {s["customerName"]: s["stale"] for s in services.json()["items"]}
+        assert reported == {"Long runner": False, "Quiet": True}
+
+        await detect_stale(alerts_db, now=datetime.now(UTC))
+        (stale,) = await received(receiver, 1)
+        told = json.loads(stale.body)
+        assert told["type"] == "service.stale"
+        assert told["data"]["customer"]["name"] == "Quiet"
+        await asyncio.sleep(0.5)
+    assert len(receiver.received) == 1

@@ -52,6 +52,7 @@ async def readyz(request: Request[Any, Any, Any], db: NamedDependency[Database])
 )
 async def metrics(context: NamedDependency[AppContext]) -> Response[str]:
     registry = context.metrics
+    await registry.read_recorded(context.db)
     # The exposition format's own content type, charset included: given whole, so that
     # Litestar does not add a second charset to a text/ type.
     return Response(

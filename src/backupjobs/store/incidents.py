@@ -31,7 +31,6 @@ from sqlalchemy import (
     and_,
     exists,
     func,
-    or_,
     select,
     text,
     update,
@@ -55,7 +54,6 @@ from backupjobs.store.schema import (
     alert_events,
     alert_incidents,
     backup_services,
-    jobs,
     webhook_customers,
     webhook_deliveries,
     webhook_subscriptions,
@@ -391,31 +389,6 @@ async def _subscribers(
     ]
 
 
-#: The longest a successful job is taken to run: a success that ended after a cutoff is
-#: looked for among the jobs started at most this long before it (a range of the service
-#: index, so that a round's cost follows the recent history, not the whole of it).
-LONGEST_JOB = timedelta(days=7)
-
-
-def succeeded_since(cutoff: datetime | None) -> ColumnElement[bool]:
-    """The ``backup_services`` row's service had a successful job (2 or 4) that ended (or,
-    without an end, started) at or after ``cutoff`` (None: ever)."""
-    service = backup_services.c
-    condition = [
-        jobs.c.partner_id == service.partner_id,
-        jobs.c.customer_id == service.customer_id,
-        jobs.c.job_type == service.job_type,
-        jobs.c.job_module == service.job_module,
-        jobs.c.status.in_(sorted(SUCCESSFUL_STATUSES)),
-    ]
-    if cutoff is not None:
-        condition += [
-            jobs.c.start_time >= cutoff - LONGEST_JOB,
-            func.coalesce(jobs.c.end_time, jobs.c.start_time) >= cutoff,
-        ]
-    return exists().where(*condition)
-
-
 async def detect_stale(db: Database, *, now: datetime) -> int | None:
     """Open an incident and write a ``service.stale`` event for each service that passed
     the ``staleAfter`` of a subscription asking for that event, once per incident and
@@ -477,10 +450,11 @@ async def _stale_services(
             service.partner_id == partner,
             service.disabled_at.is_(None),
             service[LATEST + "job_id"].is_not(None),
-            # Stale (model.health.is_stale): no success since the cutoff; one that never
-            # succeeded counts from when it was first seen (enabled an hour ago: not yet).
-            ~succeeded_since(cutoff),
-            or_(service.enabled_at < cutoff, succeeded_since(None)),
+            # Stale (model.health.is_stale, SPEC §10 "health"): its last success (kept
+            # by ingestion and retention, what /api/v1/services reports) before the
+            # cutoff; one that never succeeded counts from when it was first seen
+            # (enabled an hour ago: not yet).
+            func.coalesce(service.last_success_time, service.enabled_at) < cutoff,
             ~told,
         )
         .order_by(service.customer_id, service.job_type, service.job_module)

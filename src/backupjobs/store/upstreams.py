@@ -306,6 +306,45 @@ async def runs(
     return [RunInfo(**row._mapping) for row in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class RunTotals:
+    """What every recorded run of an upstream with one status did, added up (whichever
+    process ran them: ``serve`` or ``backupjobs sync run``)."""
+
+    partner_id: UUID
+    upstream: str
+    status: str
+    runs: int
+    rows_read: int
+    jobs_new: int
+    jobs_updated: int
+    errors: int
+    #: When the last of these runs ended (None while all are running).
+    last_ended_at: datetime | None
+
+
+async def run_totals(connection: AsyncConnection) -> list[RunTotals]:
+    """Every upstream's recorded runs added up by status (``/metrics``): one grouped read
+    of ``sync_runs``, in its key's order."""
+    r = sync_runs.c
+    rows = await connection.execute(
+        select(
+            r.partner_id,
+            r.upstream,
+            r.status,
+            func.count(),
+            func.coalesce(func.sum(r.rows_read), 0),
+            func.coalesce(func.sum(r.jobs_new), 0),
+            func.coalesce(func.sum(r.jobs_updated), 0),
+            func.coalesce(func.sum(r.errors), 0),
+            func.max(r.ended_at),
+        )
+        .group_by(r.partner_id, r.upstream, r.status)
+        .order_by(r.partner_id, r.upstream, r.status)
+    )
+    return [RunTotals(*row) for row in rows]
+
+
 async def last_success(connection: AsyncConnection, upstream: Upstream) -> datetime | None:
     """When the upstream's last run that read every customer ended."""
     ended: datetime | None = await connection.scalar(

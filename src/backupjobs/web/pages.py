@@ -48,6 +48,7 @@ from backupjobs.store.summary import (
     success_rate,
     summarize,
 )
+from backupjobs.web.live import ZONE_COOKIE, etag_matches, live_etag, not_modified
 from backupjobs.web.render import page
 from backupjobs.web.session import PATH, PageError, current_user, now
 from backupjobs.wire.v1 import v1_job
@@ -63,8 +64,6 @@ JOBS_PER_PAGE = 25
 SERVICES_PER_PAGE = 50
 #: Seconds between two polls of a page's live region.
 POLL_SECONDS = 5
-#: The cookie in which the page's script leaves the browser's IANA time zone.
-ZONE_COOKIE = "bj_tz"
 
 Query = Annotated[str | None, QueryParameter(required=False, max_length=200)]
 Repeated = Annotated[list[str] | None, QueryParameter(required=False)]
@@ -137,6 +136,9 @@ async def overview(
 ) -> Response[Any]:
     """Totals, then every customer worst first with its jobStatus and a 14-day strip."""
     context = app_context(request)
+    etag = await live_etag(request, user, context.db)
+    if etag is not None and etag_matches(request, etag):
+        return not_modified(etag)
     scope = scope_of(user)
     moment = now()
     search = (q or "").strip()
@@ -179,6 +181,7 @@ async def overview(
         request,
         "overview.html.j2",
         user=user,
+        etag=etag,
         totals={
             "customers": len(summary.customers),
             "services": services,
@@ -202,12 +205,16 @@ async def overview(
     )
 
 
+def _customer_id(raw: str) -> UUID | None:
+    try:
+        return UUID(raw)
+    except ValueError:
+        return None
+
+
 async def _visible_customer(context: AppContext, scope: TenantScope, raw: str) -> Any:
     """The customer's row; the same 404 page for a malformed, unknown or foreign id."""
-    try:
-        customer_id = UUID(raw)
-    except ValueError:
-        customer_id = None
+    customer_id = _customer_id(raw)
     row = None
     if customer_id is not None:
         async with context.db.read() as connection:
@@ -307,6 +314,12 @@ async def customer(
     """A customer's services and their health, charts, and its job history."""
     context = app_context(request)
     scope = scope_of(user)
+    customer_id = _customer_id(customer)
+    etag = None
+    if customer_id is not None:
+        etag = await live_etag(request, user, context.db, customer_id=customer_id)
+    if etag is not None and etag_matches(request, etag):
+        return not_modified(etag)
     row = await _visible_customer(context, scope, customer)
     asked = _history_query(status, job_type, started_from, started_to, q)
     filters = asked.filters(row.id)
@@ -365,6 +378,7 @@ async def customer(
         request,
         "customer.html.j2",
         user=user,
+        etag=etag,
         customer=row,
         services=services,
         jobs=jobs,
@@ -415,6 +429,9 @@ async def attention(
 ) -> Response[Any]:
     """Every failing and stale service of every customer, worst first."""
     context = app_context(request)
+    etag = await live_etag(request, user, context.db)
+    if etag is not None and etag_matches(request, etag):
+        return not_modified(etag)
     scope = scope_of(user)
     moment = now()
     stale_after = context.settings.stale_after
@@ -450,6 +467,7 @@ async def attention(
         request,
         "attention.html.j2",
         user=user,
+        etag=etag,
         services=services,
         statuses=STATUSES,
         job_types=JOB_TYPES,

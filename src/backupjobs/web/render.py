@@ -1,5 +1,12 @@
 """Pages from templates, with what every page shows: the user, the navigation, the CSRF
-token its forms post back."""
+token its forms post back.
+
+A template that cannot be rendered (missing, or including one that is) is a fault of this
+program: :func:`page` raises :class:`BrokenTemplateError`, which the application answers
+with its 500 problem. Jinja's own ``TemplateNotFound`` must not get that far: it is an
+``OSError``, which the API's error handler takes for a database that cannot be reached
+(a 503 "retry later", and an outage in the log).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from jinja2 import TemplateError
 from litestar import Request, Response
 from litestar.datastructures import Cookie
+from litestar.exceptions import TemplateNotFoundException
 
 from backupjobs.auth.users import User
 from backupjobs.web.session import (
@@ -31,6 +40,10 @@ NAVIGATION: tuple[tuple[str, str, bool], ...] = (
 )
 
 
+class BrokenTemplateError(RuntimeError):
+    """A template this program cannot render: a bug, answered 500 (never an outage)."""
+
+
 def csrf_cookie(request: Request[Any, Any, Any], new_sign_in_cookie: str | None = None) -> str:
     """The cookie value this browser's CSRF token is computed from (as :func:`checked_form
     <backupjobs.web.session.checked_form>` reads it back)."""
@@ -50,10 +63,14 @@ def page(
     cookies: list[Cookie] | None = None,
     headers: Mapping[str, str] | None = None,
     csrf_from: str | None = None,
+    etag: str | None = None,
     **context: Any,
 ) -> Response[Any]:
     """The page ``template`` for ``user`` (None: signed out), with an ``ETag``: a request
-    whose ``If-None-Match`` names it (the live updates' polling) gets a bodiless 304."""
+    whose ``If-None-Match`` names it (the live updates' polling) gets a bodiless 304.
+
+    ``etag``: the page's ETag known before it was read (:mod:`.live`, whose handlers
+    answer the 304 themselves, before reading); else a digest of the HTML."""
     dashboard = dashboard_of(request)
     navigation = [
         {"href": f"{PATH}{path}", "label": label, "current": request.url.path == f"{PATH}{path}"}
@@ -62,14 +79,19 @@ def page(
     ]
     engine = request.app.template_engine
     assert engine is not None  # set by DashboardPlugin
-    html = engine.get_template(template).render(
-        user=user,
-        navigation=navigation,
-        base=PATH,
-        csrf=dashboard.csrf_token(csrf_from or csrf_cookie(request)),
-        **context,
-    )
-    etag = '"' + hashlib.sha256(html.encode()).hexdigest()[:32] + '"'
+    try:
+        html = engine.get_template(template).render(
+            user=user,
+            navigation=navigation,
+            base=PATH,
+            csrf=dashboard.csrf_token(csrf_from or csrf_cookie(request)),
+            etag=etag,
+            **context,
+        )
+    except (TemplateError, TemplateNotFoundException) as error:
+        raise BrokenTemplateError(f"template {template!r} cannot be rendered: {error}") from error
+    if etag is None:
+        etag = '"' + hashlib.sha256(html.encode()).hexdigest()[:32] + '"'
     answer_headers = {**(headers or {}), "ETag": etag, "Vary": "Cookie"}
     if status == 200 and request.headers.get("if-none-match") == etag:
         return Response(content=b"", status_code=304, headers=answer_headers)
