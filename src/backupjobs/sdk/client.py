@@ -17,11 +17,11 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Generic, Self, TypeVar
+from typing import Any, BinaryIO, ClassVar, Generic, Self, TypeVar
 
 import httpx
 
@@ -34,7 +34,7 @@ from backupjobs.sdk.errors import ConfigurationError, problem_error
 from backupjobs.sdk.flows import (
     Authorize,
     Call,
-    Effect,
+    Driving,
     Flow,
     PageWalk,
     Send,
@@ -45,6 +45,8 @@ from backupjobs.sdk.flows import (
 from backupjobs.sdk.profiles import Profile, load_profile
 from backupjobs.sdk.records import Customer, Job, Page
 from backupjobs.sdk.reports import (
+    DAILY,
+    SERVICES,
     DailyOutcome,
     HistoryJob,
     Progress,
@@ -57,6 +59,7 @@ from backupjobs.sdk.tokens import AccessToken, TokenCache
 
 T = TypeVar("T")
 HttpClient = TypeVar("HttpClient", httpx.Client, httpx.AsyncClient)
+AnyClient = TypeVar("AnyClient", "Client", "AsyncClient")
 
 TOKEN_PATH = "/connect/token"  # noqa: S105 - a path, not a secret
 USER_AGENT = f"backupjobs-sdk/{__version__} httpx/{httpx.__version__}"
@@ -126,267 +129,13 @@ class _Session(Generic[HttpClient]):
         return Call(method.upper(), self.endpoints.url(path), pairs, json=json)
 
 
-# --- the blocking client ---------------------------------------------------------------
+class _Clients(Generic[HttpClient]):
+    """What both clients are made of and show: the session (configuration, the token
+    cache, the HTTP client) and its parts. The calls are the flows' and plans' (in
+    :mod:`~backupjobs.sdk.flows`, :mod:`~backupjobs.sdk.endpoints` and
+    :mod:`~backupjobs.sdk.reports`); each client only carries them out."""
 
-
-class Paginator(Generic[T]):
-    """Every item of a paged listing, page after page to the end, fetched as you iterate.
-
-    >>> # jobs = client.v3.jobs(customer_id)
-    >>> # for job in jobs: ...
-    >>> # jobs.total        # once the first page has arrived (None if not given)
-    >>> # for page in client.v3.jobs(customer_id, page_size=20).pages(): ...
-    """
-
-    def __init__(self, client: Client, walk: PageWalk[T]) -> None:
-        self._client = client
-        self._walk = walk
-        self.total: int | None = None
-
-    def pages(self) -> Iterator[Page[T]]:
-        call: Call | None = self._walk.first
-        while call is not None:
-            page = self._client.run(self._walk.page(call, self._client.retry))
-            self.total = page.total
-            yield page
-            call = page.next_call
-
-    def __iter__(self) -> Iterator[T]:
-        for page in self.pages():
-            yield from page.items
-
-
-class V3:
-    """The v3 API (POST, paged by ``pageIndex``, integer codes). ``client.v3``."""
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
-
-    def customers(
-        self, customer_ids: Sequence[str] | None = None, *, page_size: int = 100
-    ) -> Paginator[Customer]:
-        """The app's customers by name; ``customer_ids`` keeps only those (permission
-        ``elements.customers.read.all``)."""
-        walk = self._client.endpoints.v3_customers(customer_ids, page_size=page_size)
-        return Paginator(self._client, walk)
-
-    def jobs(
-        self,
-        customer_id: str,
-        *,
-        job_type: CodeOrName | None = None,
-        job_module: CodeOrName | None = None,
-        page_size: int = 100,
-    ) -> Paginator[Job]:
-        """Each backup service of a customer with its latest job (or never run), by type
-        then module; ``job_type``/``job_module`` (codes or names) filter on the service
-        (permission ``elements.jobs.read.all``).
-
-        >>> # client.v3.jobs(customer_id, job_type="Microsoft 365", job_module=302)
-        """
-        walk = self._client.endpoints.v3_jobs(
-            customer_id, job_type=job_type, job_module=job_module, page_size=page_size
-        )
-        return Paginator(self._client, walk)
-
-
-class Modern:
-    """The Modern API (GET, OData, names). ``client.modern``."""
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
-
-    def customers(
-        self, *, page_size: int | None = None, count: bool = False
-    ) -> Paginator[Customer]:
-        """The app's customers by name, following ``@odata.nextLink``; ``page_size`` is
-        sent as ``Prefer: odata.maxpagesize`` (the service's page size if None), ``count``
-        asks for the total (``$count=true``). Permission ``partner.customers.read.all``."""
-        walk = self._client.endpoints.modern_customers(page_size=page_size, count=count)
-        return Paginator(self._client, walk)
-
-    def customer(self, customer_id: str) -> Customer:
-        """One customer; :class:`~backupjobs.sdk.NotFoundError` if the app cannot see it."""
-        call, read = self._client.endpoints.modern_customer(customer_id)
-        return self._client.run(fetch(call, read, self._client.retry))
-
-    def jobs(
-        self,
-        customer_id: str,
-        *,
-        job_type: CodeOrName | None = None,
-        job_module: CodeOrName | None = None,
-        page_size: int | None = None,
-        count: bool = False,
-    ) -> Paginator[Job]:
-        """Each backup service of a customer with its latest job, as :meth:`V3.jobs`
-        (permission ``partner.jobs.read.all``). The Modern API has no filter here: the
-        SDK filters what it answers, and then ``total`` is None."""
-        walk = self._client.endpoints.modern_jobs(
-            customer_id,
-            job_type=job_type,
-            job_module=job_module,
-            page_size=page_size,
-            count=count,
-        )
-        return Paginator(self._client, walk)
-
-    def service(self, customer_id: str, job_type: CodeOrName, job_module: CodeOrName) -> Job:
-        """One backup service's latest job (the seed endpoint); a service that never ran
-        is its placeholder row (``job.has_run`` is False).
-
-        >>> # client.modern.service(customer_id, "Microsoft 365", "SharePoint Online")
-        """
-        call, read = self._client.endpoints.modern_service(customer_id, job_type, job_module)
-        return self._client.run(fetch(call, read, self._client.retry))
-
-
-class Reports:
-    """This product's reports (``/api/v1``, either jobs permission). ``client.reports``.
-
-    >>> # for job in client.reports.history(status="Failed", since=timedelta(days=7)): ...
-    """
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
-
-    def history(
-        self,
-        *,
-        customer_id: Values = None,
-        job_type: Values = None,
-        job_module: Values = None,
-        status: Values = None,
-        since: datetime | timedelta | str | None = None,
-        until: datetime | timedelta | str | None = None,
-        name_contains: str | None = None,
-        page_size: int = 100,
-    ) -> Paginator[HistoryJob]:
-        """Every job run, newest first; filters take codes or catalog names, one or
-        several; ``since``/``until``: a datetime, a date, or a timedelta before now."""
-        params = _history_query(
-            customer_id, job_type, job_module, status, since, until, name_contains
-        )
-        url = self._client.endpoints.url(reports.JOBS)
-        walk = reports.cursor_walk(url, (*params, ("limit", str(page_size))), HistoryJob)
-        return Paginator(self._client, walk)
-
-    def services(
-        self,
-        *,
-        customer_id: Values = None,
-        job_type: Values = None,
-        job_module: Values = None,
-        health: Values = None,
-        stale_after: str | None = None,
-        page_size: int = 100,
-    ) -> Paginator[ServiceHealth]:
-        """Every backup service with its health, worst first (``health="failing"``)."""
-        params = reports.query(
-            customerId=customer_id,
-            jobType=job_type,
-            jobModule=job_module,
-            health=health,
-            staleAfter=stale_after,
-            limit=page_size,
-        )
-        walk = reports.cursor_walk(
-            self._client.endpoints.url(reports.SERVICES), params, ServiceHealth
-        )
-        return Paginator(self._client, walk)
-
-    def summary(
-        self,
-        *,
-        start: datetime | timedelta | str | None = None,
-        end: datetime | timedelta | str | None = None,
-        customer_id: Values = None,
-        stale_after: str | None = None,
-        tz: str | None = None,
-    ) -> Summary:
-        """Totals and every customer's figures over a window (default: the last 7 days)."""
-        params = reports.query(
-            customerId=customer_id, staleAfter=stale_after, tz=tz, limit=1000, **_window(start, end)
-        )
-        url = self._client.endpoints.url(reports.SUMMARY)
-        pages: list[Any] = []
-        call: Call | None = Call("GET", url, params)
-        while call is not None:
-            page = self._client.run(fetch(call, lambda body: body, self._client.retry))
-            pages.append(page)
-            cursor = page.get("nextCursor") if isinstance(page, dict) else None
-            call = Call("GET", url, (*params, ("cursor", cursor))) if cursor else None
-        return reports.summary_of(pages)
-
-    def daily(
-        self,
-        *,
-        start: datetime | timedelta | str | None = None,
-        end: datetime | timedelta | str | None = None,
-        tz: str | None = None,
-        customer_id: Values = None,
-        job_type: Values = None,
-        job_module: Values = None,
-        page_size: int = 1000,
-    ) -> Paginator[DailyOutcome]:
-        """Each customer's outcomes per calendar day in ``tz`` (default UTC)."""
-        params = reports.query(
-            customerId=customer_id,
-            jobType=job_type,
-            jobModule=job_module,
-            tz=tz,
-            limit=page_size,
-            **_window(start, end),
-        )
-        walk = reports.cursor_walk(self._client.endpoints.url(reports.DAILY), params, DailyOutcome)
-        return Paginator(self._client, walk)
-
-    def export(
-        self,
-        target: str | Path | BinaryIO,
-        *,
-        format: str = "csv",
-        progress: Progress | None = None,
-        **filters: Any,
-    ) -> int:
-        """Write the history (``history``'s filters) to ``target``, a path or a binary
-        stream, as ``csv`` or ``ndjson``, as it arrives; the rows written. ``progress``
-        is called with the rows and bytes so far."""
-        params = (*_history_query(**_history_filters(filters)), ("format", format))
-        bearer = self._client.authenticate().value
-        session = self._client._session
-        request = session.request(
-            Call("GET", session.endpoints.url(reports.EXPORT), params), bearer
-        )
-        response = session.http.send(request, stream=True)
-        try:
-            if not response.is_success:
-                response.read()
-                raise problem_error(response)
-            with _opened(target) as sink:
-                counter = _RowCounter(format, progress)
-                for chunk in response.iter_bytes():
-                    sink.write(chunk)
-                    counter.add(chunk)
-                return counter.rows
-        finally:
-            response.close()
-
-
-class Client:
-    """A blocking client for both API generations.
-
-    ``base_url`` is where the API is served; ``token_url`` where tokens are issued
-    (default ``base_url + "/connect/token"``; the vendor's is on another host).
-    ``credential`` is a :class:`~backupjobs.sdk.ClientSecret` or a
-    :class:`~backupjobs.sdk.ClientCertificate`; ``scope`` the permissions to ask for
-    (default: all the app has). ``retry`` bounds the retries on 429, 503 and network
-    failures; ``refresh_margin`` is how many seconds before expiry a token is replaced.
-    Pass ``http_client`` to bring your own ``httpx.Client`` (proxies, certificates,
-    event hooks); it is then yours to close.
-
-    It is safe to share between threads. Use it as a context manager, or ``close()`` it.
-    """
+    _http_class: ClassVar[Callable[..., Any]]
 
     def __init__(
         self,
@@ -398,11 +147,11 @@ class Client:
         retry: Retry | None = None,
         timeout: float | httpx.Timeout = 30.0,
         refresh_margin: float = 60.0,
-        http_client: httpx.Client | None = None,
+        http_client: HttpClient | None = None,
     ) -> None:
-        self._session = _Session(
+        self._session: _Session[HttpClient] = _Session(
             http_client,
-            httpx.Client,
+            type(self)._http_class,
             base_url=base_url,
             credential=credential,
             token_url=token_url,
@@ -411,11 +160,10 @@ class Client:
             timeout=timeout,
             refresh_margin=refresh_margin,
         )
-        self._token_lock = threading.Lock()
-        self.v3 = V3(self)
-        self.modern = Modern(self)
-        self.webhooks = Webhooks(self)
-        self.reports = Reports(self)
+        self._attach()
+
+    def _attach(self) -> None:
+        raise NotImplementedError
 
     @classmethod
     def from_profile(cls, profile: Profile | str | None = None, **options: Any) -> Self:
@@ -455,6 +203,277 @@ class Client:
     def credential(self) -> Credential:
         return self._session.credential
 
+    def _request_flow(
+        self, method: str, path: str, params: Mapping[str, str | int] | None, json: Any
+    ) -> Flow[httpx.Response]:
+        call = self._session.call(method, path, params, json)
+        response = yield from exchange(lambda: call, self.retry, authorized=True)
+        if not response.is_success:
+            raise problem_error(response)
+        return response
+
+
+class _Part(Generic[AnyClient]):
+    """A part of a client (``client.v3``, ``client.modern``, ``client.reports``)."""
+
+    def __init__(self, client: AnyClient) -> None:
+        self._client: AnyClient = client
+
+
+# --- the blocking client ---------------------------------------------------------------
+
+
+class Paginator(Generic[T]):
+    """Every item of a paged listing, page after page to the end, fetched as you iterate.
+
+    >>> # jobs = client.v3.jobs(customer_id)
+    >>> # for job in jobs: ...
+    >>> # jobs.total        # once the first page has arrived (None if not given)
+    >>> # for page in client.v3.jobs(customer_id, page_size=20).pages(): ...
+    """
+
+    def __init__(self, client: Client, walk: PageWalk[T]) -> None:
+        self._client = client
+        self._walk = walk
+        self.total: int | None = None
+
+    def pages(self) -> Iterator[Page[T]]:
+        call: Call | None = self._walk.first
+        while call is not None:
+            page = self._client.run(self._walk.page(call, self._client.retry))
+            self.total = page.total
+            yield page
+            call = page.next_call
+
+    def __iter__(self) -> Iterator[T]:
+        for page in self.pages():
+            yield from page.items
+
+
+class V3(_Part["Client"]):
+    """The v3 API (POST, paged by ``pageIndex``, integer codes). ``client.v3``."""
+
+    def customers(
+        self, customer_ids: Sequence[str] | None = None, *, page_size: int = 100
+    ) -> Paginator[Customer]:
+        """The app's customers by name; ``customer_ids`` keeps only those (permission
+        ``elements.customers.read.all``)."""
+        walk = self._client.endpoints.v3_customers(customer_ids, page_size=page_size)
+        return Paginator(self._client, walk)
+
+    def jobs(
+        self,
+        customer_id: str,
+        *,
+        job_type: CodeOrName | None = None,
+        job_module: CodeOrName | None = None,
+        page_size: int = 100,
+    ) -> Paginator[Job]:
+        """Each backup service of a customer with its latest job (or never run), by type
+        then module; ``job_type``/``job_module`` (codes or names) filter on the service
+        (permission ``elements.jobs.read.all``).
+
+        >>> # client.v3.jobs(customer_id, job_type="Microsoft 365", job_module=302)
+        """
+        walk = self._client.endpoints.v3_jobs(
+            customer_id, job_type=job_type, job_module=job_module, page_size=page_size
+        )
+        return Paginator(self._client, walk)
+
+
+class Modern(_Part["Client"]):
+    """The Modern API (GET, OData, names). ``client.modern``."""
+
+    def customers(
+        self, *, page_size: int | None = None, count: bool = False
+    ) -> Paginator[Customer]:
+        """The app's customers by name, following ``@odata.nextLink``; ``page_size`` is
+        sent as ``Prefer: odata.maxpagesize`` (the service's page size if None), ``count``
+        asks for the total (``$count=true``). Permission ``partner.customers.read.all``."""
+        walk = self._client.endpoints.modern_customers(page_size=page_size, count=count)
+        return Paginator(self._client, walk)
+
+    def customer(self, customer_id: str) -> Customer:
+        """One customer; :class:`~backupjobs.sdk.NotFoundError` if the app cannot see it."""
+        call, read = self._client.endpoints.modern_customer(customer_id)
+        return self._client.run(fetch(call, read, self._client.retry))
+
+    def jobs(
+        self,
+        customer_id: str,
+        *,
+        job_type: CodeOrName | None = None,
+        job_module: CodeOrName | None = None,
+        page_size: int | None = None,
+        count: bool = False,
+    ) -> Paginator[Job]:
+        """Each backup service of a customer with its latest job, as :meth:`V3.jobs`
+        (permission ``partner.jobs.read.all``). The Modern API has no filter here: the
+        SDK filters what it answers, and then ``total`` is None."""
+        walk = self._client.endpoints.modern_jobs(
+            customer_id, job_type=job_type, job_module=job_module, page_size=page_size, count=count
+        )
+        return Paginator(self._client, walk)
+
+    def service(self, customer_id: str, job_type: CodeOrName, job_module: CodeOrName) -> Job:
+        """One backup service's latest job (the seed endpoint); a service that never ran
+        is its placeholder row (``job.has_run`` is False).
+
+        >>> # client.modern.service(customer_id, "Microsoft 365", "SharePoint Online")
+        """
+        call, read = self._client.endpoints.modern_service(customer_id, job_type, job_module)
+        return self._client.run(fetch(call, read, self._client.retry))
+
+
+class Reports(_Part["Client"]):
+    """This product's reports (``/api/v1``, either jobs permission). ``client.reports``.
+
+    >>> # for job in client.reports.history(status="Failed", since=timedelta(days=7)): ...
+    """
+
+    def history(
+        self,
+        *,
+        customer_id: Values = None,
+        job_type: Values = None,
+        job_module: Values = None,
+        status: Values = None,
+        since: datetime | timedelta | str | None = None,
+        until: datetime | timedelta | str | None = None,
+        name_contains: str | None = None,
+        page_size: int = 100,
+    ) -> Paginator[HistoryJob]:
+        """Every job run, newest first; filters take codes or catalog names, one or
+        several; ``since``/``until``: a datetime, a date, or a timedelta before now."""
+        filters = {
+            "customer_id": customer_id,
+            "job_type": job_type,
+            "job_module": job_module,
+            "status": status,
+            "since": since,
+            "until": until,
+            "name_contains": name_contains,
+        }
+        walk = reports.history(self._client.endpoints.base_url, page_size, filters)
+        return Paginator(self._client, walk)
+
+    def services(
+        self,
+        *,
+        customer_id: Values = None,
+        job_type: Values = None,
+        job_module: Values = None,
+        health: Values = None,
+        stale_after: str | None = None,
+        page_size: int = 100,
+    ) -> Paginator[ServiceHealth]:
+        """Every backup service with its health, worst first (``health="failing"``)."""
+        walk = reports.listing(
+            self._client.endpoints.base_url,
+            SERVICES,
+            ServiceHealth,
+            customer_id=customer_id,
+            job_type=job_type,
+            job_module=job_module,
+            health=health,
+            stale_after=stale_after,
+            page_size=page_size,
+        )
+        return Paginator(self._client, walk)
+
+    def summary(
+        self,
+        *,
+        start: datetime | timedelta | str | None = None,
+        end: datetime | timedelta | str | None = None,
+        customer_id: Values = None,
+        stale_after: str | None = None,
+        tz: str | None = None,
+    ) -> Summary:
+        """Totals and every customer's figures over a window (default: the last 7 days)."""
+        return self._client.run(
+            reports.summary(
+                self._client.endpoints.base_url,
+                self._client.retry,
+                customer_id=customer_id,
+                stale_after=stale_after,
+                tz=tz,
+                start=start,
+                end=end,
+            )
+        )
+
+    def daily(
+        self,
+        *,
+        start: datetime | timedelta | str | None = None,
+        end: datetime | timedelta | str | None = None,
+        tz: str | None = None,
+        customer_id: Values = None,
+        job_type: Values = None,
+        job_module: Values = None,
+        page_size: int = 1000,
+    ) -> Paginator[DailyOutcome]:
+        """Each customer's outcomes per calendar day in ``tz`` (default UTC)."""
+        walk = reports.listing(
+            self._client.endpoints.base_url,
+            DAILY,
+            DailyOutcome,
+            customer_id=customer_id,
+            job_type=job_type,
+            job_module=job_module,
+            tz=tz,
+            page_size=page_size,
+            start=start,
+            end=end,
+        )
+        return Paginator(self._client, walk)
+
+    def export(
+        self,
+        target: str | Path | BinaryIO,
+        *,
+        format: str = "csv",
+        progress: Progress | None = None,
+        **filters: Any,
+    ) -> int:
+        """Write the history (``history``'s filters) to ``target``, a path or a binary
+        stream, as ``csv`` or ``ndjson``, as it arrives; the rows written. ``progress``
+        is called with the rows and bytes so far."""
+        call = reports.export(self._client.endpoints.base_url, format, filters)
+        with (
+            self._client._streamed(call) as response,
+            reports.export_sink(target, format, progress) as sink,
+        ):
+            for chunk in response.iter_bytes():
+                sink.write(chunk)
+        return sink.rows
+
+
+class Client(_Clients[httpx.Client]):
+    """A blocking client for both API generations.
+
+    ``base_url`` is where the API is served; ``token_url`` where tokens are issued
+    (default ``base_url + "/connect/token"``; the vendor's is on another host).
+    ``credential`` is a :class:`~backupjobs.sdk.ClientSecret` or a
+    :class:`~backupjobs.sdk.ClientCertificate`; ``scope`` the permissions to ask for
+    (default: all the app has). ``retry`` bounds the retries on 429, 503 and network
+    failures; ``refresh_margin`` is how many seconds before expiry a token is replaced.
+    Pass ``http_client`` to bring your own ``httpx.Client`` (proxies, certificates,
+    event hooks); it is then yours to close.
+
+    It is safe to share between threads. Use it as a context manager, or ``close()`` it.
+    """
+
+    _http_class = httpx.Client
+
+    def _attach(self) -> None:
+        self._token_lock = threading.Lock()
+        self.v3 = V3(self)
+        self.modern = Modern(self)
+        self.webhooks = Webhooks(self)
+        self.reports = Reports(self)
+
     def request(
         self,
         method: str,
@@ -465,11 +484,7 @@ class Client:
     ) -> httpx.Response:
         """Any other endpoint under the base URL, with the token, retries and errors of
         the rest: ``client.request("GET", "/api/v1/...")``. Raises on an error answer."""
-        call = self._session.call(method, path, params, json)
-        response = self.run(exchange(lambda: call, self.retry, authorized=True))
-        if not response.is_success:
-            raise problem_error(response)
-        return response
+        return self.run(self._request_flow(method, path, params, json))
 
     def authenticate(self) -> AccessToken:
         """The current token, fetched now if there is none or it is due: a way to check
@@ -478,26 +493,20 @@ class Client:
 
     def run(self, flow: Flow[T]) -> T:
         """Carry out a flow (see :mod:`backupjobs.sdk.flows`) with blocking I/O."""
-        reply: Any = None
-        failure: BaseException | None = None
-        while True:
-            try:
-                effect: Effect = flow.throw(failure) if failure else flow.send(reply)
-            except StopIteration as done:
-                result: T = done.value
-                return result
-            reply, failure = None, None
+        driving = Driving(flow)
+        while (effect := driving.effect) is not None:
             if isinstance(effect, Send):
+                request = self._session.request(effect.call, effect.bearer)
                 try:
-                    reply = self._session.http.send(
-                        self._session.request(effect.call, effect.bearer)
-                    )
+                    driving.answer(self._session.http.send(request))
                 except httpx.TransportError as error:
-                    failure = error
+                    driving.fail(error)
             elif isinstance(effect, Authorize):
-                reply = self._token(effect.refused).value
+                driving.answer(self._token(effect.refused).value)
             else:
                 time.sleep(effect.seconds)
+                driving.answer(None)
+        return driving.result
 
     def _token(self, refused: str | None) -> AccessToken:
         with self._token_lock:
@@ -507,6 +516,19 @@ class Client:
             fresh: AccessToken = self.run(self._session.token_flow())
             self.tokens.store(fresh)
             return fresh
+
+    @contextmanager
+    def _streamed(self, call: Call) -> Iterator[httpx.Response]:
+        """The answer to ``call``, its body still to read; its error raised."""
+        request = self._session.request(call, self.authenticate().value)
+        response = self._session.http.send(request, stream=True)
+        try:
+            if not response.is_success:
+                response.read()
+                raise problem_error(response)
+            yield response
+        finally:
+            response.close()
 
     def close(self) -> None:
         if self._session.owns_http:
@@ -552,11 +574,8 @@ class AsyncPaginator(Generic[T]):
         return self._items()
 
 
-class AsyncV3:
+class AsyncV3(_Part["AsyncClient"]):
     """:class:`V3` for :class:`AsyncClient`."""
-
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
 
     def customers(
         self, customer_ids: Sequence[str] | None = None, *, page_size: int = 100
@@ -580,11 +599,8 @@ class AsyncV3:
         return AsyncPaginator(self._client, walk)
 
 
-class AsyncModern:
+class AsyncModern(_Part["AsyncClient"]):
     """:class:`Modern` for :class:`AsyncClient`."""
-
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
 
     def customers(
         self, *, page_size: int | None = None, count: bool = False
@@ -609,11 +625,7 @@ class AsyncModern:
     ) -> AsyncPaginator[Job]:
         """See :meth:`Modern.jobs`."""
         walk = self._client.endpoints.modern_jobs(
-            customer_id,
-            job_type=job_type,
-            job_module=job_module,
-            page_size=page_size,
-            count=count,
+            customer_id, job_type=job_type, job_module=job_module, page_size=page_size, count=count
         )
         return AsyncPaginator(self._client, walk)
 
@@ -623,18 +635,13 @@ class AsyncModern:
         return await self._client.run(fetch(call, read, self._client.retry))
 
 
-class AsyncReports:
+class AsyncReports(_Part["AsyncClient"]):
     """:class:`Reports` for the :class:`AsyncClient` (``async for``, ``await``)."""
-
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
 
     def history(self, **filters: Any) -> AsyncPaginator[HistoryJob]:
         """:meth:`Reports.history`."""
         page_size = filters.pop("page_size", 100)
-        params = _history_query(**_history_filters(filters))
-        url = self._client.endpoints.url(reports.JOBS)
-        walk = reports.cursor_walk(url, (*params, ("limit", str(page_size))), HistoryJob)
+        walk = reports.history(self._client.endpoints.base_url, page_size, filters)
         return AsyncPaginator(self._client, walk)
 
     def services(
@@ -648,16 +655,16 @@ class AsyncReports:
         page_size: int = 100,
     ) -> AsyncPaginator[ServiceHealth]:
         """:meth:`Reports.services`."""
-        params = reports.query(
-            customerId=customer_id,
-            jobType=job_type,
-            jobModule=job_module,
+        walk = reports.listing(
+            self._client.endpoints.base_url,
+            SERVICES,
+            ServiceHealth,
+            customer_id=customer_id,
+            job_type=job_type,
+            job_module=job_module,
             health=health,
-            staleAfter=stale_after,
-            limit=page_size,
-        )
-        walk = reports.cursor_walk(
-            self._client.endpoints.url(reports.SERVICES), params, ServiceHealth
+            stale_after=stale_after,
+            page_size=page_size,
         )
         return AsyncPaginator(self._client, walk)
 
@@ -671,18 +678,17 @@ class AsyncReports:
         tz: str | None = None,
     ) -> Summary:
         """:meth:`Reports.summary`."""
-        params = reports.query(
-            customerId=customer_id, staleAfter=stale_after, tz=tz, limit=1000, **_window(start, end)
+        return await self._client.run(
+            reports.summary(
+                self._client.endpoints.base_url,
+                self._client.retry,
+                customer_id=customer_id,
+                stale_after=stale_after,
+                tz=tz,
+                start=start,
+                end=end,
+            )
         )
-        url = self._client.endpoints.url(reports.SUMMARY)
-        pages: list[Any] = []
-        call: Call | None = Call("GET", url, params)
-        while call is not None:
-            page = await self._client.run(fetch(call, lambda body: body, self._client.retry))
-            pages.append(page)
-            cursor = page.get("nextCursor") if isinstance(page, dict) else None
-            call = Call("GET", url, (*params, ("cursor", cursor))) if cursor else None
-        return reports.summary_of(pages)
 
     def daily(
         self,
@@ -696,15 +702,18 @@ class AsyncReports:
         page_size: int = 1000,
     ) -> AsyncPaginator[DailyOutcome]:
         """:meth:`Reports.daily`."""
-        params = reports.query(
-            customerId=customer_id,
-            jobType=job_type,
-            jobModule=job_module,
+        walk = reports.listing(
+            self._client.endpoints.base_url,
+            DAILY,
+            DailyOutcome,
+            customer_id=customer_id,
+            job_type=job_type,
+            job_module=job_module,
             tz=tz,
-            limit=page_size,
-            **_window(start, end),
+            page_size=page_size,
+            start=start,
+            end=end,
         )
-        walk = reports.cursor_walk(self._client.endpoints.url(reports.DAILY), params, DailyOutcome)
         return AsyncPaginator(self._client, walk)
 
     async def export(
@@ -716,100 +725,15 @@ class AsyncReports:
         **filters: Any,
     ) -> int:
         """:meth:`Reports.export` (the file is written as the answer arrives)."""
-        params = (*_history_query(**_history_filters(filters)), ("format", format))
-        bearer = (await self._client.authenticate()).value
-        session = self._client._session
-        request = session.request(
-            Call("GET", session.endpoints.url(reports.EXPORT), params), bearer
-        )
-        response = await session.http.send(request, stream=True)
-        try:
-            if not response.is_success:
-                await response.aread()
-                raise problem_error(response)
-            with _opened(target) as sink:
-                counter = _RowCounter(format, progress)
+        call = reports.export(self._client.endpoints.base_url, format, filters)
+        async with self._client._streamed(call) as response:
+            with reports.export_sink(target, format, progress) as sink:
                 async for chunk in response.aiter_bytes():
                     sink.write(chunk)
-                    counter.add(chunk)
-                return counter.rows
-        finally:
-            await response.aclose()
+        return sink.rows
 
 
-def _window(
-    start: datetime | timedelta | str | None, end: datetime | timedelta | str | None
-) -> dict[str, str]:
-    return {
-        name: text
-        for name, text in (("from", reports._moment(start)), ("to", reports._moment(end)))
-        if text is not None
-    }
-
-
-_HISTORY_FILTERS = (
-    "customer_id",
-    "job_type",
-    "job_module",
-    "status",
-    "since",
-    "until",
-    "name_contains",
-)
-
-
-def _history_filters(filters: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = set(filters) - set(_HISTORY_FILTERS)
-    if unknown:
-        raise TypeError(f"unknown history filter(s): {', '.join(sorted(unknown))}")
-    return dict(filters)
-
-
-def _history_query(
-    customer_id: Values = None,
-    job_type: Values = None,
-    job_module: Values = None,
-    status: Values = None,
-    since: datetime | timedelta | str | None = None,
-    until: datetime | timedelta | str | None = None,
-    name_contains: str | None = None,
-) -> tuple[tuple[str, str], ...]:
-    return reports.query(
-        customerId=customer_id,
-        jobType=job_type,
-        jobModule=job_module,
-        status=status,
-        startedFrom=reports._moment(since),
-        startedTo=reports._moment(until),
-        q=name_contains,
-    )
-
-
-class _RowCounter:
-    """Rows (lines; the CSV header is not one) and bytes of an export so far."""
-
-    def __init__(self, format: str, progress: Progress | None) -> None:
-        self.rows = -1 if format == "csv" else 0
-        self.bytes = 0
-        self._progress = progress
-
-    def add(self, chunk: bytes) -> None:
-        self.rows += chunk.count(b"\n")
-        self.bytes += len(chunk)
-        if self._progress is not None:
-            self._progress(max(self.rows, 0), self.bytes)
-
-
-@contextmanager
-def _opened(target: str | Path | BinaryIO) -> Iterator[BinaryIO]:
-    if isinstance(target, str | Path):
-        with open(target, "wb") as sink:
-            yield sink
-    else:
-        yield target
-
-
-class AsyncClient:
+class AsyncClient(_Clients[httpx.AsyncClient]):
     """:class:`Client` for asyncio: the same arguments (``http_client`` an
     ``httpx.AsyncClient``), the same calls awaited, listings iterated with ``async for``.
 
@@ -818,72 +742,14 @@ class AsyncClient:
     >>> #         job = await client.modern.service(customer.id, "Microsoft 365", "OneDrive")
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        credential: Credential,
-        *,
-        token_url: str | None = None,
-        scope: str | Iterable[str] | None = None,
-        retry: Retry | None = None,
-        timeout: float | httpx.Timeout = 30.0,
-        refresh_margin: float = 60.0,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self._session = _Session(
-            http_client,
-            httpx.AsyncClient,
-            base_url=base_url,
-            credential=credential,
-            token_url=token_url,
-            scope=scope,
-            retry=retry,
-            timeout=timeout,
-            refresh_margin=refresh_margin,
-        )
+    _http_class = httpx.AsyncClient
+
+    def _attach(self) -> None:
         self._token_lock = asyncio.Lock()
         self.v3 = AsyncV3(self)
         self.modern = AsyncModern(self)
         self.webhooks = AsyncWebhooks(self)
         self.reports = AsyncReports(self)
-
-    @classmethod
-    def from_profile(cls, profile: Profile | str | None = None, **options: Any) -> Self:
-        """A client from a :class:`~backupjobs.sdk.Profile`, or the profile of that name
-        (default: ``BACKUPJOBS_PROFILE``, else ``default``) with the ``BACKUPJOBS_*``
-        environment variables over it; ``options`` as for the constructor.
-
-        >>> # with AsyncClient.from_profile("vendor", retry=Retry(attempts=6)) as client: ...
-        """
-        chosen = profile if isinstance(profile, Profile) else load_profile(profile)
-        return cls(
-            chosen.api_url,
-            chosen.credential(),
-            token_url=chosen.token_url,
-            scope=chosen.scope,
-            **options,
-        )
-
-    @property
-    def endpoints(self) -> Endpoints:
-        return self._session.endpoints
-
-    @property
-    def retry(self) -> Retry:
-        return self._session.retry
-
-    @property
-    def tokens(self) -> TokenCache:
-        """See :attr:`Client.tokens`."""
-        return self._session.tokens
-
-    @property
-    def token_url(self) -> str:
-        return self._session.token_url
-
-    @property
-    def credential(self) -> Credential:
-        return self._session.credential
 
     async def request(
         self,
@@ -894,11 +760,7 @@ class AsyncClient:
         json: Any = None,
     ) -> httpx.Response:
         """See :meth:`Client.request`."""
-        call = self._session.call(method, path, params, json)
-        response = await self.run(exchange(lambda: call, self.retry, authorized=True))
-        if not response.is_success:
-            raise problem_error(response)
-        return response
+        return await self.run(self._request_flow(method, path, params, json))
 
     async def authenticate(self) -> AccessToken:
         """See :meth:`Client.authenticate`."""
@@ -906,26 +768,20 @@ class AsyncClient:
 
     async def run(self, flow: Flow[T]) -> T:
         """Carry out a flow (see :mod:`backupjobs.sdk.flows`) with asyncio I/O."""
-        reply: Any = None
-        failure: BaseException | None = None
-        while True:
-            try:
-                effect: Effect = flow.throw(failure) if failure else flow.send(reply)
-            except StopIteration as done:
-                result: T = done.value
-                return result
-            reply, failure = None, None
+        driving = Driving(flow)
+        while (effect := driving.effect) is not None:
             if isinstance(effect, Send):
+                request = self._session.request(effect.call, effect.bearer)
                 try:
-                    reply = await self._session.http.send(
-                        self._session.request(effect.call, effect.bearer)
-                    )
+                    driving.answer(await self._session.http.send(request))
                 except httpx.TransportError as error:
-                    failure = error
+                    driving.fail(error)
             elif isinstance(effect, Authorize):
-                reply = (await self._token(effect.refused)).value
+                driving.answer((await self._token(effect.refused)).value)
             else:
                 await asyncio.sleep(effect.seconds)
+                driving.answer(None)
+        return driving.result
 
     async def _token(self, refused: str | None) -> AccessToken:
         async with self._token_lock:
@@ -935,6 +791,19 @@ class AsyncClient:
             fresh: AccessToken = await self.run(self._session.token_flow())
             self.tokens.store(fresh)
             return fresh
+
+    @asynccontextmanager
+    async def _streamed(self, call: Call) -> AsyncIterator[httpx.Response]:
+        """See :meth:`Client._streamed`."""
+        request = self._session.request(call, (await self.authenticate()).value)
+        response = await self._session.http.send(request, stream=True)
+        try:
+            if not response.is_success:
+                await response.aread()
+                raise problem_error(response)
+            yield response
+        finally:
+            await response.aclose()
 
     async def aclose(self) -> None:
         if self._session.owns_http:

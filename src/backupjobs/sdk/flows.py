@@ -74,6 +74,43 @@ Flow = Generator[Effect, Any, T]
 RETRYABLE_FAILURES = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
+class Driving(Generic[T]):
+    """A flow being carried out: the ``effect`` it waits on (None once it has its
+    ``result``), moved on by what came of it. The one loop of either client is::
+
+        driving = Driving(flow)
+        while (effect := driving.effect) is not None:
+            ...  # do the effect, then driving.answer(reply) or driving.fail(error)
+        return driving.result
+    """
+
+    _result: T
+
+    def __init__(self, flow: Flow[T]) -> None:
+        self._flow = flow
+        self.effect: Effect | None = None
+        self.answer(None)
+
+    @property
+    def result(self) -> T:
+        return self._result
+
+    def answer(self, reply: Any) -> None:
+        """The effect's outcome: an answer, a token, or None after a sleep."""
+        self._move(lambda: self._flow.send(reply))
+
+    def fail(self, error: BaseException) -> None:
+        """The effect failed with ``error`` (raised into the flow)."""
+        self._move(lambda: self._flow.throw(error))
+
+    def _move(self, step: Callable[[], Effect]) -> None:
+        try:
+            self.effect = step()
+        except StopIteration as done:
+            self.effect = None
+            self._result = done.value
+
+
 def exchange(
     make_call: Callable[[], Call], retry: Retry, *, authorized: bool
 ) -> Flow[httpx.Response]:

@@ -14,15 +14,18 @@ them out (``client.reports``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
 from uuid import UUID
 
 from backupjobs.sdk.errors import WireFormatError
-from backupjobs.sdk.flows import Call, PageWalk
+from backupjobs.sdk.flows import Call, Flow, PageWalk, fetch
 from backupjobs.sdk.records import Page
+from backupjobs.sdk.retry import Retry
 
 T = TypeVar("T")
 
@@ -226,3 +229,106 @@ def summary_of(pages: Sequence[Any]) -> Summary:
 
 #: What an export reports as it goes: rows and bytes written so far.
 Progress = Callable[[int, int], None]
+
+
+# --- each call once, for both clients ---------------------------------------------------
+
+#: The SDK's argument names and the API's parameter names.
+_PARAMETERS = {
+    "customer_id": "customerId",
+    "job_type": "jobType",
+    "job_module": "jobModule",
+    "status": "status",
+    "health": "health",
+    "since": "startedFrom",
+    "until": "startedTo",
+    "name_contains": "q",
+    "stale_after": "staleAfter",
+    "tz": "tz",
+    "start": "from",
+    "end": "to",
+    "page_size": "limit",
+    "format": "format",
+}
+
+HISTORY_FILTERS = (
+    "customer_id",
+    "job_type",
+    "job_module",
+    "status",
+    "since",
+    "until",
+    "name_contains",
+)
+
+
+def arguments(arguments: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The query of a call from its arguments (the SDK's names), in their order."""
+    return query(**{_PARAMETERS[name]: value for name, value in arguments.items()})
+
+
+def history_filters(filters: Mapping[str, Any]) -> dict[str, Any]:
+    """``filters`` if each is one of :meth:`~backupjobs.sdk.Reports.history`'s."""
+    unknown = set(filters) - set(HISTORY_FILTERS)
+    if unknown:
+        raise TypeError(f"unknown history filter(s): {', '.join(sorted(unknown))}")
+    return dict(filters)
+
+
+def listing(base: str, path: str, kind: type[T], **given: Any) -> PageWalk[T]:
+    """A ``/api/v1`` list at ``base + path`` with ``given`` (the SDK's names)."""
+    return cursor_walk(base + path, arguments(given), kind)
+
+
+def history(base: str, page_size: int, filters: Mapping[str, Any]) -> PageWalk[HistoryJob]:
+    """``GET /api/v1/jobs`` with :meth:`~backupjobs.sdk.Reports.history`'s filters."""
+    return listing(base, JOBS, HistoryJob, **history_filters(filters), page_size=page_size)
+
+
+def summary(base: str, retry: Retry, **given: Any) -> Flow[Summary]:
+    """``GET /api/v1/summary`` (``given``: the SDK's names), every page read into one."""
+    url = base + SUMMARY
+    params = arguments({**given, "page_size": 1000})
+    pages: list[Any] = []
+    call: Call | None = Call("GET", url, params)
+    while call is not None:
+        page = yield from fetch(call, lambda body: body, retry)
+        pages.append(page)
+        cursor = page.get("nextCursor") if isinstance(page, dict) else None
+        call = Call("GET", url, (*params, ("cursor", cursor))) if cursor else None
+    return summary_of(pages)
+
+
+def export(base: str, format: str, filters: Mapping[str, Any]) -> Call:
+    """``GET /api/v1/jobs/export`` with :meth:`~backupjobs.sdk.Reports.history`'s filters."""
+    return Call("GET", base + EXPORT, arguments({**history_filters(filters), "format": format}))
+
+
+class ExportSink:
+    """Where an export's answer goes as it arrives, and its rows (lines; the CSV header is
+    not one) and bytes so far, told to ``progress``."""
+
+    def __init__(self, target: BinaryIO, format: str, progress: Progress | None) -> None:
+        self.rows = -1 if format == "csv" else 0
+        self.bytes = 0
+        self._target = target
+        self._progress = progress
+
+    def write(self, chunk: bytes) -> None:
+        self._target.write(chunk)
+        self.rows += chunk.count(b"\n")
+        self.bytes += len(chunk)
+        if self._progress is not None:
+            self._progress(max(self.rows, 0), self.bytes)
+
+
+@contextmanager
+def export_sink(
+    target: str | Path | BinaryIO, format: str, progress: Progress | None
+) -> Iterator[ExportSink]:
+    """An :class:`ExportSink` on ``target``: a path (opened and closed here) or a stream."""
+    if isinstance(target, str | Path):
+        with open(target, "wb") as stream:
+            yield ExportSink(stream, format, progress)
+    else:
+        yield ExportSink(target, format, progress)
