@@ -199,6 +199,7 @@ async def test_filter_select_count_and_order(client, world):
         (DAILY, "$filter=date ge 2026-01-01T00:00:00Z", 400, "date is Edm.Date"),
         (DAILY, "$filter=date ge 2000-01-01", 400, "more than 3660 days"),
         (DAILY, "tz=Mars/Olympus", 400, "Mars/Olympus"),
+        (DAILY, "tz=UTC&tz=Asia/Tokyo", 400, "tz is given more than once, with different"),
         (DAILY, "$skiptoken=abc", 400, "Invalid query option $skiptoken"),
     ],
 )
@@ -221,6 +222,18 @@ async def test_a_skiptoken_is_bound_to_its_filter_and_app(client, world, db):
             f"{path}?$skiptoken={token}", headers=await second.headers(client)
         )
         assert "$skiptoken" in odata_error(stolen, 400)
+
+
+async def test_a_custom_option_repeated_on_a_next_link_is_taken_once(client, world):
+    headers = {**await world.a.headers(client), "Prefer": "odata.maxpagesize=2"}
+    link = (await client.get(f"{DAILY}?tz=Asia/Tokyo", headers=headers)).json()["@odata.nextLink"]
+    assert parse_qs(urlsplit(link).query)["tz"] == ["Asia/Tokyo"]
+    again = await client.get(f"{link.removeprefix(PUBLIC_URL)}&tz=Asia/Tokyo", headers=headers)
+    assert again.status_code == 200, again.text
+    assert (
+        again.json()["value"]
+        == (await client.get(link.removeprefix(PUBLIC_URL), headers=headers)).json()["value"]
+    )
 
 
 async def test_another_partners_customers_are_absent(client, world):

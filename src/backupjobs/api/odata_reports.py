@@ -320,10 +320,16 @@ def _check_order(entity_set: ReportSet, text: str | None) -> None:
 
 
 def _custom(query: odata.QueryParameters, name: str) -> str | None:
-    values = [value for given, value in query if given == name]
+    """A custom query option's value. The same value twice is once: a client that adds its
+    own options to every request (Power Query's ``Query``) may add them to a next link,
+    which keeps them already."""
+    values = {value for given, value in query if given == name}
     if len(values) > 1:
-        raise ProblemError(400, f"The query option {name} is given more than once.", target=name)
-    return values[0] if values else None
+        raise ProblemError(
+            400, f"The query option {name} is given more than once, with different values.",
+            target=name,
+        )  # fmt: skip
+    return values.pop() if values else None
 
 
 def _render(value: Any) -> Any:
