@@ -16,6 +16,7 @@ from backupjobs.store.upstreams import (
     Upstream,
     add_upstream,
     record_progress,
+    remove_upstream,
     start_run,
 )
 from tests.world import make_tenant
@@ -74,14 +75,14 @@ async def test_metrics_count_the_runs_recorded_by_every_process(
     )
     async with db.write() as connection:
         await add_upstream(connection, upstream)
-    # Nothing run yet: no series for this partner.
-    assert samples((await client.get("/metrics")).text, tenant.partner_id) == {}
-
-    # Runs this application's process never saw (another process recorded them).
+    # Runs this application's process never saw (another process recorded them, each as
+    # it started: before this application read any run of this upstream).
     await record_run(db, upstream, now - timedelta(hours=3), RunCounts(1, 10, 4, 1, 0), SUCCEEDED)
     await record_run(db, upstream, now - timedelta(hours=2), RunCounts(1, 7, 2, 0, 1), FAILED)
     await record_run(db, upstream, now - timedelta(hours=1), RunCounts(1, 5, 3, 2, 0), SUCCEEDED)
     found = samples((await client.get("/metrics")).text, tenant.partner_id)
+    # Runs over an hour old are final: added up once, the same at every scrape.
+    assert samples((await client.get("/metrics")).text, tenant.partner_id) == found
     assert found == {
         ("backupjobs_sync_runs_total", SUCCEEDED): 2,
         ("backupjobs_sync_runs_total", FAILED): 1,
@@ -101,3 +102,22 @@ async def test_metrics_count_the_runs_recorded_by_every_process(
     assert found[("backupjobs_sync_jobs_total", "new")] == 10
     assert ("backupjobs_sync_runs_total", "running") not in found
     assert found[("backupjobs_sync_runs_total", SUCCEEDED)] == 2
+
+    again = samples((await client.get("/metrics")).text, tenant.partner_id)
+    assert again == found
+
+    # The run ends; another, an hour later, succeeds.
+    await record_run(db, upstream, now + timedelta(hours=1), RunCounts(1, 6, 0, 0, 0), SUCCEEDED)
+    found = samples((await client.get("/metrics")).text, tenant.partner_id)
+    assert found[("backupjobs_sync_runs_total", "interrupted")] == 1  # its process died
+    assert found[("backupjobs_sync_runs_total", SUCCEEDED)] == 3
+    assert found[("backupjobs_sync_rows_read_total", None)] == 32
+    assert (
+        found[("backupjobs_sync_last_success_timestamp_seconds", None)]
+        == (now + timedelta(hours=1, minutes=1)).timestamp()
+    )
+
+    # A removed upstream's runs go with it, and so do its series.
+    async with db.write() as connection:
+        await remove_upstream(connection, upstream)
+    assert samples((await client.get("/metrics")).text, tenant.partner_id) == {}

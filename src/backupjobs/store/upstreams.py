@@ -10,13 +10,13 @@ An upstream is named within its partner; the credential is file paths, never a s
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.store.bulk import insert_rows
@@ -307,9 +307,63 @@ async def runs(
 
 
 @dataclass(frozen=True, slots=True)
+class RecordedRun:
+    """A recorded run's figures, as ``/metrics`` adds them up."""
+
+    partner_id: UUID
+    upstream: str
+    started_at: datetime
+    ended_at: datetime | None
+    status: str
+    rows_read: int
+    jobs_new: int
+    jobs_updated: int
+    errors: int
+
+
+async def upstream_keys(connection: AsyncConnection) -> list[tuple[UUID, str, datetime]]:
+    """Every upstream as (partner id, name, created at): an upstream removed and added
+    again under its name is another one."""
+    u = sync_upstreams.c
+    rows = await connection.execute(select(u.partner_id, u.name, u.created_at))
+    return [(partner_id, name, created_at) for partner_id, name, created_at in rows]
+
+
+async def runs_since(
+    connection: AsyncConnection, since: Mapping[tuple[UUID, str], datetime | None]
+) -> list[RecordedRun]:
+    """The runs of the upstreams ``since`` names, by (partner id, name), that started at or
+    after the time given (None: all of them). Ranges of the runs' key, one per upstream."""
+    if not since:
+        return []
+    r = sync_runs.c
+    chosen = [
+        and_(
+            r.partner_id == partner_id,
+            r.upstream == name,
+            *([r.started_at >= start] if start is not None else []),
+        )
+        for (partner_id, name), start in since.items()
+    ]
+    rows = await connection.execute(
+        select(
+            r.partner_id,
+            r.upstream,
+            r.started_at,
+            r.ended_at,
+            r.status,
+            r.rows_read,
+            r.jobs_new,
+            r.jobs_updated,
+            r.errors,
+        ).where(or_(*chosen))
+    )
+    return [RecordedRun(*row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
 class RunTotals:
-    """What every recorded run of an upstream with one status did, added up (whichever
-    process ran them: ``serve`` or ``backupjobs sync run``)."""
+    """An upstream's recorded runs of one status, added up."""
 
     partner_id: UUID
     upstream: str
@@ -319,14 +373,33 @@ class RunTotals:
     jobs_new: int
     jobs_updated: int
     errors: int
-    #: When the last of these runs ended (None while all are running).
+    #: When the last of them ended (None if none has).
     last_ended_at: datetime | None
 
 
-async def run_totals(connection: AsyncConnection) -> list[RunTotals]:
-    """Every upstream's recorded runs added up by status (``/metrics``): one grouped read
-    of ``sync_runs``, in its key's order."""
+async def oldest_running(connection: AsyncConnection) -> dict[tuple[UUID, str], datetime]:
+    """When each upstream's oldest run still ``running`` started, by (partner id, name)."""
     r = sync_runs.c
+    rows = await connection.execute(
+        select(r.partner_id, r.upstream, func.min(r.started_at))
+        .where(r.status == RUNNING)
+        .group_by(r.partner_id, r.upstream)
+    )
+    return {(partner_id, name): started for partner_id, name, started in rows}
+
+
+async def run_totals_before(
+    connection: AsyncConnection, before: Mapping[tuple[UUID, str], datetime]
+) -> list[RunTotals]:
+    """The runs of the upstreams ``before`` names that started before the time given,
+    added up by status: one grouped read of ranges of the runs' key."""
+    if not before:
+        return []
+    r = sync_runs.c
+    chosen = [
+        and_(r.partner_id == partner_id, r.upstream == name, r.started_at < end)
+        for (partner_id, name), end in before.items()
+    ]
     rows = await connection.execute(
         select(
             r.partner_id,
@@ -339,8 +412,8 @@ async def run_totals(connection: AsyncConnection) -> list[RunTotals]:
             func.coalesce(func.sum(r.errors), 0),
             func.max(r.ended_at),
         )
+        .where(or_(*chosen))
         .group_by(r.partner_id, r.upstream, r.status)
-        .order_by(r.partner_id, r.upstream, r.status)
     )
     return [RunTotals(*row) for row in rows]
 
