@@ -146,7 +146,7 @@ def _profile(name: str, customer_id: uuid.UUID, services: list[tuple[int, int]])
     if any(job_type in (_M365, _DYNAMICS) for job_type, _ in services):
         tenants.append(Tenant(str(_uuid(rng)), f"{domain}.onmicrosoft.com"))
     if any(job_type == _GOOGLE for job_type, _ in services):
-        tenants.append(Tenant(f"C0{rng.getrandbits(28):07x}", f"{domain}.com"))
+        tenants.append(Tenant(str(_uuid(rng)), f"{domain}.com"))  # GUIDs, as the vendor's
     return CustomerProfile(
         owner_email=f"{rng.choice(('admin', 'it', 'backup'))}@{domain}.com",
         country_or_region=rng.choice(_COUNTRIES),

@@ -173,7 +173,7 @@ def test_jobs_filtered_by_type_and_module_names_or_codes(world):
 
 def test_failed_or_stale_services_of_every_customer(world):
     env = credentials(world)
-    found = json_of(partner(env, "attention", "-f", "json"))
+    found = json_of(partner(env, "attention", "--api", "v3", "-f", "json"))
     # Alpha's jobs are from September 2025: every service is stale; two failed, one never
     # ran. Bravo's ran within the hour; Charlie has no service.
     reasons = [(row["customerName"], row["jobModule"], row["reasons"]) for row in found]
@@ -196,8 +196,9 @@ def test_failed_or_stale_services_of_every_customer(world):
     # A shorter threshold makes Bravo's hour-old job stale, not the one running for ten
     # minutes; another status may count as failed.
     bravo = json_of(
-        partner(env, "attention", "--customer", "Bravo", "--stale-after", "30m", "-f", "json")
-    )
+        partner(env, "attention", "--customer", "Bravo", "--stale-after", "30m", "--api", "v3",
+                "-f", "json")
+    )  # fmt: skip
     assert [(r["jobModule"], r["reasons"]) for r in bravo] == [("SharePoint Online", ["stale"])]
     with_exceptions = csv_of(
         partner(env, "attention", "--customer", world.alpha, "--status", "Finished with exception",
@@ -393,7 +394,7 @@ def test_long_listings_show_progress_on_a_terminal(world, monkeypatch):
         "backupjobs.cli.client.session.errors",
         Console(file=terminal, force_terminal=True, width=100),
     )
-    assert json_of(partner(credentials(world), "attention", "-f", "json"))
+    assert json_of(partner(credentials(world), "attention", "--api", "v3", "-f", "json"))
     drawn = terminal.getvalue()
     assert "customers' jobs" in drawn
     assert "3/3" in drawn  # every customer's jobs read

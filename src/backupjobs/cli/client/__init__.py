@@ -18,8 +18,8 @@ database, unlike the operator commands.
 - :mod:`.session`: signing in, errors as exit statuses, reading with progress;
 - :mod:`.rows`, :mod:`.output`: records as rows, and rows as a table, JSON or CSV;
 - :mod:`.attention`: what needs attention; :mod:`.watch`: what changed between polls;
-- :mod:`.reports`: ``history``, ``summary``, ``export`` and ``attention --api v1``, over
-  this service's ``/api/v1`` reports.
+- :mod:`.reports`: ``history``, ``summary``, ``export`` and ``attention`` from
+  ``/api/v1/services`` (``--api auto`` or ``v1``), over this service's ``/api/v1`` reports.
 """
 
 from backupjobs.cli.client import reports as _reports  # noqa: F401 - registers its commands

@@ -164,18 +164,23 @@ def attention(
             "--api",
             help="v1: this service's /api/v1/services, one request for every customer "
             "(stale: no successful job within --stale-after); v3 or modern: each customer's "
-            "latest jobs through the vendor's API (stale: no job started within it).",
+            "latest jobs through the vendor's API (stale: no job started within it); auto: "
+            "v1 if the server answers it (not 404), else v3, and v3 with --status.",
         ),
-    ] = AttentionApi.v3,
+    ] = AttentionApi.auto,
     output: FormatOption = Format.table,
 ) -> None:
     """Every customer's services that failed, are stale, or never ran: failures first."""
     threshold = duration(stale_after, "--stale-after")
-    if api is AttentionApi.v1:
+    if api is AttentionApi.auto and status:
+        api = AttentionApi.v3  # which statuses count as failed: /api/v1 decides its own
+    if api in (AttentionApi.auto, AttentionApi.v1):
         from backupjobs.cli.client.reports import attention_from_reports  # noqa: PLC0415
 
-        attention_from_reports(profile, threshold, customer, output)
-        return
+        fall_back = api is AttentionApi.auto
+        if attention_from_reports(profile, threshold, customer, output, fall_back=fall_back):
+            return
+        api = AttentionApi.v3  # the vendor's API: no /api/v1/services
     failed = frozenset(
         code_
         for name in (status or FAILED_STATUSES)

@@ -24,8 +24,11 @@ class Api(StrEnum):
 
 
 class AttentionApi(StrEnum):
-    """``attention``'s sources: the vendor's generations, or this service's reports."""
+    """``attention``'s sources: this service's reports (``v1``), the vendor's generations
+    (``v3``, ``modern``: each customer's latest jobs), or ``auto``: ``v1`` where the
+    server has it, else ``v3``."""
 
+    auto = "auto"
     v1 = "v1"
     v3 = "v3"
     modern = "modern"

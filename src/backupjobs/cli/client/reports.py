@@ -1,5 +1,6 @@
 """The partner commands over this product's reports (``/api/v1``): ``history``,
-``summary``, ``export``, and ``attention --api v1`` (one request for every customer).
+``summary``, ``export``, and ``attention`` from ``/api/v1/services`` (one request for every
+customer; ``--api auto``, the default, and ``--api v1``).
 
     backupjobs client history --since 7d --status failed --customer Northwind
     backupjobs client summary --since 30d
@@ -23,7 +24,7 @@ from backupjobs.cli.client.options import CustomersOption, FormatOption, Profile
 from backupjobs.cli.client.output import Column, Format, age_text, emit, time_text
 from backupjobs.cli.client.session import chosen_customers, connected, every_page, run
 from backupjobs.cli.common import console
-from backupjobs.sdk import AsyncClient, HistoryJob, ServiceHealth
+from backupjobs.sdk import AsyncClient, HistoryJob, NotFoundError, ServiceHealth
 from backupjobs.wire.formats import format_size
 
 SinceOption = Annotated[
@@ -228,13 +229,21 @@ ATTENTION_HEALTHS = ("failing", "stale", "never_run")
 
 
 def attention_from_reports(
-    profile: str | None, stale_after: timedelta, customer: Sequence[str] | None, output: Format
-) -> None:
-    """``attention`` in one listing of /api/v1/services (health failing, stale, never run)."""
+    profile: str | None,
+    stale_after: timedelta,
+    customer: Sequence[str] | None,
+    output: Format,
+    *,
+    fall_back: bool = False,
+) -> bool:
+    """``attention`` in one listing of /api/v1/services (health failing, stale, never run).
+
+    With ``fall_back``, a server without that list (404: the vendor's API) prints nothing
+    and is False, for the caller to ask each customer instead; else True, printed."""
     hours = int(stale_after.total_seconds() // 3600)
     minutes = int(stale_after.total_seconds() % 3600 // 60)
 
-    async def work() -> list[ServiceHealth]:
+    async def work() -> list[ServiceHealth] | None:
         async with connected(profile) as partner:
             ids = await _customer_ids(partner, customer)
             listing = partner.reports.services(
@@ -243,10 +252,18 @@ def attention_from_reports(
                 stale_after=f"PT{hours}H{minutes}M" if minutes else f"PT{hours}H",
                 page_size=1000,
             )
-            return await every_page(listing, "services")
+            try:
+                return await every_page(listing, "services")
+            except NotFoundError:
+                if fall_back:
+                    return None
+                raise
 
+    services = run(work())
+    if services is None:
+        return False
     rows = []
-    for service in run(work()):
+    for service in services:
         row = {_camel(k): v for k, v in asdict(service).items() if k != "latest_job"}
         row["customerId"] = str(service.customer_id)
         row["lastSuccessTime"] = (
@@ -255,3 +272,4 @@ def attention_from_reports(
         row["latestJobId"] = service.latest_job.job_id if service.latest_job else None
         rows.append(row)
     emit(rows, ATTENTION_COLUMNS, output)
+    return True
