@@ -1,10 +1,14 @@
 """The reports' counts equal a count of the history, whatever happened to it: jobs in any
-order, re-reported with a new status or start time, stale reports, retention rounds."""
+order, re-reported with a new status or start time, stale reports, retention rounds. The
+counts are per service and quarter-hour (job_outcomes) and per customer and UTC day
+(customer_days); the summary and the days in several time zones, which add up both, are
+checked against the history too. The jobs straddle a UTC midnight."""
 
 import asyncio
 import random
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
@@ -13,14 +17,26 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from backupjobs.model import parse_record
-from backupjobs.store import outcomes, retention
+from backupjobs.store import outcomes, retention, summary
 from backupjobs.store.database import Database
 from backupjobs.store.ingestion import Ingestor
-from backupjobs.store.schema import backup_services, job_outcomes, jobs
+from backupjobs.store.schema import backup_services, customer_days, job_outcomes, jobs
 from backupjobs.store.scope import TenantScope
 from tests.world import job, make_tenant
 
-BASE = datetime(2026, 11, 30, tzinfo=UTC)
+BASE = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+#: Whole hours, half and three-quarter hours either side of UTC.
+ZONES = tuple(
+    ZoneInfo(name) for name in ("UTC", "Asia/Tokyo", "America/St_Johns", "Asia/Kathmandu")
+)
+DAYS = tuple(date(2026, 11, 29) + timedelta(days=n) for n in range(4))
+#: Summary windows: exact quarter-hours, ragged ends, shorter than a quarter-hour's row.
+WINDOWS = (
+    (BASE - timedelta(days=2), BASE + timedelta(days=2)),
+    (BASE - timedelta(minutes=50), BASE + timedelta(minutes=65)),
+    (BASE + timedelta(minutes=33, seconds=1), BASE + timedelta(minutes=47)),
+    (BASE + timedelta(minutes=30), BASE + timedelta(hours=25, minutes=15)),
+)
 STATUSES = (1, 2, 3, 4, 7, 14)
 MODULES = (304, 305)
 
@@ -53,7 +69,8 @@ def record(customer, job_number, module, status, start_step, modified):
 
 
 def rank(row):
-    return (row.start_time is None, row.start_time or BASE.min.replace(tzinfo=UTC), row.job_id)
+    """The order of a service's jobs, its latest the greatest (model.latest_sort_key)."""
+    return (row.start_time or row.last_modify_time, row.job_id)
 
 
 async def recount(db, partner_id):
@@ -71,6 +88,12 @@ async def recount(db, partner_id):
                 select(backup_services).where(backup_services.c.partner_id == partner_id)
             )
         ).all()
+        per_day = (
+            await connection.execute(
+                select(customer_days).where(customer_days.c.partner_id == partner_id)
+            )
+        ).all()
+        await reads_equal_a_recount(connection, partner_id, history)
     expected: Counter = Counter()
     for row in history:
         key = (
@@ -91,6 +114,16 @@ async def recount(db, partner_id):
         found[(*key, "seconds")] += row.duration_seconds
         assert row.jobs > 0
     assert +found == +expected
+    expected_days: Counter = Counter()
+    for (customer, quarter, _, _, status, what), value in expected.items():
+        expected_days[(customer, outcomes.day_of(quarter), status, what)] += value
+    found_days: Counter = Counter()
+    for row in per_day:
+        found_days[(row.customer_id, row.day, row.status, "jobs")] += row.jobs
+        found_days[(row.customer_id, row.day, row.status, "bytes")] += row.backup_size_bytes
+        found_days[(row.customer_id, row.day, row.status, "seconds")] += row.duration_seconds
+        assert row.jobs > 0
+    assert +found_days == +expected_days
     for service in services:
         runs = sorted(
             (
@@ -110,6 +143,65 @@ async def recount(db, partner_id):
         success = next((r.end_time or r.start_time for r in runs if r.status in (2, 4)), None)
         assert service.consecutive_failures == failures
         assert service.last_success_time == success
+
+
+def figures_of(rows):
+    figures = summary.Figures()
+    for row in sorted(rows, key=lambda row: row.status):
+        figures.add(
+            row.status,
+            1,
+            row.backup_size_bytes or 0,
+            outcomes.job_seconds(row.start_time, row.end_time),
+        )
+    return figures
+
+
+async def reads_equal_a_recount(connection, partner_id, history):
+    """The summary over some windows and the days in some time zones equal the history's
+    jobs in them, counted one by one."""
+    scope = TenantScope.whole_partner(partner_id)
+
+    def quarter(row):
+        return outcomes.quarter_of(row.start_time or row.last_modify_time)
+
+    for start, end in WINDOWS:
+        found = await summary.summarize(
+            connection,
+            scope,
+            customer_ids=(),
+            start=start,
+            end=end,
+            now=BASE,
+            stale_after=timedelta(hours=36),
+        )
+        first, past_last = summary.quarter_window(start, end)
+        for customer in found.customers:
+            expected = figures_of(
+                row
+                for row in history
+                if row.customer_id == customer.customer_id and first <= quarter(row) < past_last
+            )
+            assert customer.window == expected, (start, end)
+    for zone in ZONES:
+        days, _ = await summary.daily(
+            connection,
+            scope,
+            summary.DayFilters(),
+            days=DAYS,
+            zone=zone,
+            position=None,
+            limit=1000,
+        )
+        assert days
+        for entry in days:
+            expected = figures_of(
+                row
+                for row in history
+                if row.customer_id == entry.customer_id
+                and outcomes.quarter_start(quarter(row)).astimezone(zone).date() == entry.day
+            )
+            assert entry.figures == expected, (zone, entry.day)
 
 
 async def scenario(database_url, steps):

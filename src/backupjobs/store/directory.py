@@ -37,6 +37,7 @@ from backupjobs.store.schema import (
     app_customers,
     apps,
     backup_services,
+    customer_days,
     customers,
     in_years_1_to_9999,
     job_outcomes,
@@ -565,11 +566,10 @@ async def delete_customer(connection: AsyncConnection, customer_id: UUID) -> Cus
     )
     orphaned = await _apps_of_this_customer_alone(connection, *its)
     removed = []
-    await connection.execute(
-        delete(job_outcomes).where(
-            job_outcomes.c.partner_id == its[0], job_outcomes.c.customer_id == its[1]
+    for counted in (job_outcomes, customer_days):
+        await connection.execute(
+            delete(counted).where(counted.c.partner_id == its[0], counted.c.customer_id == its[1])
         )
-    )
     for table in (jobs, backup_services, app_customers):
         result = await connection.execute(
             delete(table).where(table.c.partner_id == its[0], table.c.customer_id == its[1])

@@ -12,8 +12,27 @@ retention all leave them equal to a count of the history:
   one it left, are counted again from the jobs of that service in them (an index range).
   Quarter-hours make a calendar day exact in every time zone in use (all offsets are
   whole quarter-hours), so ``/api/v1/daily`` adds them up for any ``tz``.
+- ``customer_days``: per customer, UTC day and status, the same jobs, bytes and seconds
+  added up over the customer's services and the day's 96 quarter-hours. A summary over 30
+  days of a customer with 20 services running a job a night reads 30 rows or so from it
+  where ``job_outcomes`` would give 600: the reads (:mod:`.summary`) take whole UTC days
+  from here and only the quarter-hours between a window's ends (or a local day's
+  midnight) and the nearest UTC midnight from ``job_outcomes``.
 - ``backup_services.last_success_time`` and ``consecutive_failures``, from the service's
   latest few jobs (all of them only while they are all failures).
+
+``customer_days`` is kept equal to the sum of ``job_outcomes``, not counted from the
+history: every change to ``job_outcomes`` moves the customer's day by exactly what it
+changed (a quarter-hour counted again moves it by the new rows less the rows deleted,
+read back as they are deleted; a new job by its increment), in one upsert per
+transaction in key order, and a day left with no job is removed. Why not recount it: a
+day row is shared by all of a customer's services, which concurrent batches lock one
+service at a time; recounting the day from ``job_outcomes`` would need every batch
+writing to the customer to wait for the others (a customer-wide lock), or could write a
+count that misses another batch's uncommitted jobs and then loses them. Moves by
+differences of rows read under the services' locks add up whatever the order, and since
+``job_outcomes`` equals a count of the history, so does the sum (the property test in
+``tests/store/test_outcomes.py`` recounts both from the history).
 
 Both run after the services' rows are locked by ingestion (:mod:`.ingestion`), so that
 concurrent batches writing to the same service count in turn, each seeing the other's
@@ -27,14 +46,35 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, delete, func, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.model import JobRecord, ServiceKey
 from backupjobs.store.bulk import insert_rows, one_of, recordset
-from backupjobs.store.schema import JOB_SORT_TIME, LATEST, backup_services, job_outcomes, jobs
+from backupjobs.store.schema import (
+    JOB_SORT_TIME,
+    LATEST,
+    backup_services,
+    customer_days,
+    job_outcomes,
+    jobs,
+)
 
 QUARTER = timedelta(minutes=15)
+#: Quarter-hours in a UTC day.
+DAY_QUARTERS = 96
 _QUARTER_SECONDS = 900
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
@@ -46,6 +86,8 @@ _LATEST_READ = 4
 
 #: Per (service, quarter, status): [jobs, bytes, seconds].
 _Counts = dict[tuple[UUID, int, int, int, int], list[int]]
+#: Per (customer, UTC day, status): what [jobs, bytes, seconds] move by.
+_DayMoves = dict[tuple[UUID, int, int], list[int]]
 
 
 def quarter_of(moment: datetime) -> int:
@@ -56,6 +98,11 @@ def quarter_of(moment: datetime) -> int:
 
 def quarter_start(quarter: int) -> datetime:
     return _EPOCH + quarter * QUARTER
+
+
+def day_of(quarter: int) -> int:
+    """The UTC day (days since 1970-01-01) holding ``quarter``."""
+    return quarter // DAY_QUARTERS
 
 
 def job_seconds(start: datetime | None, end: datetime | None) -> int:
@@ -131,8 +178,10 @@ async def jobs_written(
     increments = {
         key: counts for key, counts in added.items() if key[3] not in recount.get(key[:3], ())
     }
-    await recount_quarters(connection, partner_id, recount)
-    await _add(connection, partner_id, increments)
+    moves: _DayMoves = {}
+    await recount_quarters(connection, partner_id, recount, moves)
+    await _add(connection, partner_id, increments, moves)
+    await move_days(connection, partner_id, moves)
     await refresh_services(
         connection,
         partner_id,
@@ -179,10 +228,22 @@ def on_top_of_latest(excluded: Any) -> dict[str, ColumnElement[Any]]:
     }
 
 
-async def _add(connection: AsyncConnection, partner_id: UUID, counts: _Counts) -> None:
-    """Add ``counts`` to ``job_outcomes``."""
+def _moved(moves: _DayMoves, key: tuple[UUID, int, int, int, int], by: Sequence[int]) -> None:
+    """Move the day of ``key`` (a ``job_outcomes`` row's: customer, type, module, quarter,
+    status) by ``by`` (its jobs, bytes, seconds; negative for a row taken out)."""
+    entry = moves.setdefault((key[0], day_of(key[3]), key[4]), [0, 0, 0])
+    for position, value in enumerate(by):
+        entry[position] += value
+
+
+async def _add(
+    connection: AsyncConnection, partner_id: UUID, counts: _Counts, moves: _DayMoves
+) -> None:
+    """Add ``counts`` to ``job_outcomes`` (and their days to ``moves``)."""
     if not counts:
         return
+    for key, by in counts.items():
+        _moved(moves, key, by)
     rows = [
         {
             "partner_id": partner_id,
@@ -222,14 +283,21 @@ async def jobs_removed(
     touched: dict[ServiceKey, set[int]] = {}
     for customer_id, job_type, job_module, sort_time in removed:
         touched.setdefault((customer_id, job_type, job_module), set()).add(quarter_of(sort_time))
-    await recount_quarters(connection, partner_id, touched)
+    moves: _DayMoves = {}
+    await recount_quarters(connection, partner_id, touched, moves)
+    await move_days(connection, partner_id, moves)
     await refresh_services(connection, partner_id, touched)
 
 
 async def recount_quarters(
-    connection: AsyncConnection, partner_id: UUID, quarters: Mapping[ServiceKey, Collection[int]]
+    connection: AsyncConnection,
+    partner_id: UUID,
+    quarters: Mapping[ServiceKey, Collection[int]],
+    moves: _DayMoves,
 ) -> None:
-    """Count the jobs of each service in each of its ``quarters`` again, from history."""
+    """Count the jobs of each service in each of its ``quarters`` again, from history;
+    what this moves each customer's days by goes into ``moves`` (the rows taken out, read
+    as they are deleted, out; the rows counted, in)."""
     if not quarters:
         return
     services = sorted(quarters, key=lambda key: (key[0].int, key[1], key[2]))
@@ -248,14 +316,29 @@ async def recount_quarters(
         entry[0] += 1
         entry[1] += size or 0
         entry[2] += job_seconds(start, end)
-    await _apply(
+    kept = job_outcomes.c
+    removed = await _apply(
         connection,
         delete(job_outcomes),
         job_outcomes,
         partner_id,
-        {"quarter": job_outcomes.c.quarter},
+        {"quarter": kept.quarter},
         [(c, t, m, q) for c, t, m in services for q in sorted(quarters[(c, t, m)])],
+        returning=(
+            kept.customer_id,
+            kept.job_type,
+            kept.job_module,
+            kept.quarter,
+            kept.status,
+            kept.jobs,
+            kept.backup_size_bytes,
+            kept.duration_seconds,
+        ),
     )
+    for c, t, m, q, status, n, size, seconds in removed:
+        _moved(moves, (c, t, m, q, status), (-n, -size, -seconds))
+    for key, by in counts.items():
+        _moved(moves, key, by)
     if counts:
         rows = [
             {
@@ -322,12 +405,14 @@ async def _apply(
     rows: Sequence[tuple[Any, ...]],
     *,
     assign: bool = False,
-) -> None:
+    returning: Sequence[Any] = (),
+) -> list[Any]:
     """``statement`` (a DELETE or an UPDATE of ``table``) for each of ``rows``: a service
     key and ``extra`` values, which select the row (DELETE) or are set (UPDATE, ``assign``).
-    One statement over the rows as a table on PostgreSQL; one per row on SQLite."""
+    One statement over the rows as a table on PostgreSQL; one per row on SQLite. The
+    ``returning`` columns of the rows it changed."""
     if not rows:
-        return
+        return []
     keyed = {
         "customer_id": table.c.customer_id,
         "job_type": table.c.job_type,
@@ -352,7 +437,63 @@ async def _apply(
     )
     if assign:
         statement = statement.values({name: source[name] for name in extra})
-    await connection.execute(statement, params)
+    if not returning:
+        await connection.execute(statement, params)
+        return []
+    statement = statement.returning(*returning)
+    if isinstance(params, dict):
+        return list(await connection.execute(statement, params))
+    found: list[Any] = []
+    for each in params:  # SQLite: RETURNING is for one execution at a time
+        found += await connection.execute(statement, each)
+    return found
+
+
+async def move_days(connection: AsyncConnection, partner_id: UUID, moves: _DayMoves) -> None:
+    """Move each customer's days (``customer_days``) by ``moves``, in one statement in
+    key order (concurrent batches lock the rows they share in the same order); a day left
+    with no job is removed."""
+    changed = sorted(
+        ((key, by) for key, by in moves.items() if any(by)),
+        key=lambda item: (item[0][0].int, item[0][1], item[0][2]),
+    )
+    if not changed:
+        return
+    rows = [
+        {
+            "partner_id": partner_id,
+            "customer_id": c,
+            "day": day,
+            "status": status,
+            "jobs": n,
+            "backup_size_bytes": size,
+            "duration_seconds": seconds,
+        }
+        for (c, day, status), (n, size, seconds) in changed
+    ]
+
+    def add(insert: Any) -> Any:
+        kept = customer_days.c
+        return insert.on_conflict_do_update(
+            index_elements=[c.name for c in customer_days.primary_key],
+            set_={
+                name: kept[name] + insert.excluded[name]
+                for name in ("jobs", "backup_size_bytes", "duration_seconds")
+            },
+        )
+
+    await insert_rows(connection, customer_days, rows, add)
+    emptied = [key for key, (n, _, _) in changed if n < 0]
+    if emptied:
+        day = customer_days.c
+        await connection.execute(
+            delete(customer_days).where(
+                day.partner_id == partner_id,
+                one_of(connection, day.customer_id, sorted({c for c, _, _ in emptied})),
+                one_of(connection, day.day, sorted({d for _, d, _ in emptied})),
+                day.jobs == 0,
+            )
+        )
 
 
 def _leading_failures(runs: Sequence[tuple[int, Any, Any]]) -> int:
@@ -362,9 +503,6 @@ def _leading_failures(runs: Sequence[tuple[int, Any, Any]]) -> int:
             break
         count += 1
     return count
-
-
-_NEWEST_FIRST = (jobs.c.start_time.desc().nulls_first(), jobs.c.job_id.desc())
 
 
 def _service_is(partner_id: UUID, customer: Any, job_type: Any, job_module: Any) -> Any:
@@ -395,7 +533,14 @@ _RANGE_COLUMNS = (
     jobs.c.end_time,
     jobs.c.last_modify_time,
 )
-_LATEST_COLUMNS = (jobs.c.status, jobs.c.start_time, jobs.c.end_time)
+#: Status, start and end (what counts); last change and jobId (the order).
+_LATEST_COLUMNS = (
+    jobs.c.status,
+    jobs.c.start_time,
+    jobs.c.end_time,
+    jobs.c.last_modify_time,
+    jobs.c.job_id,
+)
 
 
 async def _jobs_in(
@@ -434,45 +579,59 @@ async def _latest_jobs(
     connection: AsyncConnection, partner_id: UUID, services: Sequence[ServiceKey]
 ) -> Sequence[Any]:
     """(customer, type, module, status, start, end) of each service's latest jobs, the
-    latest first."""
+    latest first: by sort time and jobId (:func:`backupjobs.model.latest_sort_key`), as
+    its latest job is chosen. Read as the latest started jobs (by start, the service's
+    index) and the latest not started (by last change), a few of each, put together."""
+    started = jobs.c.start_time.is_not(None)
+    reads = (
+        (started, (jobs.c.start_time.desc(), jobs.c.job_id.desc())),
+        (~started, (jobs.c.last_modify_time.desc(), jobs.c.job_id.desc())),
+    )
+    found: list[Any] = []
     if connection.dialect.name != "postgresql":
-        found: list[Any] = []
         for customer, job_type, job_module in services:
-            result = await connection.execute(
+            for which, order in reads:
+                result = await connection.execute(
+                    select(*_LATEST_COLUMNS)
+                    .where(_service_is(partner_id, customer, job_type, job_module), which)
+                    .order_by(*order)
+                    .limit(_LATEST_READ)
+                )
+                found += [(customer, job_type, job_module, *row) for row in result]
+    else:
+        wanted, params = recordset(connection, _SERVICE_KEYS, services)
+        parts = []
+        for which, order in reads:
+            each = (
                 select(*_LATEST_COLUMNS)
-                .where(_service_is(partner_id, customer, job_type, job_module))
-                .order_by(*_NEWEST_FIRST)
+                .where(_service_is(partner_id, wanted.c.c, wanted.c.t, wanted.c.m), which)
+                .order_by(*order)
                 .limit(_LATEST_READ)
+                .lateral("found")
             )
-            found += [(customer, job_type, job_module, *row) for row in result]
-        return found
-    wanted, params = recordset(connection, _SERVICE_KEYS, services)
-    each = (
-        select(*_LATEST_COLUMNS, jobs.c.job_id)
-        .where(_service_is(partner_id, wanted.c.c, wanted.c.t, wanted.c.m))
-        .order_by(*_NEWEST_FIRST)
-        .limit(_LATEST_READ)
-        .lateral("found")
-    )
-    statement = (
-        select(wanted.c.c, wanted.c.t, wanted.c.m, *(each.c[c.name] for c in _LATEST_COLUMNS))
-        .select_from(wanted.join(each, true()))
-        .order_by(
-            wanted.c.c,
-            wanted.c.t,
-            wanted.c.m,
-            each.c.start_time.desc().nulls_first(),
-            each.c.job_id.desc(),
-        )
-    )
-    return (await connection.execute(statement, params)).all()
+            parts.append(
+                select(wanted.c.c, wanted.c.t, wanted.c.m, *each.c).select_from(
+                    wanted.join(each, true())
+                )
+            )
+        found += (await connection.execute(union_all(*parts), params)).all()
+    per_service: dict[ServiceKey, list[Any]] = {}
+    for row in found:
+        per_service.setdefault((row[0], row[1], row[2]), []).append(row)
+    latest: list[Any] = []
+    for runs in per_service.values():
+        runs.sort(key=lambda row: (row[4] or row[6], row[7]), reverse=True)
+        latest += [row[:6] for row in runs[:_LATEST_READ]]
+    return latest
 
 
 async def _all_jobs(
     connection: AsyncConnection, partner_id: UUID, service: ServiceKey
 ) -> list[tuple[int, datetime | None, datetime | None]]:
     result = await connection.execute(
-        select(*_LATEST_COLUMNS).where(_service_is(partner_id, *service)).order_by(*_NEWEST_FIRST)
+        select(*_LATEST_COLUMNS[:3])
+        .where(_service_is(partner_id, *service))
+        .order_by(JOB_SORT_TIME.desc(), jobs.c.job_id.desc())
     )
     return [tuple(row) for row in result]
 

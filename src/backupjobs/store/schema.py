@@ -251,6 +251,22 @@ job_outcomes = Table(
     ),
 )
 
+# The outcomes per customer, UTC day (days since 1970-01-01) and status: what
+# job_outcomes holds for the customer's services in the day's 96 quarter-hours, added up
+# (store/outcomes.py). The summary and /daily read whole UTC days here.
+customer_days = Table(
+    "customer_days",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("day", BigInteger, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("jobs", BigInteger, nullable=False),
+    Column("backup_size_bytes", BigInteger, nullable=False),
+    Column("duration_seconds", BigInteger, nullable=False),
+    PrimaryKeyConstraint("partner_id", "customer_id", "day", "status"),
+)
+
 apps = Table(
     "apps",
     metadata,

@@ -5,24 +5,36 @@
 >>> # days = await daily(connection, scope, DayFilters(), days=[...], zone=ZoneInfo("Asia/Tokyo"),
 >>> #                    position=None, limit=100)
 
-Both read ``job_outcomes`` (jobs per service, quarter-hour and status, kept by ingestion:
-:mod:`.outcomes`) and the services' rows, never the history: their cost grows with the
-customers and days they answer for. A window is counted in whole quarter-hours (its start
-rounded down, its end up: :func:`quarter_window`); a day in a time zone is the
-quarter-hours that start on it, which is the day exactly in every zone whose offset is a
-whole number of quarter-hours (all in use today; some offsets before 1980 were not).
+Both read what ingestion keeps (:mod:`.outcomes`) and the services' rows, never the
+history: their cost grows with the customers and days they answer for. A window is
+counted in whole quarter-hours (its start rounded down, its end up: :func:`quarter_window`);
+a day in a time zone is the quarter-hours that start on it, which is the day exactly in
+every zone whose offset is a whole number of quarter-hours (all in use today; some offsets
+before 1980 were not).
+
+Spans of quarter-hours (a window, or the consecutive days of a page) are added up by
+:func:`_outcomes_in` from whole UTC days of ``customer_days`` (a row per customer, day and
+status) and, between each span boundary and the UTC midnight nearest to it, from
+``job_outcomes`` (a row per service, quarter-hour and status): a UTC day goes to the span
+its midnight falls in, and each quarter-hour between a boundary and that midnight is added
+to the span it is in and taken from the span its UTC day went to. In UTC only whole days
+are read; in Tokyo (+09:00) a local day is a UTC day, plus 9 hours of the one before,
+less 9 hours of its own at the end; in New York the nearest midnight is 5 or 4 hours
+away. So at most half of each day's quarter-hours are read, and none of the other days'.
+``/daily`` with jobType or jobModule filters reads ``job_outcomes`` alone (the days are
+per customer, not per service).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import BigInteger, ColumnElement, and_, case, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.model.health import (
@@ -33,8 +45,14 @@ from backupjobs.model.health import (
     is_stale,
 )
 from backupjobs.store.history import matching
-from backupjobs.store.outcomes import quarter_of, quarter_start
-from backupjobs.store.schema import LATEST, backup_services, customers, job_outcomes
+from backupjobs.store.outcomes import DAY_QUARTERS, quarter_of, quarter_start
+from backupjobs.store.schema import (
+    LATEST,
+    backup_services,
+    customer_days,
+    customers,
+    job_outcomes,
+)
 from backupjobs.store.scope import TenantScope
 
 FINISHED = 2
@@ -179,26 +197,10 @@ async def summarize(
         entry.job_status = customer_job_status(
             states[customer_id], now=now, stale_after=stale_after
         )
-    outcome = job_outcomes.c
-    counted = await connection.execute(
-        select(
-            outcome.customer_id,
-            outcome.status,
-            func.sum(outcome.jobs),
-            func.sum(outcome.backup_size_bytes),
-            func.sum(outcome.duration_seconds),
-        )
-        .where(
-            scope.conditions.allows(outcome.partner_id, outcome.customer_id),
-            matching(outcome.customer_id, customer_ids),
-            outcome.quarter >= first,
-            outcome.quarter < past_last,
-        )
-        .group_by(outcome.customer_id, outcome.status)
-    )
-    for customer_id, status, jobs, size, seconds in counted:
+    counted = await _outcomes_in(connection, scope, customer_ids, [first, past_last])
+    for (customer_id, _), figures in counted.items():
         if customer_id in found:
-            found[customer_id].window.add(status, int(jobs), int(size), int(seconds))
+            found[customer_id].window = figures
     ordered = sorted(found.values(), key=CustomerSummary.order_key)
     return Summary(quarter_start(first), quarter_start(past_last), ordered)
 
@@ -260,32 +262,168 @@ async def daily(
     page, more = entries[:limit], len(entries) > limit
     if not page:
         return [], None
-    first = quarter_of(day_start(days[0], zone))
-    past_last = quarter_of(day_start(days[-1] + timedelta(days=1), zone))
     by_key = {(entry.customer_id, entry.day): entry for entry in page}
+    counted = await _outcomes_in(
+        connection,
+        scope,
+        {entry.customer_id for entry in page},
+        _day_boundaries(days, zone),
+        job_types=filters.job_types,
+        job_modules=filters.job_modules,
+    )
+    for (customer_id, span), figures in counted.items():
+        entry = by_key.get((customer_id, days[span]))
+        if entry is not None:
+            entry.figures = figures
+    last = page[-1]
+    return page, [last.customer_id, last.day] if more else None
+
+
+def _day_boundaries(days: Sequence[date], zone: ZoneInfo) -> list[int]:
+    """The quarter-hours where each of ``days`` (consecutive) starts, and where the last
+    ends: a quarter-hour belongs to the day its start is on in ``zone``. (With an offset
+    that is not whole quarter-hours, the quarter-hour holding the first midnight goes to the
+    day before, and the one holding the last midnight is left out.)"""
+    bounds = []
+    for day in days:
+        midnight = day_start(day, zone)
+        quarter = quarter_of(midnight)
+        bounds.append(quarter if quarter_start(quarter) >= midnight else quarter + 1)
+    bounds.append(quarter_of(day_start(days[-1] + timedelta(days=1), zone)))
+    return bounds
+
+
+def _span_of(column: Any, bounds: Sequence[int]) -> ColumnElement[int]:
+    """The span ``i`` with ``bounds[i] <= column < bounds[i + 1]``; -1 outside them all.
+    The numbers are written into the statement (our own integers), so that the expression
+    in GROUP BY is the one selected (PostgreSQL tells expressions apart by parameter)."""
+
+    def number(value: int) -> ColumnElement[int]:
+        return literal_column(str(int(value)), BigInteger())
+
+    whens = [(column < number(bounds[0]), number(-1))]
+    whens += [(column < number(bound), number(index)) for index, bound in enumerate(bounds[1:])]
+    return case(*whens, else_=number(-1))
+
+
+def _merged(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The non-empty ``[low, high)`` ranges of ``ranges``, overlapping ones merged."""
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted(r for r in ranges if r[0] < r[1]):
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
+
+
+async def _outcomes_in(
+    connection: AsyncConnection,
+    scope: TenantScope,
+    customer_ids: Collection[UUID],
+    bounds: Sequence[int],
+    *,
+    job_types: Collection[int] = (),
+    job_modules: Collection[int] = (),
+) -> dict[tuple[UUID, int], Figures]:
+    """The figures of each visible customer (of ``customer_ids``, or all) in each span of
+    quarter-hours ``[bounds[i], bounds[i + 1])``, by (customer, i); only those with jobs.
+
+    Whole UTC days come from ``customer_days``, each to the span its midnight is in when
+    each boundary is moved to the UTC midnight nearest to it; the quarter-hours between a
+    boundary and its midnight from ``job_outcomes``, each added to its own span and taken
+    from its day's (see the module's docstring). With ``job_types`` or ``job_modules``,
+    everything comes from ``job_outcomes``."""
+    found: dict[tuple[UUID, int], Figures] = {}
+
+    def add(customer_id: UUID, span: int, sign: int, row: Sequence[Any]) -> None:
+        if span < 0:
+            return
+        figures = found.setdefault((customer_id, span), Figures())
+        status, jobs, size, seconds = row
+        figures.add(status, sign * int(jobs), sign * int(size), sign * int(seconds))
+
+    visible = customers.c
+    allowed = (
+        scope.conditions.allows(visible.partner_id, visible.id),
+        matching(visible.id, customer_ids),
+    )
+    by_service = bool(job_types or job_modules)
+    if by_service:
+        midnights = list(bounds)
+        partial = [(bounds[0], bounds[-1])]
+    else:
+        half = DAY_QUARTERS // 2
+        midnights = [(b + half) // DAY_QUARTERS * DAY_QUARTERS for b in bounds]
+        partial = [(min(b, m), max(b, m)) for b, m in zip(bounds, midnights, strict=True)]
+        if midnights[0] < midnights[-1]:
+            day = customer_days.c
+            owner = _span_of(day.day, [m // DAY_QUARTERS for m in midnights])
+            days = await connection.execute(
+                select(
+                    day.customer_id,
+                    owner,
+                    day.status,
+                    func.sum(day.jobs),
+                    func.sum(day.backup_size_bytes),
+                    func.sum(day.duration_seconds),
+                )
+                .select_from(
+                    customers.join(
+                        customer_days,
+                        and_(day.partner_id == visible.partner_id, day.customer_id == visible.id),
+                    )
+                )
+                .where(
+                    *allowed,
+                    day.day >= midnights[0] // DAY_QUARTERS,
+                    day.day < midnights[-1] // DAY_QUARTERS,
+                )
+                .group_by(day.customer_id, owner, day.status)
+            )
+            for customer_id, span, *row in days:
+                add(customer_id, span, 1, row)
+    ranges = _merged(partial)
+    if not ranges:
+        return found
     outcome = job_outcomes.c
-    counted = await connection.execute(
+    # The span a quarter-hour is in, and the one its UTC day went to (-1: no day was
+    # read): the midnights are whole days, so the quarter's own position among them is
+    # its day's.
+    spans = [_span_of(outcome.quarter, bounds)]
+    if not by_service:
+        spans.append(_span_of(outcome.quarter, midnights))
+    quarters = await connection.execute(
         select(
             outcome.customer_id,
-            outcome.quarter,
+            *spans,
             outcome.status,
             func.sum(outcome.jobs),
             func.sum(outcome.backup_size_bytes),
             func.sum(outcome.duration_seconds),
         )
-        .where(
-            scope.conditions.allows(outcome.partner_id, outcome.customer_id),
-            matching(outcome.customer_id, {entry.customer_id for entry in page}),
-            matching(outcome.job_type, filters.job_types),
-            matching(outcome.job_module, filters.job_modules),
-            outcome.quarter >= first,
-            outcome.quarter < past_last,
+        .select_from(
+            customers.join(
+                job_outcomes,
+                and_(outcome.partner_id == visible.partner_id, outcome.customer_id == visible.id),
+            )
         )
-        .group_by(outcome.customer_id, outcome.quarter, outcome.status)
+        .where(
+            *allowed,
+            matching(outcome.job_type, job_types),
+            matching(outcome.job_module, job_modules),
+            or_(*(and_(outcome.quarter >= low, outcome.quarter < high) for low, high in ranges)),
+        )
+        .group_by(outcome.customer_id, *spans, outcome.status)
     )
-    for customer_id, quarter, status, jobs, size, seconds in counted:
-        entry = by_key.get((customer_id, quarter_start(quarter).astimezone(zone).date()))
-        if entry is not None:
-            entry.figures.add(status, int(jobs), int(size), int(seconds))
-    last = page[-1]
-    return page, [last.customer_id, last.day] if more else None
+    for customer_id, *placed, status, jobs, size, seconds in quarters:
+        add(customer_id, placed[0], 1, (status, jobs, size, seconds))
+        if len(placed) > 1:
+            add(customer_id, placed[1], -1, (status, jobs, size, seconds))
+    # What a day gave and a quarter-hour took back leaves statuses with no job.
+    kept: dict[tuple[UUID, int], Figures] = {}
+    for key, figures in found.items():
+        by_status = {s: n for s, n in sorted(figures.by_status.items()) if n}
+        if by_status:
+            kept[key] = Figures(by_status, figures.backup_size_bytes, figures.duration_seconds)
+    return kept
