@@ -51,7 +51,8 @@ SERVICE_FILTERS = reportparams.report_filters(
         "Every backup service in use of the visible customers: its health (failing, "
         "stale, warning, waiting, running, never_run, healthy: the worst that applies), "
         "whether it is stale (no successful job within `staleAfter`; a failing service "
-        "can be stale too), its latest job, last success and failures in a row. Ordered "
+        "can be stale too), its latest job, last success, failures in a row and its open "
+        "alert incident (`openIncidentId`, null when none is open). Ordered "
         "worst first, then customer name, job type and module; cursor paged."
     ),
     tags=["reports"],
@@ -103,7 +104,11 @@ async def list_services(
             now=now,
             stale_after=stale_after,
         )
-        items.append(v1_service(values, health=state.value, stale=stale, now=datetime.now(UTC)))
+        item = v1_service(values, health=state.value, stale=stale, now=datetime.now(UTC))
+        # The open incident (SPEC §10.5) is read with the service, by the same statement.
+        incident = values["open_incident_id"]
+        item.openIncidentId = None if incident is None else str(incident)
+        items.append(item)
     next_position = [now, *position] if position else None
     return context.cursors.answer(request, items, next_position, binding=bound)
 
