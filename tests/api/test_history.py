@@ -134,6 +134,7 @@ async def test_a_cursor_with_other_filters_or_altered_is_a_400(client, world):
         ({"startedFrom": "2026-12-01", "startedTo": "2026-11-30"}, ["startedFrom", "startedTo"]),
         ({"limit": "0"}, ["limit"]),
         ({"limit": "1001"}, ["limit"]),
+        ({"q": "x" * 201}, ["q", "200"]),
     ],
 )
 async def test_wrong_values_are_400s_naming_parameter_and_value(client, world, params, named):

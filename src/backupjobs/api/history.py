@@ -12,88 +12,39 @@ from __future__ import annotations
 import zlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Request, Response, get
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from backupjobs.api import reportparams
 from backupjobs.api.context import AppContext
 from backupjobs.api.listing import Cursor, ItemPage, Limit
-from backupjobs.api.problems import ProblemError, problem_responses
+from backupjobs.api.problems import problem_responses
+from backupjobs.api.reportparams import ReportFilters
 from backupjobs.api.security import SECURITY, requires
 from backupjobs.auth.permissions import Permission
 from backupjobs.auth.tokens import Principal
-from backupjobs.catalog import JOB_MODULES, JOB_TYPES, STATUSES
 from backupjobs.infra.cursors import binding
 from backupjobs.store.history import JobFilters, history_page, stream_history
 from backupjobs.store.scope import TenantScope
 from backupjobs.wire.v1 import V1_JOB_FIELDS, V1Job, v1_job
 
 READ = (Permission.V3_JOBS_READ, Permission.MODERN_JOBS_READ)
-_NAME_LIMIT = 200
-CSV = "text/csv"
-NDJSON = "application/x-ndjson"
+#: The history's filters (SPEC §10.1), and the export's: the same, and its format.
+HISTORY = ("customerId", "jobType", "jobModule", "status", "startedFrom", "startedTo", "q")
+HISTORY_FILTERS = reportparams.report_filters(*HISTORY)
+EXPORT_FILTERS = reportparams.report_filters(*HISTORY, "format")
+CSV = reportparams.CSV
+NDJSON = reportparams.NDJSON
 #: Cells a spreadsheet would run as a formula start with one of these (OWASP).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: Bytes gathered before a chunk of the export is sent.
 _CHUNK = 64 * 1024
-
-_CUSTOMER_ID = QueryParameter(
-    name="customerId", description="Only these customers (repeatable).", required=False
-)
-CustomerIds = Annotated[list[str] | None, _CUSTOMER_ID]
-JobTypes = Annotated[
-    list[str] | None,
-    QueryParameter(
-        name="jobType", description="Job type codes or names (repeatable).", required=False
-    ),
-]
-JobModules = Annotated[
-    list[str] | None,
-    QueryParameter(
-        name="jobModule", description="Job module codes or names (repeatable).", required=False
-    ),
-]
-Statuses = Annotated[
-    list[str] | None,
-    QueryParameter(
-        name="status",
-        description="Status codes or names, e.g. `3` or `Failed` (repeatable).",
-        required=False,
-    ),
-]
-StartedFrom = Annotated[
-    str | None,
-    QueryParameter(
-        name="startedFrom",
-        description="Jobs whose sort time (start, or last change if not started) is at or "
-        "after this RFC 3339 time or date (midnight UTC).",
-        required=False,
-    ),
-]
-StartedTo = Annotated[
-    str | None,
-    QueryParameter(
-        name="startedTo",
-        description="Jobs whose sort time is before this RFC 3339 time or date.",
-        required=False,
-    ),
-]
-NameContains = Annotated[
-    str | None,
-    QueryParameter(
-        name="q",
-        description="A substring of the job's name, in any case.",
-        max_length=_NAME_LIMIT,
-        required=False,
-    ),
-]
 
 _JOB_EXAMPLE = {
     "jobId": "FB20250911032116214502",
@@ -119,45 +70,7 @@ _JOB_EXAMPLE = {
 }
 
 
-async def _filters(
-    context: AppContext,
-    scope: TenantScope,
-    *,
-    customerId: list[str] | None,
-    jobType: list[str] | None,
-    jobModule: list[str] | None,
-    status: list[str] | None,
-    startedFrom: str | None,
-    startedTo: str | None,
-    q: str | None,
-) -> JobFilters:
-    """The history's filters from the query, or a 400 naming the parameter and value; a
-    customer the app may not see, a 404."""
-    utc = reportparams.zone(None)
-    start = reportparams.instant("startedFrom", startedFrom, utc)
-    end = reportparams.instant("startedTo", startedTo, utc)
-    if start is not None and end is not None and start >= end:
-        raise ProblemError(
-            400,
-            f"Invalid query parameters startedFrom and startedTo: startedFrom ({startedFrom}) "
-            f"must be before startedTo ({startedTo}).",
-        )
-    filters = JobFilters(
-        customer_ids=reportparams.customer_ids(customerId),
-        job_types=reportparams.codes(JOB_TYPES, "jobType", jobType),
-        job_modules=reportparams.codes(JOB_MODULES, "jobModule", jobModule),
-        statuses=reportparams.codes(STATUSES, "status", status),
-        started_from=start,
-        started_to=end,
-        name_contains=q or None,
-    )
-    if filters.customer_ids:
-        async with context.db.read() as connection:
-            await reportparams.require_visible(connection, scope, filters.customer_ids)
-    return filters
-
-
-def _binding(principal: Principal, filters: JobFilters) -> bytes:
+def _binding(principal: Principal, filters: ReportFilters) -> bytes:
     return binding(
         "jobs",
         {
@@ -176,6 +89,7 @@ def _binding(principal: Principal, filters: JobFilters) -> bytes:
 @get(
     "/api/v1/jobs",
     guards=[requires(*READ)],
+    dependencies={"filters": HISTORY_FILTERS},
     security=SECURITY,
     responses={
         200: ResponseSpec(
@@ -200,32 +114,17 @@ async def list_jobs(
     request: Request[Any, Any, Any],
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
-    customerId: CustomerIds = None,
-    jobType: JobTypes = None,
-    jobModule: JobModules = None,
-    status: Statuses = None,
-    startedFrom: StartedFrom = None,
-    startedTo: StartedTo = None,
-    q: NameContains = None,
+    filters: NamedDependency[ReportFilters],
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Response[ItemPage[V1Job]]:
     scope = principal.tenant_scope
-    filters = await _filters(
-        context,
-        scope,
-        customerId=customerId,
-        jobType=jobType,
-        jobModule=jobModule,
-        status=status,
-        startedFrom=startedFrom,
-        startedTo=startedTo,
-        q=q,
-    )
     bound = _binding(principal, filters)
     position = context.cursors.position(cursor, binding=bound, type=tuple[datetime, str])
     async with context.db.read() as connection:
-        rows, next_position = await history_page(connection, scope, filters, position, limit=limit)
+        rows, next_position = await history_page(
+            connection, scope, filters.jobs(), position, limit=limit
+        )
     now = datetime.now(UTC)
     items = [v1_job(row._mapping, now=now) for row in rows]
     return context.cursors.answer(request, items, next_position, binding=bound)
@@ -252,15 +151,6 @@ def csv_line(job: V1Job) -> str:
 
 CSV_HEADER = ",".join(V1_JOB_FIELDS) + "\r\n"
 _json = msgspec.json.Encoder()
-
-
-def _export_format(format: str | None, accept: str) -> str:
-    if format is not None:
-        chosen = {"csv": CSV, "ndjson": NDJSON}.get(format.strip().lower())
-        if chosen is None:
-            raise reportparams.invalid("format", format, "is not an export format: csv or ndjson")
-        return chosen
-    return NDJSON if NDJSON in accept and CSV not in accept else CSV
 
 
 async def export_lines(
@@ -296,6 +186,7 @@ async def gzipped(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
 @get(
     "/api/v1/jobs/export",
     guards=[requires(*READ)],
+    dependencies={"filters": EXPORT_FILTERS},
     security=SECURITY,
     responses={
         200: ResponseSpec(
@@ -322,39 +213,17 @@ async def export_jobs(
     request: Request[Any, Any, Any],
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
-    customerId: CustomerIds = None,
-    jobType: JobTypes = None,
-    jobModule: JobModules = None,
-    status: Statuses = None,
-    startedFrom: StartedFrom = None,
-    startedTo: StartedTo = None,
-    q: NameContains = None,
-    format: Annotated[
-        str | None,
-        QueryParameter(
-            description="`csv` or `ndjson` (default: by Accept, else csv).", required=False
-        ),
-    ] = None,
+    filters: NamedDependency[ReportFilters],
 ) -> Stream:
-    media_type = _export_format(format, request.headers.get("accept", ""))
-    filters = await _filters(
-        context,
-        principal.tenant_scope,
-        customerId=customerId,
-        jobType=jobType,
-        jobModule=jobModule,
-        status=status,
-        startedFrom=startedFrom,
-        startedTo=startedTo,
-        q=q,
-    )
+    accept = request.headers.get("accept", "")
+    media_type = filters.export_type or (NDJSON if NDJSON in accept and CSV not in accept else CSV)
     extension = "csv" if media_type == CSV else "ndjson"
     today = datetime.now(UTC).date().isoformat()
     headers = {
         "Content-Disposition": f'attachment; filename="backupjobs-jobs-{today}.{extension}"',
         "Vary": "Accept, Accept-Encoding",
     }
-    lines = export_lines(context, principal.tenant_scope, filters, media_type)
+    lines = export_lines(context, principal.tenant_scope, filters.jobs(), media_type)
     body = lines
     if "gzip" in request.headers.get("accept-encoding", "").lower():
         headers["Content-Encoding"] = "gzip"

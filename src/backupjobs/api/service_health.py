@@ -8,65 +8,36 @@ judges staleness at the same moment and no service moves between pages by the cl
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import QueryParameter
 
 from backupjobs.api import reportparams
 from backupjobs.api.context import AppContext
-from backupjobs.api.history import READ, CustomerIds, JobModules, JobTypes
+from backupjobs.api.history import READ
 from backupjobs.api.listing import Cursor, ItemPage, Limit
 from backupjobs.api.problems import problem_responses
+from backupjobs.api.reportparams import ReportFilters
 from backupjobs.api.security import SECURITY, requires
 from backupjobs.auth.tokens import Principal
-from backupjobs.catalog import JOB_MODULES, JOB_TYPES
 from backupjobs.infra.cursors import binding
-from backupjobs.model.health import HEALTH_ORDER, Health, service_health
-from backupjobs.store.service_health import ServiceFilters, services_page
+from backupjobs.model.health import service_health
+from backupjobs.store.service_health import services_page
 from backupjobs.wire.v1 import V1Service, v1_service
 
-_HEALTHS = ", ".join(health.value for health in HEALTH_ORDER)
-
-Healths = Annotated[
-    list[str] | None,
-    QueryParameter(
-        name="health",
-        description=f"Only services with this health (repeatable): {_HEALTHS}.",
-        required=False,
-    ),
-]
-StaleAfter = Annotated[
-    str | None,
-    QueryParameter(
-        name="staleAfter",
-        description=(
-            "ISO 8601 duration without a successful job after which a service is stale "
-            "(default: the server's BACKUPJOBS_STALE_AFTER, 36 hours)."
-        ),
-        required=False,
-    ),
-]
-
-
-def healths(values: list[str] | None) -> tuple[Health, ...]:
-    found: list[Health] = []
-    for value in values or ():
-        try:
-            health = Health(value.strip().lower())
-        except ValueError:
-            raise reportparams.invalid("health", value, f"is not a health: {_HEALTHS}") from None
-        if health not in found:
-            found.append(health)
-    return tuple(found)
+#: The attention list's filters (SPEC §10.2).
+SERVICE_FILTERS = reportparams.report_filters(
+    "customerId", "jobType", "jobModule", "health", "staleAfter"
+)
 
 
 @get(
     "/api/v1/services",
     guards=[requires(*READ)],
+    dependencies={"filters": SERVICE_FILTERS},
     security=SECURITY,
     responses={
         200: ResponseSpec(
@@ -80,7 +51,8 @@ def healths(values: list[str] | None) -> tuple[Health, ...]:
         "Every backup service in use of the visible customers: its health (failing, "
         "stale, warning, waiting, running, never_run, healthy: the worst that applies), "
         "whether it is stale (no successful job within `staleAfter`; a failing service "
-        "can be stale too), its latest job, last success and failures in a row. Ordered "
+        "can be stale too), its latest job, last success, failures in a row and its open "
+        "alert incident (`openIncidentId`, null when none is open). Ordered "
         "worst first, then customer name, job type and module; cursor paged."
     ),
     tags=["reports"],
@@ -89,22 +61,12 @@ async def list_services(
     request: Request[Any, Any, Any],
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
-    customerId: CustomerIds = None,
-    jobType: JobTypes = None,
-    jobModule: JobModules = None,
-    health: Healths = None,
-    staleAfter: StaleAfter = None,
+    filters: NamedDependency[ReportFilters],
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Response[ItemPage[V1Service]]:
     scope = principal.tenant_scope
-    filters = ServiceFilters(
-        customer_ids=reportparams.customer_ids(customerId),
-        job_types=reportparams.codes(JOB_TYPES, "jobType", jobType),
-        job_modules=reportparams.codes(JOB_MODULES, "jobModule", jobModule),
-        healths=healths(health),
-    )
-    stale_after = reportparams.stale_after(staleAfter, context.settings.stale_after)
+    stale_after = filters.stale_after
     bound = binding(
         "services",
         reportparams.bound(
@@ -123,11 +85,10 @@ async def list_services(
     )
     now = found[0] if found else datetime.now(UTC)
     async with context.db.read() as connection:
-        await reportparams.require_visible(connection, scope, filters.customer_ids)
         rows, position = await services_page(
             connection,
             scope,
-            filters,
+            filters.services(),
             found[1:] if found else None,
             now=now,
             stale_after=stale_after,
@@ -143,7 +104,11 @@ async def list_services(
             now=now,
             stale_after=stale_after,
         )
-        items.append(v1_service(values, health=state.value, stale=stale, now=datetime.now(UTC)))
+        item = v1_service(values, health=state.value, stale=stale, now=datetime.now(UTC))
+        # The open incident (SPEC §10.5) is read with the service, by the same statement.
+        incident = values["open_incident_id"]
+        item.openIncidentId = None if incident is None else str(incident)
+        items.append(item)
     next_position = [now, *position] if position else None
     return context.cursors.answer(request, items, next_position, binding=bound)
 

@@ -9,28 +9,26 @@ answer says which (``from``, ``to``).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import QueryParameter
 
 from backupjobs.api import reportparams
 from backupjobs.api.context import AppContext
-from backupjobs.api.history import READ, CustomerIds, JobModules, JobTypes
+from backupjobs.api.history import READ
 from backupjobs.api.listing import Cursor, ItemPage, Limit
 from backupjobs.api.problems import problem_responses
+from backupjobs.api.reportparams import ReportFilters
 from backupjobs.api.security import SECURITY, requires
-from backupjobs.api.service_health import StaleAfter
 from backupjobs.auth.tokens import Principal
-from backupjobs.catalog import CUSTOMER_JOB_STATUSES, JOB_MODULES, JOB_TYPES
+from backupjobs.catalog import CUSTOMER_JOB_STATUSES
 from backupjobs.infra.cursors import binding
 from backupjobs.store.keyset import page_of
 from backupjobs.store.summary import (
     CustomerSummary,
-    DayFilters,
     Figures,
     daily,
     success_rate,
@@ -46,31 +44,11 @@ from backupjobs.wire.v1 import (
     optional_instant,
 )
 
-From = Annotated[
-    str | None,
-    QueryParameter(
-        name="from",
-        description="Start of the window: an RFC 3339 time, or a date (midnight in `tz`). "
-        "Default: 7 days before `to`.",
-        required=False,
-    ),
-]
-To = Annotated[
-    str | None,
-    QueryParameter(
-        name="to",
-        description="End of the window (excluded): an RFC 3339 time or a date. Default: now.",
-        required=False,
-    ),
-]
-Zone = Annotated[
-    str | None,
-    QueryParameter(
-        name="tz",
-        description="IANA time zone of the dates given and of the days (default UTC).",
-        required=False,
-    ),
-]
+#: The summary's filters and the daily report's (SPEC §10.3).
+SUMMARY_FILTERS = reportparams.report_filters("customerId", "from", "to", "tz", "staleAfter")
+DAILY_FILTERS = reportparams.report_filters(
+    "customerId", "jobType", "jobModule", "from", "to", "tz"
+)
 
 
 def _customer(entry: CustomerSummary) -> V1CustomerSummary:
@@ -92,6 +70,7 @@ def _customer(entry: CustomerSummary) -> V1CustomerSummary:
 @get(
     "/api/v1/summary",
     guards=[requires(*READ)],
+    dependencies={"filters": SUMMARY_FILTERS},
     security=SECURITY,
     responses={
         200: ResponseSpec(
@@ -115,41 +94,31 @@ async def get_summary(
     request: Request[Any, Any, Any],
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
-    customerId: CustomerIds = None,
-    from_: From = None,
-    to: To = None,
-    tz: Zone = None,
-    staleAfter: StaleAfter = None,
+    filters: NamedDependency[ReportFilters],
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Response[V1Summary]:
     scope = principal.tenant_scope
-    zone = reportparams.zone(tz)
     now = datetime.now(UTC)
-    start, end = reportparams.window(
-        reportparams.instant("from", from_, zone),
-        reportparams.instant("to", to, zone),
-        now=now,
-        names=("from", "to"),
-    )
-    ids = reportparams.customer_ids(customerId)
-    stale_after = reportparams.stale_after(staleAfter, context.settings.stale_after)
+    start, end = reportparams.window(filters.start, filters.end, now=now, names=("from", "to"))
+    ids = filters.customer_ids
+    stale_after = filters.stale_after
+    # The window as asked (a default one moves with the clock: every page keeps it).
     bound = binding(
         "summary",
         reportparams.bound(
             {
                 "app": principal.client_id,
                 "customerId": [str(c) for c in ids],
-                "from": from_,
-                "to": to,
-                "tz": tz,
+                "from": filters.start,
+                "to": filters.end,
+                "tz": filters.zone.key,
                 "staleAfter": stale_after,
             }
         ),
     )
     position = context.cursors.position(cursor, binding=bound, type=tuple[int, str, UUID])
     async with context.db.read() as connection:
-        await reportparams.require_visible(connection, scope, ids)
         found = await summarize(
             connection,
             scope,
@@ -203,6 +172,7 @@ def _day(entry_day: date, customer_id: UUID, figures: Figures) -> V1Day:
 @get(
     "/api/v1/daily",
     guards=[requires(*READ)],
+    dependencies={"filters": DAILY_FILTERS},
     security=SECURITY,
     responses={
         200: ResponseSpec(
@@ -224,31 +194,18 @@ async def get_daily(
     request: Request[Any, Any, Any],
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
-    customerId: CustomerIds = None,
-    jobType: JobTypes = None,
-    jobModule: JobModules = None,
-    from_: From = None,
-    to: To = None,
-    tz: Zone = None,
+    filters: NamedDependency[ReportFilters],
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Response[ItemPage[V1Day]]:
     scope = principal.tenant_scope
-    zone = reportparams.zone(tz)
+    zone = filters.zone
     now = datetime.now(UTC)
     today_ends = reportparams.instant(
         "to", (now.astimezone(zone).date() + timedelta(days=1)).isoformat(), zone
     )
     start, end = reportparams.window(
-        reportparams.instant("from", from_, zone),
-        reportparams.instant("to", to, zone) or today_ends,
-        now=now,
-        names=("from", "to"),
-    )
-    filters = DayFilters(
-        customer_ids=reportparams.customer_ids(customerId),
-        job_types=reportparams.codes(JOB_TYPES, "jobType", jobType),
-        job_modules=reportparams.codes(JOB_MODULES, "jobModule", jobModule),
+        filters.start, filters.end or today_ends, now=now, names=("from", "to")
     )
     bound = binding(
         "daily",
@@ -264,11 +221,10 @@ async def get_daily(
     )
     position = context.cursors.position(cursor, binding=bound, type=tuple[UUID, date])
     async with context.db.read() as connection:
-        await reportparams.require_visible(connection, scope, filters.customer_ids)
         entries, next_position = await daily(
             connection,
             scope,
-            filters,
+            filters.days(),
             days=_days(start, end, zone),
             zone=zone,
             position=position,

@@ -4,7 +4,8 @@
 >>> #     None, now=now, stale_after=timedelta(hours=36), limit=100)
 
 Read from ``backup_services`` alone (the latest job, the last success and failures in a
-row that ingestion keeps there) and the customers' names: never the history. The health
+row that ingestion keeps there), the customers' names and the services' open incidents
+(``alert_incidents``, by their partial unique index): never the history. The health
 is the rule of :func:`backupjobs.model.health.service_health`, written here as SQL
 (:func:`health_rank`) so that the database orders and filters by it; the two are checked
 against each other in the tests. Disabled services are left out, as in the job pages.
@@ -29,7 +30,13 @@ from backupjobs.model.health import (
 )
 from backupjobs.store.history import matching
 from backupjobs.store.keyset import SortKey, read_page
-from backupjobs.store.schema import LATEST, UtcDateTime, backup_services, customers
+from backupjobs.store.schema import (
+    LATEST,
+    UtcDateTime,
+    alert_incidents,
+    backup_services,
+    customers,
+)
 from backupjobs.store.scope import TenantScope
 
 _RUNNING = 1
@@ -75,14 +82,17 @@ def services_statement(
     scope: TenantScope, filters: ServiceFilters, *, now: datetime, stale_after: timedelta
 ) -> Select[Any]:
     """The visible services in use matching ``filters``: every ``backup_services``
-    column, ``customer_name`` and ``health_rank``."""
+    column, ``customer_name``, ``health_rank`` and ``open_incident_id`` (the service's
+    open incident, SPEC §10.5, or None: at most one, by ``ix_alert_incidents_open``)."""
     rank = health_rank(now=now, stale_after=stale_after)
     service = backup_services.c
+    incident = alert_incidents.c
     return (
         select(
             *backup_services.c,
             customers.c.name.label("customer_name"),
             rank.label("health_rank"),
+            incident.id.label("open_incident_id"),
         )
         .select_from(
             backup_services.join(
@@ -90,6 +100,15 @@ def services_statement(
                 and_(
                     customers.c.partner_id == service.partner_id,
                     customers.c.id == service.customer_id,
+                ),
+            ).outerjoin(
+                alert_incidents,
+                and_(
+                    incident.partner_id == service.partner_id,
+                    incident.customer_id == service.customer_id,
+                    incident.job_type == service.job_type,
+                    incident.job_module == service.job_module,
+                    incident.closed_at.is_(None),
                 ),
             )
         )
