@@ -16,7 +16,8 @@ An ETag digests what the page is made of besides the request's own cookies and q
 - the minute (:data:`LIVE_SECONDS`): health, windows and "today" move with the time,
   stale detection runs every minute, and a job that arrives out of order (older than its
   service's latest, so no new revision) shows in its customer's history and charts within
-  a minute rather than at once;
+  a minute rather than at once, as does an operator's change to a customer's profile (its
+  name: no new revision either);
 - the user (id and role: the navigation), the cookie behind the page's CSRF token, the
   viewer's time zone cookie, the path and query, and this program's version.
 
