@@ -155,12 +155,15 @@ async def test_another_partners_subscription_is_indistinguishable_from_none(
             await alerts_client.post(f"{WEBHOOKS}/{webhook_id}/test", headers=headers),
             await alerts_client.post(f"{WEBHOOKS}/{webhook_id}/rotate-secret", headers=headers),
             await alerts_client.get(f"{WEBHOOKS}/{webhook_id}/deliveries", headers=headers),
+            await alerts_client.get(
+                f"{WEBHOOKS}/{webhook_id}/deliveries/{delivery}", headers=headers
+            ),
             await alerts_client.post(
                 f"{WEBHOOKS}/{webhook_id}/deliveries/{delivery}/redeliver", headers=headers
             ),
             await alerts_client.delete(f"{WEBHOOKS}/{webhook_id}", headers=headers),
         ]
-        assert [a.status_code for a in answers] == [404] * 7
+        assert [a.status_code for a in answers] == [404] * 8
         details = [a.json()["detail"].replace(webhook_id, "ID") for a in answers]
         if webhook_id == missing:
             assert details == foreign_details
@@ -172,6 +175,22 @@ async def test_another_partners_subscription_is_indistinguishable_from_none(
         f"{WEBHOOKS}/{hook['id']}", headers=await owner.headers(alerts_client)
     )
     assert shown.json()["enabled"] is True
+
+
+async def test_an_id_that_is_not_one_names_no_webhook_or_delivery(alerts_client, alerts_db):
+    tenant = await make_tenant(alerts_db)
+    hook = await subscribe(alerts_client, tenant, RECEIVER, ["job.failed"])
+    headers = await tenant.headers(alerts_client)
+    for path, named in (
+        ("not-an-id", "Webhook not-an-id"),
+        ("not-an-id/deliveries", "Webhook not-an-id"),
+        (f"{hook['id']}/deliveries/not-an-id", "Delivery not-an-id"),
+        (f"{hook['id']}/deliveries/not-an-id/redeliver", "Delivery not-an-id"),
+    ):
+        method = "POST" if path.endswith("redeliver") else "GET"
+        answer = await alerts_client.request(method, f"{WEBHOOKS}/{path}", headers=headers)
+        assert answer.status_code == 404, path
+        assert answer.json()["detail"].startswith(named), answer.text
 
 
 async def test_a_customer_outside_the_apps_tenant_scope_is_not_found(alerts_client, alerts_db):

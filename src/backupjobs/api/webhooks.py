@@ -6,13 +6,15 @@ here (msgspec) so that a bad one is a 400 naming the field and what it takes.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 from litestar import Request, Response, delete, get, patch, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import Parameter
 
@@ -103,7 +105,7 @@ class DeliveryWithAttempts(Delivery):
     attemptLog: list[DeliveryAttempt]
 
 
-def _webhook(found: store.Subscription) -> Webhook:
+def _webhook_answer(found: store.Subscription) -> Webhook:
     return Webhook(
         id=found.id,
         url=found.url,
@@ -168,11 +170,51 @@ _BODY_SCHEMA = Schema(
 )
 
 
-def _parse_id(text: str, what: str = "Webhook") -> UUID:
+def _parse_id(text: str, what: str) -> UUID:
     try:
         return UUID(text)
     except ValueError:
         raise ProblemError(404, f"{what} {text} was not found.") from None
+
+
+async def _webhook_id(webhook_id: WebhookId) -> UUID:
+    """The path's webhook id: text that is not one names no webhook (a 404)."""
+    return _parse_id(webhook_id, "Webhook")
+
+
+async def _delivery_id(delivery_id: DeliveryId) -> UUID:
+    return _parse_id(delivery_id, "Delivery")
+
+
+@contextmanager
+def _answered() -> Iterator[None]:
+    """What :mod:`backupjobs.alerts.service` refuses, as a problem: a 404 for what the app
+    may not see (another partner's webhook is worded as one that does not exist), a 400
+    for a subscription it cannot take."""
+    try:
+        yield
+    except _ERRORS as error:
+        raise _problem(error) from None
+
+
+async def _webhook(
+    subscription_id: NamedDependency[UUID],
+    context: NamedDependency[AppContext],
+    principal: NamedDependency[Principal],
+) -> store.Subscription:
+    """The path's webhook, if the app's partner has it; a 404 otherwise, the same for
+    another partner's as for one that does not exist."""
+    with _answered():
+        return await service.get_subscription(context.db, principal.tenant_scope, subscription_id)
+
+
+#: What a route under ``/webhooks/{webhook_id}`` may ask for: the id (``subscription_id``),
+#: the subscription itself (``subscription``), a delivery's id (``delivery``).
+_BY_ID = {
+    "subscription_id": Provide(_webhook_id),
+    "subscription": Provide(_webhook),
+    "delivery": Provide(_delivery_id),
+}
 
 
 async def _spec(request: Request[Any, Any, Any], *, creating: bool) -> service.SubscriptionSpec:
@@ -271,7 +313,7 @@ async def create_webhook(
         )
     except _ERRORS as error:
         raise _problem(error) from None
-    return CreatedWebhook(**msgspec.structs.asdict(_webhook(made)), secret=secret)
+    return CreatedWebhook(**msgspec.structs.asdict(_webhook_answer(made)), secret=secret)
 
 
 @get(
@@ -296,33 +338,25 @@ async def list_webhooks(
             connection, principal.tenant_scope, position, limit=limit
         )
     after = None if following is None else [format_instant(following[0]), str(following[1])]
-    return context.cursors.answer(request, [_webhook(s) for s in page], after, binding=bound)
+    return context.cursors.answer(request, [_webhook_answer(s) for s in page], after, binding=bound)
 
 
 @get(
     PREFIX + "/{webhook_id:str}",
+    dependencies=_BY_ID,
     guards=_GUARD,
     security=SECURITY,
     tags=_TAGS,
     summary="Show a webhook subscription",
     responses=problem_responses(401, 403, 404, 429),
 )
-async def show_webhook(
-    webhook_id: WebhookId,
-    context: NamedDependency[AppContext],
-    principal: NamedDependency[Principal],
-) -> Webhook:
-    try:
-        found = await service.get_subscription(
-            context.db, principal.tenant_scope, _parse_id(webhook_id)
-        )
-    except _ERRORS as error:
-        raise _problem(error) from None
-    return _webhook(found)
+async def show_webhook(subscription: NamedDependency[store.Subscription]) -> Webhook:
+    return _webhook_answer(subscription)
 
 
 @patch(
     PREFIX + "/{webhook_id:str}",
+    dependencies=_BY_ID,
     guards=_GUARD,
     security=SECURITY,
     tags=_TAGS,
@@ -333,14 +367,13 @@ async def show_webhook(
     responses=problem_responses(400, 401, 403, 404, 415, 429),
 )
 async def update_webhook(
-    webhook_id: WebhookId,
+    subscription_id: NamedDependency[UUID],
     request: Request[Any, Any, Any],
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
 ) -> Webhook:
-    subscription_id = _parse_id(webhook_id)
     spec = await _spec(request, creating=False)
-    try:
+    with _answered():
         found = await service.update_subscription(
             context.db,
             principal.tenant_scope,
@@ -348,13 +381,12 @@ async def update_webhook(
             spec,
             allow_private=context.settings.webhook_allow_private,
         )
-    except _ERRORS as error:
-        raise _problem(error) from None
-    return _webhook(found)
+    return _webhook_answer(found)
 
 
 @delete(
     PREFIX + "/{webhook_id:str}",
+    dependencies=_BY_ID,
     status_code=204,
     guards=_GUARD,
     security=SECURITY,
@@ -363,18 +395,17 @@ async def update_webhook(
     responses=problem_responses(401, 403, 404, 429),
 )
 async def delete_webhook(
-    webhook_id: WebhookId,
+    subscription_id: NamedDependency[UUID],
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
 ) -> None:
-    try:
-        await service.delete_subscription(context.db, principal.tenant_scope, _parse_id(webhook_id))
-    except _ERRORS as error:
-        raise _problem(error) from None
+    with _answered():
+        await service.delete_subscription(context.db, principal.tenant_scope, subscription_id)
 
 
 @post(
     PREFIX + "/{webhook_id:str}/rotate-secret",
+    dependencies=_BY_ID,
     status_code=200,
     guards=_GUARD,
     security=SECURITY,
@@ -385,21 +416,20 @@ async def delete_webhook(
     responses=problem_responses(401, 403, 404, 429),
 )
 async def rotate_webhook_secret(
-    webhook_id: WebhookId,
+    subscription_id: NamedDependency[UUID],
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
 ) -> RotatedSecret:
-    try:
+    with _answered():
         secret, until = await service.rotate_secret(
-            context.db, context.alerts.box, principal.tenant_scope, _parse_id(webhook_id)
+            context.db, context.alerts.box, principal.tenant_scope, subscription_id
         )
-    except _ERRORS as error:
-        raise _problem(error) from None
     return RotatedSecret(secret, format_instant(until))
 
 
 @post(
     PREFIX + "/{webhook_id:str}/test",
+    dependencies=_BY_ID,
     status_code=202,
     guards=_GUARD,
     security=SECURITY,
@@ -409,20 +439,19 @@ async def rotate_webhook_secret(
     responses=problem_responses(401, 403, 404, 429),
 )
 async def test_webhook(
-    webhook_id: WebhookId,
+    subscription_id: NamedDependency[UUID],
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
 ) -> Delivery:
-    try:
-        made = await service.send_ping(context.db, principal.tenant_scope, _parse_id(webhook_id))
-    except _ERRORS as error:
-        raise _problem(error) from None
+    with _answered():
+        made = await service.send_ping(context.db, principal.tenant_scope, subscription_id)
     context.alerts.wake()
     return _delivery(made)
 
 
 @get(
     PREFIX + "/{webhook_id:str}/deliveries",
+    dependencies=_BY_ID,
     guards=_GUARD,
     security=SECURITY,
     tags=_TAGS,
@@ -430,22 +459,18 @@ async def test_webhook(
     responses=problem_responses(400, 401, 403, 404, 429),
 )
 async def list_deliveries(
-    webhook_id: WebhookId,
+    subscription: NamedDependency[store.Subscription],
     request: Request[Any, Any, Any],
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Response[ItemPage[Delivery]]:
-    subscription_id = _parse_id(webhook_id)
-    bound = binding("deliveries", {"app": principal.client_id, "webhook": str(subscription_id)})
+    bound = binding("deliveries", {"app": principal.client_id, "webhook": str(subscription.id)})
     position = context.cursors.position(cursor, binding=bound, type=tuple[datetime, UUID])
     async with context.db.read() as connection:
-        scope = principal.tenant_scope
-        if await store.get_subscription(connection, scope, subscription_id) is None:
-            raise ProblemError(404, f"Webhook {webhook_id} was not found.")
         page, following = await store.list_deliveries(
-            connection, scope, subscription_id, position, limit=limit
+            connection, principal.tenant_scope, subscription.id, position, limit=limit
         )
     after = None if following is None else [format_instant(following[0]), str(following[1])]
     return context.cursors.answer(request, [_delivery(d) for d in page], after, binding=bound)
@@ -453,6 +478,7 @@ async def list_deliveries(
 
 @get(
     PREFIX + "/{webhook_id:str}/deliveries/{delivery_id:str}",
+    dependencies=_BY_ID,
     guards=_GUARD,
     security=SECURITY,
     tags=_TAGS,
@@ -460,21 +486,19 @@ async def list_deliveries(
     responses=problem_responses(401, 403, 404, 429),
 )
 async def show_delivery(
-    webhook_id: WebhookId,
-    delivery_id: DeliveryId,
+    subscription_id: NamedDependency[UUID],
+    delivery: NamedDependency[UUID],
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
 ) -> DeliveryWithAttempts:
-    subscription_id = _parse_id(webhook_id)
-    wanted = _parse_id(delivery_id, "Delivery")
     async with context.db.read() as connection:
         scope = principal.tenant_scope
-        found = await store.get_delivery(connection, scope, subscription_id, wanted)
+        found = await store.get_delivery(connection, scope, subscription_id, delivery)
         if found is None:
             raise ProblemError(
-                404, f"Delivery {delivery_id} of webhook {webhook_id} was not found."
+                404, f"Delivery {delivery} of webhook {subscription_id} was not found."
             )
-        attempts = await store.attempts_of(connection, scope, wanted)
+        attempts = await store.attempts_of(connection, scope, delivery)
     return DeliveryWithAttempts(
         **msgspec.structs.asdict(_delivery(found)),
         attemptLog=[
@@ -493,6 +517,7 @@ async def show_delivery(
 
 @post(
     PREFIX + "/{webhook_id:str}/deliveries/{delivery_id:str}/redeliver",
+    dependencies=_BY_ID,
     status_code=202,
     guards=_GUARD,
     security=SECURITY,
@@ -502,20 +527,15 @@ async def show_delivery(
     responses=problem_responses(401, 403, 404, 429),
 )
 async def redeliver(
-    webhook_id: WebhookId,
-    delivery_id: DeliveryId,
+    subscription_id: NamedDependency[UUID],
+    delivery: NamedDependency[UUID],
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
 ) -> Delivery:
-    try:
+    with _answered():
         found = await service.redeliver(
-            context.db,
-            principal.tenant_scope,
-            _parse_id(webhook_id),
-            _parse_id(delivery_id, "Delivery"),
+            context.db, principal.tenant_scope, subscription_id, delivery
         )
-    except _ERRORS as error:
-        raise _problem(error) from None
     context.alerts.wake()
     return _delivery(found)
 
