@@ -104,11 +104,7 @@ async def list_services(
             now=now,
             stale_after=stale_after,
         )
-        item = v1_service(values, health=state.value, stale=stale, now=datetime.now(UTC))
-        # The open incident (SPEC §10.5) is read with the service, by the same statement.
-        incident = values["open_incident_id"]
-        item.openIncidentId = None if incident is None else str(incident)
-        items.append(item)
+        items.append(v1_service(values, health=state.value, stale=stale, now=datetime.now(UTC)))
     next_position = [now, *position] if position else None
     return context.cursors.answer(request, items, next_position, binding=bound)
 

@@ -134,8 +134,9 @@ _LATEST = "latest_"
 
 
 def v1_service(row: Mapping[str, Any], *, health: str, stale: bool, now: datetime) -> V1Service:
-    """The attention list's item for ``row``: a ``backup_services`` row and
-    ``customer_name``; ``health`` and ``stale`` as :mod:`backupjobs.model.health` rules."""
+    """The attention list's item for ``row``: a ``backup_services`` row,
+    ``customer_name`` and ``open_incident_id`` (the service's open alert incident, SPEC
+    §10.5, or none); ``health`` and ``stale`` as :mod:`backupjobs.model.health` rules."""
     latest = None
     if row[_LATEST + "job_id"] is not None:
         job = {
@@ -160,7 +161,7 @@ def v1_service(row: Mapping[str, Any], *, health: str, stale: bool, now: datetim
         latestJob=latest,
         lastSuccessTime=optional_instant(row["last_success_time"]),
         consecutiveFailures=row["consecutive_failures"],
-        openIncidentId=None,
+        openIncidentId=None if (incident := row["open_incident_id"]) is None else str(incident),
     )
 
 
