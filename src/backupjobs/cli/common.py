@@ -13,7 +13,7 @@ import os
 import shlex
 import shutil
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +29,8 @@ from backupjobs.catalog import CodeTable, UnknownCodeError
 from backupjobs.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
     from backupjobs.store.database import Database
 
 T = TypeVar("T")
@@ -82,6 +84,60 @@ def with_database(work: Callable[[Database], Awaitable[T]], *, migrate: bool = T
 
     with reported_errors():
         return asyncio.run(run())
+
+
+def reading(work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """``work`` in one read transaction of the configured database: most commands that show
+    something are ``found = reading(directory.list_partners)``."""
+
+    async def read(database: Database) -> T:
+        async with database.read() as connection:
+            return await work(connection)
+
+    return with_database(read)
+
+
+def writing(work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """``work`` in one write transaction of the configured database (committed if it
+    returns, rolled back if it raises)."""
+
+    async def write(database: Database) -> T:
+        async with database.write() as connection:
+            return await work(connection)
+
+    return with_database(write)
+
+
+def said(as_json: bool, answer: dict[str, Any], text: str, *, markup: bool = True) -> None:
+    """What a command did: ``answer``, one JSON object, with ``--json``; else ``text`` for
+    people (rich markup unless ``markup`` is False: text that holds names given)."""
+    if as_json:
+        emit_json(answer)
+    else:
+        console.print(text, markup=markup)
+
+
+def listed_plainly(
+    found: Sequence[T],
+    as_json: bool,
+    key: str,
+    as_object: Callable[[T], dict[str, Any]],
+    nothing: str,
+) -> bool:
+    """A list command's output when it is not a table: with ``--json``, one object
+    ``{key: [as_object(item), ...]}``; else, when ``found`` is empty, ``nothing``. True if
+    printed so; False leaves the table to the caller::
+
+        if listed_plainly(found, as_json, "partners", _partner_json, "No partners."):
+            return
+    """
+    if as_json:
+        emit_json({key: [as_object(item) for item in found]})
+        return True
+    if not found:
+        console.print(nothing)
+        return True
+    return False
 
 
 def confirm(question: str, yes: bool) -> None:

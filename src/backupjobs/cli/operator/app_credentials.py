@@ -3,7 +3,6 @@ app's credentials, commands of the ``apps`` group."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +21,10 @@ from backupjobs.cli.common import (
     isoformat,
     minute_text,
     now,
+    reading,
+    said,
     with_database,
+    writing,
 )
 from backupjobs.cli.operator.apps import ClientIdOption, group, print_secret
 from backupjobs.store.database import Database
@@ -38,11 +40,9 @@ def add_secret(
 ) -> None:
     """Add a client secret (shown only now); the app's other secrets stay valid."""
 
-    async def work(database: Database) -> app_registry.IssuedSecret:
-        async with database.write() as connection:
-            return await app_registry.add_secret(connection, client_id, years=years, now=now())
-
-    secret = with_database(work)
+    secret = writing(
+        lambda connection: app_registry.add_secret(connection, client_id, years=years, now=now())
+    )
     if as_json:
         emit_json(
             {
@@ -69,7 +69,7 @@ def remove_secret(
     Tokens issued with it live on until they expire.
     """
     if not yes:
-        app = with_database(_described(client_id))
+        app = _described(client_id)
         found = next((secret for secret in app.secrets if secret.id == secret_id), None)
         if found is None:
             raise fail(f"app {client_id} has no secret {secret_id}")
@@ -79,15 +79,12 @@ def remove_secret(
             yes,
         )
 
-    async def work(database: Database) -> None:
-        async with database.write() as connection:
-            await app_registry.remove_secret(connection, client_id, secret_id)
-
-    with_database(work)
-    if as_json:
-        emit_json({"clientId": client_id, "secretId": secret_id, "removed": True})
-    else:
-        console.print(f"Removed secret {secret_id} of app {client_id}")
+    writing(lambda connection: app_registry.remove_secret(connection, client_id, secret_id))
+    said(
+        as_json,
+        {"clientId": client_id, "secretId": secret_id, "removed": True},
+        f"Removed secret {secret_id} of app {client_id}",
+    )
 
 
 @group.command("add-certificate")
@@ -169,7 +166,7 @@ def remove_certificate(
     Tokens issued with it live on until they expire.
     """
     if not yes:
-        app = with_database(_described(client_id))
+        app = _described(client_id)
         wanted = certificate_registry.normalize_thumbprint(thumbprint)
         match = next(
             (c for c in app.certificates if wanted in (c.thumbprint, c.thumbprint_sha256)), None
@@ -191,17 +188,12 @@ def remove_certificate(
 
     with_database(work)
     wanted = certificate_registry.normalize_thumbprint(thumbprint)
-    if as_json:
-        emit_json({"clientId": client_id, "thumbprint": wanted, "removed": True})
-    else:
-        console.print(f"Removed certificate {wanted} of app {client_id}")
+    said(
+        as_json,
+        {"clientId": client_id, "thumbprint": wanted, "removed": True},
+        f"Removed certificate {wanted} of app {client_id}",
+    )
 
 
-def _described(
-    client_id: str,
-) -> Callable[[Database], Awaitable[app_registry.AppDetails]]:
-    async def work(database: Database) -> app_registry.AppDetails:
-        async with database.read() as connection:
-            return await app_registry.describe_app(connection, client_id)
-
-    return work
+def _described(client_id: str) -> app_registry.AppDetails:
+    return reading(lambda connection: app_registry.describe_app(connection, client_id))

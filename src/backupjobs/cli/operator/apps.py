@@ -22,7 +22,9 @@ from backupjobs.cli.common import (
     now,
     parse_uuid,
     plural,
+    reading,
     with_database,
+    writing,
 )
 from backupjobs.store.database import Database
 
@@ -54,19 +56,17 @@ def create(
         raise fail(str(error), 2) from None
     scope = [parse_uuid(c, "--customer") for c in customer] if customer else None
 
-    async def work(database: Database) -> tuple[str, app_registry.IssuedSecret]:
-        async with database.write() as connection:
-            return await app_registry.register_app(
-                connection,
-                partner_id,
-                name,
-                permissions,
-                customer_ids=scope,
-                secret_years=secret_years,
-                now=now(),
-            )
-
-    client_id, secret = with_database(work)
+    client_id, secret = writing(
+        lambda connection: app_registry.register_app(
+            connection,
+            partner_id,
+            name,
+            permissions,
+            customer_ids=scope,
+            secret_years=secret_years,
+            now=now(),
+        )
+    )
     if as_json:
         emit_json(
             {
@@ -158,11 +158,9 @@ def list_apps(
     """App registrations and their credentials (ids, expiry, last use; never a secret)."""
     partner_id = parse_uuid(partner, "--partner") if partner else None
 
-    async def work(database: Database) -> list[app_registry.AppDetails]:
-        async with database.read() as connection:
-            return await app_registry.describe_apps(connection, partner_id=partner_id)
-
-    found = with_database(work)
+    found = reading(
+        lambda connection: app_registry.describe_apps(connection, partner_id=partner_id)
+    )
     at = now()
     if as_json:
         emit_json({"apps": [_app_json(app, at) for app in found]})
@@ -177,11 +175,7 @@ def list_apps(
 def show(client_id: ClientIdOption, as_json: JsonFlag = False) -> None:
     """One app registration and its credentials (never a secret)."""
 
-    async def work(database: Database) -> app_registry.AppDetails:
-        async with database.read() as connection:
-            return await app_registry.describe_app(connection, client_id)
-
-    found = with_database(work)
+    found = reading(lambda connection: app_registry.describe_app(connection, client_id))
     if as_json:
         emit_json(_app_json(found, now()))
     else:
@@ -295,11 +289,7 @@ def delete(client_id: ClientIdOption, yes: YesFlag = False, as_json: JsonFlag = 
     if not yes:
         confirm(f"Remove {_removal_text(with_database(preview))}?", yes)
 
-    async def work(database: Database) -> app_registry.AppRemoval:
-        async with database.write() as connection:
-            return await app_registry.delete_app(connection, client_id)
-
-    removal = with_database(work)
+    removal = writing(lambda connection: app_registry.delete_app(connection, client_id))
     if as_json:
         emit_json(
             {

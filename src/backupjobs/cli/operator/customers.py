@@ -20,11 +20,15 @@ from backupjobs.cli.common import (
     fail,
     id_column,
     isoformat,
+    listed_plainly,
     minute_text,
     now,
     parse_uuid,
     plural,
+    reading,
+    said,
     with_database,
+    writing,
 )
 from backupjobs.model import DEFAULT_MANAGEMENT_MODE, CustomerProfile, Tenant
 from backupjobs.store import directory
@@ -120,10 +124,11 @@ def create(
             return await directory.describe_customer(connection, created)
 
     customer = with_database(work)
-    if as_json:
-        emit_json(_customer_json(customer))
-    else:
-        console.print(f"Created customer [bold]{customer.name}[/bold]: {customer.id}")
+    said(
+        as_json,
+        _customer_json(customer),
+        f"Created customer [bold]{customer.name}[/bold]: {customer.id}",
+    )
 
 
 def _customer_json(customer: CustomerInfo) -> dict[str, Any]:
@@ -151,16 +156,8 @@ def list_customers(
     """Customers, by partner then name, with how many backup services each has."""
     partner_id = parse_uuid(partner, "--partner") if partner else None
 
-    async def work(database: Database) -> list[CustomerInfo]:
-        async with database.read() as connection:
-            return await directory.list_customers(connection, partner_id=partner_id)
-
-    found = with_database(work)
-    if as_json:
-        emit_json({"customers": [_customer_json(customer) for customer in found]})
-        return
-    if not found:
-        console.print("No customers.")
+    found = reading(lambda connection: directory.list_customers(connection, partner_id=partner_id))
+    if listed_plainly(found, as_json, "customers", _customer_json, "No customers."):
         return
     table = Table("name", id_column("id"), id_column("partner"), "services", "created", box=None)
     for customer in found:
@@ -210,11 +207,9 @@ def update(
             2,
         )
 
-    async def work(database: Database) -> tuple[CustomerInfo, CustomerInfo]:
-        async with database.write() as connection:
-            return await directory.update_customer(connection, wanted, changes)
-
-    before, after = with_database(work)
+    before, after = writing(
+        lambda connection: directory.update_customer(connection, wanted, changes)
+    )
     changed = CustomerChanges.differences(before, after)
     if as_json:
         emit_json(
@@ -282,11 +277,7 @@ def delete(customer_id: IdOption, yes: YesFlag = False, as_json: JsonFlag = Fals
     if not yes:
         confirm(f"Remove {_removal_text(with_database(preview))}?", yes)
 
-    async def work(database: Database) -> CustomerRemoval:
-        async with database.write() as connection:
-            return await directory.delete_customer(connection, wanted)
-
-    removal = with_database(work)
+    removal = writing(lambda connection: directory.delete_customer(connection, wanted))
     orphaned = list(removal.apps_left_without_customers)
     if as_json:
         emit_json(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -11,13 +11,16 @@ from rich.text import Text
 from backupjobs.cli.common import (
     JsonFlag,
     console,
-    emit_json,
     id_column,
     isoformat,
+    listed_plainly,
     minute_text,
     now,
     parse_uuid,
+    reading,
+    said,
     with_database,
+    writing,
 )
 from backupjobs.store import directory
 from backupjobs.store.database import Database
@@ -38,39 +41,29 @@ def create(
             return str(await directory.create_partner(connection, name, now=now()))
 
     partner_id = with_database(work)
-    if as_json:
-        emit_json({"id": partner_id, "name": name.strip()})
-    else:
-        console.print(f"Created partner [bold]{name.strip()}[/bold]: {partner_id}")
+    said(
+        as_json,
+        {"id": partner_id, "name": name.strip()},
+        f"Created partner [bold]{name.strip()}[/bold]: {partner_id}",
+    )
+
+
+def _partner_json(partner: PartnerInfo) -> dict[str, Any]:
+    return {
+        "id": str(partner.id),
+        "name": partner.name,
+        "createdAt": isoformat(partner.created_at),
+        "customers": partner.customers,
+        "apps": partner.apps,
+    }
 
 
 @group.command("list")
 def list_partners(as_json: JsonFlag = False) -> None:
     """Partners, by name, with how many customers and apps each has."""
 
-    async def work(database: Database) -> list[PartnerInfo]:
-        async with database.read() as connection:
-            return await directory.list_partners(connection)
-
-    found = with_database(work)
-    if as_json:
-        emit_json(
-            {
-                "partners": [
-                    {
-                        "id": str(partner.id),
-                        "name": partner.name,
-                        "createdAt": isoformat(partner.created_at),
-                        "customers": partner.customers,
-                        "apps": partner.apps,
-                    }
-                    for partner in found
-                ]
-            }
-        )
-        return
-    if not found:
-        console.print("No partners.")
+    found = reading(directory.list_partners)
+    if listed_plainly(found, as_json, "partners", _partner_json, "No partners."):
         return
     table = Table("name", id_column("id"), "customers", "apps", "created", box=None)
     for partner in found:
@@ -93,14 +86,10 @@ def rename(
     """Rename a partner."""
     partner_id = parse_uuid(partner, "--id")
 
-    async def work(database: Database) -> str:
-        async with database.write() as connection:
-            return await directory.rename_partner(connection, partner_id, name)
-
-    previous = with_database(work)
-    if as_json:
-        emit_json({"id": str(partner_id), "name": name.strip(), "previousName": previous})
-    else:
-        console.print(
-            f"Renamed partner {partner_id}: {previous!r} -> {name.strip()!r}", markup=False
-        )
+    previous = writing(lambda connection: directory.rename_partner(connection, partner_id, name))
+    said(
+        as_json,
+        {"id": str(partner_id), "name": name.strip(), "previousName": previous},
+        f"Renamed partner {partner_id}: {previous!r} -> {name.strip()!r}",
+        markup=False,
+    )

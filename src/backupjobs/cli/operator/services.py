@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
 import typer
 from rich.table import Table
@@ -14,14 +15,15 @@ from backupjobs.cli.common import (
     console,
     emit_json,
     isoformat,
+    listed_plainly,
     minute_text,
     now,
     parse_code,
     parse_uuid,
-    with_database,
+    reading,
+    writing,
 )
 from backupjobs.store import directory
-from backupjobs.store.database import Database
 from backupjobs.store.directory import Enabling, ServiceInfo
 
 group = typer.Typer(help="Backup services of a customer.", no_args_is_help=True)
@@ -46,6 +48,31 @@ def _service(customer_id: str, job_type: int, job_module: int) -> str:
     )
 
 
+def _key(customer: str, job_type: str, job_module: str) -> tuple[UUID, int, int]:
+    """The service the options name: customer id, job type and module codes."""
+    return (
+        parse_uuid(customer, "--customer"),
+        parse_code(JOB_TYPES, job_type),
+        parse_code(JOB_MODULES, job_module),
+    )
+
+
+def _tell(key: tuple[UUID, int, int], said: str, as_json: bool, **outcome: bool) -> None:
+    """What ``enable`` or ``disable`` did: one JSON object, or a line for people."""
+    customer_id, type_code, module_code = key
+    if as_json:
+        emit_json(
+            {
+                "customerId": str(customer_id),
+                "jobType": type_code,
+                "jobModule": module_code,
+                **outcome,
+            }
+        )
+        return
+    console.print(f"{said} {_service(str(customer_id), type_code, module_code)}", markup=False)
+
+
 @group.command("enable")
 def enable(
     customer: CustomerOption,
@@ -58,35 +85,21 @@ def enable(
     A new service shows as a placeholder row until it runs; one enabled again shows with
     its latest job.
     """
-    customer_id = parse_uuid(customer, "--customer")
-    type_code = parse_code(JOB_TYPES, job_type)
-    module_code = parse_code(JOB_MODULES, job_module)
-
-    async def work(database: Database) -> Enabling:
-        async with database.write() as connection:
-            return await directory.enable_service(
-                connection, customer_id, type_code, module_code, now=now()
-            )
-
-    done = with_database(work)
-    if as_json:
-        emit_json(
-            {
-                "customerId": str(customer_id),
-                "jobType": type_code,
-                "jobModule": module_code,
-                "created": done is Enabling.CREATED,
-                "changed": done is not Enabling.UNCHANGED,
-                "enabled": True,
-            }
-        )
-        return
+    key = _key(customer, job_type, job_module)
+    done = writing(lambda connection: directory.enable_service(connection, *key, now=now()))
     said = {
         Enabling.CREATED: "Enabled",
         Enabling.RE_ENABLED: "Enabled again (its history and latest job show again):",
         Enabling.UNCHANGED: "Already enabled:",
     }[done]
-    console.print(f"{said} {_service(str(customer_id), type_code, module_code)}", markup=False)
+    _tell(
+        key,
+        said,
+        as_json,
+        created=done is Enabling.CREATED,
+        changed=done is not Enabling.UNCHANGED,
+        enabled=True,
+    )
 
 
 @group.command("disable")
@@ -101,30 +114,11 @@ def disable(
     The v3 and Modern job pages leave it out from the next request. Jobs reported for it
     later are still recorded; services enable brings it back.
     """
-    customer_id = parse_uuid(customer, "--customer")
-    type_code = parse_code(JOB_TYPES, job_type)
-    module_code = parse_code(JOB_MODULES, job_module)
-
-    async def work(database: Database) -> bool:
-        async with database.write() as connection:
-            return await directory.disable_service(
-                connection, customer_id, type_code, module_code, now=now()
-            )
-
-    changed = with_database(work)
-    if as_json:
-        emit_json(
-            {
-                "customerId": str(customer_id),
-                "jobType": type_code,
-                "jobModule": module_code,
-                "changed": changed,
-                "enabled": False,
-            }
-        )
-        return
-    said = "Disabled" if changed else "Already disabled:"
-    console.print(f"{said} {_service(str(customer_id), type_code, module_code)}", markup=False)
+    key = _key(customer, job_type, job_module)
+    changed = writing(lambda connection: directory.disable_service(connection, *key, now=now()))
+    _tell(
+        key, "Disabled" if changed else "Already disabled:", as_json, changed=changed, enabled=False
+    )
 
 
 def _service_json(service: ServiceInfo) -> dict[str, Any]:
@@ -166,18 +160,12 @@ def list_services(
     customer_id = parse_uuid(customer, "--customer") if customer else None
     partner_id = parse_uuid(partner, "--partner") if partner else None
 
-    async def work(database: Database) -> list[ServiceInfo]:
-        async with database.read() as connection:
-            return await directory.list_services(
-                connection, customer_id=customer_id, partner_id=partner_id
-            )
-
-    found = with_database(work)
-    if as_json:
-        emit_json({"services": [_service_json(service) for service in found]})
-        return
-    if not found:
-        console.print("No services.")
+    found = reading(
+        lambda connection: directory.list_services(
+            connection, customer_id=customer_id, partner_id=partner_id
+        )
+    )
+    if listed_plainly(found, as_json, "services", _service_json, "No services."):
         return
     table = Table("customer", "job type", "job module", "state", "latest job", box=None)
     for service in found:

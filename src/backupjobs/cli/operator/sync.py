@@ -29,12 +29,16 @@ from backupjobs.cli.common import (
     fail,
     id_column,
     isoformat,
+    listed_plainly,
     minute_text,
     now,
     parse_uuid,
     plural,
+    reading,
+    said,
     settings,
     with_database,
+    writing,
 )
 from backupjobs.log import configure_logging
 from backupjobs.model.durations import parse_duration as parse_iso_duration
@@ -181,18 +185,13 @@ def add(
         created_at=now(),
     )
 
-    async def work(database: Database) -> None:
-        async with database.write() as connection:
-            await upstreams.add_upstream(connection, upstream)
-
-    with_database(work)
-    if as_json:
-        emit_json(_upstream_json(upstream))
-    else:
-        console.print(
-            f"Added upstream [bold]{upstream.name}[/bold] for partner {partner_id}: "
-            f"{upstream.base_url}, every {_duration_text(upstream.interval_seconds)}"
-        )
+    writing(lambda connection: upstreams.add_upstream(connection, upstream))
+    said(
+        as_json,
+        _upstream_json(upstream),
+        f"Added upstream [bold]{upstream.name}[/bold] for partner {partner_id}: "
+        f"{upstream.base_url}, every {_duration_text(upstream.interval_seconds)}",
+    )
 
 
 @group.command("list")
@@ -203,16 +202,8 @@ def list_upstreams(
     """Upstreams, by name."""
     partner_id = parse_uuid(partner, "--partner") if partner else None
 
-    async def work(database: Database) -> list[Upstream]:
-        async with database.read() as connection:
-            return await upstreams.list_upstreams(connection, partner_id=partner_id)
-
-    found = with_database(work)
-    if as_json:
-        emit_json({"upstreams": [_upstream_json(upstream) for upstream in found]})
-        return
-    if not found:
-        console.print("No upstreams.")
+    found = reading(lambda connection: upstreams.list_upstreams(connection, partner_id=partner_id))
+    if listed_plainly(found, as_json, "upstreams", _upstream_json, "No upstreams."):
         return
     table = Table(
         "name",
@@ -338,17 +329,13 @@ def remove(
     upstream = with_database(look)
     confirm(f"Remove upstream {upstream.name!r} of partner {upstream.partner_id}?", yes or as_json)
 
-    async def work(database: Database) -> int:
-        async with database.write() as connection:
-            return await upstreams.remove_upstream(connection, upstream)
-
-    removed = with_database(work)
-    if as_json:
-        emit_json({"partnerId": str(upstream.partner_id), "name": upstream.name, "runs": removed})
-    else:
-        console.print(
-            f"Removed upstream {upstream.name!r} and {plural(removed, 'run')}", markup=False
-        )
+    removed = writing(lambda connection: upstreams.remove_upstream(connection, upstream))
+    said(
+        as_json,
+        {"partnerId": str(upstream.partner_id), "name": upstream.name, "runs": removed},
+        f"Removed upstream {upstream.name!r} and {plural(removed, 'run')}",
+        markup=False,
+    )
 
 
 def _outcome_json(outcome: RunOutcome) -> dict[str, Any]:
@@ -495,11 +482,7 @@ def status(as_json: JsonFlag = False) -> None:
         return rows
 
     rows = with_database(work)
-    if as_json:
-        emit_json({"upstreams": rows})
-        return
-    if not rows:
-        console.print("No upstreams.")
+    if listed_plainly(rows, as_json, "upstreams", dict, "No upstreams."):
         return
     table = Table(
         "name", "last run", "status", "new", "updated", "errors", "last success", "next", box=None

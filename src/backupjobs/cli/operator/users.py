@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -14,10 +14,14 @@ from backupjobs.cli.common import (
     JsonFlag,
     console,
     emit_json,
+    listed_plainly,
     minute_text,
     now,
     parse_uuid,
+    reading,
+    said,
     with_database,
+    writing,
 )
 from backupjobs.store.database import Database
 
@@ -65,35 +69,24 @@ def create(
     _issued(with_database(work), as_json, "Created dashboard user")
 
 
+def _user_json(user: User) -> dict[str, Any]:
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "role": user.role.value,
+        "disabled": user.disabled_at is not None,
+        "mustChangePassword": user.must_change_password,
+        "createdAt": user.created_at.isoformat(),
+    }
+
+
 @group.command("list")
 def list_users(partner: Partner, as_json: JsonFlag = False) -> None:
     """The partner's dashboard users."""
     partner_id = parse_uuid(partner, "--partner")
 
-    async def work(database: Database) -> list[User]:
-        async with database.read() as connection:
-            return await users.list_users(connection, partner_id)
-
-    found = with_database(work)
-    if as_json:
-        emit_json(
-            {
-                "users": [
-                    {
-                        "id": str(user.id),
-                        "email": user.email,
-                        "role": user.role.value,
-                        "disabled": user.disabled_at is not None,
-                        "mustChangePassword": user.must_change_password,
-                        "createdAt": user.created_at.isoformat(),
-                    }
-                    for user in found
-                ]
-            }
-        )
-        return
-    if not found:
-        console.print("No dashboard users.")
+    found = reading(lambda connection: users.list_users(connection, partner_id))
+    if listed_plainly(found, as_json, "users", _user_json, "No dashboard users."):
         return
     table = Table("email", "role", "state", "created", box=None)
     for user in found:
@@ -113,15 +106,12 @@ def disable(partner: Partner, email: Email, as_json: JsonFlag = False) -> None:
     """Disable a user: it cannot sign in, and its sessions end now."""
     partner_id = parse_uuid(partner, "--partner")
 
-    async def work(database: Database) -> User:
-        async with database.write() as connection:
-            return await users.disable_user(connection, partner_id, email, now=now())
-
-    user = with_database(work)
-    if as_json:
-        emit_json({"id": str(user.id), "email": user.email, "disabled": True})
-    else:
-        console.print(f"Disabled dashboard user {user.email}; its sessions are ended.")
+    user = writing(lambda connection: users.disable_user(connection, partner_id, email, now=now()))
+    said(
+        as_json,
+        {"id": str(user.id), "email": user.email, "disabled": True},
+        f"Disabled dashboard user {user.email}; its sessions are ended.",
+    )
 
 
 @group.command("reset-password")
