@@ -1,12 +1,14 @@
-"""``$filter`` of the history feed: parsed, refused with reasons, built into bound SQL."""
+"""``$filter`` of the history feed: parsed, refused with reasons, built into bound SQL, and
+tested on rows already read (the report sets' computed rows)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from uuid import UUID
 
 import pytest
 from sqlalchemy import DateTime, Integer, String, Uuid, column
 
 from backupjobs.api.odata_filter import (
+    DATE,
     DATETIME,
     GUID,
     INT,
@@ -15,7 +17,11 @@ from backupjobs.api.odata_filter import (
     FilterProperty,
     Junction,
     Literal,
+    ValueProperty,
+    bounds,
+    conjuncts,
     parse_filter,
+    to_predicate,
     to_sql,
 )
 from backupjobs.api.problems import ProblemError
@@ -112,3 +118,169 @@ def test_what_odata_has_and_this_does_not_is_501(text):
         to_sql(parse_filter(text), PROPERTIES)
     assert raised.value.status == 501
     assert "not implemented" in raised.value.detail
+
+
+# --- over rows already read (the report sets' rows, computed rather than stored) ----------
+
+ROW_PROPERTIES = {
+    "customerName": ValueProperty(STRING),
+    "jobStatusName": ValueProperty(STRING, convert=str.title),
+    "services": ValueProperty(INT),
+    "lastSuccessTime": ValueProperty(DATETIME, nullable=True),
+    "date": ValueProperty(DATE),
+    "customerId": ValueProperty(GUID),
+}
+FIRST = UUID("00000000-0000-0000-0000-000000000001")
+SECOND = UUID("00000000-0000-0000-0000-000000000002")
+ROWS = {
+    "acme": {
+        "customerName": "Acme",
+        "jobStatusName": "Failed",
+        "services": 3,
+        "lastSuccessTime": datetime(2026, 11, 30, 22, 0, tzinfo=UTC),
+        "date": date(2026, 11, 30),
+        "customerId": FIRST,
+    },
+    "bolt": {
+        "customerName": "Bolt",
+        "jobStatusName": "Finished",
+        "services": 0,
+        "lastSuccessTime": None,
+        "date": date(2026, 12, 1),
+        "customerId": SECOND,
+    },
+}
+
+
+def matching(text: str) -> list[str]:
+    test = to_predicate(parse_filter(text), ROW_PROPERTIES)
+    return [name for name, row in ROWS.items() if test(row)]
+
+
+@pytest.mark.parametrize(
+    ("text", "matches"),
+    [
+        ("customerName eq 'Acme'", ["acme"]),
+        ("customerName eq 'acme'", []),  # case matters, as in SQL on PostgreSQL
+        ("customerName ne 'Acme'", ["bolt"]),
+        ("customerName lt 'B'", ["acme"]),
+        ("customerName ge 'Bolt'", ["bolt"]),
+        ("jobStatusName eq 'failed'", ["acme"]),  # the property's convert reads the literal
+    ],
+)
+def test_strings_compare_as_written(text, matches):
+    assert matching(text) == matches
+
+
+@pytest.mark.parametrize(
+    ("text", "matches"),
+    [
+        ("services eq 3", ["acme"]),
+        ("services ne 3", ["bolt"]),
+        ("services lt 3", ["bolt"]),
+        ("services le 3", ["acme", "bolt"]),
+        ("services ge 1", ["acme"]),
+        ("services gt 3", []),
+    ],
+)
+def test_numbers_compare_as_numbers(text, matches):
+    assert matching(text) == matches
+
+
+@pytest.mark.parametrize(
+    ("text", "matches"),
+    [
+        ("date eq 2026-11-30", ["acme"]),
+        ("date ne 2026-11-30", ["bolt"]),
+        ("date lt 2026-12-01", ["acme"]),
+        ("date ge 2026-12-01", ["bolt"]),
+        ("lastSuccessTime ge 2026-11-30T23:00:00+01:00", ["acme"]),  # 22:00 UTC
+        ("lastSuccessTime lt 2026-11-30T22:00:00Z", []),
+    ],
+)
+def test_dates_and_times_compare_as_instants(text, matches):
+    assert matching(text) == matches
+
+
+@pytest.mark.parametrize(
+    ("text", "matches"),
+    [
+        ("lastSuccessTime eq null", ["bolt"]),
+        ("lastSuccessTime ne null", ["acme"]),
+        # As in SQL: ne holds for a null value, every other comparison with null is false.
+        ("lastSuccessTime ne 2026-11-30T22:00:00Z", ["bolt"]),
+        ("lastSuccessTime lt 2030-01-01T00:00:00Z", ["acme"]),
+    ],
+)
+def test_null_equals_only_null(text, matches):
+    assert matching(text) == matches
+
+
+@pytest.mark.parametrize(
+    ("text", "matches"),
+    [
+        ("services ge 1 and customerName eq 'Acme'", ["acme"]),
+        ("services ge 1 and customerName eq 'Bolt'", []),
+        ("services ge 1 or customerName eq 'Bolt'", ["acme", "bolt"]),
+        ("customerName eq 'Bolt' or services eq 3 and date eq 2026-12-01", ["bolt"]),
+        ("(customerName eq 'Bolt' or services eq 3) and date eq 2026-12-01", ["bolt"]),
+        (f"customerId eq {FIRST} or customerId eq {SECOND}", ["acme", "bolt"]),
+    ],
+)
+def test_and_binds_tighter_than_or_over_rows(text, matches):
+    assert matching(text) == matches
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "said"),
+    [
+        ("not (services eq 3)", 501, "'not' at 0 is not implemented"),
+        ("services eq 'three'", 400, "services is Edm.Int32 or Edm.Int64; 'three' is not"),
+        ("date eq 2026-11-30T00:00:00Z", 400, "date is Edm.Date"),
+        ("customerName eq 7", 400, "customerName is Edm.String"),
+        ("lastSuccessTime lt null", 400, "null compares with eq or ne only"),
+        ("jobs eq 1", 400, "'jobs' is not a filterable property"),
+    ],
+)
+def test_a_filter_the_rows_cannot_be_tested_by_is_refused(text, status, said):
+    with pytest.raises(ProblemError) as refused:
+        to_predicate(parse_filter(text), ROW_PROPERTIES)
+    assert refused.value.status == status
+    assert said in refused.value.detail
+    assert refused.value.target == "$filter"
+
+
+def test_the_conjuncts_are_the_comparisons_under_and_alone():
+    node = parse_filter(
+        "date ge 2026-11-01 and (services eq 1 or services eq 2) and date lt 2026-12-01"
+    )
+    assert [(c.property, c.operator) for c in conjuncts(node)] == [
+        ("date", "ge"),
+        ("date", "lt"),
+    ]
+    assert conjuncts(parse_filter("date ge 2026-11-01 or services eq 1")) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high"),
+    [
+        ("date ge 2026-11-01 and date lt 2026-12-01", date(2026, 11, 1), date(2026, 12, 1)),
+        ("date gt 2026-11-01 and date le 2026-12-01", date(2026, 11, 2), date(2026, 12, 2)),
+        ("date eq 2026-11-05", date(2026, 11, 5), date(2026, 11, 6)),
+        ("date ge 2026-11-01 and date ge 2026-11-10", date(2026, 11, 10), None),
+        ("date ge 2026-11-01 or date lt 2026-12-01", None, None),  # no bound under or
+        ("services eq 1", None, None),
+    ],
+)
+def test_bounds_are_the_days_every_match_lies_in(text, low, high):
+    assert bounds(parse_filter(text), "date", ROW_PROPERTIES)[:2] == (low, high)
+
+
+def test_bounds_name_the_customers_every_match_is_one_of():
+    def equal(text: str) -> frozenset[UUID] | None:
+        return bounds(parse_filter(text), "customerId", ROW_PROPERTIES)[2]
+
+    assert equal(f"customerId eq {FIRST} and date ge 2026-11-01") == {FIRST}
+    assert equal(f"customerId eq {FIRST} and customerId eq {SECOND}") == frozenset()
+    assert equal(f"customerId eq {FIRST} or customerId eq {SECOND}") is None
+    assert equal("date ge 2026-11-01") is None

@@ -1,6 +1,9 @@
+import socket
+
 import asyncpg
 import pytest
 import sqlalchemy.exc
+from jinja2 import TemplateNotFound
 
 from backupjobs.store.database import database_unavailable
 
@@ -39,3 +42,39 @@ def test_outages_and_busy_databases_are_unavailable(error):
 )
 def test_bugs_are_not_unavailability(error):
     assert not database_unavailable(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        FileNotFoundError(2, "No such file or directory"),
+        PermissionError(13, "Permission denied"),
+        IsADirectoryError(21, "Is a directory"),
+        TemplateNotFound("dashboard/missing.html"),
+        OSError("disk full"),
+    ],
+)
+def test_a_file_error_outside_the_driver_is_not_unavailability(error):
+    with pytest.raises(OSError) as raised:  # with a traceback, as a handler's would have
+        raise error
+    assert not database_unavailable(raised.value)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConnectionResetError(),
+        BrokenPipeError(),
+        socket.gaierror(-2, "Name or service not known"),
+        wrapped(ConnectionResetError()),
+    ],
+)
+def test_network_errors_are_unavailable(error):
+    assert database_unavailable(error)
+
+
+async def test_an_os_error_the_driver_raises_connecting_is_unavailable(tmp_path):
+    # asyncpg: a Unix socket that is gone is a FileNotFoundError.
+    with pytest.raises(FileNotFoundError) as raised:
+        await asyncpg.connect(host=str(tmp_path / "no-server"), user="root", database="test")
+    assert database_unavailable(raised.value)

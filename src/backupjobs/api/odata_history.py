@@ -29,7 +29,7 @@ from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from sqlalchemy import func, select
 
-from backupjobs.api import odata, odata_reports
+from backupjobs.api import odata, odata_report_sets, odata_reports
 from backupjobs.api.context import AppContext
 from backupjobs.api.odata_filter import (
     DATETIME,
@@ -53,7 +53,7 @@ from backupjobs.wire.v1 import V1Job, v1_job
 
 #: The service root; its routes are under a router there (``app.py``).
 ROOT = ODATA_SERVICE_ROOTS[1]
-NAMESPACE = odata_reports.NAMESPACE
+NAMESPACE = odata_report_sets.NAMESPACE
 JOB_ENTITY = f"{NAMESPACE}.Job"
 JOBS_SET = "Jobs"
 READ = (Permission.V3_JOBS_READ, Permission.MODERN_JOBS_READ)
@@ -350,7 +350,7 @@ def _csdl() -> bytes:
         for name in PROPERTIES
     ]
     qualified = f"{NAMESPACE}.{container}"
-    reports = odata_reports.REPORT_SETS
+    reports = odata_report_sets.REPORT_SETS
     return _document(
         [
             '<EntityType Name="Job">',
@@ -378,7 +378,7 @@ def _csdl() -> bytes:
                 for line in _description(f"{qualified}/{entity_set.name}", entity_set.description)
             ),
             *_description(
-                f"{odata_reports.DAILY_OUTCOMES.qualified}/date",
+                f"{odata_report_sets.DAILY_OUTCOMES.qualified}/date",
                 "The calendar day in the time zone of the custom query option tz (an IANA "
                 "name); UTC when the request has none.",
             ),
@@ -423,7 +423,10 @@ async def history_root(
         context=f"{base}{ROOT}/$metadata",
         value=[
             odata.EntitySetLink(name=name, kind="EntitySet", url=name)
-            for name in (JOBS_SET, *(entity_set.name for entity_set in odata_reports.REPORT_SETS))
+            for name in (
+                JOBS_SET,
+                *(entity_set.name for entity_set in odata_report_sets.REPORT_SETS),
+            )
         ],
     )
     return odata.answer(document, negotiated)

@@ -19,12 +19,15 @@ Both are in key order (``customerId``; ``customerId`` then ``date``) and page by
 at the first page's time) or days (``DailyOutcomes``: the window of the first page) of the
 whole read, bound to the app, the filter and the parameters. Days are calendar days in the
 custom query option ``tz`` (an IANA name; UTC when absent), which ``$metadata`` states.
+
+This module reads the rows and serves the routes; the sets as ``$metadata`` declares them
+are :mod:`.odata_report_sets`, a page of computed rows (options, ``$skiptoken``, next
+link) is :mod:`.odata_report_pages`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -35,162 +38,38 @@ from litestar.di import NamedDependency
 
 from backupjobs.api import odata, reportparams
 from backupjobs.api.context import AppContext
-from backupjobs.api.odata_filter import (
-    DATE,
-    DATETIME,
-    GUID,
-    INT,
-    STRING,
-    Node,
-    ValueProperty,
-    bounds,
-    parse_filter,
-    to_predicate,
+from backupjobs.api.odata_filter import Node, bounds, to_predicate
+from backupjobs.api.odata_report_pages import (
+    OPTIONS,
+    ORDERBY,
+    SKIPTOKEN,
+    Row,
+    answer_page,
+    check_order,
+    custom_option,
+    everything,
+    filter_of,
+    skiptoken_of,
 )
-from backupjobs.api.problems import ODATA_SERVICE_ROOTS, ProblemError, odata_error_responses
+from backupjobs.api.odata_report_sets import (
+    CUSTOMERS,
+    DAILY_OUTCOMES,
+    FILTER,
+    STATUS_PROPERTIES,
+)
+from backupjobs.api.problems import ProblemError, odata_error_responses
 from backupjobs.api.security import SECURITY, requires
 from backupjobs.auth.permissions import Permission
 from backupjobs.auth.tokens import Principal
-from backupjobs.catalog import CUSTOMER_JOB_STATUSES, STATUSES, CodeTable, UnknownCodeError
-from backupjobs.infra.cursors import InvalidCursorError, binding
+from backupjobs.catalog import CUSTOMER_JOB_STATUSES
+from backupjobs.infra.cursors import binding
 from backupjobs.store.summary import DayFilters, daily, summarize
-from backupjobs.wire.v1 import optional_instant
 
-ROOT = ODATA_SERVICE_ROOTS[1]
-NAMESPACE = "Backupjobs.History"
 READ = (Permission.V3_JOBS_READ, Permission.MODERN_JOBS_READ)
-SELECT, ORDERBY, FILTER, SKIPTOKEN = "$select", "$orderby", "$filter", "$skiptoken"
-OPTIONS = (*odata.COLLECTION_OPTIONS, SELECT, ORDERBY, FILTER, SKIPTOKEN)
 #: The custom query options: the days' time zone, the stale threshold.
 TZ, STALE_AFTER = "tz", "staleAfter"
 #: Rows read from the store at a time while filtering, counting or skipping.
 _BATCH = odata.MAX_PAGE_SIZE
-
-Row = dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Property:
-    name: str
-    edm: str
-    nullable: bool = False
-    #: How ``$filter`` reads it (None: not filterable).
-    filter: ValueProperty | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ReportSet:
-    """An entity set of the feed whose rows are computed: its names, properties and key."""
-
-    name: str
-    entity: str
-    properties: tuple[Property, ...]
-    key: tuple[str, ...]
-    description: str
-
-    @property
-    def qualified(self) -> str:
-        return f"{NAMESPACE}.{self.entity}"
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(p.name for p in self.properties)
-
-    @property
-    def filterable(self) -> dict[str, ValueProperty]:
-        return {p.name: p.filter for p in self.properties if p.filter is not None}
-
-    def csdl(self) -> list[str]:
-        """The entity type, as ``$metadata`` declares it."""
-        return [
-            f'<EntityType Name="{self.entity}">',
-            "<Key>",
-            *(f'<PropertyRef Name="{name}"/>' for name in self.key),
-            "</Key>",
-            *(
-                f'<Property Name="{p.name}" Type="{p.edm}" Nullable="{str(p.nullable).lower()}"/>'
-                for p in self.properties
-            ),
-            "</EntityType>",
-        ]
-
-
-def _display_of(table: CodeTable) -> Any:
-    """A name of a code as the rows hold it: the catalog's display name (any spelling the
-    catalog knows, any case)."""
-
-    def convert(name: str) -> str:
-        try:
-            return table.parse(name).display
-        except UnknownCodeError as error:
-            raise ProblemError(
-                400, f"Invalid query option $filter: {error}.", target=FILTER
-            ) from None
-
-    return convert
-
-
-def _counts(name: str, edm: str = "Edm.Int64", nullable: bool = False) -> Property:
-    return Property(name, edm, nullable, ValueProperty(INT, nullable=nullable))
-
-
-CUSTOMERS = ReportSet(
-    "Customers",
-    "Customer",
-    (
-        Property("customerId", "Edm.Guid", filter=ValueProperty(GUID)),
-        Property("customerName", "Edm.String", filter=ValueProperty(STRING)),
-        Property("jobStatus", "Edm.Int32", filter=ValueProperty(INT)),
-        Property(
-            "jobStatusName",
-            "Edm.String",
-            filter=ValueProperty(STRING, convert=_display_of(CUSTOMER_JOB_STATUSES)),
-        ),
-        _counts("services", "Edm.Int32"),
-        _counts("failingServices", "Edm.Int32"),
-        _counts("staleServices", "Edm.Int32"),
-        _counts("backupSizeBytes"),
-        Property(
-            "lastSuccessTime", "Edm.DateTimeOffset", True, ValueProperty(DATETIME, nullable=True)
-        ),
-    ),
-    ("customerId",),
-    "Each visible customer with its health now, as /api/v1/summary gives it: jobStatus "
-    "(as in the Modern API's customers) and its name, its services in use, the failing "
-    "and the stale ones (stale after the custom query option staleAfter, an ISO 8601 "
-    "duration, default the server's), the sum of their latest jobs' bytes and the last "
-    "successful job's time.",
-)
-
-
-def _status_property(display: str) -> str:
-    return "jobs" + "".join(word.capitalize() for word in display.split())
-
-
-#: ``DailyOutcomes``' job counts by status: a property per catalog status.
-STATUS_PROPERTIES: dict[int, str] = {s.code: _status_property(s.display) for s in STATUSES}
-
-DAILY_OUTCOMES = ReportSet(
-    "DailyOutcomes",
-    "DailyOutcome",
-    (
-        Property("customerId", "Edm.Guid", filter=ValueProperty(GUID)),
-        Property("date", "Edm.Date", filter=ValueProperty(DATE)),
-        _counts("jobs"),
-        _counts("backupSizeBytes"),
-        _counts("durationSeconds"),
-        *(_counts(name) for name in STATUS_PROPERTIES.values()),
-    ),
-    ("customerId", "date"),
-    "One entry per visible customer and calendar day, as /api/v1/daily gives it: the jobs "
-    "started that day, by status (jobsFinished, jobsFailed, ...), their bytes and seconds. "
-    "Days are calendar days in the time zone of the custom query option tz (an IANA name "
-    "such as Europe/Berlin); without it, in UTC. The days read are those that $filter "
-    "bounds with and (date ge 2026-11-01 and date lt 2026-12-01); without a bound, the "
-    "last 7 days up to today.",
-)
-
-REPORT_SETS = (CUSTOMERS, DAILY_OUTCOMES)
 
 
 # --- the rows ----------------------------------------------------------------------------
@@ -284,160 +163,7 @@ def _window(node: Node | None, zone: ZoneInfo, now: datetime) -> tuple[date, dat
     return first, past_last - timedelta(days=1)
 
 
-# --- the request -------------------------------------------------------------------------
-
-
-def _select(entity_set: ReportSet, text: str | None) -> tuple[str, ...] | None:
-    if text is None or text.strip() == "*":
-        return None
-    chosen = tuple(part.strip() for part in text.split(","))
-    unknown = [name for name in chosen if name not in entity_set.names]
-    if unknown or not chosen:
-        raise ProblemError(
-            400,
-            f"Invalid query option $select: {', '.join(map(repr, unknown)) or 'nothing'} is "
-            f"not a property of {entity_set.entity}; properties: {', '.join(entity_set.names)}.",
-            target=SELECT,
-        )
-    return chosen
-
-
-def _check_order(entity_set: ReportSet, text: str | None) -> None:
-    """Only the key order is served (it is the order rows are computed in)."""
-    if text is None:
-        return
-    canonical = [" ".join(part.split()) for part in text.split(",")]
-    accepted = [[name, f"{name} asc"] for name in entity_set.key]
-    if len(canonical) > len(accepted) or any(
-        given not in spellings for given, spellings in zip(canonical, accepted, strict=False)
-    ):
-        raise ProblemError(
-            501,
-            f"Ordering by {text!r} is not implemented; {entity_set.name} is in the order of "
-            f"its key: {', '.join(f'{name} asc' for name in entity_set.key)}.",
-            target=ORDERBY,
-        )
-
-
-def _custom(query: odata.QueryParameters, name: str) -> str | None:
-    """A custom query option's value. The same value twice is once: a client that adds its
-    own options to every request (Power Query's ``Query``) may add them to a next link,
-    which keeps them already."""
-    values = {value for given, value in query if given == name}
-    if len(values) > 1:
-        raise ProblemError(
-            400, f"The query option {name} is given more than once, with different values.",
-            target=name,
-        )  # fmt: skip
-    return values.pop() if values else None
-
-
-def _render(value: Any) -> Any:
-    """A value as the JSON reports write it (times as ``/api/v1``'s, in UTC)."""
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime):  # before date: a datetime is a date
-        return optional_instant(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
-async def _answer(
-    request: Request[Any, Any, Any],
-    context: AppContext,
-    entity_set: ReportSet,
-    rows: Callable[[Any], AsyncIterator[Row]],
-    *,
-    given: Mapping[str, str],
-    query: odata.QueryParameters,
-    negotiated: odata.Negotiated,
-    bound: bytes,
-    fixed: tuple[Any, ...],
-    after: tuple[Any, ...] | None,
-    predicate: Callable[[Mapping[str, Any]], bool],
-) -> Response[Any]:
-    """A page of ``entity_set``: the rows of ``rows(after)`` that match, after ``$skip``,
-    within ``$top``, with ``$count`` and a next link whose ``$skiptoken`` holds ``fixed``
-    (what every page of the read shares) and the last row's key."""
-    options = odata.collection_options(
-        [(name, value) for name, value in query if name.lower() in odata.COLLECTION_OPTIONS],
-        max_page_size=negotiated.max_page_size or odata.MAX_PAGE_SIZE,
-    )
-    selected = _select(entity_set, given.get(SELECT))
-    to_skip = options.skip if after is None else 0
-    page: list[Row] = []
-    more = False
-    total = 0  # $count: every matching row, whatever $skip, $top and the page
-    async for row in rows(None if options.count else after):
-        if not predicate(row):
-            continue
-        total += 1
-        if after is not None and tuple(row[name] for name in entity_set.key) <= after:
-            continue
-        if to_skip:
-            to_skip -= 1
-        elif len(page) < options.page_size:
-            page.append(row)
-        else:
-            more = True
-            if not options.count:
-                break
-    remaining = None if options.top is None else options.top - len(page)
-    next_url = None
-    if more and page and (remaining is None or remaining > 0):
-        last = page[-1]
-        token = context.cursors.codec.encode(
-            [*fixed, *(last[name] for name in entity_set.key)], binding=bound
-        )
-        pairs = [
-            (name, value)
-            for name, value in query
-            if name.lower() not in (odata.SKIP, odata.TOP, SKIPTOKEN)
-        ]
-        if remaining is not None:
-            pairs.append((odata.TOP, str(remaining)))
-        pairs.append((SKIPTOKEN, token))
-        next_url = odata.link(context.settings.public_url, request.scope["path"], pairs)
-    names = selected or entity_set.names
-    full = negotiated.metadata == odata.FULL_METADATA
-    fragment = entity_set.name if selected is None else f"{entity_set.name}({','.join(selected)})"
-    body = odata.Feed(
-        context=None
-        if negotiated.metadata == odata.NO_METADATA
-        else f"{context.settings.public_url}{ROOT}/$metadata#{fragment}",
-        count=total if options.count else None,
-        next_link=next_url,
-        value=[
-            {
-                **({"@odata.type": f"#{entity_set.qualified}"} if full else {}),
-                **{name: _render(row[name]) for name in names},
-            }
-            for row in page
-        ],
-    )
-    return odata.answer(body, negotiated)
-
-
-def _filter(given: Mapping[str, str]) -> Node | None:
-    text = given.get(FILTER)
-    return None if text is None else parse_filter(text)
-
-
-def _everything(row: Mapping[str, Any]) -> bool:
-    return True
-
-
-def _skiptoken(context: AppContext, token: str, bound: bytes, kind: type[Any]) -> Any:
-    try:
-        return context.cursors.codec.decode(token, binding=bound, type=kind)
-    except InvalidCursorError as error:
-        raise ProblemError(
-            400,
-            f"Invalid query option $skiptoken: {error}. A skiptoken is valid only in the "
-            "next link that gave it, with the same $filter and custom query options.",
-            target=SKIPTOKEN,
-        ) from None
+# --- the routes --------------------------------------------------------------------------
 
 
 _ERRORS = odata_error_responses(400, 401, 403, 406, 412, 429, 501)
@@ -466,11 +192,11 @@ async def history_customers(
     query = odata.query_of(request)
     given = odata.system_options(query, OPTIONS)
     negotiated = odata.negotiate(request.scope["headers"], given.get(odata.FORMAT))
-    _check_order(CUSTOMERS, given.get(ORDERBY))
-    node = _filter(given)
-    predicate = _everything if node is None else to_predicate(node, CUSTOMERS.filterable)
+    check_order(CUSTOMERS, given.get(ORDERBY))
+    node = filter_of(given)
+    predicate = everything if node is None else to_predicate(node, CUSTOMERS.filterable)
     stale_after = reportparams.stale_after(
-        _custom(query, STALE_AFTER), context.settings.stale_after
+        custom_option(query, STALE_AFTER), context.settings.stale_after
     )
     bound = binding(
         "odata-customers",
@@ -481,7 +207,7 @@ async def history_customers(
     if token is None:
         now = datetime.now(UTC)
     else:
-        now, customer_id = _skiptoken(context, token, bound, tuple[datetime, UUID])
+        now, customer_id = skiptoken_of(context, token, bound, tuple[datetime, UUID])
         after = (customer_id,)
 
     customer_ids = None if node is None else bounds(node, "customerId", CUSTOMERS.filterable)[2]
@@ -489,7 +215,7 @@ async def history_customers(
     def rows(_after: Any) -> AsyncIterator[Row]:
         return _customers(context, principal, now, stale_after, customer_ids)
 
-    return await _answer(
+    return await answer_page(
         request, context, CUSTOMERS, rows, given=given, query=query, negotiated=negotiated,
         bound=bound, fixed=(now,), after=after, predicate=predicate,
     )  # fmt: skip
@@ -513,10 +239,10 @@ async def history_daily_outcomes(
     query = odata.query_of(request)
     given = odata.system_options(query, OPTIONS)
     negotiated = odata.negotiate(request.scope["headers"], given.get(odata.FORMAT))
-    _check_order(DAILY_OUTCOMES, given.get(ORDERBY))
-    zone = reportparams.zone(_custom(query, TZ))
-    node = _filter(given)
-    predicate = _everything if node is None else to_predicate(node, DAILY_OUTCOMES.filterable)
+    check_order(DAILY_OUTCOMES, given.get(ORDERBY))
+    zone = reportparams.zone(custom_option(query, TZ))
+    node = filter_of(given)
+    predicate = everything if node is None else to_predicate(node, DAILY_OUTCOMES.filterable)
     customer_ids = (
         None if node is None else bounds(node, "customerId", DAILY_OUTCOMES.filterable)[2]
     )
@@ -528,7 +254,7 @@ async def history_daily_outcomes(
     if token is None:
         first, last = _window(node, zone, datetime.now(UTC))
     else:
-        first, last, customer_id, day = _skiptoken(
+        first, last, customer_id, day = skiptoken_of(
             context, token, bound, tuple[date, date, UUID, date]
         )
         after = (customer_id, day)
@@ -541,7 +267,7 @@ async def history_daily_outcomes(
         async for row in _days(context, principal, filters, days, zone, start):
             yield row
 
-    return await _answer(
+    return await answer_page(
         request, context, DAILY_OUTCOMES, rows, given=given, query=query,
         negotiated=negotiated, bound=bound, fixed=(first, last), after=after,
         predicate=predicate,

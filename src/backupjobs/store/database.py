@@ -20,6 +20,7 @@ a connection of its own (:attr:`Database.listen_options`).
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -50,6 +51,10 @@ _SQLITE_BEGIN = "backupjobs_sqlite_begin"
 # insufficient resources, operator intervention (shutdown, starting up).
 _UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
 _SQLITE_BUSY = ("database is locked", "database table is locked", "unable to open")
+# OSErrors about reaching a server, whoever raised them (``TimeoutError`` is one too).
+_UNREACHABLE = ConnectionError | TimeoutError | socket.gaierror | socket.herror
+# The drivers' packages: any OSError raised inside them is about the database's server.
+_DRIVER_MODULES = ("asyncpg.", "aiosqlite.")
 # SQLSTATEs of a transaction PostgreSQL aborted so that others could go on: deadlock
 # detected, serialization failure. Run again, it succeeds.
 _RETRY_SQLSTATES = ("40P01", "40001")
@@ -64,12 +69,21 @@ _READY = Query(lambda p: select(p["ready"].label("ready")), {"ready": Integer()}
 
 def database_unavailable(error: BaseException) -> bool:
     """True if ``error`` says the database cannot be reached or is busy, so that a retry
-    later may succeed (as opposed to a request or a program that is wrong)."""
+    later may succeed (as opposed to a request or a program that is wrong).
+
+    An ``OSError`` counts only when it is about reaching a server: a connection error
+    (refused, reset, aborted), a name that does not resolve, a timeout, or any ``OSError``
+    the driver raised while connecting (asyncpg raises ``FileNotFoundError`` for a Unix
+    socket that is gone, and a bare ``OSError`` when every address refused). Any other
+    ``OSError`` (a file a handler could not open, Jinja's ``TemplateNotFound``) is a fault
+    of this program, answered 500 and never logged as an outage.
+    """
     if isinstance(
-        error,
-        OSError | TimeoutError | sqlalchemy.exc.TimeoutError | asyncpg.PostgresConnectionError,
+        error, _UNREACHABLE | sqlalchemy.exc.TimeoutError | asyncpg.PostgresConnectionError
     ):
         return True
+    if isinstance(error, OSError):
+        return _raised_by_driver(error)
     if isinstance(error, asyncpg.InterfaceError | asyncpg.PostgresError):
         return _unavailable_sqlstate(error)
     if isinstance(error, sqlalchemy.exc.DBAPIError):
@@ -80,6 +94,17 @@ def database_unavailable(error: BaseException) -> bool:
             return database_unavailable(cause)
         message = str(error.orig).lower()
         return any(busy in message for busy in _SQLITE_BUSY)
+    return False
+
+
+def _raised_by_driver(error: OSError) -> bool:
+    """Whether ``error`` was raised inside a database driver (a frame of its modules)."""
+    traceback = error.__traceback__
+    while traceback is not None:
+        module = traceback.tb_frame.f_globals.get("__name__", "")
+        if isinstance(module, str) and module.startswith(_DRIVER_MODULES):
+            return True
+        traceback = traceback.tb_next
     return False
 
 

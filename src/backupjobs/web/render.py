@@ -3,9 +3,9 @@ token its forms post back.
 
 A template that cannot be rendered (missing, or including one that is) is a fault of this
 program: :func:`page` raises :class:`BrokenTemplateError`, which the application answers
-with its 500 problem. Jinja's own ``TemplateNotFound`` must not get that far: it is an
-``OSError``, which the API's error handler takes for a database that cannot be reached
-(a 503 "retry later", and an outage in the log).
+with its 500 problem and the template named in the log. (Jinja's own ``TemplateNotFound``
+is an ``OSError``, but not one about reaching the database: it would be a 500 too, never
+an outage; see :func:`~backupjobs.store.database.database_unavailable`.)
 """
 
 from __future__ import annotations

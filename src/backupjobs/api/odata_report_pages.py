@@ -1,0 +1,186 @@
+"""Pages of a report set whose rows are computed (:mod:`.odata_reports`): the request's
+options read (``$select``, ``$orderby``, ``$filter``, custom query options), the matching
+rows counted, skipped and cut into a page, and the next link's signed ``$skiptoken``.
+
+>>> # return await answer_page(request, context, CUSTOMERS, rows, given=given, ...)
+
+Rows come in key order; a ``$skiptoken`` holds what every page of the read shares and the
+last row's key, bound to the app, the filter and the parameters (:func:`skiptoken_of`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from litestar import Request, Response
+
+from backupjobs.api import odata
+from backupjobs.api.context import AppContext
+from backupjobs.api.odata_filter import Node, parse_filter
+from backupjobs.api.odata_report_sets import FILTER, ReportSet
+from backupjobs.api.problems import ODATA_SERVICE_ROOTS, ProblemError
+from backupjobs.infra.cursors import InvalidCursorError
+from backupjobs.wire.v1 import optional_instant
+
+ROOT = ODATA_SERVICE_ROOTS[1]
+SELECT, ORDERBY, SKIPTOKEN = "$select", "$orderby", "$skiptoken"
+#: The system query options a report set reads.
+OPTIONS = (*odata.COLLECTION_OPTIONS, SELECT, ORDERBY, FILTER, SKIPTOKEN)
+
+Row = dict[str, Any]
+
+
+def _select(entity_set: ReportSet, text: str | None) -> tuple[str, ...] | None:
+    if text is None or text.strip() == "*":
+        return None
+    chosen = tuple(part.strip() for part in text.split(","))
+    unknown = [name for name in chosen if name not in entity_set.names]
+    if unknown or not chosen:
+        raise ProblemError(
+            400,
+            f"Invalid query option $select: {', '.join(map(repr, unknown)) or 'nothing'} is "
+            f"not a property of {entity_set.entity}; properties: {', '.join(entity_set.names)}.",
+            target=SELECT,
+        )
+    return chosen
+
+
+def check_order(entity_set: ReportSet, text: str | None) -> None:
+    """Only the key order is served (it is the order rows are computed in)."""
+    if text is None:
+        return
+    canonical = [" ".join(part.split()) for part in text.split(",")]
+    accepted = [[name, f"{name} asc"] for name in entity_set.key]
+    if len(canonical) > len(accepted) or any(
+        given not in spellings for given, spellings in zip(canonical, accepted, strict=False)
+    ):
+        raise ProblemError(
+            501,
+            f"Ordering by {text!r} is not implemented; {entity_set.name} is in the order of "
+            f"its key: {', '.join(f'{name} asc' for name in entity_set.key)}.",
+            target=ORDERBY,
+        )
+
+
+def custom_option(query: odata.QueryParameters, name: str) -> str | None:
+    """A custom query option's value. The same value twice is once: a client that adds its
+    own options to every request (Power Query's ``Query``) may add them to a next link,
+    which keeps them already."""
+    values = {value for given, value in query if given == name}
+    if len(values) > 1:
+        raise ProblemError(
+            400, f"The query option {name} is given more than once, with different values.",
+            target=name,
+        )  # fmt: skip
+    return values.pop() if values else None
+
+
+def _render(value: Any) -> Any:
+    """A value as the JSON reports write it (times as ``/api/v1``'s, in UTC)."""
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):  # before date: a datetime is a date
+        return optional_instant(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+async def answer_page(
+    request: Request[Any, Any, Any],
+    context: AppContext,
+    entity_set: ReportSet,
+    rows: Callable[[Any], AsyncIterator[Row]],
+    *,
+    given: Mapping[str, str],
+    query: odata.QueryParameters,
+    negotiated: odata.Negotiated,
+    bound: bytes,
+    fixed: tuple[Any, ...],
+    after: tuple[Any, ...] | None,
+    predicate: Callable[[Mapping[str, Any]], bool],
+) -> Response[Any]:
+    """A page of ``entity_set``: the rows of ``rows(after)`` that match, after ``$skip``,
+    within ``$top``, with ``$count`` and a next link whose ``$skiptoken`` holds ``fixed``
+    (what every page of the read shares) and the last row's key."""
+    options = odata.collection_options(
+        [(name, value) for name, value in query if name.lower() in odata.COLLECTION_OPTIONS],
+        max_page_size=negotiated.max_page_size or odata.MAX_PAGE_SIZE,
+    )
+    selected = _select(entity_set, given.get(SELECT))
+    to_skip = options.skip if after is None else 0
+    page: list[Row] = []
+    more = False
+    total = 0  # $count: every matching row, whatever $skip, $top and the page
+    async for row in rows(None if options.count else after):
+        if not predicate(row):
+            continue
+        total += 1
+        if after is not None and tuple(row[name] for name in entity_set.key) <= after:
+            continue
+        if to_skip:
+            to_skip -= 1
+        elif len(page) < options.page_size:
+            page.append(row)
+        else:
+            more = True
+            if not options.count:
+                break
+    remaining = None if options.top is None else options.top - len(page)
+    next_url = None
+    if more and page and (remaining is None or remaining > 0):
+        last = page[-1]
+        token = context.cursors.codec.encode(
+            [*fixed, *(last[name] for name in entity_set.key)], binding=bound
+        )
+        pairs = [
+            (name, value)
+            for name, value in query
+            if name.lower() not in (odata.SKIP, odata.TOP, SKIPTOKEN)
+        ]
+        if remaining is not None:
+            pairs.append((odata.TOP, str(remaining)))
+        pairs.append((SKIPTOKEN, token))
+        next_url = odata.link(context.settings.public_url, request.scope["path"], pairs)
+    names = selected or entity_set.names
+    full = negotiated.metadata == odata.FULL_METADATA
+    fragment = entity_set.name if selected is None else f"{entity_set.name}({','.join(selected)})"
+    body = odata.Feed(
+        context=None
+        if negotiated.metadata == odata.NO_METADATA
+        else f"{context.settings.public_url}{ROOT}/$metadata#{fragment}",
+        count=total if options.count else None,
+        next_link=next_url,
+        value=[
+            {
+                **({"@odata.type": f"#{entity_set.qualified}"} if full else {}),
+                **{name: _render(row[name]) for name in names},
+            }
+            for row in page
+        ],
+    )
+    return odata.answer(body, negotiated)
+
+
+def filter_of(given: Mapping[str, str]) -> Node | None:
+    text = given.get(FILTER)
+    return None if text is None else parse_filter(text)
+
+
+def everything(row: Mapping[str, Any]) -> bool:
+    return True
+
+
+def skiptoken_of(context: AppContext, token: str, bound: bytes, kind: type[Any]) -> Any:
+    try:
+        return context.cursors.codec.decode(token, binding=bound, type=kind)
+    except InvalidCursorError as error:
+        raise ProblemError(
+            400,
+            f"Invalid query option $skiptoken: {error}. A skiptoken is valid only in the "
+            "next link that gave it, with the same $filter and custom query options.",
+            target=SKIPTOKEN,
+        ) from None
