@@ -23,6 +23,11 @@ less 9 hours of its own at the end; in New York the nearest midnight is 5 or 4 h
 away. So at most half of each day's quarter-hours are read, and none of the other days'.
 ``/daily`` with jobType or jobModule filters reads ``job_outcomes`` alone (the days are
 per customer, not per service).
+
+A summary's services' figures (failing, stale, bytes, last success) are added up by the
+database, a row per customer, and its jobStatus comes from the summary of its services
+that its row keeps (:func:`backupjobs.model.health.summary_job_status`), as the customer
+lists' does: no row per service reaches Python.
 """
 
 from __future__ import annotations
@@ -53,8 +58,8 @@ from backupjobs.model.health import (
     CUSTOMER_SEVERITY,
     FAILED_STATUSES,
     CustomerJobStatus,
-    customer_job_status,
-    is_stale,
+    ServicesSummary,
+    summary_job_status,
 )
 from backupjobs.store.history import matching
 from backupjobs.store.outcomes import DAY_QUARTERS, quarter_of, quarter_start
@@ -66,6 +71,7 @@ from backupjobs.store.schema import (
     job_outcomes,
 )
 from backupjobs.store.scope import TenantScope
+from backupjobs.store.service_health import stale_condition
 
 FINISHED = 2
 #: Statuses of a completed job: the denominator of a success rate.
@@ -160,16 +166,26 @@ async def summarize(
     first, past_last = quarter_window(start, end)
     service = backup_services.c
     visible = scope.conditions.allows(customers.c.partner_id, customers.c.id)
+    # One row per customer, its services added up here; its jobStatus from the summary
+    # of its services its row keeps (the rule of customer_job_status).
+    failing = service[LATEST + "status"].in_(sorted(FAILED_STATUSES))
+    stale = stale_condition(now=now, stale_after=stale_after)
+    summary_columns = (
+        customers.c.services_enabled,
+        customers.c.services_ran,
+        customers.c.services_problems,
+        customers.c.services_oldest_change,
+    )
     rows = await connection.execute(
         select(
             customers.c.id,
             customers.c.name,
-            service.customer_id,
-            service.enabled_at,
-            service[LATEST + "status"],
-            service[LATEST + "last_modify_time"],
-            service[LATEST + "backup_size_bytes"],
-            service.last_success_time,
+            *summary_columns,
+            func.count(service.customer_id),
+            func.sum(case((failing, 1), else_=0)),
+            func.sum(case((stale, 1), else_=0)),
+            func.sum(service[LATEST + "backup_size_bytes"]),
+            func.max(service.last_success_time),
         )
         .select_from(
             customers.outerjoin(
@@ -182,32 +198,20 @@ async def summarize(
             )
         )
         .where(visible, matching(customers.c.id, customer_ids))
+        .group_by(customers.c.id, customers.c.name, *summary_columns)
     )
     found: dict[UUID, CustomerSummary] = {}
-    states: dict[UUID, list[tuple[int | None, datetime | None]]] = {}
-    for customer_id, name, has_service, enabled, status, modified, size, success in rows:
-        entry = found.get(customer_id)
-        if entry is None:
-            entry = found[customer_id] = CustomerSummary(
-                customer_id, name, CustomerJobStatus.NOT_AVAILABLE, Figures(), 0, 0, 0, 0, None
-            )
-            states[customer_id] = []
-        if has_service is None:
-            continue
-        states[customer_id].append((status, modified))
-        entry.services += 1
-        entry.failing_services += status in FAILED_STATUSES
-        entry.stale_services += is_stale(
-            status, last_success=success, since=enabled, now=now, stale_after=stale_after
-        )
-        entry.backup_size_bytes += size or 0
-        if success is not None and (
-            entry.last_success_time is None or success > entry.last_success_time
-        ):
-            entry.last_success_time = success
-    for customer_id, entry in found.items():
-        entry.job_status = customer_job_status(
-            states[customer_id], now=now, stale_after=stale_after
+    for customer_id, name, *kept, services, failing_n, stale_n, size, success in rows:
+        found[customer_id] = CustomerSummary(
+            customer_id,
+            name,
+            summary_job_status(ServicesSummary(*kept), now=now, stale_after=stale_after),
+            Figures(),
+            services,
+            int(failing_n or 0),
+            int(stale_n or 0),
+            int(size or 0),
+            success,
         )
     counted = await _outcomes_in(connection, scope, customer_ids, [first, past_last])
     for (customer_id, _), figures in counted.items():
