@@ -50,6 +50,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
     values,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -295,9 +296,6 @@ async def daily(
     return page, [last.customer_id, last.day] if more else None
 
 
-_SUMS = (job_outcomes.c.jobs, job_outcomes.c.backup_size_bytes, job_outcomes.c.duration_seconds)
-
-
 def _day_boundaries(days: Sequence[date], zone: ZoneInfo) -> list[int]:
     """The quarter-hours where each of ``days`` (consecutive) starts, and where the last
     ends: a quarter-hour belongs to the day its start is on in ``zone``. (With an offset
@@ -353,21 +351,14 @@ async def _outcomes_in(
     boundary and its midnight from ``job_outcomes``, each added to its own span and taken
     from its day's (see the module's docstring). With ``job_types`` or ``job_modules``,
     everything comes from ``job_outcomes``."""
-    found: dict[tuple[UUID, int], Figures] = {}
-
-    def add(customer_id: UUID, span: int, sign: int, row: Sequence[Any]) -> None:
-        if span < 0:
-            return
-        figures = found.setdefault((customer_id, span), Figures())
-        status, jobs, size, seconds = row
-        figures.add(status, sign * int(jobs), sign * int(size), sign * int(seconds))
-
     visible = customers.c
     allowed = (
         scope.conditions.allows(visible.partner_id, visible.id),
         matching(visible.id, customer_ids),
     )
     by_service = bool(job_types or job_modules)
+    #: (customer, span, status, jobs, bytes, seconds) to add up, netted by the database.
+    parts: list[Any] = []
     if by_service:
         midnights = list(bounds)
         partial = [(bounds[0], bounds[-1])]
@@ -377,15 +368,14 @@ async def _outcomes_in(
         partial = [(min(b, m), max(b, m)) for b, m in zip(bounds, midnights, strict=True)]
         if midnights[0] < midnights[-1]:
             day = customer_days.c
-            owner = _span_of(day.day, [m // DAY_QUARTERS for m in midnights])
-            days = await connection.execute(
+            parts.append(
                 select(
                     day.customer_id,
-                    owner,
+                    _span_of(day.day, [m // DAY_QUARTERS for m in midnights]).label("span"),
                     day.status,
-                    func.sum(day.jobs),
-                    func.sum(day.backup_size_bytes),
-                    func.sum(day.duration_seconds),
+                    day.jobs,
+                    day.backup_size_bytes,
+                    day.duration_seconds,
                 )
                 .select_from(
                     customers.join(
@@ -398,38 +388,88 @@ async def _outcomes_in(
                     day.day >= midnights[0] // DAY_QUARTERS,
                     day.day < midnights[-1] // DAY_QUARTERS,
                 )
-                .group_by(day.customer_id, owner, day.status)
             )
-            for customer_id, span, *row in days:
-                add(customer_id, span, 1, row)
     ranges = _merged(partial)
-    if not ranges:
-        return found
+    if ranges:
+        edges = _edges(connection, allowed, ranges, job_types, job_modules).c
+        amounts = (edges.jobs, edges.backup_size_bytes, edges.duration_seconds)
+        # Each edge quarter-hour to its own span; taken from the span its UTC day went to
+        # (-1: no day was read). The midnights are whole days, so the quarter's own
+        # position among them is its day's.
+        parts.append(
+            select(
+                edges.customer_id,
+                _span_of(edges.quarter, bounds).label("span"),
+                edges.status,
+                *amounts,
+            )
+        )
+        if not by_service:
+            parts.append(
+                select(
+                    edges.customer_id,
+                    _span_of(edges.quarter, midnights).label("span"),
+                    edges.status,
+                    *((-amount).label(amount.name) for amount in amounts),
+                )
+            )
+    if not parts:
+        return {}
+    netted = union_all(*parts).subquery("netted")
+    net = netted.c
+    counted = await connection.execute(
+        select(
+            net.customer_id,
+            net.span,
+            net.status,
+            func.sum(net.jobs),
+            func.sum(net.backup_size_bytes),
+            func.sum(net.duration_seconds),
+        )
+        .where(net.span >= 0)
+        .group_by(net.customer_id, net.span, net.status)
+        # What a day gave and a quarter-hour took back leaves statuses with no job.
+        .having(func.sum(net.jobs) != 0)
+        .order_by(net.customer_id, net.span, net.status)
+    )
+    found: dict[tuple[UUID, int], Figures] = {}
+    for customer_id, span, status, jobs, size, seconds in counted:
+        figures = found.get((customer_id, span))
+        if figures is None:
+            figures = found[(customer_id, span)] = Figures()
+        figures.add(status, int(jobs), int(size), int(seconds))
+    return found
+
+
+def _edges(
+    connection: AsyncConnection,
+    allowed: Sequence[ColumnElement[bool]],
+    ranges: Sequence[tuple[int, int]],
+    job_types: Collection[int],
+    job_modules: Collection[int],
+) -> Any:
+    """The ``job_outcomes`` rows of the visible customers in ``ranges`` of quarter-hours
+    (customer, quarter, status, jobs, bytes, seconds), as a common table expression."""
+    visible = customers.c
     outcome = job_outcomes.c
-    # The span a quarter-hour is in, and the one its UTC day went to (-1: no day was
-    # read): the midnights are whole days, so the quarter's own position among them is
-    # its day's.
-    spans = [_span_of(outcome.quarter, bounds)]
-    if not by_service:
-        spans.append(_span_of(outcome.quarter, midnights))
+    kinds = (matching(outcome.job_type, job_types), matching(outcome.job_module, job_modules))
     columns = (
         outcome.customer_id,
-        *spans,
+        outcome.quarter,
         outcome.status,
-        func.sum(outcome.jobs),
-        func.sum(outcome.backup_size_bytes),
-        func.sum(outcome.duration_seconds),
+        outcome.jobs,
+        outcome.backup_size_bytes,
+        outcome.duration_seconds,
     )
-    kinds = (matching(outcome.job_type, job_types), matching(outcome.job_module, job_modules))
     if connection.dialect.name == "postgresql":
         # Each customer's rows in each range, an index range each: joined plainly,
         # PostgreSQL reads the partner's whole table for a few quarter-hours (no index
         # leads with the quarter-hour). OFFSET 0 keeps the subquery from being pulled up.
         wanted = values(
             column("low", BigInteger()), column("high", BigInteger()), name="ranges"
-        ).data(ranges)
-        found_rows = (
-            select(outcome.customer_id, outcome.quarter, outcome.status, *_SUMS)
+        ).data(list(ranges))
+        found = (
+            select(*columns)
             .where(
                 outcome.partner_id == visible.partner_id,
                 outcome.customer_id == visible.id,
@@ -440,53 +480,24 @@ async def _outcomes_in(
             .offset(0)
             .lateral("counted")
         )
-        counted = found_rows.c
-        spans = [_span_of(counted.quarter, bounds)]
-        if not by_service:
-            spans.append(_span_of(counted.quarter, midnights))
-        statement = (
-            select(
-                counted.customer_id,
-                *spans,
-                counted.status,
-                func.sum(counted.jobs),
-                func.sum(counted.backup_size_bytes),
-                func.sum(counted.duration_seconds),
-            )
-            .select_from(customers.join(wanted, true()).join(found_rows, true()))
+        return (
+            select(*found.c)
+            .select_from(customers.join(wanted, true()).join(found, true()))
             .where(*allowed)
-            .group_by(counted.customer_id, *spans, counted.status)
+            .cte("edges")
         )
-    else:
-        statement = (
-            select(*columns)
-            .select_from(
-                customers.join(
-                    job_outcomes,
-                    and_(
-                        outcome.partner_id == visible.partner_id,
-                        outcome.customer_id == visible.id,
-                    ),
-                )
+    return (
+        select(*columns)
+        .select_from(
+            customers.join(
+                job_outcomes,
+                and_(outcome.partner_id == visible.partner_id, outcome.customer_id == visible.id),
             )
-            .where(
-                *allowed,
-                *kinds,
-                or_(
-                    *(and_(outcome.quarter >= low, outcome.quarter < high) for low, high in ranges)
-                ),
-            )
-            .group_by(outcome.customer_id, *spans, outcome.status)
         )
-    quarters = await connection.execute(statement)
-    for customer_id, *placed, status, jobs, size, seconds in quarters:
-        add(customer_id, placed[0], 1, (status, jobs, size, seconds))
-        if len(placed) > 1:
-            add(customer_id, placed[1], -1, (status, jobs, size, seconds))
-    # What a day gave and a quarter-hour took back leaves statuses with no job.
-    kept: dict[tuple[UUID, int], Figures] = {}
-    for key, figures in found.items():
-        by_status = {s: n for s, n in sorted(figures.by_status.items()) if n}
-        if by_status:
-            kept[key] = Figures(by_status, figures.backup_size_bytes, figures.duration_seconds)
-    return kept
+        .where(
+            *allowed,
+            *kinds,
+            or_(*(and_(outcome.quarter >= lo, outcome.quarter < hi) for lo, hi in ranges)),
+        )
+        .cte("edges")
+    )
