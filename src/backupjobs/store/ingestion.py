@@ -133,9 +133,16 @@ class Ingestor:
             written, inserted = await _upsert_jobs(
                 connection, scope, final.values(), recorded_before, now=now
             )
+            # Not written: a concurrent batch recorded the jobId first, newer, or for
+            # another service (the upsert leaves a row of another service alone).
+            _, owner_now = await _existing_jobs(
+                connection, scope, {job_id for job_id in final if job_id not in written}
+            )
             for job_id, indexes in applied.items():
                 if job_id in written:
                     result.stored += len(indexes)
+                elif owner_now.get(job_id, owner[job_id]) != owner[job_id]:
+                    result.rejected += [Rejection(i, job_id, _TAKEN % job_id) for i in indexes]
                 else:  # a concurrent, newer write of the same job won
                     result.stale += len(indexes)
             moved, recompute = await _update_latest(
@@ -312,7 +319,12 @@ async def _upsert_jobs(
         return insert.on_conflict_do_update(
             index_elements=["partner_id", "job_id"],
             set_={name: insert.excluded[name] for name in JOB_FIELDS if name != "job_id"},
-            where=jobs.c.last_modify_time <= insert.excluded.last_modify_time,
+            # A concurrent batch may have recorded the jobId for another service first:
+            # that row stays its service's (the batch is told the jobId is taken).
+            where=and_(
+                jobs.c.last_modify_time <= insert.excluded.last_modify_time,
+                *(jobs.c[name] == insert.excluded[name] for name in SERVICE_KEY),
+            ),
         ).returning(jobs.c.job_id, inserted_flag)
 
     written: set[str] = set()

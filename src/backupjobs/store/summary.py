@@ -23,6 +23,11 @@ less 9 hours of its own at the end; in New York the nearest midnight is 5 or 4 h
 away. So at most half of each day's quarter-hours are read, and none of the other days'.
 ``/daily`` with jobType or jobModule filters reads ``job_outcomes`` alone (the days are
 per customer, not per service).
+
+A summary's services' figures (failing, stale, bytes, last success) are added up by the
+database, a row per customer, and its jobStatus comes from the summary of its services
+that its row keeps (:func:`backupjobs.model.health.summary_job_status`), as the customer
+lists' does: no row per service reaches Python.
 """
 
 from __future__ import annotations
@@ -34,15 +39,28 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, ColumnElement, and_, case, func, literal_column, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    and_,
+    case,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    union_all,
+    values,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.model.health import (
     CUSTOMER_SEVERITY,
     FAILED_STATUSES,
     CustomerJobStatus,
-    customer_job_status,
-    is_stale,
+    ServicesSummary,
+    summary_job_status,
 )
 from backupjobs.store.history import matching
 from backupjobs.store.outcomes import DAY_QUARTERS, quarter_of, quarter_start
@@ -54,6 +72,7 @@ from backupjobs.store.schema import (
     job_outcomes,
 )
 from backupjobs.store.scope import TenantScope
+from backupjobs.store.service_health import stale_condition
 
 FINISHED = 2
 #: Statuses of a completed job: the denominator of a success rate.
@@ -148,16 +167,26 @@ async def summarize(
     first, past_last = quarter_window(start, end)
     service = backup_services.c
     visible = scope.conditions.allows(customers.c.partner_id, customers.c.id)
+    # One row per customer, its services added up here; its jobStatus from the summary
+    # of its services its row keeps (the rule of customer_job_status).
+    failing = service[LATEST + "status"].in_(sorted(FAILED_STATUSES))
+    stale = stale_condition(now=now, stale_after=stale_after)
+    summary_columns = (
+        customers.c.services_enabled,
+        customers.c.services_ran,
+        customers.c.services_problems,
+        customers.c.services_oldest_change,
+    )
     rows = await connection.execute(
         select(
             customers.c.id,
             customers.c.name,
-            service.customer_id,
-            service.enabled_at,
-            service[LATEST + "status"],
-            service[LATEST + "last_modify_time"],
-            service[LATEST + "backup_size_bytes"],
-            service.last_success_time,
+            *summary_columns,
+            func.count(service.customer_id),
+            func.sum(case((failing, 1), else_=0)),
+            func.sum(case((stale, 1), else_=0)),
+            func.sum(service[LATEST + "backup_size_bytes"]),
+            func.max(service.last_success_time),
         )
         .select_from(
             customers.outerjoin(
@@ -170,32 +199,20 @@ async def summarize(
             )
         )
         .where(visible, matching(customers.c.id, customer_ids))
+        .group_by(customers.c.id, customers.c.name, *summary_columns)
     )
     found: dict[UUID, CustomerSummary] = {}
-    states: dict[UUID, list[tuple[int | None, datetime | None]]] = {}
-    for customer_id, name, has_service, enabled, status, modified, size, success in rows:
-        entry = found.get(customer_id)
-        if entry is None:
-            entry = found[customer_id] = CustomerSummary(
-                customer_id, name, CustomerJobStatus.NOT_AVAILABLE, Figures(), 0, 0, 0, 0, None
-            )
-            states[customer_id] = []
-        if has_service is None:
-            continue
-        states[customer_id].append((status, modified))
-        entry.services += 1
-        entry.failing_services += status in FAILED_STATUSES
-        entry.stale_services += is_stale(
-            status, last_success=success, since=enabled, now=now, stale_after=stale_after
-        )
-        entry.backup_size_bytes += size or 0
-        if success is not None and (
-            entry.last_success_time is None or success > entry.last_success_time
-        ):
-            entry.last_success_time = success
-    for customer_id, entry in found.items():
-        entry.job_status = customer_job_status(
-            states[customer_id], now=now, stale_after=stale_after
+    for customer_id, name, *kept, services, failing_n, stale_n, size, success in rows:
+        found[customer_id] = CustomerSummary(
+            customer_id,
+            name,
+            summary_job_status(ServicesSummary(*kept), now=now, stale_after=stale_after),
+            Figures(),
+            services,
+            int(failing_n or 0),
+            int(stale_n or 0),
+            int(size or 0),
+            success,
         )
     counted = await _outcomes_in(connection, scope, customer_ids, [first, past_last])
     for (customer_id, _), figures in counted.items():
@@ -334,21 +351,14 @@ async def _outcomes_in(
     boundary and its midnight from ``job_outcomes``, each added to its own span and taken
     from its day's (see the module's docstring). With ``job_types`` or ``job_modules``,
     everything comes from ``job_outcomes``."""
-    found: dict[tuple[UUID, int], Figures] = {}
-
-    def add(customer_id: UUID, span: int, sign: int, row: Sequence[Any]) -> None:
-        if span < 0:
-            return
-        figures = found.setdefault((customer_id, span), Figures())
-        status, jobs, size, seconds = row
-        figures.add(status, sign * int(jobs), sign * int(size), sign * int(seconds))
-
     visible = customers.c
     allowed = (
         scope.conditions.allows(visible.partner_id, visible.id),
         matching(visible.id, customer_ids),
     )
     by_service = bool(job_types or job_modules)
+    #: (customer, span, status, jobs, bytes, seconds) to add up, netted by the database.
+    parts: list[Any] = []
     if by_service:
         midnights = list(bounds)
         partial = [(bounds[0], bounds[-1])]
@@ -358,15 +368,14 @@ async def _outcomes_in(
         partial = [(min(b, m), max(b, m)) for b, m in zip(bounds, midnights, strict=True)]
         if midnights[0] < midnights[-1]:
             day = customer_days.c
-            owner = _span_of(day.day, [m // DAY_QUARTERS for m in midnights])
-            days = await connection.execute(
+            parts.append(
                 select(
                     day.customer_id,
-                    owner,
+                    _span_of(day.day, [m // DAY_QUARTERS for m in midnights]).label("span"),
                     day.status,
-                    func.sum(day.jobs),
-                    func.sum(day.backup_size_bytes),
-                    func.sum(day.duration_seconds),
+                    day.jobs,
+                    day.backup_size_bytes,
+                    day.duration_seconds,
                 )
                 .select_from(
                     customers.join(
@@ -379,29 +388,106 @@ async def _outcomes_in(
                     day.day >= midnights[0] // DAY_QUARTERS,
                     day.day < midnights[-1] // DAY_QUARTERS,
                 )
-                .group_by(day.customer_id, owner, day.status)
             )
-            for customer_id, span, *row in days:
-                add(customer_id, span, 1, row)
     ranges = _merged(partial)
-    if not ranges:
-        return found
-    outcome = job_outcomes.c
-    # The span a quarter-hour is in, and the one its UTC day went to (-1: no day was
-    # read): the midnights are whole days, so the quarter's own position among them is
-    # its day's.
-    spans = [_span_of(outcome.quarter, bounds)]
-    if not by_service:
-        spans.append(_span_of(outcome.quarter, midnights))
-    quarters = await connection.execute(
-        select(
-            outcome.customer_id,
-            *spans,
-            outcome.status,
-            func.sum(outcome.jobs),
-            func.sum(outcome.backup_size_bytes),
-            func.sum(outcome.duration_seconds),
+    if ranges:
+        edges = _edges(connection, allowed, ranges, job_types, job_modules).c
+        amounts = (edges.jobs, edges.backup_size_bytes, edges.duration_seconds)
+        # Each edge quarter-hour to its own span; taken from the span its UTC day went to
+        # (-1: no day was read). The midnights are whole days, so the quarter's own
+        # position among them is its day's.
+        parts.append(
+            select(
+                edges.customer_id,
+                _span_of(edges.quarter, bounds).label("span"),
+                edges.status,
+                *amounts,
+            )
         )
+        if not by_service:
+            parts.append(
+                select(
+                    edges.customer_id,
+                    _span_of(edges.quarter, midnights).label("span"),
+                    edges.status,
+                    *((-amount).label(amount.name) for amount in amounts),
+                )
+            )
+    if not parts:
+        return {}
+    netted = union_all(*parts).subquery("netted")
+    net = netted.c
+    counted = await connection.execute(
+        select(
+            net.customer_id,
+            net.span,
+            net.status,
+            func.sum(net.jobs),
+            func.sum(net.backup_size_bytes),
+            func.sum(net.duration_seconds),
+        )
+        .where(net.span >= 0)
+        .group_by(net.customer_id, net.span, net.status)
+        # What a day gave and a quarter-hour took back leaves statuses with no job.
+        .having(func.sum(net.jobs) != 0)
+        .order_by(net.customer_id, net.span, net.status)
+    )
+    found: dict[tuple[UUID, int], Figures] = {}
+    for customer_id, span, status, jobs, size, seconds in counted:
+        figures = found.get((customer_id, span))
+        if figures is None:
+            figures = found[(customer_id, span)] = Figures()
+        figures.add(status, int(jobs), int(size), int(seconds))
+    return found
+
+
+def _edges(
+    connection: AsyncConnection,
+    allowed: Sequence[ColumnElement[bool]],
+    ranges: Sequence[tuple[int, int]],
+    job_types: Collection[int],
+    job_modules: Collection[int],
+) -> Any:
+    """The ``job_outcomes`` rows of the visible customers in ``ranges`` of quarter-hours
+    (customer, quarter, status, jobs, bytes, seconds), as a common table expression."""
+    visible = customers.c
+    outcome = job_outcomes.c
+    kinds = (matching(outcome.job_type, job_types), matching(outcome.job_module, job_modules))
+    columns = (
+        outcome.customer_id,
+        outcome.quarter,
+        outcome.status,
+        outcome.jobs,
+        outcome.backup_size_bytes,
+        outcome.duration_seconds,
+    )
+    if connection.dialect.name == "postgresql":
+        # Each customer's rows in each range, an index range each: joined plainly,
+        # PostgreSQL reads the partner's whole table for a few quarter-hours (no index
+        # leads with the quarter-hour). OFFSET 0 keeps the subquery from being pulled up.
+        wanted = values(
+            column("low", BigInteger()), column("high", BigInteger()), name="ranges"
+        ).data(list(ranges))
+        found = (
+            select(*columns)
+            .where(
+                outcome.partner_id == visible.partner_id,
+                outcome.customer_id == visible.id,
+                outcome.quarter >= wanted.c.low,
+                outcome.quarter < wanted.c.high,
+                *kinds,
+            )
+            .offset(0)
+            .lateral("counted")
+        )
+        return (
+            select(*found.c)
+            .select_from(customers.join(wanted, true()).join(found, true()))
+            .where(*allowed)
+            .cte("edges")
+        )
+    return (
+        select(*columns)
         .select_from(
             customers.join(
                 job_outcomes,
@@ -410,20 +496,8 @@ async def _outcomes_in(
         )
         .where(
             *allowed,
-            matching(outcome.job_type, job_types),
-            matching(outcome.job_module, job_modules),
-            or_(*(and_(outcome.quarter >= low, outcome.quarter < high) for low, high in ranges)),
+            *kinds,
+            or_(*(and_(outcome.quarter >= lo, outcome.quarter < hi) for lo, hi in ranges)),
         )
-        .group_by(outcome.customer_id, *spans, outcome.status)
+        .cte("edges")
     )
-    for customer_id, *placed, status, jobs, size, seconds in quarters:
-        add(customer_id, placed[0], 1, (status, jobs, size, seconds))
-        if len(placed) > 1:
-            add(customer_id, placed[1], -1, (status, jobs, size, seconds))
-    # What a day gave and a quarter-hour took back leaves statuses with no job.
-    kept: dict[tuple[UUID, int], Figures] = {}
-    for key, figures in found.items():
-        by_status = {s: n for s, n in sorted(figures.by_status.items()) if n}
-        if by_status:
-            kept[key] = Figures(by_status, figures.backup_size_bytes, figures.duration_seconds)
-    return kept
