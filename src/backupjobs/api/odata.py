@@ -66,6 +66,7 @@ DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
 TOP, SKIP, COUNT, FORMAT = "$top", "$skip", "$count", "$format"
+SKIPTOKEN = "$skiptoken"
 COLLECTION_OPTIONS = (TOP, SKIP, COUNT)
 #: Every system query option of OData 4.01 (URL Conventions section 5): one of these that
 #: a resource does not support is a 501; any other ``$`` name is a 400.
@@ -578,6 +579,18 @@ def next_link(
     if options.top is not None:
         pairs.append((TOP, str(options.top - returned)))
     pairs.append((SKIP, str(following)))
+    return link(public_url, path, pairs)
+
+
+def skiptoken_link(
+    public_url: str, path: str, query: QueryParameters, *, remaining: int | None, token: str
+) -> str:
+    """The next page of a keyset-paged feed: the request with ``$skip`` dropped, ``$top``
+    lowered to the ``remaining`` rows (when it was given) and ``$skiptoken`` set."""
+    pairs = [(name, value) for name, value in query if name.lower() not in (SKIP, TOP, SKIPTOKEN)]
+    if remaining is not None:
+        pairs.append((TOP, str(remaining)))
+    pairs.append((SKIPTOKEN, token))
     return link(public_url, path, pairs)
 
 

@@ -60,7 +60,8 @@ READ = (Permission.V3_JOBS_READ, Permission.MODERN_JOBS_READ)
 #: Rows per page unless ``Prefer: odata.maxpagesize`` asks for fewer: a refresh reads
 #: the whole history, and fewer, larger pages cost it less.
 PAGE_SIZE = odata.MAX_PAGE_SIZE
-SELECT, ORDERBY, FILTER, SKIPTOKEN = "$select", "$orderby", "$filter", "$skiptoken"
+SELECT, ORDERBY, FILTER = "$select", "$orderby", "$filter"
+SKIPTOKEN = odata.SKIPTOKEN
 OPTIONS = (*odata.COLLECTION_OPTIONS, SELECT, ORDERBY, FILTER, SKIPTOKEN)
 
 #: The job record's properties and their EDM types (Edm.String unless named here).
@@ -241,16 +242,10 @@ async def history_jobs(
     remaining = None if options.top is None else options.top - returned
     next_url = None
     if following is not None and (remaining is None or remaining > 0) and returned:
-        token = context.cursors.codec.encode(following, binding=bound)
-        pairs = [
-            (name, value)
-            for name, value in query
-            if name.lower() not in (odata.SKIP, odata.TOP, SKIPTOKEN)
-        ]
-        if remaining is not None:
-            pairs.append((odata.TOP, str(remaining)))
-        pairs.append((SKIPTOKEN, token))
-        next_url = odata.link(context.settings.public_url, request.scope["path"], pairs)
+        next_url = odata.skiptoken_link(
+            context.settings.public_url, request.scope["path"], query, remaining=remaining,
+            token=context.cursors.codec.encode(following, binding=bound),
+        )  # fmt: skip
     fragment = JOBS_SET if selected is None else f"{JOBS_SET}({','.join(selected)})"
     body = odata.Feed(
         context=None

@@ -11,6 +11,7 @@ last row's key, bound to the app, the filter and the parameters (:func:`skiptoke
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -19,14 +20,15 @@ from litestar import Request, Response
 
 from backupjobs.api import odata
 from backupjobs.api.context import AppContext
-from backupjobs.api.odata_filter import Node, parse_filter
+from backupjobs.api.odata_filter import Node, parse_filter, to_predicate
 from backupjobs.api.odata_report_sets import FILTER, ReportSet
 from backupjobs.api.problems import ODATA_SERVICE_ROOTS, ProblemError
 from backupjobs.infra.cursors import InvalidCursorError
 from backupjobs.wire.v1 import optional_instant
 
 ROOT = ODATA_SERVICE_ROOTS[1]
-SELECT, ORDERBY, SKIPTOKEN = "$select", "$orderby", "$skiptoken"
+SELECT, ORDERBY = "$select", "$orderby"
+SKIPTOKEN = odata.SKIPTOKEN
 #: The system query options a report set reads.
 OPTIONS = (*odata.COLLECTION_OPTIONS, SELECT, ORDERBY, FILTER, SKIPTOKEN)
 
@@ -89,23 +91,50 @@ def _render(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class ReportQuery:
+    """What a request asks of a report set: its query, system options, format, and
+    ``$filter`` parsed (``node``) and as a test of a computed row (``predicate``)."""
+
+    query: odata.QueryParameters
+    given: Mapping[str, str]
+    negotiated: odata.Negotiated
+    node: Node | None
+    predicate: Callable[[Mapping[str, Any]], bool]
+
+
+def read_query(request: Request[Any, Any, Any], entity_set: ReportSet) -> ReportQuery:
+    """The request's options for ``entity_set``, refused (400, 406, 501) where not served."""
+    query = odata.query_of(request)
+    given = odata.system_options(query, OPTIONS)
+    negotiated = odata.negotiate(request.scope["headers"], given.get(odata.FORMAT))
+    check_order(entity_set, given.get(ORDERBY))
+    text = given.get(FILTER)
+    node = None if text is None else parse_filter(text)
+    predicate = everything if node is None else to_predicate(node, entity_set.filterable)
+    return ReportQuery(query, given, negotiated, node, predicate)
+
+
 async def answer_page(
     request: Request[Any, Any, Any],
     context: AppContext,
     entity_set: ReportSet,
     rows: Callable[[Any], AsyncIterator[Row]],
     *,
-    given: Mapping[str, str],
-    query: odata.QueryParameters,
-    negotiated: odata.Negotiated,
+    asked: ReportQuery,
     bound: bytes,
     fixed: tuple[Any, ...],
     after: tuple[Any, ...] | None,
-    predicate: Callable[[Mapping[str, Any]], bool],
 ) -> Response[Any]:
     """A page of ``entity_set``: the rows of ``rows(after)`` that match, after ``$skip``,
     within ``$top``, with ``$count`` and a next link whose ``$skiptoken`` holds ``fixed``
     (what every page of the read shares) and the last row's key."""
+    query, given, negotiated, predicate = (
+        asked.query,
+        asked.given,
+        asked.negotiated,
+        asked.predicate,
+    )
     options = odata.collection_options(
         [(name, value) for name, value in query if name.lower() in odata.COLLECTION_OPTIONS],
         max_page_size=negotiated.max_page_size or odata.MAX_PAGE_SIZE,
@@ -136,15 +165,10 @@ async def answer_page(
         token = context.cursors.codec.encode(
             [*fixed, *(last[name] for name in entity_set.key)], binding=bound
         )
-        pairs = [
-            (name, value)
-            for name, value in query
-            if name.lower() not in (odata.SKIP, odata.TOP, SKIPTOKEN)
-        ]
-        if remaining is not None:
-            pairs.append((odata.TOP, str(remaining)))
-        pairs.append((SKIPTOKEN, token))
-        next_url = odata.link(context.settings.public_url, request.scope["path"], pairs)
+        next_url = odata.skiptoken_link(
+            context.settings.public_url, request.scope["path"], query, remaining=remaining,
+            token=token,
+        )  # fmt: skip
     names = selected or entity_set.names
     full = negotiated.metadata == odata.FULL_METADATA
     fragment = entity_set.name if selected is None else f"{entity_set.name}({','.join(selected)})"
@@ -163,11 +187,6 @@ async def answer_page(
         ],
     )
     return odata.answer(body, negotiated)
-
-
-def filter_of(given: Mapping[str, str]) -> Node | None:
-    text = given.get(FILTER)
-    return None if text is None else parse_filter(text)
 
 
 def everything(row: Mapping[str, Any]) -> bool:

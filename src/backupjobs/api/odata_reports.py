@@ -38,17 +38,13 @@ from litestar.di import NamedDependency
 
 from backupjobs.api import odata, reportparams
 from backupjobs.api.context import AppContext
-from backupjobs.api.odata_filter import Node, bounds, to_predicate
+from backupjobs.api.odata_filter import Node, bounds
 from backupjobs.api.odata_report_pages import (
-    OPTIONS,
-    ORDERBY,
     SKIPTOKEN,
     Row,
     answer_page,
-    check_order,
     custom_option,
-    everything,
-    filter_of,
+    read_query,
     skiptoken_of,
 )
 from backupjobs.api.odata_report_sets import (
@@ -189,20 +185,20 @@ async def history_customers(
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:
-    query = odata.query_of(request)
-    given = odata.system_options(query, OPTIONS)
-    negotiated = odata.negotiate(request.scope["headers"], given.get(odata.FORMAT))
-    check_order(CUSTOMERS, given.get(ORDERBY))
-    node = filter_of(given)
-    predicate = everything if node is None else to_predicate(node, CUSTOMERS.filterable)
+    asked = read_query(request, CUSTOMERS)
+    node = asked.node
     stale_after = reportparams.stale_after(
-        custom_option(query, STALE_AFTER), context.settings.stale_after
+        custom_option(asked.query, STALE_AFTER), context.settings.stale_after
     )
     bound = binding(
         "odata-customers",
-        {"app": principal.client_id, "filter": given.get(FILTER), "staleAfter": str(stale_after)},
+        {
+            "app": principal.client_id,
+            "filter": asked.given.get(FILTER),
+            "staleAfter": str(stale_after),
+        },
     )
-    token = given.get(SKIPTOKEN)
+    token = asked.given.get(SKIPTOKEN)
     after: tuple[Any, ...] | None = None
     if token is None:
         now = datetime.now(UTC)
@@ -216,9 +212,8 @@ async def history_customers(
         return _customers(context, principal, now, stale_after, customer_ids)
 
     return await answer_page(
-        request, context, CUSTOMERS, rows, given=given, query=query, negotiated=negotiated,
-        bound=bound, fixed=(now,), after=after, predicate=predicate,
-    )  # fmt: skip
+        request, context, CUSTOMERS, rows, asked=asked, bound=bound, fixed=(now,), after=after
+    )
 
 
 @get(
@@ -236,20 +231,17 @@ async def history_daily_outcomes(
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:
-    query = odata.query_of(request)
-    given = odata.system_options(query, OPTIONS)
-    negotiated = odata.negotiate(request.scope["headers"], given.get(odata.FORMAT))
-    check_order(DAILY_OUTCOMES, given.get(ORDERBY))
-    zone = reportparams.zone(custom_option(query, TZ))
-    node = filter_of(given)
-    predicate = everything if node is None else to_predicate(node, DAILY_OUTCOMES.filterable)
+    asked = read_query(request, DAILY_OUTCOMES)
+    node = asked.node
+    zone = reportparams.zone(custom_option(asked.query, TZ))
     customer_ids = (
         None if node is None else bounds(node, "customerId", DAILY_OUTCOMES.filterable)[2]
     )
     bound = binding(
-        "odata-daily", {"app": principal.client_id, "filter": given.get(FILTER), "tz": zone.key}
+        "odata-daily",
+        {"app": principal.client_id, "filter": asked.given.get(FILTER), "tz": zone.key},
     )
-    token = given.get(SKIPTOKEN)
+    token = asked.given.get(SKIPTOKEN)
     after: tuple[Any, ...] | None = None
     if token is None:
         first, last = _window(node, zone, datetime.now(UTC))
@@ -268,9 +260,8 @@ async def history_daily_outcomes(
             yield row
 
     return await answer_page(
-        request, context, DAILY_OUTCOMES, rows, given=given, query=query,
-        negotiated=negotiated, bound=bound, fixed=(first, last), after=after,
-        predicate=predicate,
+        request, context, DAILY_OUTCOMES, rows, asked=asked, bound=bound, fixed=(first, last),
+        after=after,
     )  # fmt: skip
 
 
