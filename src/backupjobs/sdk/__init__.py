@@ -27,7 +27,6 @@ It imports no server code: it works against backupjobs or any wire-compatible se
 Guide: ``docs/sdk.md``.
 """
 
-from backupjobs.sdk.alerts import AsyncWebhooks, Webhooks
 from backupjobs.sdk.client import (
     V3,
     AsyncClient,
@@ -35,10 +34,12 @@ from backupjobs.sdk.client import (
     AsyncPaginator,
     AsyncReports,
     AsyncV3,
+    AsyncWebhooks,
     Client,
     Modern,
     Paginator,
     Reports,
+    Webhooks,
 )
 from backupjobs.sdk.credentials import ClientCertificate, ClientSecret, Credential
 from backupjobs.sdk.endpoints import CodeOrName

@@ -8,28 +8,42 @@
 Answers are the API's JSON objects (docs/alerts.md). The same calls, awaited, on
 :class:`~backupjobs.sdk.AsyncClient` (``async for`` over the lists). Permission
 ``elements.alerts.manage.all``. To check what you receive, see :mod:`.webhooks`.
+
+Each call is declared here once, as a plan; ``client.webhooks`` of either client carries
+it out (:class:`~backupjobs.sdk.Webhooks`, :class:`~backupjobs.sdk.AsyncWebhooks`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from urllib.parse import quote
 
+from backupjobs.sdk.flows import Call, Flow, PageWalk, answer
+from backupjobs.sdk.reports import cursor_walk, items
+from backupjobs.sdk.retry import Retry
+
 if TYPE_CHECKING:
-    from backupjobs.sdk.client import AsyncClient, Client
+    from backupjobs.sdk.endpoints import Endpoints
+
+T = TypeVar("T")
 
 PATH = "/api/v1/webhooks"
 _UNSET: Any = object()
+#: A webhook or a delivery: the API's JSON object.
+Object = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
-class _Request:
-    method: str
-    path: str
-    json: Any = None
-    params: dict[str, str | int] | None = None
+class Sent(Generic[T]):
+    """One call whose answer is its JSON (None for 204 No Content)."""
+
+    call: Call
+
+    def flow(self, retry: Retry) -> Flow[T]:
+        response = yield from answer(self.call, retry)
+        return cast(T, None if response.status_code == 204 else response.json())
 
 
 def _path(*parts: str) -> str:
@@ -59,206 +73,92 @@ def _fields(**given: Any) -> dict[str, Any]:
     return body
 
 
-class _Calls:
-    """What each operation asks; the clients below send it."""
-
-    @staticmethod
-    def create(
-        url: str,
-        events: Sequence[str],
-        customer_ids: Sequence[str] | None = None,
-        stale_after: str | None = None,
-        format: str | None = None,
-        description: str | None = None,
-    ) -> _Request:
-        body = _fields(url=url, events=events, customer_ids=customer_ids)
-        for name, value in (
-            ("staleAfter", stale_after),
-            ("format", format),
-            ("description", description),
-        ):
-            if value is not None:
-                body[name] = value
-        return _Request("POST", PATH, body)
-
-    @staticmethod
-    def update(webhook_id: str, **fields: Any) -> _Request:
-        return _Request("PATCH", _path(webhook_id), _fields(**fields))
+def _object(item: Any) -> Object:
+    return cast(Object, item)
 
 
-class Webhooks:
-    """``client.webhooks`` (blocking)."""
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
-
-    def _send(self, request: _Request) -> Any:
-        answer = self._client.request(
-            request.method, request.path, params=request.params, json=request.json
-        )
-        return None if answer.status_code == 204 else answer.json()
-
-    def _walk(self, path: str, page_size: int) -> Iterator[dict[str, Any]]:
-        params: dict[str, str | int] = {"limit": page_size}
-        while True:
-            page = self._send(_Request("GET", path, params=params))
-            yield from page["items"]
-            if not page["nextCursor"]:
-                return
-            params = {"limit": page_size, "cursor": page["nextCursor"]}
-
-    def create(
-        self,
-        url: str,
-        events: Sequence[str],
-        *,
-        customer_ids: Sequence[str] | None = None,
-        stale_after: str | None = None,
-        format: str | None = None,
-        description: str | None = None,
-    ) -> dict[str, Any]:
-        """A new subscription, with its ``secret`` (shown this once)."""
-        created: dict[str, Any] = self._send(
-            _Calls.create(url, events, customer_ids, stale_after, format, description)
-        )
-        return created
-
-    def list(self, *, page_size: int = 100) -> Iterator[dict[str, Any]]:
-        return self._walk(PATH, page_size)
-
-    def get(self, webhook_id: str) -> dict[str, Any]:
-        found: dict[str, Any] = self._send(_Request("GET", _path(webhook_id)))
-        return found
-
-    def update(
-        self,
-        webhook_id: str,
-        *,
-        url: str = _UNSET,
-        events: Sequence[str] = _UNSET,
-        customer_ids: Sequence[str] | None = _UNSET,
-        stale_after: str = _UNSET,
-        format: str = _UNSET,
-        description: str = _UNSET,
-        enabled: bool = _UNSET,
-    ) -> dict[str, Any]:
-        """Change what is given (``customer_ids=None``: every customer)."""
-        changed: dict[str, Any] = self._send(
-            _Calls.update(
-                webhook_id,
-                url=url,
-                events=events,
-                customer_ids=customer_ids,
-                stale_after=stale_after,
-                format=format,
-                description=description,
-                enabled=enabled,
-            )
-        )
-        return changed
-
-    def delete(self, webhook_id: str) -> None:
-        self._send(_Request("DELETE", _path(webhook_id)))
-
-    def rotate_secret(self, webhook_id: str) -> dict[str, Any]:
-        rotated: dict[str, Any] = self._send(_Request("POST", _path(webhook_id, "rotate-secret")))
-        return rotated
-
-    def test(self, webhook_id: str) -> dict[str, Any]:
-        """Queue a ``ping`` event; the delivery."""
-        queued: dict[str, Any] = self._send(_Request("POST", _path(webhook_id, "test")))
-        return queued
-
-    def deliveries(self, webhook_id: str, *, page_size: int = 100) -> Iterator[dict[str, Any]]:
-        return self._walk(_path(webhook_id, "deliveries"), page_size)
-
-    def delivery(self, webhook_id: str, delivery_id: str) -> dict[str, Any]:
-        """A delivery with its ``attemptLog``."""
-        found: dict[str, Any] = self._send(
-            _Request("GET", _path(webhook_id, "deliveries", delivery_id))
-        )
-        return found
-
-    def redeliver(self, webhook_id: str, delivery_id: str) -> dict[str, Any]:
-        again: dict[str, Any] = self._send(
-            _Request("POST", _path(webhook_id, "deliveries", delivery_id, "redeliver"))
-        )
-        return again
+def _objects(api: Endpoints, path: str, page_size: int) -> PageWalk[Object]:
+    return cursor_walk(api.url(path), (("limit", str(page_size)),), items(_object))
 
 
-class AsyncWebhooks:
-    """``client.webhooks`` on :class:`~backupjobs.sdk.AsyncClient`: the same, awaited."""
+def create(
+    api: Endpoints,
+    url: str,
+    events: Sequence[str],
+    *,
+    customer_ids: Sequence[str] | None = None,
+    stale_after: str | None = None,
+    format: str | None = None,
+    description: str | None = None,
+) -> Sent[Object]:
+    """A new subscription, with its ``secret`` (shown this once)."""
+    body = _fields(url=url, events=events, customer_ids=customer_ids)
+    for name, value in (
+        ("staleAfter", stale_after),
+        ("format", format),
+        ("description", description),
+    ):
+        if value is not None:
+            body[name] = value
+    return Sent(Call("POST", api.url(PATH), json=body))
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
 
-    async def _send(self, request: _Request) -> Any:
-        answer = await self._client.request(
-            request.method, request.path, params=request.params, json=request.json
-        )
-        return None if answer.status_code == 204 else answer.json()
+def listing(api: Endpoints, *, page_size: int = 100) -> PageWalk[Object]:
+    """Every subscription."""
+    return _objects(api, PATH, page_size)
 
-    async def _walk(self, path: str, page_size: int) -> AsyncIterator[dict[str, Any]]:
-        params: dict[str, str | int] = {"limit": page_size}
-        while True:
-            page = await self._send(_Request("GET", path, params=params))
-            for item in page["items"]:
-                yield item
-            if not page["nextCursor"]:
-                return
-            params = {"limit": page_size, "cursor": page["nextCursor"]}
 
-    async def create(
-        self,
-        url: str,
-        events: Sequence[str],
-        *,
-        customer_ids: Sequence[str] | None = None,
-        stale_after: str | None = None,
-        format: str | None = None,
-        description: str | None = None,
-    ) -> dict[str, Any]:
-        created: dict[str, Any] = await self._send(
-            _Calls.create(url, events, customer_ids, stale_after, format, description)
-        )
-        return created
+def get(api: Endpoints, webhook_id: str) -> Sent[Object]:
+    return Sent(Call("GET", api.url(_path(webhook_id))))
 
-    def list(self, *, page_size: int = 100) -> AsyncIterator[dict[str, Any]]:
-        return self._walk(PATH, page_size)
 
-    async def get(self, webhook_id: str) -> dict[str, Any]:
-        found: dict[str, Any] = await self._send(_Request("GET", _path(webhook_id)))
-        return found
+def update(
+    api: Endpoints,
+    webhook_id: str,
+    *,
+    url: str = _UNSET,
+    events: Sequence[str] = _UNSET,
+    customer_ids: Sequence[str] | None = _UNSET,
+    stale_after: str = _UNSET,
+    format: str = _UNSET,
+    description: str = _UNSET,
+    enabled: bool = _UNSET,
+) -> Sent[Object]:
+    """Change what is given (``customer_ids=None``: every customer)."""
+    body = _fields(
+        url=url,
+        events=events,
+        customer_ids=customer_ids,
+        stale_after=stale_after,
+        format=format,
+        description=description,
+        enabled=enabled,
+    )
+    return Sent(Call("PATCH", api.url(_path(webhook_id)), json=body))
 
-    async def update(self, webhook_id: str, **fields: Any) -> dict[str, Any]:
-        """As :meth:`Webhooks.update`."""
-        changed: dict[str, Any] = await self._send(_Calls.update(webhook_id, **fields))
-        return changed
 
-    async def delete(self, webhook_id: str) -> None:
-        await self._send(_Request("DELETE", _path(webhook_id)))
+def delete(api: Endpoints, webhook_id: str) -> Sent[None]:
+    return Sent(Call("DELETE", api.url(_path(webhook_id))))
 
-    async def rotate_secret(self, webhook_id: str) -> dict[str, Any]:
-        rotated: dict[str, Any] = await self._send(
-            _Request("POST", _path(webhook_id, "rotate-secret"))
-        )
-        return rotated
 
-    async def test(self, webhook_id: str) -> dict[str, Any]:
-        queued: dict[str, Any] = await self._send(_Request("POST", _path(webhook_id, "test")))
-        return queued
+def rotate_secret(api: Endpoints, webhook_id: str) -> Sent[Object]:
+    return Sent(Call("POST", api.url(_path(webhook_id, "rotate-secret"))))
 
-    def deliveries(self, webhook_id: str, *, page_size: int = 100) -> AsyncIterator[dict[str, Any]]:
-        return self._walk(_path(webhook_id, "deliveries"), page_size)
 
-    async def delivery(self, webhook_id: str, delivery_id: str) -> dict[str, Any]:
-        found: dict[str, Any] = await self._send(
-            _Request("GET", _path(webhook_id, "deliveries", delivery_id))
-        )
-        return found
+def test(api: Endpoints, webhook_id: str) -> Sent[Object]:
+    """Queue a ``ping`` event; the delivery."""
+    return Sent(Call("POST", api.url(_path(webhook_id, "test"))))
 
-    async def redeliver(self, webhook_id: str, delivery_id: str) -> dict[str, Any]:
-        again: dict[str, Any] = await self._send(
-            _Request("POST", _path(webhook_id, "deliveries", delivery_id, "redeliver"))
-        )
-        return again
+
+def deliveries(api: Endpoints, webhook_id: str, *, page_size: int = 100) -> PageWalk[Object]:
+    """A subscription's deliveries."""
+    return _objects(api, _path(webhook_id, "deliveries"), page_size)
+
+
+def delivery(api: Endpoints, webhook_id: str, delivery_id: str) -> Sent[Object]:
+    """A delivery with its ``attemptLog``."""
+    return Sent(Call("GET", api.url(_path(webhook_id, "deliveries", delivery_id))))
+
+
+def redeliver(api: Endpoints, webhook_id: str, delivery_id: str) -> Sent[Object]:
+    return Sent(Call("POST", api.url(_path(webhook_id, "deliveries", delivery_id, "redeliver"))))

@@ -14,50 +14,44 @@ fetched again before it expires, or once when the service answers 401.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from datetime import datetime, timedelta
+from functools import wraps
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, ClassVar, Generic, Self, TypeVar
+from typing import Any, BinaryIO, ClassVar, Concatenate, Generic, ParamSpec, Self, TypeVar
 
 import httpx
 
 from backupjobs import __version__
-from backupjobs.sdk import reports
-from backupjobs.sdk.alerts import AsyncWebhooks, Webhooks
+from backupjobs.sdk import alerts, reports
 from backupjobs.sdk.credentials import Credential
-from backupjobs.sdk.endpoints import CodeOrName, Endpoints
+from backupjobs.sdk.endpoints import Endpoints
 from backupjobs.sdk.errors import ConfigurationError, problem_error
 from backupjobs.sdk.flows import (
     Authorize,
     Call,
     Driving,
+    Fetching,
     Flow,
     PageWalk,
     Send,
-    exchange,
-    fetch,
+    answer,
     token,
 )
 from backupjobs.sdk.profiles import Profile, load_profile
-from backupjobs.sdk.records import Customer, Job, Page
-from backupjobs.sdk.reports import (
-    DAILY,
-    SERVICES,
-    DailyOutcome,
-    HistoryJob,
-    Progress,
-    ServiceHealth,
-    Summary,
-    Values,
-)
+from backupjobs.sdk.records import Page
+from backupjobs.sdk.reports import Progress
 from backupjobs.sdk.retry import Retry
 from backupjobs.sdk.tokens import AccessToken, TokenCache
 
 T = TypeVar("T")
+P = ParamSpec("P")
+Plan = TypeVar("Plan")
+Result = TypeVar("Result")
 HttpClient = TypeVar("HttpClient", httpx.Client, httpx.AsyncClient)
 AnyClient = TypeVar("AnyClient", "Client", "AsyncClient")
 
@@ -206,18 +200,41 @@ class _Clients(Generic[HttpClient]):
     def _request_flow(
         self, method: str, path: str, params: Mapping[str, str | int] | None, json: Any
     ) -> Flow[httpx.Response]:
-        call = self._session.call(method, path, params, json)
-        response = yield from exchange(lambda: call, self.retry, authorized=True)
-        if not response.is_success:
-            raise problem_error(response)
-        return response
+        return answer(self._session.call(method, path, params, json), self.retry)
 
 
 class _Part(Generic[AnyClient]):
-    """A part of a client (``client.v3``, ``client.modern``, ``client.reports``)."""
+    """A part of a client (``client.v3``, ``client.modern``, ``client.reports``,
+    ``client.webhooks``)."""
 
     def __init__(self, client: AnyClient) -> None:
         self._client: AnyClient = client
+
+    def __init_subclass__(cls) -> None:
+        # A method made by _method is named as the part calls it, not as its plan.
+        for name, value in vars(cls).items():
+            if hasattr(value, "__wrapped__"):
+                value.__name__, value.__qualname__ = name, f"{cls.__qualname__}.{name}"
+
+
+def _method(
+    plan: Callable[Concatenate[Endpoints, P], Plan],
+    carry_out: Callable[[AnyClient, Plan], Result],
+) -> Callable[Concatenate[_Part[AnyClient], P], Result]:
+    """A part's method for an endpoint declared once as a ``plan`` (in
+    :mod:`~backupjobs.sdk.endpoints`, :mod:`~backupjobs.sdk.reports`,
+    :mod:`~backupjobs.sdk.alerts`): the plan made with the caller's arguments, then
+    ``carry_out`` by the part's client, blocking or with asyncio. The method has the
+    plan's docstring and parameters (but the endpoints)."""
+
+    @wraps(plan)
+    def method(part: _Part[AnyClient], /, *args: P.args, **kwargs: P.kwargs) -> Result:
+        return carry_out(part._client, plan(part._client.endpoints, *args, **kwargs))
+
+    _, *parameters = inspect.signature(plan).parameters.values()
+    part = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
+    method.__signature__ = inspect.Signature([part, *parameters])  # type: ignore[attr-defined]
+    return method
 
 
 # --- the blocking client ---------------------------------------------------------------
@@ -250,79 +267,34 @@ class Paginator(Generic[T]):
             yield from page.items
 
 
+def _fetch(client: Client, plan: Fetching[T]) -> T:
+    return client.run(plan.flow(client.retry))
+
+
+def _each(client: Client, walk: PageWalk[T]) -> Iterator[T]:
+    return iter(Paginator(client, walk))
+
+
 class V3(_Part["Client"]):
-    """The v3 API (POST, paged by ``pageIndex``, integer codes). ``client.v3``."""
+    """The v3 API (POST, paged by ``pageIndex``, integer codes). ``client.v3``.
 
-    def customers(
-        self, customer_ids: Sequence[str] | None = None, *, page_size: int = 100
-    ) -> Paginator[Customer]:
-        """The app's customers by name; ``customer_ids`` keeps only those (permission
-        ``elements.customers.read.all``)."""
-        walk = self._client.endpoints.v3_customers(customer_ids, page_size=page_size)
-        return Paginator(self._client, walk)
+    >>> # client.v3.jobs(customer_id, job_type="Microsoft 365", job_module=302)
+    """
 
-    def jobs(
-        self,
-        customer_id: str,
-        *,
-        job_type: CodeOrName | None = None,
-        job_module: CodeOrName | None = None,
-        page_size: int = 100,
-    ) -> Paginator[Job]:
-        """Each backup service of a customer with its latest job (or never run), by type
-        then module; ``job_type``/``job_module`` (codes or names) filter on the service
-        (permission ``elements.jobs.read.all``).
-
-        >>> # client.v3.jobs(customer_id, job_type="Microsoft 365", job_module=302)
-        """
-        walk = self._client.endpoints.v3_jobs(
-            customer_id, job_type=job_type, job_module=job_module, page_size=page_size
-        )
-        return Paginator(self._client, walk)
+    customers = _method(Endpoints.v3_customers, Paginator)
+    jobs = _method(Endpoints.v3_jobs, Paginator)
 
 
 class Modern(_Part["Client"]):
-    """The Modern API (GET, OData, names). ``client.modern``."""
+    """The Modern API (GET, OData, names). ``client.modern``.
 
-    def customers(
-        self, *, page_size: int | None = None, count: bool = False
-    ) -> Paginator[Customer]:
-        """The app's customers by name, following ``@odata.nextLink``; ``page_size`` is
-        sent as ``Prefer: odata.maxpagesize`` (the service's page size if None), ``count``
-        asks for the total (``$count=true``). Permission ``partner.customers.read.all``."""
-        walk = self._client.endpoints.modern_customers(page_size=page_size, count=count)
-        return Paginator(self._client, walk)
+    >>> # client.modern.service(customer_id, "Microsoft 365", "SharePoint Online")
+    """
 
-    def customer(self, customer_id: str) -> Customer:
-        """One customer; :class:`~backupjobs.sdk.NotFoundError` if the app cannot see it."""
-        call, read = self._client.endpoints.modern_customer(customer_id)
-        return self._client.run(fetch(call, read, self._client.retry))
-
-    def jobs(
-        self,
-        customer_id: str,
-        *,
-        job_type: CodeOrName | None = None,
-        job_module: CodeOrName | None = None,
-        page_size: int | None = None,
-        count: bool = False,
-    ) -> Paginator[Job]:
-        """Each backup service of a customer with its latest job, as :meth:`V3.jobs`
-        (permission ``partner.jobs.read.all``). The Modern API has no filter here: the
-        SDK filters what it answers, and then ``total`` is None."""
-        walk = self._client.endpoints.modern_jobs(
-            customer_id, job_type=job_type, job_module=job_module, page_size=page_size, count=count
-        )
-        return Paginator(self._client, walk)
-
-    def service(self, customer_id: str, job_type: CodeOrName, job_module: CodeOrName) -> Job:
-        """One backup service's latest job (the seed endpoint); a service that never ran
-        is its placeholder row (``job.has_run`` is False).
-
-        >>> # client.modern.service(customer_id, "Microsoft 365", "SharePoint Online")
-        """
-        call, read = self._client.endpoints.modern_service(customer_id, job_type, job_module)
-        return self._client.run(fetch(call, read, self._client.retry))
+    customers = _method(Endpoints.modern_customers, Paginator)
+    customer = _method(Endpoints.modern_customer, _fetch)
+    jobs = _method(Endpoints.modern_jobs, Paginator)
+    service = _method(Endpoints.modern_service, _fetch)
 
 
 class Reports(_Part["Client"]):
@@ -331,103 +303,10 @@ class Reports(_Part["Client"]):
     >>> # for job in client.reports.history(status="Failed", since=timedelta(days=7)): ...
     """
 
-    def history(
-        self,
-        *,
-        customer_id: Values = None,
-        job_type: Values = None,
-        job_module: Values = None,
-        status: Values = None,
-        since: datetime | timedelta | str | None = None,
-        until: datetime | timedelta | str | None = None,
-        name_contains: str | None = None,
-        page_size: int = 100,
-    ) -> Paginator[HistoryJob]:
-        """Every job run, newest first; filters take codes or catalog names, one or
-        several; ``since``/``until``: a datetime, a date, or a timedelta before now."""
-        filters = {
-            "customer_id": customer_id,
-            "job_type": job_type,
-            "job_module": job_module,
-            "status": status,
-            "since": since,
-            "until": until,
-            "name_contains": name_contains,
-        }
-        walk = reports.history(self._client.endpoints.base_url, page_size, filters)
-        return Paginator(self._client, walk)
-
-    def services(
-        self,
-        *,
-        customer_id: Values = None,
-        job_type: Values = None,
-        job_module: Values = None,
-        health: Values = None,
-        stale_after: str | None = None,
-        page_size: int = 100,
-    ) -> Paginator[ServiceHealth]:
-        """Every backup service with its health, worst first (``health="failing"``)."""
-        walk = reports.listing(
-            self._client.endpoints.base_url,
-            SERVICES,
-            ServiceHealth,
-            customer_id=customer_id,
-            job_type=job_type,
-            job_module=job_module,
-            health=health,
-            stale_after=stale_after,
-            page_size=page_size,
-        )
-        return Paginator(self._client, walk)
-
-    def summary(
-        self,
-        *,
-        start: datetime | timedelta | str | None = None,
-        end: datetime | timedelta | str | None = None,
-        customer_id: Values = None,
-        stale_after: str | None = None,
-        tz: str | None = None,
-    ) -> Summary:
-        """Totals and every customer's figures over a window (default: the last 7 days)."""
-        return self._client.run(
-            reports.summary(
-                self._client.endpoints.base_url,
-                self._client.retry,
-                customer_id=customer_id,
-                stale_after=stale_after,
-                tz=tz,
-                start=start,
-                end=end,
-            )
-        )
-
-    def daily(
-        self,
-        *,
-        start: datetime | timedelta | str | None = None,
-        end: datetime | timedelta | str | None = None,
-        tz: str | None = None,
-        customer_id: Values = None,
-        job_type: Values = None,
-        job_module: Values = None,
-        page_size: int = 1000,
-    ) -> Paginator[DailyOutcome]:
-        """Each customer's outcomes per calendar day in ``tz`` (default UTC)."""
-        walk = reports.listing(
-            self._client.endpoints.base_url,
-            DAILY,
-            DailyOutcome,
-            customer_id=customer_id,
-            job_type=job_type,
-            job_module=job_module,
-            tz=tz,
-            page_size=page_size,
-            start=start,
-            end=end,
-        )
-        return Paginator(self._client, walk)
+    history = _method(reports.history, Paginator)
+    services = _method(reports.services, Paginator)
+    summary = _method(reports.summary, _fetch)
+    daily = _method(reports.daily, Paginator)
 
     def export(
         self,
@@ -440,7 +319,7 @@ class Reports(_Part["Client"]):
         """Write the history (``history``'s filters) to ``target``, a path or a binary
         stream, as ``csv`` or ``ndjson``, as it arrives; the rows written. ``progress``
         is called with the rows and bytes so far."""
-        call = reports.export(self._client.endpoints.base_url, format, filters)
+        call = reports.export(self._client.endpoints, format, filters)
         with (
             self._client._streamed(call) as response,
             reports.export_sink(target, format, progress) as sink,
@@ -448,6 +327,22 @@ class Reports(_Part["Client"]):
             for chunk in response.iter_bytes():
                 sink.write(chunk)
         return sink.rows
+
+
+class Webhooks(_Part["Client"]):
+    """``client.webhooks``: alert subscriptions and their deliveries (see
+    :mod:`~backupjobs.sdk.alerts`)."""
+
+    create = _method(alerts.create, _fetch)
+    list = _method(alerts.listing, _each)
+    get = _method(alerts.get, _fetch)
+    update = _method(alerts.update, _fetch)
+    delete = _method(alerts.delete, _fetch)
+    rotate_secret = _method(alerts.rotate_secret, _fetch)
+    test = _method(alerts.test, _fetch)
+    deliveries = _method(alerts.deliveries, _each)
+    delivery = _method(alerts.delivery, _fetch)
+    redeliver = _method(alerts.redeliver, _fetch)
 
 
 class Client(_Clients[httpx.Client]):
@@ -574,147 +469,37 @@ class AsyncPaginator(Generic[T]):
         return self._items()
 
 
+async def _fetch_async(client: AsyncClient, plan: Fetching[T]) -> T:
+    return await client.run(plan.flow(client.retry))
+
+
+def _each_async(client: AsyncClient, walk: PageWalk[T]) -> AsyncIterator[T]:
+    return aiter(AsyncPaginator(client, walk))
+
+
 class AsyncV3(_Part["AsyncClient"]):
     """:class:`V3` for :class:`AsyncClient`."""
 
-    def customers(
-        self, customer_ids: Sequence[str] | None = None, *, page_size: int = 100
-    ) -> AsyncPaginator[Customer]:
-        """See :meth:`V3.customers`."""
-        walk = self._client.endpoints.v3_customers(customer_ids, page_size=page_size)
-        return AsyncPaginator(self._client, walk)
-
-    def jobs(
-        self,
-        customer_id: str,
-        *,
-        job_type: CodeOrName | None = None,
-        job_module: CodeOrName | None = None,
-        page_size: int = 100,
-    ) -> AsyncPaginator[Job]:
-        """See :meth:`V3.jobs`."""
-        walk = self._client.endpoints.v3_jobs(
-            customer_id, job_type=job_type, job_module=job_module, page_size=page_size
-        )
-        return AsyncPaginator(self._client, walk)
+    customers = _method(Endpoints.v3_customers, AsyncPaginator)
+    jobs = _method(Endpoints.v3_jobs, AsyncPaginator)
 
 
 class AsyncModern(_Part["AsyncClient"]):
     """:class:`Modern` for :class:`AsyncClient`."""
 
-    def customers(
-        self, *, page_size: int | None = None, count: bool = False
-    ) -> AsyncPaginator[Customer]:
-        """See :meth:`Modern.customers`."""
-        walk = self._client.endpoints.modern_customers(page_size=page_size, count=count)
-        return AsyncPaginator(self._client, walk)
-
-    async def customer(self, customer_id: str) -> Customer:
-        """See :meth:`Modern.customer`."""
-        call, read = self._client.endpoints.modern_customer(customer_id)
-        return await self._client.run(fetch(call, read, self._client.retry))
-
-    def jobs(
-        self,
-        customer_id: str,
-        *,
-        job_type: CodeOrName | None = None,
-        job_module: CodeOrName | None = None,
-        page_size: int | None = None,
-        count: bool = False,
-    ) -> AsyncPaginator[Job]:
-        """See :meth:`Modern.jobs`."""
-        walk = self._client.endpoints.modern_jobs(
-            customer_id, job_type=job_type, job_module=job_module, page_size=page_size, count=count
-        )
-        return AsyncPaginator(self._client, walk)
-
-    async def service(self, customer_id: str, job_type: CodeOrName, job_module: CodeOrName) -> Job:
-        """See :meth:`Modern.service`."""
-        call, read = self._client.endpoints.modern_service(customer_id, job_type, job_module)
-        return await self._client.run(fetch(call, read, self._client.retry))
+    customers = _method(Endpoints.modern_customers, AsyncPaginator)
+    customer = _method(Endpoints.modern_customer, _fetch_async)
+    jobs = _method(Endpoints.modern_jobs, AsyncPaginator)
+    service = _method(Endpoints.modern_service, _fetch_async)
 
 
 class AsyncReports(_Part["AsyncClient"]):
     """:class:`Reports` for the :class:`AsyncClient` (``async for``, ``await``)."""
 
-    def history(self, **filters: Any) -> AsyncPaginator[HistoryJob]:
-        """:meth:`Reports.history`."""
-        page_size = filters.pop("page_size", 100)
-        walk = reports.history(self._client.endpoints.base_url, page_size, filters)
-        return AsyncPaginator(self._client, walk)
-
-    def services(
-        self,
-        *,
-        customer_id: Values = None,
-        job_type: Values = None,
-        job_module: Values = None,
-        health: Values = None,
-        stale_after: str | None = None,
-        page_size: int = 100,
-    ) -> AsyncPaginator[ServiceHealth]:
-        """:meth:`Reports.services`."""
-        walk = reports.listing(
-            self._client.endpoints.base_url,
-            SERVICES,
-            ServiceHealth,
-            customer_id=customer_id,
-            job_type=job_type,
-            job_module=job_module,
-            health=health,
-            stale_after=stale_after,
-            page_size=page_size,
-        )
-        return AsyncPaginator(self._client, walk)
-
-    async def summary(
-        self,
-        *,
-        start: datetime | timedelta | str | None = None,
-        end: datetime | timedelta | str | None = None,
-        customer_id: Values = None,
-        stale_after: str | None = None,
-        tz: str | None = None,
-    ) -> Summary:
-        """:meth:`Reports.summary`."""
-        return await self._client.run(
-            reports.summary(
-                self._client.endpoints.base_url,
-                self._client.retry,
-                customer_id=customer_id,
-                stale_after=stale_after,
-                tz=tz,
-                start=start,
-                end=end,
-            )
-        )
-
-    def daily(
-        self,
-        *,
-        start: datetime | timedelta | str | None = None,
-        end: datetime | timedelta | str | None = None,
-        tz: str | None = None,
-        customer_id: Values = None,
-        job_type: Values = None,
-        job_module: Values = None,
-        page_size: int = 1000,
-    ) -> AsyncPaginator[DailyOutcome]:
-        """:meth:`Reports.daily`."""
-        walk = reports.listing(
-            self._client.endpoints.base_url,
-            DAILY,
-            DailyOutcome,
-            customer_id=customer_id,
-            job_type=job_type,
-            job_module=job_module,
-            tz=tz,
-            page_size=page_size,
-            start=start,
-            end=end,
-        )
-        return AsyncPaginator(self._client, walk)
+    history = _method(reports.history, AsyncPaginator)
+    services = _method(reports.services, AsyncPaginator)
+    summary = _method(reports.summary, _fetch_async)
+    daily = _method(reports.daily, AsyncPaginator)
 
     async def export(
         self,
@@ -725,12 +510,27 @@ class AsyncReports(_Part["AsyncClient"]):
         **filters: Any,
     ) -> int:
         """:meth:`Reports.export` (the file is written as the answer arrives)."""
-        call = reports.export(self._client.endpoints.base_url, format, filters)
+        call = reports.export(self._client.endpoints, format, filters)
         async with self._client._streamed(call) as response:
             with reports.export_sink(target, format, progress) as sink:
                 async for chunk in response.aiter_bytes():
                     sink.write(chunk)
         return sink.rows
+
+
+class AsyncWebhooks(_Part["AsyncClient"]):
+    """:class:`Webhooks` for the :class:`AsyncClient`: the same, awaited."""
+
+    create = _method(alerts.create, _fetch_async)
+    list = _method(alerts.listing, _each_async)
+    get = _method(alerts.get, _fetch_async)
+    update = _method(alerts.update, _fetch_async)
+    delete = _method(alerts.delete, _fetch_async)
+    rotate_secret = _method(alerts.rotate_secret, _fetch_async)
+    test = _method(alerts.test, _fetch_async)
+    deliveries = _method(alerts.deliveries, _each_async)
+    delivery = _method(alerts.delivery, _fetch_async)
+    redeliver = _method(alerts.redeliver, _fetch_async)
 
 
 class AsyncClient(_Clients[httpx.AsyncClient]):

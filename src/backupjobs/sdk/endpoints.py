@@ -3,11 +3,15 @@
 >>> api = Endpoints("https://graph.example.com")
 >>> api.v3_jobs("00427fbc-8832-46cf-a1d2-582fa46ec638", job_type=7).first.json
 {'jobType': 7}
->>> api.modern_service("00427fbc-8832-46cf-a1d2-582fa46ec638", 7, 302)[0].url
+>>> api.modern_service("00427fbc-8832-46cf-a1d2-582fa46ec638", 7, 302).call.url
 'https://graph.example.com/partner/customers/00427fbc-8832-46cf-a1d2-582fa46ec638/jobs/jobType/Microsoft%20365/jobModule/SharePoint%20Online'
 
 Job types and modules may be given as codes or as catalog names, to either generation:
 the v3 API is sent codes, the Modern API names (as its document shows them).
+
+Each endpoint is declared here once, as a plan (a :class:`~backupjobs.sdk.flows.PageWalk`
+or a :class:`~backupjobs.sdk.flows.Fetch`): ``client.v3`` and ``client.modern`` of either
+client carry them out, and their docstrings are the methods'.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import httpx
 
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES, CodeTable
 from backupjobs.sdk.errors import WireFormatError
-from backupjobs.sdk.flows import Call, PageWalk
+from backupjobs.sdk.flows import Call, Fetch, PageWalk
 from backupjobs.sdk.parsing import parse_count, parse_customer, parse_job, parse_rows
 from backupjobs.sdk.records import Customer, Job, Page
 
@@ -80,7 +84,13 @@ class Endpoints:
         job_module: CodeOrName | None = None,
         page_size: int = V3_MAX_PAGE_SIZE,
     ) -> PageWalk[Job]:
-        """``POST .../customers/{customerId}/avpt-products/jobs/batch``, every page."""
+        """Each backup service of a customer with its latest job (or never run), by type
+        then module; ``job_type``/``job_module`` (codes or names) filter on the service
+        (permission ``elements.jobs.read.all``;
+        ``POST .../customers/{customerId}/avpt-products/jobs/batch``).
+
+        >>> # client.v3.jobs(customer_id, job_type="Microsoft 365", job_module=302)
+        """
         body: dict[str, int] = {}
         if (type_code := code_of(JOB_TYPES, job_type)) is not None:
             body["jobType"] = type_code
@@ -92,8 +102,9 @@ class Endpoints:
     def v3_customers(
         self, customer_ids: Sequence[str] | None = None, *, page_size: int = V3_MAX_PAGE_SIZE
     ) -> PageWalk[Customer]:
-        """``POST .../customers/batch``, every page; ``customer_ids`` limits the list (one
-        is sent as the vendor's ``customerId`` filter, several as ``customerIds``)."""
+        """The app's customers by name (permission ``elements.customers.read.all``;
+        ``POST .../customers/batch``); ``customer_ids`` keeps only those (one is sent as
+        the vendor's ``customerId`` filter, several as ``customerIds``)."""
         body: dict[str, Any] = {}
         if customer_ids is not None and len(customer_ids) == 1:
             body["customerId"] = customer_ids[0]
@@ -106,7 +117,10 @@ class Endpoints:
     def modern_customers(
         self, *, page_size: int | None = None, count: bool = False
     ) -> PageWalk[Customer]:
-        """``GET /partner/customers``, following ``@odata.nextLink`` to the end."""
+        """The app's customers by name (``GET /partner/customers``), following
+        ``@odata.nextLink``; ``page_size`` is sent as ``Prefer: odata.maxpagesize`` (the
+        service's page size if None), ``count`` asks for the total (``$count=true``).
+        Permission ``partner.customers.read.all``."""
         return self._odata_walk(
             self.url(f"{MODERN_ROOT}/customers"), page_size, count, parse_customer
         )
@@ -120,8 +134,10 @@ class Endpoints:
         page_size: int | None = None,
         count: bool = False,
     ) -> PageWalk[Job]:
-        """``GET /partner/customers/{Id}/jobs``; the filters are applied to what it answers
-        (this endpoint has none), and then no ``total`` is given."""
+        """Each backup service of a customer with its latest job, as ``client.v3.jobs``
+        (``GET /partner/customers/{Id}/jobs``, permission ``partner.jobs.read.all``). The
+        Modern API has no filter here: the SDK filters what it answers, and then ``total``
+        is None."""
         wanted = (code_of(JOB_TYPES, job_type), code_of(JOB_MODULES, job_module))
         filtered = wanted != (None, None)
 
@@ -133,15 +149,21 @@ class Endpoints:
         url = self.url(f"{MODERN_ROOT}/customers/{_segment(customer_id)}/jobs")
         return self._odata_walk(url, page_size, count, read, filtered=filtered)
 
-    def modern_customer(self, customer_id: str) -> tuple[Call, Callable[[Any], Customer]]:
-        """``GET /partner/customers/{Id}``: one customer (an OData entity)."""
+    def modern_customer(self, customer_id: str) -> Fetch[Customer]:
+        """One customer (``GET /partner/customers/{Id}``, an OData entity);
+        :class:`~backupjobs.sdk.NotFoundError` if the app cannot see it."""
         url = self.url(f"{MODERN_ROOT}/customers/{_segment(customer_id)}")
-        return Call("GET", url), parse_customer
+        return Fetch(Call("GET", url), parse_customer)
 
     def modern_service(
         self, customer_id: str, job_type: CodeOrName, job_module: CodeOrName
-    ) -> tuple[Call, Callable[[Any], Job]]:
-        """``GET /partner/customers/{Id}/jobs/jobType/{JobType}/jobModule/{JobModule}``."""
+    ) -> Fetch[Job]:
+        """One backup service's latest job (the seed endpoint,
+        ``GET /partner/customers/{Id}/jobs/jobType/{JobType}/jobModule/{JobModule}``); a
+        service that never ran is its placeholder row (``job.has_run`` is False).
+
+        >>> # client.modern.service(customer_id, "Microsoft 365", "SharePoint Online")
+        """
         path = (
             f"{MODERN_ROOT}/customers/{_segment(customer_id)}/jobs"
             f"/jobType/{_segment(name_of(JOB_TYPES, job_type))}"
@@ -154,7 +176,7 @@ class Endpoints:
                 raise WireFormatError("value", rows, "the service's row")
             return parse_job(rows[0], customer_id)
 
-        return Call("GET", self.url(path)), read
+        return Fetch(Call("GET", self.url(path)), read)
 
     def _odata_walk(
         self,

@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import httpx
 
@@ -31,6 +31,7 @@ from backupjobs.sdk.retry import Retry
 from backupjobs.sdk.tokens import AccessToken, parse_token
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,10 +180,37 @@ def json_body(response: httpx.Response) -> Any:
         raise WireFormatError("response body", response.text[:100], "JSON") from None
 
 
+def answer(call: Call, retry: Retry) -> Flow[httpx.Response]:
+    """The answer to an authorized ``call``; an error answer raised."""
+    response = yield from exchange(lambda: call, retry, authorized=True)
+    if not response.is_success:
+        raise problem_error(response)
+    return response
+
+
 def fetch(call: Call, read: Callable[[Any], T], retry: Retry) -> Flow[T]:
     """``read`` of the JSON answer to an authorized ``call``."""
     response = yield from exchange(lambda: call, retry, authorized=True)
     return read(json_body(response))
+
+
+class Fetching(Protocol[T_co]):
+    """What an endpoint that answers one value plans: its flow, once the client that
+    carries it out gives its retry policy. An endpoint that lists plans a
+    :class:`PageWalk` instead."""
+
+    def flow(self, retry: Retry) -> Flow[T_co]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch(Generic[T]):
+    """One call, and how to ``read`` its JSON answer."""
+
+    call: Call
+    read: Callable[[Any], T]
+
+    def flow(self, retry: Retry) -> Flow[T]:
+        return fetch(self.call, self.read, retry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,3 +224,20 @@ class PageWalk(Generic[T]):
     def page(self, call: Call, retry: Retry) -> Flow[Page[T]]:
         response = yield from exchange(lambda: call, retry, authorized=True)
         return self.read(call, json_body(response))
+
+
+@dataclass(frozen=True, slots=True)
+class Gather(Generic[T]):
+    """Every page of ``walk`` read, then ``combine``d into one value."""
+
+    walk: PageWalk[Any]
+    combine: Callable[[list[Any]], T]
+
+    def flow(self, retry: Retry) -> Flow[T]:
+        items: list[Any] = []
+        call: Call | None = self.walk.first
+        while call is not None:
+            page = yield from self.walk.page(call, retry)
+            items += page.items
+            call = page.next_call
+        return self.combine(items)

@@ -19,13 +19,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from uuid import UUID
 
 from backupjobs.sdk.errors import WireFormatError
-from backupjobs.sdk.flows import Call, Flow, PageWalk, fetch
+from backupjobs.sdk.flows import Call, Gather, PageWalk
 from backupjobs.sdk.records import Page
-from backupjobs.sdk.retry import Retry
+
+if TYPE_CHECKING:
+    from backupjobs.sdk.endpoints import Endpoints
 
 T = TypeVar("T")
 
@@ -198,18 +200,29 @@ def _convert(data: Any, kind: type[T], what: str) -> T:
         raise WireFormatError(what, str(data)[:100], str(error)) from None
 
 
-def cursor_walk(url: str, params: tuple[tuple[str, str], ...], kind: type[T]) -> PageWalk[T]:
-    """A ``/api/v1`` list: ``{"items", "nextCursor"}``, followed to the end."""
+def cursor_walk(
+    url: str, params: tuple[tuple[str, str], ...], read_items: Callable[[Any], list[T]]
+) -> PageWalk[T]:
+    """A ``/api/v1`` answer in pages, each with its ``nextCursor``, followed to the end."""
 
     def read(call: Call, body: Any) -> Page[T]:
-        if not isinstance(body, Mapping) or "items" not in body:
-            raise WireFormatError("list answer", str(body)[:100], '{"items", "nextCursor"}')
-        items = [_convert(item, kind, "list item") for item in body["items"]]
-        cursor = body.get("nextCursor")
+        found = read_items(body)
+        cursor = body.get("nextCursor") if isinstance(body, Mapping) else None
         next_call = Call("GET", url, (*params, ("cursor", cursor))) if cursor else None
-        return Page(items, None, next_call)
+        return Page(found, None, next_call)
 
     return PageWalk(Call("GET", url, params), read)
+
+
+def items(read_item: Callable[[Any], T]) -> Callable[[Any], list[T]]:
+    """A list's page: ``{"items", "nextCursor"}``, each item read by ``read_item``."""
+
+    def read(body: Any) -> list[T]:
+        if not isinstance(body, Mapping) or "items" not in body:
+            raise WireFormatError("list answer", str(body)[:100], '{"items", "nextCursor"}')
+        return [read_item(item) for item in body["items"]]
+
+    return read
 
 
 def summary_of(pages: Sequence[Any]) -> Summary:
@@ -275,33 +288,121 @@ def history_filters(filters: Mapping[str, Any]) -> dict[str, Any]:
     return dict(filters)
 
 
-def listing(base: str, path: str, kind: type[T], **given: Any) -> PageWalk[T]:
-    """A ``/api/v1`` list at ``base + path`` with ``given`` (the SDK's names)."""
-    return cursor_walk(base + path, arguments(given), kind)
+def listing(api: Endpoints, path: str, kind: type[T], **given: Any) -> PageWalk[T]:
+    """A ``/api/v1`` list at ``path`` with ``given`` (the SDK's names)."""
+    record = items(lambda item: _convert(item, kind, "list item"))
+    return cursor_walk(api.url(path), arguments(given), record)
 
 
-def history(base: str, page_size: int, filters: Mapping[str, Any]) -> PageWalk[HistoryJob]:
-    """``GET /api/v1/jobs`` with :meth:`~backupjobs.sdk.Reports.history`'s filters."""
-    return listing(base, JOBS, HistoryJob, **history_filters(filters), page_size=page_size)
+# The reports' calls, each declared once: ``client.reports`` of either client carries
+# them out (their docstrings are the methods').
 
 
-def summary(base: str, retry: Retry, **given: Any) -> Flow[Summary]:
-    """``GET /api/v1/summary`` (``given``: the SDK's names), every page read into one."""
-    url = base + SUMMARY
-    params = arguments({**given, "page_size": 1000})
-    pages: list[Any] = []
-    call: Call | None = Call("GET", url, params)
-    while call is not None:
-        page = yield from fetch(call, lambda body: body, retry)
-        pages.append(page)
-        cursor = page.get("nextCursor") if isinstance(page, dict) else None
-        call = Call("GET", url, (*params, ("cursor", cursor))) if cursor else None
-    return summary_of(pages)
+def history(
+    api: Endpoints,
+    *,
+    customer_id: Values = None,
+    job_type: Values = None,
+    job_module: Values = None,
+    status: Values = None,
+    since: datetime | timedelta | str | None = None,
+    until: datetime | timedelta | str | None = None,
+    name_contains: str | None = None,
+    page_size: int = 100,
+) -> PageWalk[HistoryJob]:
+    """Every job run, newest first; filters take codes or catalog names, one or
+    several; ``since``/``until``: a datetime, a date, or a timedelta before now."""
+    return listing(
+        api,
+        JOBS,
+        HistoryJob,
+        customer_id=customer_id,
+        job_type=job_type,
+        job_module=job_module,
+        status=status,
+        since=since,
+        until=until,
+        name_contains=name_contains,
+        page_size=page_size,
+    )
 
 
-def export(base: str, format: str, filters: Mapping[str, Any]) -> Call:
+def services(
+    api: Endpoints,
+    *,
+    customer_id: Values = None,
+    job_type: Values = None,
+    job_module: Values = None,
+    health: Values = None,
+    stale_after: str | None = None,
+    page_size: int = 100,
+) -> PageWalk[ServiceHealth]:
+    """Every backup service with its health, worst first (``health="failing"``)."""
+    return listing(
+        api,
+        SERVICES,
+        ServiceHealth,
+        customer_id=customer_id,
+        job_type=job_type,
+        job_module=job_module,
+        health=health,
+        stale_after=stale_after,
+        page_size=page_size,
+    )
+
+
+def summary(
+    api: Endpoints,
+    *,
+    start: datetime | timedelta | str | None = None,
+    end: datetime | timedelta | str | None = None,
+    customer_id: Values = None,
+    stale_after: str | None = None,
+    tz: str | None = None,
+) -> Gather[Summary]:
+    """Totals and every customer's figures over a window (default: the last 7 days)."""
+    given = {
+        "customer_id": customer_id,
+        "stale_after": stale_after,
+        "tz": tz,
+        "start": start,
+        "end": end,
+        "page_size": 1000,
+    }
+    # Each page is read whole (its totals, some of the customers), then all as one.
+    walk = cursor_walk(api.url(SUMMARY), arguments(given), lambda page: [page])
+    return Gather(walk, summary_of)
+
+
+def daily(
+    api: Endpoints,
+    *,
+    start: datetime | timedelta | str | None = None,
+    end: datetime | timedelta | str | None = None,
+    tz: str | None = None,
+    customer_id: Values = None,
+    job_type: Values = None,
+    job_module: Values = None,
+    page_size: int = 1000,
+) -> PageWalk[DailyOutcome]:
+    """Each customer's outcomes per calendar day in ``tz`` (default UTC)."""
+    return listing(
+        api,
+        DAILY,
+        DailyOutcome,
+        customer_id=customer_id,
+        job_type=job_type,
+        job_module=job_module,
+        tz=tz,
+        page_size=page_size,
+        start=start,
+        end=end,
+    )
+
+
+def export(api: Endpoints, format: str, filters: Mapping[str, Any]) -> Call:
     """``GET /api/v1/jobs/export`` with :meth:`~backupjobs.sdk.Reports.history`'s filters."""
-    return Call("GET", base + EXPORT, arguments({**history_filters(filters), "format": format}))
+    return Call("GET", api.url(EXPORT), arguments({**history_filters(filters), "format": format}))
 
 
 class ExportSink:
