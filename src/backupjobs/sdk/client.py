@@ -75,59 +75,11 @@ def _checked_url(url: str, what: str) -> str:
 ACCEPT = "application/json, */*;q=0.1"
 
 
-class _Session(Generic[HttpClient]):
-    """What both clients hold: configuration, the token cache, the HTTP client."""
-
-    def __init__(
-        self,
-        http: HttpClient | None,
-        make_http: Callable[..., HttpClient],
-        *,
-        base_url: str,
-        credential: Credential,
-        token_url: str | None,
-        scope: str | Iterable[str] | None,
-        retry: Retry | None,
-        timeout: float | httpx.Timeout,
-        refresh_margin: float,
-    ) -> None:
-        self.endpoints = Endpoints(_checked_url(base_url, "API base URL"))
-        self.token_url = _checked_url(token_url or self.endpoints.url(TOKEN_PATH), "token URL")
-        self.credential = credential
-        self.scope = _scope_text(scope)
-        self.retry = retry or Retry()
-        self.tokens = TokenCache(refresh_margin)
-        self.owns_http = http is None
-        self.http: HttpClient = http if http is not None else make_http(timeout=timeout)
-
-    def token_flow(self) -> Flow[AccessToken]:
-        return token(self.credential, self.token_url, self.scope, self.retry)
-
-    def request(self, call: Call, bearer: str | None) -> httpx.Request:
-        # JSON first; anything else too (``/partner/$metadata`` is XML, and OData services
-        # refuse what Accept excludes).
-        headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT, **call.headers}
-        if bearer is not None:
-            headers["Authorization"] = f"Bearer {bearer}"
-        return self.http.build_request(
-            call.method,
-            call.url,
-            params=call.params or None,
-            json=call.json,
-            data=call.form,
-            headers=headers,
-        )
-
-    def call(self, method: str, path: str, params: Any, json: Any) -> Call:
-        pairs = tuple((str(k), str(v)) for k, v in (params or {}).items())
-        return Call(method.upper(), self.endpoints.url(path), pairs, json=json)
-
-
 class _Clients(Generic[HttpClient]):
-    """What both clients are made of and show: the session (configuration, the token
-    cache, the HTTP client) and its parts. The calls are the flows' and plans' (in
-    :mod:`~backupjobs.sdk.flows`, :mod:`~backupjobs.sdk.endpoints` and
-    :mod:`~backupjobs.sdk.reports`); each client only carries them out."""
+    """What both clients are made of and show: configuration, the token cache, the HTTP
+    client. The calls are the flows' and plans' (in :mod:`~backupjobs.sdk.flows`,
+    :mod:`~backupjobs.sdk.endpoints`, :mod:`~backupjobs.sdk.reports` and
+    :mod:`~backupjobs.sdk.alerts`); each client only carries them out."""
 
     _http_class: ClassVar[Callable[..., Any]]
 
@@ -143,21 +95,39 @@ class _Clients(Generic[HttpClient]):
         refresh_margin: float = 60.0,
         http_client: HttpClient | None = None,
     ) -> None:
-        self._session: _Session[HttpClient] = _Session(
-            http_client,
-            type(self)._http_class,
-            base_url=base_url,
-            credential=credential,
-            token_url=token_url,
-            scope=scope,
-            retry=retry,
-            timeout=timeout,
-            refresh_margin=refresh_margin,
+        self.endpoints = Endpoints(_checked_url(base_url, "API base URL"))
+        self.token_url = _checked_url(token_url or self.endpoints.url(TOKEN_PATH), "token URL")
+        self.credential = credential
+        self.retry = retry or Retry()
+        #: The token cache: ``client.tokens.clear()`` forces a new token.
+        self.tokens = TokenCache(refresh_margin)
+        self._scope = _scope_text(scope)
+        self._owns_http = http_client is None
+        self._http: HttpClient = (
+            http_client if http_client is not None else type(self)._http_class(timeout=timeout)
         )
         self._attach()
 
     def _attach(self) -> None:
         raise NotImplementedError
+
+    def _token_flow(self) -> Flow[AccessToken]:
+        return token(self.credential, self.token_url, self._scope, self.retry)
+
+    def _request(self, call: Call, bearer: str | None) -> httpx.Request:
+        # JSON first; anything else too (``/partner/$metadata`` is XML, and OData services
+        # refuse what Accept excludes).
+        headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT, **call.headers}
+        if bearer is not None:
+            headers["Authorization"] = f"Bearer {bearer}"
+        return self._http.build_request(
+            call.method,
+            call.url,
+            params=call.params or None,
+            json=call.json,
+            data=call.form,
+            headers=headers,
+        )
 
     @classmethod
     def from_profile(cls, profile: Profile | str | None = None, **options: Any) -> Self:
@@ -176,31 +146,12 @@ class _Clients(Generic[HttpClient]):
             **options,
         )
 
-    @property
-    def endpoints(self) -> Endpoints:
-        return self._session.endpoints
-
-    @property
-    def retry(self) -> Retry:
-        return self._session.retry
-
-    @property
-    def tokens(self) -> TokenCache:
-        """The token cache: ``client.tokens.clear()`` forces a new token."""
-        return self._session.tokens
-
-    @property
-    def token_url(self) -> str:
-        return self._session.token_url
-
-    @property
-    def credential(self) -> Credential:
-        return self._session.credential
-
     def _request_flow(
         self, method: str, path: str, params: Mapping[str, str | int] | None, json: Any
     ) -> Flow[httpx.Response]:
-        return answer(self._session.call(method, path, params, json), self.retry)
+        pairs = tuple((str(k), str(v)) for k, v in (params or {}).items())
+        call = Call(method.upper(), self.endpoints.url(path), pairs, json=json)
+        return answer(call, self.retry)
 
 
 class _Part(Generic[AnyClient]):
@@ -391,9 +342,9 @@ class Client(_Clients[httpx.Client]):
         driving = Driving(flow)
         while (effect := driving.effect) is not None:
             if isinstance(effect, Send):
-                request = self._session.request(effect.call, effect.bearer)
+                request = self._request(effect.call, effect.bearer)
                 try:
-                    driving.answer(self._session.http.send(request))
+                    driving.answer(self._http.send(request))
                 except httpx.TransportError as error:
                     driving.fail(error)
             elif isinstance(effect, Authorize):
@@ -408,15 +359,15 @@ class Client(_Clients[httpx.Client]):
             cached = self.tokens.usable(now=time.monotonic(), refused=refused)
             if cached is not None:
                 return cached
-            fresh: AccessToken = self.run(self._session.token_flow())
+            fresh: AccessToken = self.run(self._token_flow())
             self.tokens.store(fresh)
             return fresh
 
     @contextmanager
     def _streamed(self, call: Call) -> Iterator[httpx.Response]:
         """The answer to ``call``, its body still to read; its error raised."""
-        request = self._session.request(call, self.authenticate().value)
-        response = self._session.http.send(request, stream=True)
+        request = self._request(call, self.authenticate().value)
+        response = self._http.send(request, stream=True)
         try:
             if not response.is_success:
                 response.read()
@@ -426,8 +377,8 @@ class Client(_Clients[httpx.Client]):
             response.close()
 
     def close(self) -> None:
-        if self._session.owns_http:
-            self._session.http.close()
+        if self._owns_http:
+            self._http.close()
 
     def __enter__(self) -> Self:
         return self
@@ -571,9 +522,9 @@ class AsyncClient(_Clients[httpx.AsyncClient]):
         driving = Driving(flow)
         while (effect := driving.effect) is not None:
             if isinstance(effect, Send):
-                request = self._session.request(effect.call, effect.bearer)
+                request = self._request(effect.call, effect.bearer)
                 try:
-                    driving.answer(await self._session.http.send(request))
+                    driving.answer(await self._http.send(request))
                 except httpx.TransportError as error:
                     driving.fail(error)
             elif isinstance(effect, Authorize):
@@ -588,15 +539,15 @@ class AsyncClient(_Clients[httpx.AsyncClient]):
             cached = self.tokens.usable(now=time.monotonic(), refused=refused)
             if cached is not None:
                 return cached
-            fresh: AccessToken = await self.run(self._session.token_flow())
+            fresh: AccessToken = await self.run(self._token_flow())
             self.tokens.store(fresh)
             return fresh
 
     @asynccontextmanager
     async def _streamed(self, call: Call) -> AsyncIterator[httpx.Response]:
         """See :meth:`Client._streamed`."""
-        request = self._session.request(call, (await self.authenticate()).value)
-        response = await self._session.http.send(request, stream=True)
+        request = self._request(call, (await self.authenticate()).value)
+        response = await self._http.send(request, stream=True)
         try:
             if not response.is_success:
                 await response.aread()
@@ -606,8 +557,8 @@ class AsyncClient(_Clients[httpx.AsyncClient]):
             await response.aclose()
 
     async def aclose(self) -> None:
-        if self._session.owns_http:
-            await self._session.http.aclose()
+        if self._owns_http:
+            await self._http.aclose()
 
     async def __aenter__(self) -> Self:
         return self
