@@ -15,7 +15,7 @@ from litestar.openapi.spec import OpenAPIType, Schema
 
 from backupjobs.api.context import AppContext
 from backupjobs.api.problems import ProblemError, problem_responses
-from backupjobs.api.requests import TOO_DEEP, code_schema, json_body_operation, require_json
+from backupjobs.api.requests import code_schema, decode_body, json_body_operation, require_json
 from backupjobs.api.security import SECURITY, requires
 from backupjobs.auth.permissions import Permission
 from backupjobs.auth.tokens import Principal
@@ -123,14 +123,9 @@ _BATCH = Schema(
 
 
 def _decode_batch(raw: bytes) -> list[msgspec.Raw]:
-    try:
-        batch = msgspec.json.decode(raw, type=list[msgspec.Raw])
-    except msgspec.ValidationError:
-        raise ProblemError(400, "The request body must be a JSON array of job records.") from None
-    except msgspec.DecodeError:
-        raise ProblemError(400, "The request body is not valid JSON.") from None
-    except RecursionError:
-        raise ProblemError(400, TOO_DEEP) from None
+    batch = decode_body(
+        raw, list[msgspec.Raw], lambda _: "The request body must be a JSON array of job records."
+    )
     if len(batch) > MAX_RECORDS_PER_REQUEST:
         raise ProblemError(
             400,

@@ -250,8 +250,7 @@ async def customer_count_by_odata_url(
     tags=["Modern"],
 )
 async def metadata(request: Request[Any, Any, Any]) -> Response[bytes]:
-    odata.entity_request(request, serves=odata.XML)
-    return Response(odata.CSDL, media_type=odata.XML_MEDIA_TYPE)
+    return odata.metadata_answer(request, odata.CSDL)
 
 
 @get(
@@ -266,7 +265,10 @@ async def service_root(
     request: Request[Any, Any, Any], context: NamedDependency[AppContext]
 ) -> Response[Any]:
     negotiated = odata.entity_request(request)
-    return odata.answer(odata.service_document(context.settings.public_url), negotiated)
+    document = odata.service_document(
+        odata.metadata_url(context.settings.public_url), [odata.CUSTOMERS]
+    )
+    return odata.answer(document, negotiated)
 
 
 ROUTES = [

@@ -112,11 +112,18 @@ class ServiceDocument(msgspec.Struct):
     value: list[EntitySetLink]
 
 
-def service_document(public_url: str) -> ServiceDocument:
+def service_document(metadata: str, entity_sets: Iterable[str]) -> ServiceDocument:
+    """A service root's answer: its ``$metadata`` URL and its entity sets."""
     return ServiceDocument(
-        context=metadata_url(public_url),
-        value=[EntitySetLink(name=CUSTOMERS, kind="EntitySet", url=CUSTOMERS)],
+        context=metadata,
+        value=[EntitySetLink(name=name, kind="EntitySet", url=name) for name in entity_sets],
     )
+
+
+def metadata_answer(request: Request[Any, Any, Any], csdl: bytes) -> Response[bytes]:
+    """A service's ``$metadata``: its CSDL document, if the request takes XML."""
+    entity_request(request, serves=XML)
+    return Response(csdl, media_type=XML_MEDIA_TYPE)
 
 
 def feed(
@@ -639,10 +646,14 @@ class CollectionOperation(Operation):
 
 _EDMX = "http://docs.oasis-open.org/odata/ns/edmx"
 _EDM = "http://docs.oasis-open.org/odata/ns/edm"
-_CAPABILITIES = "Org.OData.Capabilities.V1"
-_CAPABILITIES_URI = (
-    "https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Capabilities.V1.xml"
+_VOCABULARIES_URI = "https://oasis-tcs.github.io/odata-vocabularies/vocabularies"
+#: Vocabularies a CSDL document may reference: (namespace, alias, where it is).
+CAPABILITIES_VOCABULARY = (
+    "Org.OData.Capabilities.V1",
+    "Capabilities",
+    f"{_VOCABULARIES_URI}/Org.OData.Capabilities.V1.xml",
 )
+CORE_VOCABULARY = ("Org.OData.Core.V1", "Core", f"{_VOCABULARIES_URI}/Org.OData.Core.V1.xml")
 
 
 def _entity_type(
@@ -749,14 +760,20 @@ def capability_annotations(
     return lines
 
 
-def csdl_document(namespace: str, body: Iterable[str]) -> bytes:
+def csdl_document(
+    namespace: str,
+    body: Iterable[str],
+    vocabularies: Iterable[tuple[str, str, str]] = (CAPABILITIES_VOCABULARY,),
+) -> bytes:
     """A CSDL XML document of one schema (``body``: its types, container and
-    annotations), referencing the capabilities vocabulary."""
+    annotations), referencing ``vocabularies``."""
     lines = [
         f'<edmx:Edmx Version="4.0" xmlns:edmx="{_EDMX}">',
-        f'<edmx:Reference Uri="{_CAPABILITIES_URI}">',
-        f'<edmx:Include Namespace="{_CAPABILITIES}" Alias="Capabilities"/>',
-        "</edmx:Reference>",
+        *(
+            f'<edmx:Reference Uri="{uri}"><edmx:Include Namespace="{vocabulary}" '
+            f'Alias="{alias}"/></edmx:Reference>'
+            for vocabulary, alias, uri in vocabularies
+        ),
         "<edmx:DataServices>",
         f'<Schema Namespace="{namespace}" xmlns="{_EDM}">',
         *body,

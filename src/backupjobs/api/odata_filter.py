@@ -39,6 +39,7 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, and_, literal, or_
 
 from backupjobs.api.problems import ProblemError
+from backupjobs.catalog import Code, CodeTable, UnknownCodeError
 
 FILTER = "$filter"
 COMPARISONS = ("eq", "ne", "gt", "ge", "lt", "le")
@@ -118,6 +119,19 @@ def _tokens(text: str) -> list[_Token]:
 
 def _bad(message: str, status: int = 400) -> ProblemError:
     return ProblemError(status, f"Invalid query option $filter: {message}.", target=FILTER)
+
+
+def catalog_name(table: CodeTable, read: Callable[[Code], Any]) -> Callable[[str], Any]:
+    """The ``convert`` of a property that holds a name of ``table``: what ``read`` takes
+    from the entry named (any spelling the catalog knows, any case); else a 400."""
+
+    def convert(name: str) -> Any:
+        try:
+            return read(table.parse(name))
+        except UnknownCodeError as error:
+            raise _bad(str(error)) from None
+
+    return convert
 
 
 class _Parser:

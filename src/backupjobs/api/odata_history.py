@@ -20,8 +20,8 @@ this service does not implement).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
-from xml.dom.minidom import parseString
 from xml.sax.saxutils import escape
 
 import msgspec
@@ -37,15 +37,26 @@ from backupjobs.api.odata_filter import (
     INT,
     STRING,
     FilterProperty,
+    catalog_name,
     parse_filter,
     to_sql,
 )
+from backupjobs.api.odata_report_pages import (
+    ORDERBY,
+    SELECT,
+    SKIPTOKEN,
+    answer_feed,
+    read_feed_query,
+    select_properties,
+    skiptoken_of,
+)
+from backupjobs.api.odata_report_sets import FILTER
 from backupjobs.api.problems import ODATA_SERVICE_ROOTS, ProblemError, odata_error_responses
 from backupjobs.api.security import SECURITY, requires
 from backupjobs.auth.permissions import Permission
 from backupjobs.auth.tokens import Principal
-from backupjobs.catalog import JOB_MODULES, JOB_TYPES, STATUSES, CodeTable, UnknownCodeError
-from backupjobs.infra.cursors import InvalidCursorError, binding
+from backupjobs.catalog import JOB_MODULES, JOB_TYPES, STATUSES
+from backupjobs.infra.cursors import binding
 from backupjobs.store.history import JobFilters, history_statement
 from backupjobs.store.keyset import SortKey, read_page
 from backupjobs.store.schema import JOB_SORT_TIME, customers, jobs
@@ -57,12 +68,6 @@ NAMESPACE = odata_report_sets.NAMESPACE
 JOB_ENTITY = f"{NAMESPACE}.Job"
 JOBS_SET = "Jobs"
 READ = (Permission.V3_JOBS_READ, Permission.MODERN_JOBS_READ)
-#: Rows per page unless ``Prefer: odata.maxpagesize`` asks for fewer: a refresh reads
-#: the whole history, and fewer, larger pages cost it less.
-PAGE_SIZE = odata.MAX_PAGE_SIZE
-SELECT, ORDERBY, FILTER = "$select", "$orderby", "$filter"
-SKIPTOKEN = odata.SKIPTOKEN
-OPTIONS = (*odata.COLLECTION_OPTIONS, SELECT, ORDERBY, FILTER, SKIPTOKEN)
 
 #: The job record's properties and their EDM types (Edm.String unless named here).
 _TYPES: dict[str, str] = {
@@ -88,18 +93,8 @@ _NULLABLE = frozenset(
 PROPERTIES: tuple[str, ...] = V1Job.__struct_fields__
 
 
-def _name_of(table: CodeTable) -> Any:
-    def convert(name: str) -> int:
-        try:
-            return table.parse(name).code
-        except UnknownCodeError as error:
-            raise ProblemError(
-                400, f"Invalid query option $filter: {error}.", target=FILTER
-            ) from None
-
-    return convert
-
-
+#: A catalog name as the history's columns hold it: its code.
+_CODE = attrgetter("code")
 #: What ``$filter`` may compare: the record's properties as columns of the history.
 FILTERABLE: dict[str, FilterProperty] = {
     # startTime: the sort time of a started job, so that the history's index serves the
@@ -120,9 +115,11 @@ FILTERABLE: dict[str, FilterProperty] = {
     "jobType": FilterProperty(jobs.c.job_type, INT),
     "jobModule": FilterProperty(jobs.c.job_module, INT),
     "status": FilterProperty(jobs.c.status, INT),
-    "jobTypeName": FilterProperty(jobs.c.job_type, STRING, convert=_name_of(JOB_TYPES)),
-    "jobModuleName": FilterProperty(jobs.c.job_module, STRING, convert=_name_of(JOB_MODULES)),
-    "statusName": FilterProperty(jobs.c.status, STRING, convert=_name_of(STATUSES)),
+    "jobTypeName": FilterProperty(jobs.c.job_type, STRING, convert=catalog_name(JOB_TYPES, _CODE)),
+    "jobModuleName": FilterProperty(
+        jobs.c.job_module, STRING, convert=catalog_name(JOB_MODULES, _CODE)
+    ),
+    "statusName": FilterProperty(jobs.c.status, STRING, convert=catalog_name(STATUSES, _CODE)),
     "totalCount": FilterProperty(jobs.c.total_count, INT, nullable=True),
     "failedCount": FilterProperty(jobs.c.failed_count, INT, nullable=True),
     "backupSizeBytes": FilterProperty(jobs.c.backup_size_bytes, INT, nullable=True),
@@ -164,21 +161,6 @@ def _order(text: str | None) -> str:
     return canonical
 
 
-def _select(text: str | None) -> tuple[str, ...] | None:
-    if text is None or text.strip() == "*":
-        return None
-    chosen = tuple(part.strip() for part in text.split(","))
-    unknown = [name for name in chosen if name not in PROPERTIES]
-    if unknown or not chosen:
-        raise ProblemError(
-            400,
-            f"Invalid query option $select: {', '.join(map(repr, unknown)) or 'nothing'} "
-            f"is not a property of Job; properties: {', '.join(PROPERTIES)}.",
-            target=SELECT,
-        )
-    return chosen
-
-
 def _row(
     row: Any, selected: tuple[str, ...] | None, metadata: str, now: datetime
 ) -> dict[str, Any]:
@@ -209,22 +191,24 @@ async def history_jobs(
     context: NamedDependency[AppContext],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:
-    query = odata.query_of(request)
-    given = odata.system_options(query, OPTIONS)
-    negotiated = odata.negotiate(request.scope["headers"], given.get(odata.FORMAT))
-    options = odata.collection_options(
-        [(name, value) for name, value in query if name.lower() in odata.COLLECTION_OPTIONS],
-        max_page_size=negotiated.max_page_size or PAGE_SIZE,
-    )
+    asked = read_feed_query(request)
+    given = asked.given
+    options = asked.paging()
     order_text = _order(given.get(ORDERBY))
-    selected = _select(given.get(SELECT))
+    selected = select_properties("Job", PROPERTIES, given.get(SELECT))
     filter_text = given.get(FILTER)
     condition = to_sql(parse_filter(filter_text), FILTERABLE) if filter_text is not None else None
     scope = principal.tenant_scope
     bound = binding(
         "odata-jobs", {"app": principal.client_id, "filter": filter_text, "order": order_text}
     )
-    position = _position(context, given.get(SKIPTOKEN), bound)
+    token = given.get(SKIPTOKEN)
+    position = None
+    if token is not None:
+        found = skiptoken_of(
+            context, token, bound, tuple[datetime, str], bound_to="$filter and $orderby"
+        )
+        position = list(found)
     statement = history_statement(scope, JobFilters())
     if condition is not None:
         statement = statement.where(condition)
@@ -238,77 +222,21 @@ async def history_jobs(
             connection, paged, ORDERS[order_text], position, limit=options.page_size
         )
     now = datetime.now(UTC)
-    returned = len(rows)
-    remaining = None if options.top is None else options.top - returned
-    next_url = None
-    if following is not None and (remaining is None or remaining > 0) and returned:
-        next_url = odata.skiptoken_link(
-            context.settings.public_url, request.scope["path"], query, remaining=remaining,
-            token=context.cursors.codec.encode(following, binding=bound),
-        )  # fmt: skip
-    fragment = JOBS_SET if selected is None else f"{JOBS_SET}({','.join(selected)})"
-    body = odata.Feed(
-        context=None
-        if negotiated.metadata == odata.NO_METADATA
-        else f"{context.settings.public_url}{ROOT}/$metadata#{fragment}",
+    return answer_feed(
+        request,
+        context,
+        JOBS_SET,
+        asked,
+        options,
+        selected=selected,
+        value=[_row(row, selected, asked.negotiated.metadata, now) for row in rows],
         count=total,
-        next_link=next_url,
-        value=[_row(row, selected, negotiated.metadata, now) for row in rows],
+        following=following,
+        bound=bound,
     )
-    return odata.answer(body, negotiated)
-
-
-def _position(context: AppContext, token: str | None, bound: bytes) -> list[Any] | None:
-    if token is None:
-        return None
-    try:
-        found: tuple[datetime, str] = context.cursors.codec.decode(
-            token, binding=bound, type=tuple[datetime, str]
-        )
-    except InvalidCursorError as error:
-        raise ProblemError(
-            400,
-            f"Invalid query option $skiptoken: {error}. A skiptoken is valid only in the "
-            "next link that gave it, with the same $filter and $orderby.",
-            target=SKIPTOKEN,
-        ) from None
-    return list(found)
 
 
 # --- the service document and $metadata --------------------------------------------------
-
-
-_EDMX = "http://docs.oasis-open.org/odata/ns/edmx"
-_EDM = "http://docs.oasis-open.org/odata/ns/edm"
-_VOCABULARIES = (
-    ("Org.OData.Capabilities.V1", "Capabilities",
-     "https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Capabilities.V1.xml"),
-    ("Org.OData.Core.V1", "Core",
-     "https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Core.V1.xml"),
-)  # fmt: skip
-
-
-def _document(body: list[str]) -> bytes:
-    """:func:`.odata.csdl_document`, referencing the core vocabulary too (the sets'
-    descriptions: which time zone ``DailyOutcomes``' days are in)."""
-    lines = [
-        f'<edmx:Edmx Version="4.0" xmlns:edmx="{_EDMX}">',
-        *(
-            f'<edmx:Reference Uri="{uri}"><edmx:Include Namespace="{namespace}" '
-            f'Alias="{alias}"/></edmx:Reference>'
-            for namespace, alias, uri in _VOCABULARIES
-        ),
-        "<edmx:DataServices>",
-        f'<Schema Namespace="{NAMESPACE}" xmlns="{_EDM}">',
-        *body,
-        "</Schema>",
-        "</edmx:DataServices>",
-        "</edmx:Edmx>",
-    ]
-    # Parsing our own constant text: indents it for readers and proves it well-formed.
-    pretty = parseString("".join(lines))  # noqa: S318
-    document: bytes = pretty.toprettyxml(indent="  ", encoding="utf-8")
-    return document
 
 
 def _description(target: str, text: str) -> list[str]:
@@ -346,7 +274,8 @@ def _csdl() -> bytes:
     ]
     qualified = f"{NAMESPACE}.{container}"
     reports = odata_report_sets.REPORT_SETS
-    return _document(
+    return odata.csdl_document(
+        NAMESPACE,
         [
             '<EntityType Name="Job">',
             '<Key><PropertyRef Name="jobId"/></Key>',
@@ -377,7 +306,10 @@ def _csdl() -> bytes:
                 "The calendar day in the time zone of the custom query option tz (an IANA "
                 "name); UTC when the request has none.",
             ),
-        ]
+        ],
+        # The core vocabulary too: the sets' descriptions (which time zone
+        # ``DailyOutcomes``' days are in).
+        (odata.CAPABILITIES_VOCABULARY, odata.CORE_VOCABULARY),
     )
 
 
@@ -397,8 +329,7 @@ CSDL = _csdl()
     tags=["OData history"],
 )
 async def history_metadata(request: Request[Any, Any, Any]) -> Response[bytes]:
-    odata.entity_request(request, serves=odata.XML)
-    return Response(CSDL, media_type=odata.XML_MEDIA_TYPE)
+    return odata.metadata_answer(request, CSDL)
 
 
 @get(
@@ -413,16 +344,9 @@ async def history_root(
     request: Request[Any, Any, Any], context: NamedDependency[AppContext]
 ) -> Response[Any]:
     negotiated = odata.entity_request(request)
-    base = context.settings.public_url
-    document = odata.ServiceDocument(
-        context=f"{base}{ROOT}/$metadata",
-        value=[
-            odata.EntitySetLink(name=name, kind="EntitySet", url=name)
-            for name in (
-                JOBS_SET,
-                *(entity_set.name for entity_set in odata_report_sets.REPORT_SETS),
-            )
-        ],
+    document = odata.service_document(
+        f"{context.settings.public_url}{ROOT}/$metadata",
+        [JOBS_SET, *(entity_set.name for entity_set in odata_report_sets.REPORT_SETS)],
     )
     return odata.answer(document, negotiated)
 

@@ -1,6 +1,8 @@
-"""Pages of a report set whose rows are computed (:mod:`.odata_reports`): the request's
-options read (``$select``, ``$orderby``, ``$filter``, custom query options), the matching
-rows counted, skipped and cut into a page, and the next link's signed ``$skiptoken``.
+"""Pages of the history feed's sets: the request's options read (``$select``,
+``$orderby``, ``$filter``, custom query options), a page answered with its next link's
+signed ``$skiptoken``, for ``Jobs`` (:mod:`.odata_history`, paged in SQL) and for the
+report sets whose rows are computed (:mod:`.odata_reports`: here the matching rows are
+counted, skipped and cut into a page).
 
 >>> # return await answer_page(request, context, CUSTOMERS, rows, given=given, ...)
 
@@ -10,7 +12,7 @@ last row's key, bound to the app, the filter and the parameters (:func:`skiptoke
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -35,16 +37,19 @@ OPTIONS = (*odata.COLLECTION_OPTIONS, SELECT, ORDERBY, FILTER, SKIPTOKEN)
 Row = dict[str, Any]
 
 
-def _select(entity_set: ReportSet, text: str | None) -> tuple[str, ...] | None:
+def select_properties(
+    entity: str, names: Sequence[str], text: str | None
+) -> tuple[str, ...] | None:
+    """The properties ``$select`` names, of those of ``entity`` (None: every one)."""
     if text is None or text.strip() == "*":
         return None
     chosen = tuple(part.strip() for part in text.split(","))
-    unknown = [name for name in chosen if name not in entity_set.names]
+    unknown = [name for name in chosen if name not in names]
     if unknown or not chosen:
         raise ProblemError(
             400,
             f"Invalid query option $select: {', '.join(map(repr, unknown)) or 'nothing'} is "
-            f"not a property of {entity_set.entity}; properties: {', '.join(entity_set.names)}.",
+            f"not a property of {entity}; properties: {', '.join(names)}.",
             target=SELECT,
         )
     return chosen
@@ -92,27 +97,89 @@ def _render(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class ReportQuery:
-    """What a request asks of a report set: its query, system options, format, and
-    ``$filter`` parsed (``node``) and as a test of a computed row (``predicate``)."""
+class FeedQuery:
+    """What a request asks of a set of the feed: its query, system options and format."""
 
     query: odata.QueryParameters
     given: Mapping[str, str]
     negotiated: odata.Negotiated
+
+    def paging(self) -> odata.CollectionOptions:
+        """``$top``, ``$skip``, ``$count``; pages of the most rows unless ``Prefer:
+        odata.maxpagesize`` asks for fewer: a refresh reads the whole set, and fewer,
+        larger pages cost it less."""
+        return odata.collection_options(
+            [
+                (name, value)
+                for name, value in self.query
+                if name.lower() in odata.COLLECTION_OPTIONS
+            ],
+            max_page_size=self.negotiated.max_page_size or odata.MAX_PAGE_SIZE,
+        )
+
+
+def read_feed_query(request: Request[Any, Any, Any]) -> FeedQuery:
+    """The request's options, refused (400, 406, 501) where the feed serves none such."""
+    query = odata.query_of(request)
+    given = odata.system_options(query, OPTIONS)
+    return FeedQuery(
+        query, given, odata.negotiate(request.scope["headers"], given.get(odata.FORMAT))
+    )
+
+
+@dataclass(frozen=True)
+class ReportQuery(FeedQuery):
+    """A report set's :class:`FeedQuery`, with ``$filter`` parsed (``node``) and as a test
+    of a computed row (``predicate``)."""
+
     node: Node | None
     predicate: Callable[[Mapping[str, Any]], bool]
 
 
 def read_query(request: Request[Any, Any, Any], entity_set: ReportSet) -> ReportQuery:
     """The request's options for ``entity_set``, refused (400, 406, 501) where not served."""
-    query = odata.query_of(request)
-    given = odata.system_options(query, OPTIONS)
-    negotiated = odata.negotiate(request.scope["headers"], given.get(odata.FORMAT))
-    check_order(entity_set, given.get(ORDERBY))
-    text = given.get(FILTER)
+    asked = read_feed_query(request)
+    check_order(entity_set, asked.given.get(ORDERBY))
+    text = asked.given.get(FILTER)
     node = None if text is None else parse_filter(text)
     predicate = everything if node is None else to_predicate(node, entity_set.filterable)
-    return ReportQuery(query, given, negotiated, node, predicate)
+    return ReportQuery(asked.query, asked.given, asked.negotiated, node, predicate)
+
+
+def answer_feed(
+    request: Request[Any, Any, Any],
+    context: AppContext,
+    name: str,
+    asked: FeedQuery,
+    options: odata.CollectionOptions,
+    *,
+    selected: tuple[str, ...] | None,
+    value: list[Any],
+    count: int | None,
+    following: Sequence[Any] | None,
+    bound: bytes,
+) -> Response[Any]:
+    """A page of the set ``name``: ``value`` (of the ``selected`` properties), with
+    ``@odata.count`` if ``count`` is given and, while rows follow within ``$top``, a next
+    link whose ``$skiptoken`` is ``following`` signed."""
+    public_url = context.settings.public_url
+    remaining = None if options.top is None else options.top - len(value)
+    next_url = None
+    if following is not None and value and (remaining is None or remaining > 0):
+        next_url = odata.skiptoken_link(
+            public_url, request.scope["path"], asked.query, remaining=remaining,
+            token=context.cursors.codec.encode(following, binding=bound),
+        )  # fmt: skip
+    fragment = name if selected is None else f"{name}({','.join(selected)})"
+    body = odata.Feed(
+        context=None
+        if asked.negotiated.metadata == odata.NO_METADATA
+        else f"{public_url}{ROOT}/$metadata#{fragment}",
+        count=count,
+        next_link=next_url,
+        value=value,
+    )
+    return odata.answer(body, asked.negotiated)
 
 
 async def answer_page(
@@ -129,23 +196,14 @@ async def answer_page(
     """A page of ``entity_set``: the rows of ``rows(after)`` that match, after ``$skip``,
     within ``$top``, with ``$count`` and a next link whose ``$skiptoken`` holds ``fixed``
     (what every page of the read shares) and the last row's key."""
-    query, given, negotiated, predicate = (
-        asked.query,
-        asked.given,
-        asked.negotiated,
-        asked.predicate,
-    )
-    options = odata.collection_options(
-        [(name, value) for name, value in query if name.lower() in odata.COLLECTION_OPTIONS],
-        max_page_size=negotiated.max_page_size or odata.MAX_PAGE_SIZE,
-    )
-    selected = _select(entity_set, given.get(SELECT))
+    options = asked.paging()
+    selected = select_properties(entity_set.entity, entity_set.names, asked.given.get(SELECT))
     to_skip = options.skip if after is None else 0
     page: list[Row] = []
     more = False
     total = 0  # $count: every matching row, whatever $skip, $top and the page
     async for row in rows(None if options.count else after):
-        if not predicate(row):
+        if not asked.predicate(row):
             continue
         total += 1
         if after is not None and tuple(row[name] for name in entity_set.key) <= after:
@@ -158,26 +216,15 @@ async def answer_page(
             more = True
             if not options.count:
                 break
-    remaining = None if options.top is None else options.top - len(page)
-    next_url = None
-    if more and page and (remaining is None or remaining > 0):
-        last = page[-1]
-        token = context.cursors.codec.encode(
-            [*fixed, *(last[name] for name in entity_set.key)], binding=bound
-        )
-        next_url = odata.skiptoken_link(
-            context.settings.public_url, request.scope["path"], query, remaining=remaining,
-            token=token,
-        )  # fmt: skip
     names = selected or entity_set.names
-    full = negotiated.metadata == odata.FULL_METADATA
-    fragment = entity_set.name if selected is None else f"{entity_set.name}({','.join(selected)})"
-    body = odata.Feed(
-        context=None
-        if negotiated.metadata == odata.NO_METADATA
-        else f"{context.settings.public_url}{ROOT}/$metadata#{fragment}",
-        count=total if options.count else None,
-        next_link=next_url,
+    full = asked.negotiated.metadata == odata.FULL_METADATA
+    return answer_feed(
+        request,
+        context,
+        entity_set.name,
+        asked,
+        options,
+        selected=selected,
         value=[
             {
                 **({"@odata.type": f"#{entity_set.qualified}"} if full else {}),
@@ -185,21 +232,32 @@ async def answer_page(
             }
             for row in page
         ],
+        count=total if options.count else None,
+        following=[*fixed, *(page[-1][name] for name in entity_set.key)] if more and page else None,
+        bound=bound,
     )
-    return odata.answer(body, negotiated)
 
 
 def everything(row: Mapping[str, Any]) -> bool:
     return True
 
 
-def skiptoken_of(context: AppContext, token: str, bound: bytes, kind: type[Any]) -> Any:
+def skiptoken_of(
+    context: AppContext,
+    token: str,
+    bound: bytes,
+    kind: type[Any],
+    *,
+    bound_to: str = "$filter and custom query options",
+) -> Any:
+    """The position a ``$skiptoken`` holds, if it is one of ours for this read (the same
+    ``bound_to`` options); a 400 otherwise."""
     try:
         return context.cursors.codec.decode(token, binding=bound, type=kind)
     except InvalidCursorError as error:
         raise ProblemError(
             400,
             f"Invalid query option $skiptoken: {error}. A skiptoken is valid only in the "
-            "next link that gave it, with the same $filter and custom query options.",
+            f"next link that gave it, with the same {bound_to}.",
             target=SKIPTOKEN,
         ) from None

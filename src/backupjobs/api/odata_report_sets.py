@@ -12,11 +12,18 @@ Their rows are computed by :mod:`.odata_reports` and paged by :mod:`.odata_repor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from operator import attrgetter
 
-from backupjobs.api.odata_filter import DATE, DATETIME, GUID, INT, STRING, ValueProperty
-from backupjobs.api.problems import ProblemError
-from backupjobs.catalog import CUSTOMER_JOB_STATUSES, STATUSES, CodeTable, UnknownCodeError
+from backupjobs.api.odata_filter import (
+    DATE,
+    DATETIME,
+    GUID,
+    INT,
+    STRING,
+    ValueProperty,
+    catalog_name,
+)
+from backupjobs.catalog import CUSTOMER_JOB_STATUSES, STATUSES
 
 NAMESPACE = "Backupjobs.History"
 FILTER = "$filter"
@@ -68,21 +75,6 @@ class ReportSet:
         ]
 
 
-def _display_of(table: CodeTable) -> Any:
-    """A name of a code as the rows hold it: the catalog's display name (any spelling the
-    catalog knows, any case)."""
-
-    def convert(name: str) -> str:
-        try:
-            return table.parse(name).display
-        except UnknownCodeError as error:
-            raise ProblemError(
-                400, f"Invalid query option $filter: {error}.", target=FILTER
-            ) from None
-
-    return convert
-
-
 def _counts(name: str, edm: str = "Edm.Int64", nullable: bool = False) -> Property:
     return Property(name, edm, nullable, ValueProperty(INT, nullable=nullable))
 
@@ -97,7 +89,9 @@ CUSTOMERS = ReportSet(
         Property(
             "jobStatusName",
             "Edm.String",
-            filter=ValueProperty(STRING, convert=_display_of(CUSTOMER_JOB_STATUSES)),
+            filter=ValueProperty(
+                STRING, convert=catalog_name(CUSTOMER_JOB_STATUSES, attrgetter("display"))
+            ),
         ),
         _counts("services", "Edm.Int32"),
         _counts("failingServices", "Edm.Int32"),

@@ -255,28 +255,25 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
 }
 
 
-def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the problems an operation can answer with."""
+def _error_responses(
+    body: type[Any], media_type: str, statuses: tuple[int, ...]
+) -> dict[int, ResponseSpec]:
     return {
         status: ResponseSpec(
-            data_container=ProblemDetails,
-            description=HTTPStatus(status).phrase,
-            media_type=PROBLEM_JSON,
+            data_container=body, description=HTTPStatus(status).phrase, media_type=media_type
         )
         for status in statuses
     }
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problems an operation can answer with."""
+    return _error_responses(ProblemDetails, PROBLEM_JSON, statuses)
 
 
 def odata_error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI entries for the OData errors an OData operation can answer with."""
-    return {
-        status: ResponseSpec(
-            data_container=ODataError,
-            description=HTTPStatus(status).phrase,
-            media_type=ODATA_ERROR_JSON,
-        )
-        for status in statuses
-    }
+    return _error_responses(ODataError, ODATA_ERROR_JSON, statuses)
 
 
 __all__ = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
@@ -36,18 +36,28 @@ MAX_OFFSET = 2**53
 TOO_DEEP = "The request body is nested too deeply: JSON arrays and objects in each other."
 
 
-def decode_optional_body(raw: bytes, body_type: type[T]) -> T | None:
-    """An optional JSON object body: empty is None; anything but an object is a 400."""
-    if not raw.strip():
-        return None
+def decode_body(
+    raw: bytes, body_type: type[T], invalid: Callable[[msgspec.ValidationError], str]
+) -> T:
+    """A JSON body as ``body_type``, or a 400: ``invalid(error)`` for valid JSON of another
+    shape, the same words for any body that is not JSON or nests too deeply."""
     try:
         return msgspec.json.decode(raw, type=body_type, strict=True)
     except msgspec.ValidationError as error:
-        raise ProblemError(400, f"Invalid request body: {describe_error(error)}.") from None
+        raise ProblemError(400, invalid(error)) from None
     except msgspec.DecodeError:
         raise ProblemError(400, "The request body is not valid JSON.") from None
     except RecursionError:
         raise ProblemError(400, TOO_DEEP) from None
+
+
+def decode_optional_body(raw: bytes, body_type: type[T]) -> T | None:
+    """An optional JSON object body: empty is None; anything but an object is a 400."""
+    if not raw.strip():
+        return None
+    return decode_body(
+        raw, body_type, lambda error: f"Invalid request body: {describe_error(error)}."
+    )
 
 
 def require_json(request: Request[Any, Any, Any]) -> None:

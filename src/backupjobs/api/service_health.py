@@ -7,7 +7,8 @@ judges staleness at the same moment and no service moves between pages by the cl
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -24,7 +25,7 @@ from backupjobs.api.reportparams import ReportFilters
 from backupjobs.api.security import SECURITY, requires
 from backupjobs.auth.tokens import Principal
 from backupjobs.infra.cursors import binding
-from backupjobs.model.health import service_health
+from backupjobs.model.health import Health, service_health
 from backupjobs.store.service_health import services_page
 from backupjobs.wire.v1 import V1Service, v1_service
 
@@ -32,6 +33,19 @@ from backupjobs.wire.v1 import V1Service, v1_service
 SERVICE_FILTERS = reportparams.report_filters(
     "customerId", "jobType", "jobModule", "health", "staleAfter"
 )
+
+
+def row_health(
+    values: Mapping[str, Any], *, now: datetime, stale_after: timedelta
+) -> tuple[Health, bool]:
+    """``(health, stale)`` at ``now`` of a service as :func:`services_page` reads it."""
+    return service_health(
+        values["latest_status"],
+        last_success=values["last_success_time"],
+        since=values["enabled_at"],
+        now=now,
+        stale_after=stale_after,
+    )
 
 
 @get(
@@ -97,13 +111,7 @@ async def list_services(
     items = []
     for row in rows:
         values = row._mapping
-        state, stale = service_health(
-            values["latest_status"],
-            last_success=values["last_success_time"],
-            since=values["enabled_at"],
-            now=now,
-            stale_after=stale_after,
-        )
+        state, stale = row_health(values, now=now, stale_after=stale_after)
         items.append(v1_service(values, health=state.value, stale=stale, now=datetime.now(UTC)))
     next_position = [now, *position] if position else None
     return context.cursors.answer(request, items, next_position, binding=bound)

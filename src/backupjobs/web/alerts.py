@@ -55,11 +55,18 @@ def _subscription_id(raw: str) -> UUID:
         raise PageError(404, "There is no webhook with this id.") from None
 
 
-async def _subscription(context: AppContext, scope: TenantScope, raw: str) -> webhooks.Subscription:
+async def _subscription(
+    request: Request[Any, Any, Any], user: User, raw: str
+) -> tuple[AppContext, TenantScope, webhooks.Subscription]:
+    """The path's subscription if the user's partner has it, with the context and tenant
+    scope to act on it; else the 404 page, the same for another partner's."""
+    context = app_context(request)
+    scope = TenantScope.whole_partner(user.partner_id)
     try:
-        return await service.get_subscription(context.db, scope, _subscription_id(raw))
+        found = await service.get_subscription(context.db, scope, _subscription_id(raw))
     except service.UnknownError:
         raise PageError(404, "There is no webhook with this id.") from None
+    return context, scope, found
 
 
 def _events_of(subscription: webhooks.Subscription) -> list[str]:
@@ -168,9 +175,7 @@ async def webhook(
     cursor: Annotated[str | None, QueryParameter(required=False, max_length=600)] = None,
 ) -> Response[Any]:
     """A subscription and its delivery log, newest first."""
-    context = app_context(request)
-    scope = TenantScope.whole_partner(user.partner_id)
-    found = await _subscription(context, scope, subscription)
+    context, scope, found = await _subscription(request, user, subscription)
     bound = binding("dashboard-deliveries", {"webhook": str(found.id)})
     position = None
     if cursor is not None:
@@ -218,9 +223,7 @@ async def test(
 ) -> Redirect:
     """Send a ``ping`` now; its delivery shows in the log."""
     del form  # checked: the CSRF token
-    context = app_context(request)
-    scope = TenantScope.whole_partner(user.partner_id)
-    found = await _subscription(context, scope, subscription)
+    context, scope, found = await _subscription(request, user, subscription)
     await service.send_ping(context.db, scope, found.id)
     return Redirect(f"{PATH}/alerts/{found.id}", status_code=303)
 
@@ -238,9 +241,7 @@ async def set_enabled(
     subscription: FromPath[str],
 ) -> Redirect:
     """Disable (``enabled=false``) or enable a subscription."""
-    context = app_context(request)
-    scope = TenantScope.whole_partner(user.partner_id)
-    found = await _subscription(context, scope, subscription)
+    context, scope, found = await _subscription(request, user, subscription)
     enabled = form.get("enabled") == "true"
     try:
         await service.update_subscription(
