@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
-from backupjobs.auth.users import User, user_of
+from backupjobs.auth.users import USER_COLUMNS, User, user_of
 from backupjobs.store.database import Database
 from backupjobs.store.schema import dashboard_sessions, dashboard_users
 
@@ -57,16 +57,7 @@ async def session_user(db: Database, token: str, *, now: datetime) -> User | Non
     async with db.read() as connection:
         row = (
             await connection.execute(
-                select(
-                    dashboard_users.c.id,
-                    dashboard_users.c.partner_id,
-                    dashboard_users.c.email,
-                    dashboard_users.c.role,
-                    dashboard_users.c.must_change_password,
-                    dashboard_users.c.disabled_at,
-                    dashboard_users.c.created_at,
-                    dashboard_sessions.c.last_seen_at,
-                )
+                select(*USER_COLUMNS, dashboard_sessions.c.last_seen_at)
                 .join(
                     dashboard_users,
                     (dashboard_users.c.partner_id == dashboard_sessions.c.partner_id)

@@ -113,7 +113,8 @@ def check_new_password(password: str, *, email: str) -> None:
         raise UserError("A password must not be the email address.")
 
 
-_USER = (
+#: The columns :func:`user_of` reads a :class:`User` from.
+USER_COLUMNS = (
     dashboard_users.c.id,
     dashboard_users.c.partner_id,
     dashboard_users.c.email,
@@ -172,7 +173,7 @@ async def list_users(connection: AsyncConnection, partner_id: UUID) -> list[User
     """The partner's users, by email."""
     await directory.require_partner(connection, partner_id)
     rows = await connection.execute(
-        select(*_USER)
+        select(*USER_COLUMNS)
         .where(dashboard_users.c.partner_id == partner_id)
         .order_by(dashboard_users.c.email)
     )
@@ -189,7 +190,7 @@ async def find_user(
         return None, None
     row = (
         await connection.execute(
-            select(*_USER, dashboard_users.c.password_hash).where(
+            select(*USER_COLUMNS, dashboard_users.c.password_hash).where(
                 dashboard_users.c.email == address
             )
         )
@@ -203,7 +204,7 @@ async def _require_user(connection: AsyncConnection, partner_id: UUID, email: st
     address = normalise_email(email)
     row = (
         await connection.execute(
-            select(*_USER).where(
+            select(*USER_COLUMNS).where(
                 dashboard_users.c.partner_id == partner_id, dashboard_users.c.email == address
             )
         )

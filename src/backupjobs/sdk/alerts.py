@@ -109,6 +109,7 @@ def listing(api: Endpoints, *, page_size: int = 100) -> PageWalk[Object]:
 
 
 def get(api: Endpoints, webhook_id: str) -> Sent[Object]:
+    """One subscription."""
     return Sent(Call("GET", api.url(_path(webhook_id))))
 
 
@@ -138,10 +139,13 @@ def update(
 
 
 def delete(api: Endpoints, webhook_id: str) -> Sent[None]:
+    """Remove a subscription; nothing more is delivered to it."""
     return Sent(Call("DELETE", api.url(_path(webhook_id))))
 
 
 def rotate_secret(api: Endpoints, webhook_id: str) -> Sent[Object]:
+    """A new signing secret (shown this once); the previous one keeps signing beside it
+    for 24 hours."""
     return Sent(Call("POST", api.url(_path(webhook_id, "rotate-secret"))))
 
 
@@ -161,4 +165,5 @@ def delivery(api: Endpoints, webhook_id: str, delivery_id: str) -> Sent[Object]:
 
 
 def redeliver(api: Endpoints, webhook_id: str, delivery_id: str) -> Sent[Object]:
+    """Start a delivery again."""
     return Sent(Call("POST", api.url(_path(webhook_id, "deliveries", delivery_id, "redeliver"))))

@@ -3,8 +3,9 @@ app's credentials, commands of the ``apps`` group."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -23,11 +24,14 @@ from backupjobs.cli.common import (
     now,
     reading,
     said,
-    with_database,
     writing,
 )
 from backupjobs.cli.operator.apps import ClientIdOption, group, print_secret
-from backupjobs.store.database import Database
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+T = TypeVar("T")
 
 
 @group.command("add-secret")
@@ -68,16 +72,16 @@ def remove_secret(
 
     Tokens issued with it live on until they expire.
     """
-    if not yes:
-        app = _described(client_id)
-        found = next((secret for secret in app.secrets if secret.id == secret_id), None)
-        if found is None:
-            raise fail(f"app {client_id} has no secret {secret_id}")
-        confirm(
+    _confirm_removal(
+        client_id,
+        yes,
+        f"secret {secret_id}",
+        lambda app: next((secret for secret in app.secrets if secret.id == secret_id), None),
+        lambda app, found: (
             f"Remove secret {secret_id} of app {app.name!r} ({client_id}), expiring "
-            f"{minute_text(found.expires_at)}, last used {minute_text(found.last_used_at)}?",
-            yes,
-        )
+            f"{minute_text(found.expires_at)}, last used {minute_text(found.last_used_at)}?"
+        ),
+    )
 
     writing(lambda connection: app_registry.remove_secret(connection, client_id, secret_id))
     said(
@@ -111,14 +115,13 @@ def add_certificate(
         raise fail(f"{cert}: {error}", 2) from None
     at = now()
 
-    async def work(database: Database) -> None:
-        async with database.write() as connection:
-            app = await app_registry.require_app(connection, client_id)
-            await certificate_registry.add_certificate(
-                connection, app.partner_id, client_id, parsed, now=at
-            )
+    async def add(connection: AsyncConnection) -> None:
+        app = await app_registry.require_app(connection, client_id)
+        await certificate_registry.add_certificate(
+            connection, app.partner_id, client_id, parsed, now=at
+        )
 
-    with_database(work)
+    writing(add)
     if parsed.had_private_key:
         errors.print(
             f"warning: {cert} also holds a private key; only the certificate was read. "
@@ -165,28 +168,31 @@ def remove_certificate(
 
     Tokens issued with it live on until they expire.
     """
-    if not yes:
-        app = _described(client_id)
+
+    def find(app: app_registry.AppDetails) -> certificate_registry.RegisteredCertificate | None:
         wanted = certificate_registry.normalize_thumbprint(thumbprint)
-        match = next(
+        return next(
             (c for c in app.certificates if wanted in (c.thumbprint, c.thumbprint_sha256)), None
         )
-        if match is None:
-            raise fail(f"app {client_id} has no certificate {thumbprint}")
-        confirm(
+
+    _confirm_removal(
+        client_id,
+        yes,
+        f"certificate {thumbprint}",
+        find,
+        lambda app, match: (
             f"Remove certificate {match.thumbprint} ({match.subject}) of app {app.name!r} "
-            f"({client_id})?",
-            yes,
+            f"({client_id})?"
+        ),
+    )
+
+    async def remove(connection: AsyncConnection) -> None:
+        app = await app_registry.require_app(connection, client_id)
+        await certificate_registry.remove_certificate(
+            connection, app.partner_id, client_id, thumbprint
         )
 
-    async def work(database: Database) -> None:
-        async with database.write() as connection:
-            app = await app_registry.require_app(connection, client_id)
-            await certificate_registry.remove_certificate(
-                connection, app.partner_id, client_id, thumbprint
-            )
-
-    with_database(work)
+    writing(remove)
     wanted = certificate_registry.normalize_thumbprint(thumbprint)
     said(
         as_json,
@@ -195,5 +201,19 @@ def remove_certificate(
     )
 
 
-def _described(client_id: str) -> app_registry.AppDetails:
-    return reading(lambda connection: app_registry.describe_app(connection, client_id))
+def _confirm_removal(
+    client_id: str,
+    yes: bool,
+    what: str,
+    find: Callable[[app_registry.AppDetails], T | None],
+    question: Callable[[app_registry.AppDetails, T], str],
+) -> None:
+    """Unless ``--yes``: the app's credential that ``find`` picks, removed if the operator
+    answers yes to ``question``; an app without it fails (``app ... has no {what}``)."""
+    if yes:
+        return
+    app = reading(lambda connection: app_registry.describe_app(connection, client_id))
+    found = find(app)
+    if found is None:
+        raise fail(f"app {client_id} has no {what}")
+    confirm(question(app, found), yes)

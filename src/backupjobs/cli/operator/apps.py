@@ -23,10 +23,8 @@ from backupjobs.cli.common import (
     parse_uuid,
     plural,
     reading,
-    with_database,
     writing,
 )
-from backupjobs.store.database import Database
 
 group = typer.Typer(help="App registrations and their credentials.", no_args_is_help=True)
 ClientIdOption = Annotated[str, typer.Option("--client-id", help="The app's client id.")]
@@ -227,20 +225,16 @@ def update(
     if name is None and permissions is None and scope is None and not all_customers:
         raise fail("nothing to change: give --name, --permission, --customer or --all-customers", 2)
 
-    async def work(
-        database: Database,
-    ) -> tuple[app_registry.AppDetails, app_registry.AppDetails]:
-        async with database.write() as connection:
-            return await app_registry.update_app(
-                connection,
-                client_id,
-                name=name,
-                permissions=permissions,
-                customer_ids=scope,
-                all_customers=all_customers,
-            )
-
-    before, after = with_database(work)
+    before, after = writing(
+        lambda connection: app_registry.update_app(
+            connection,
+            client_id,
+            name=name,
+            permissions=permissions,
+            customer_ids=scope,
+            all_customers=all_customers,
+        )
+    )
     changed = [
         field
         for field, old, new in (
@@ -282,12 +276,9 @@ def delete(client_id: ClientIdOption, yes: YesFlag = False, as_json: JsonFlag = 
     It can no longer sign in, and tokens it holds see no customer from their next request.
     """
 
-    async def preview(database: Database) -> app_registry.AppRemoval:
-        async with database.read() as connection:
-            return await app_registry.app_removal(connection, client_id)
-
     if not yes:
-        confirm(f"Remove {_removal_text(with_database(preview))}?", yes)
+        preview = reading(lambda connection: app_registry.app_removal(connection, client_id))
+        confirm(f"Remove {_removal_text(preview)}?", yes)
 
     removal = writing(lambda connection: app_registry.delete_app(connection, client_id))
     if as_json:

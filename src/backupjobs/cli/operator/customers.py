@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
@@ -27,13 +27,14 @@ from backupjobs.cli.common import (
     plural,
     reading,
     said,
-    with_database,
     writing,
 )
 from backupjobs.model import DEFAULT_MANAGEMENT_MODE, CustomerProfile, Tenant
 from backupjobs.store import directory
-from backupjobs.store.database import Database
 from backupjobs.store.directory import CustomerChanges, CustomerInfo, CustomerRemoval
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 T = TypeVar("T")
 
@@ -116,14 +117,13 @@ def create(
         )
     )
 
-    async def work(database: Database) -> CustomerInfo:
-        async with database.write() as connection:
-            created = await directory.create_customer(
-                connection, partner_id, name, customer_id=wanted, profile=profile, now=now()
-            )
-            return await directory.describe_customer(connection, created)
+    async def create_customer(connection: AsyncConnection) -> CustomerInfo:
+        created = await directory.create_customer(
+            connection, partner_id, name, customer_id=wanted, profile=profile, now=now()
+        )
+        return await directory.describe_customer(connection, created)
 
-    customer = with_database(work)
+    customer = writing(create_customer)
     said(
         as_json,
         _customer_json(customer),
@@ -270,12 +270,9 @@ def delete(customer_id: IdOption, yes: YesFlag = False, as_json: JsonFlag = Fals
     """
     wanted = parse_uuid(customer_id, "--id")
 
-    async def preview(database: Database) -> CustomerRemoval:
-        async with database.read() as connection:
-            return await directory.customer_removal(connection, wanted)
-
     if not yes:
-        confirm(f"Remove {_removal_text(with_database(preview))}?", yes)
+        preview = reading(lambda connection: directory.customer_removal(connection, wanted))
+        confirm(f"Remove {_removal_text(preview)}?", yes)
 
     removal = writing(lambda connection: directory.delete_customer(connection, wanted))
     orphaned = list(removal.apps_left_without_customers)

@@ -19,11 +19,9 @@ from backupjobs.cli.common import (
     parse_uuid,
     reading,
     said,
-    with_database,
     writing,
 )
 from backupjobs.store import directory
-from backupjobs.store.database import Database
 from backupjobs.store.directory import PartnerInfo
 
 group = typer.Typer(help="Partners (MSPs).", no_args_is_help=True)
@@ -35,12 +33,8 @@ def create(
     as_json: JsonFlag = False,
 ) -> None:
     """Create a partner."""
-
-    async def work(database: Database) -> str:
-        async with database.write() as connection:
-            return str(await directory.create_partner(connection, name, now=now()))
-
-    partner_id = with_database(work)
+    created = writing(lambda connection: directory.create_partner(connection, name, now=now()))
+    partner_id = str(created)
     said(
         as_json,
         {"id": partner_id, "name": name.strip()},

@@ -20,10 +20,8 @@ from backupjobs.cli.common import (
     parse_uuid,
     reading,
     said,
-    with_database,
     writing,
 )
-from backupjobs.store.database import Database
 
 group = typer.Typer(help="Dashboard users of a partner.", no_args_is_help=True)
 
@@ -61,12 +59,12 @@ def create(
     """Create a dashboard user with a one-time password, printed once."""
     partner_id = parse_uuid(partner, "--partner")
 
-    async def work(database: Database) -> IssuedPassword:
-        chosen = users.parse_role(role)
-        async with database.write() as connection:
-            return await users.create_user(connection, partner_id, email, chosen, now=now())
-
-    _issued(with_database(work), as_json, "Created dashboard user")
+    issued = writing(
+        lambda connection: users.create_user(
+            connection, partner_id, email, users.parse_role(role), now=now()
+        )
+    )
+    _issued(issued, as_json, "Created dashboard user")
 
 
 def _user_json(user: User) -> dict[str, Any]:
@@ -120,8 +118,5 @@ def reset_password(partner: Partner, email: Email, as_json: JsonFlag = False) ->
     user is enabled again."""
     partner_id = parse_uuid(partner, "--partner")
 
-    async def work(database: Database) -> IssuedPassword:
-        async with database.write() as connection:
-            return await users.reset_password(connection, partner_id, email)
-
-    _issued(with_database(work), as_json, "New password for")
+    issued = writing(lambda connection: users.reset_password(connection, partner_id, email))
+    _issued(issued, as_json, "New password for")
