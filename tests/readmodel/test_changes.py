@@ -5,14 +5,18 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import msgspec
 import pytest
 from sqlalchemy import delete, text, update
 
+from backupjobs.alerts.service import SubscriptionSpec, create_subscription
 from backupjobs.model import parse_record
+from backupjobs.model.alerts import EventType
 from backupjobs.readmodel import changes as feed_module
+from backupjobs.store import incidents, webhooks
 from backupjobs.store.database import Database
 from backupjobs.store.ingestion import Ingestor
 from backupjobs.store.schema import app_customers, customers
@@ -92,6 +96,48 @@ async def test_a_change_made_here_shows_at_once(db, client, monkeypatch):
     monkeypatch.setattr(feed_module.ChangeFeed, "forget", lambda _feed, _customer: None)
     await ingest(client, tenant, [job(customer, "HERE-1", name="Morning")])
     assert await _names(client, tenant, customer) == (200, ["Morning"])
+
+
+async def test_webhook_deliveries_leave_the_pages_in_memory(db, context, client, database_refuses):
+    # Every process claims due deliveries once a second and records each attempt: were
+    # those commits to forget what the read model kept, every page would ask again.
+    tenant = await make_tenant(db)
+    customer = tenant.customers[0]
+    scope = TenantScope(tenant.partner_id, tenant.client_id)
+    await enable(db, customer, 7, 304)
+    hook, _ = await create_subscription(
+        db,
+        context.alerts.box,
+        scope,
+        SubscriptionSpec(url="http://127.0.0.1:9/hook", events=[EventType.JOB_FAILED]),
+        allow_private=True,
+        default_stale_after=timedelta(hours=36),
+    )
+    ping = incidents.NewEvent(
+        uuid.uuid4(), EventType.PING, f"ping:{uuid.uuid4().hex}", None, None, None, None
+    )
+    async with db.write() as connection:  # due once the page below is kept
+        await incidents.write_events(
+            connection,
+            tenant.partner_id,
+            [ping],
+            now=datetime.now(UTC) + timedelta(seconds=0.5),
+            only_subscription=hook.id,
+        )
+        (delivery,), _ = await webhooks.list_deliveries(connection, scope, hook.id, None, limit=1)
+    assert await _names(client, tenant, customer) == (200, ["N/A"])
+    database_refuses()
+
+    async def attempted() -> bool:
+        await context.alerts.deliverer.deliver_due()  # or the process's own round did
+        async with db.read() as connection:
+            found = await webhooks.get_delivery(connection, scope, hook.id, delivery.id)
+        assert found is not None
+        return found.attempts > 0  # a private address, refused: a failed attempt recorded
+
+    await _eventually(attempted)
+    await asyncio.sleep(feed_module.HEARTBEAT * 2)  # had it notified a change, it is heard
+    assert await _names(client, tenant, customer) == (200, ["N/A"])
 
 
 async def test_a_customer_taken_out_of_the_apps_scope_is_gone_once_notified(db, client, elsewhere):

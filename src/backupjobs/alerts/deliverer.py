@@ -134,7 +134,8 @@ class Deliverer:
         could end); the number claimed."""
         now = datetime.now(UTC)
         claimed_at = time.monotonic()
-        async with self._connections, self._db.write() as connection:
+        # Webhook tables only: not announced, or each claim made the job pages forget.
+        async with self._connections, self._db.write(announce=False) as connection:
             claimed = await webhooks.claim_due(connection, now=now, lease=LEASE, limit=CLAIM_BATCH)
         if not claimed:
             return 0
@@ -294,7 +295,7 @@ class Deliverer:
         hurried = 0
         gone: list[_Outcome] = []
         attempts = []
-        async with self._connections, self._db.write() as connection:
+        async with self._connections, self._db.write(announce=False) as connection:
             for outcome in outcomes:
                 claimed = outcome.claimed
                 recorded = await webhooks.finish_attempt(

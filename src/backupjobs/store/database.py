@@ -212,18 +212,31 @@ class Database:
             yield connection
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
+    async def write(self, *, announce: bool = True) -> AsyncIterator[AsyncConnection]:
+        """A transaction, committed when the block ends without error; then the
+        :meth:`after_commit` listeners are told, unless ``announce`` is false.
+
+        ``announce=False`` is for a transaction that writes none of the tables the change
+        feed watches (``customers``, ``apps``, ``app_customers``: migration
+        ``0004_change_feed``), so that nothing kept of them is forgotten for it. It buys
+        the job pages their memory: the webhook deliverer claims what is due once a second
+        in every process, and each announced claim made the read model forget every
+        customer's revision, so the pages asked PostgreSQL again (v3 0.77x the ceiling
+        down to 0.62x, Modern 0.81x to 0.59x: ``docs/scaling.md``, 2026-12-03).
+        """
         async with self.engine.connect() as connection:
             if self.is_sqlite:
                 await connection.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
             async with connection.begin():
                 yield connection
-        for listener in self._after_commit:
-            listener()
+        if announce:
+            for listener in self._after_commit:
+                listener()
 
     def after_commit(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` after each transaction of :meth:`write` (and so of
-        :meth:`transaction`) has committed, before the block's caller goes on.
+        :meth:`transaction`) has committed, before the block's caller goes on; not after
+        one made with ``announce=False``.
 
         >>> # db.after_commit(read_model.forget_all)   # what it kept may have just changed
         """
@@ -234,17 +247,19 @@ class Database:
         work: Callable[[AsyncConnection], Awaitable[T]],
         *,
         attempts: int = TRANSACTION_ATTEMPTS,
+        announce: bool = True,
     ) -> T:
         """``await work(connection)`` in a :meth:`write` transaction; run again from the
         start, in a new transaction, when PostgreSQL aborted it to resolve a deadlock or a
         serialization failure (``work`` must have no effect outside the transaction).
+        ``announce`` as for :meth:`write`.
 
         >>> # result = await db.transaction(lambda c: ingestor.ingest(c, scope, records, now=now))
         """
         attempt = 1
         while True:
             try:
-                async with self.write() as connection:
+                async with self.write(announce=announce) as connection:
                     return await work(connection)
             except sqlalchemy.exc.DBAPIError as error:
                 if attempt >= attempts or _sqlstate(error) not in _RETRY_SQLSTATES:

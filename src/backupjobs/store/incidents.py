@@ -415,7 +415,9 @@ async def detect_stale(db: Database, *, now: datetime) -> int | None:
             made += await _stale_services(connection, partner, seconds, now=now)
         return made
 
-    return await db.transaction(round_)
+    # Alert tables only (backup_services locked, not changed): not announced, or each
+    # round made the job pages forget (Database.write).
+    return await db.transaction(round_, announce=False)
 
 
 async def _stale_services(
