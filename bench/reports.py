@@ -2,6 +2,8 @@
 
     python -m bench.reports                  # simulate 2,000 customers x 50 days
     python -m bench.reports --customers 300 --days 50
+    python -m bench.reports --only history --only export   # some parts alone
+    python -m bench.reports --keep           # then: --database-url URL --client-id ID ...
 
 One PostgreSQL database with a simulated partner. Then, in this process through the
 store's functions (what the endpoints call):
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,10 +33,12 @@ from uuid import UUID
 
 import asyncpg
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.store.database import Database
-from backupjobs.store.history import JobFilters, history_page
+from backupjobs.store.history import HISTORY_ORDER, JobFilters, history_page, history_statement
+from backupjobs.store.keyset import keyset_select
 from backupjobs.store.schema import JOB_SORT_TIME, jobs
 from backupjobs.store.scope import TenantScope
 from backupjobs.store.summary import summarize
@@ -42,10 +47,13 @@ from bench import harness
 DEPTH = 200
 PAGE = 100
 ROUNDS = 30
+#: Rounds run before measuring: both pages' rows in PostgreSQL's buffers.
+WARM_ROUNDS = 3
 HISTORY_TARGET = 1.2
 SUMMARY_TARGET = 10.0
 EXPORT_AIM = 0.3
 RSS_TARGET_MB = 100
+PARTS = ("history", "summary", "export")
 
 
 def main() -> None:
@@ -54,13 +62,61 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--depth", type=int, default=DEPTH, help="pages deep")
+    parser.add_argument(
+        "--only", choices=PARTS, action="append", help="run this part alone (repeatable)"
+    )
+    parser.add_argument(
+        "--export-encoding",
+        default="identity",
+        choices=("identity", "gzip"),
+        help="the export's Accept-Encoding (identity: as COPY sends it)",
+    )
+    parser.add_argument("--database-url", help="use this simulated database instead of a new one")
+    parser.add_argument("--client-id", help="with --database-url: the simulated app")
+    parser.add_argument("--client-secret", help="with --database-url: its secret")
+    parser.add_argument("--keep", action="store_true", help="keep the new database")
     args = parser.parse_args()
+    parts = set(args.only or PARTS)
     print(f"bench.reports on {harness.conditions()}")
-    with harness.postgres_database() as url:
+    if args.database_url:
+        run(args.database_url, _simulated(args), args, parts)
+        return
+    with harness.postgres_database(keep=args.keep) as url:
         simulated = harness.simulate(url, args.customers, args.days)
         print(f"  simulated {simulated.jobs:,} jobs in {simulated.seconds:.0f} s")
-        asyncio.run(in_process(url, simulated, args.rounds, args.depth))
-        export(url, simulated)
+        print(f"  the app: --client-id {simulated.client_id} --client-secret ...")
+        run(url, simulated, args, parts)
+
+
+def run(url: str, simulated: harness.Simulation, args: Any, parts: set[str]) -> None:
+    if parts & {"history", "summary"}:
+        asyncio.run(in_process(url, simulated, args.rounds, args.depth, parts))
+    if "export" in parts:
+        export(url, simulated, args.export_encoding)
+
+
+def _simulated(args: Any) -> harness.Simulation:
+    """The simulation already in ``--database-url``, as ``harness.simulate`` describes one."""
+
+    async def read() -> tuple[UUID, int, int]:
+        connection = await asyncpg.connect(args.database_url)
+        try:
+            partner = await connection.fetchval(
+                "SELECT partner_id FROM apps WHERE client_id = $1", args.client_id
+            )
+            found = await connection.fetchrow(
+                "SELECT (SELECT count(*) FROM customers WHERE partner_id = $1),"
+                " (SELECT count(*) FROM jobs WHERE partner_id = $1)",
+                partner,
+            )
+            return partner, found[0], found[1]
+        finally:
+            await connection.close()
+
+    partner, customers, jobs_stored = asyncio.run(read())
+    return harness.Simulation(
+        str(partner), customers, jobs_stored, args.client_id, args.client_secret, 0.0
+    )
 
 
 def _p50(samples: list[float]) -> float:
@@ -76,36 +132,17 @@ async def _timed(work: Any, rounds: int) -> list[float]:
     return samples
 
 
-async def in_process(url: str, simulated: harness.Simulation, rounds: int, depth: int) -> None:
+async def in_process(
+    url: str, simulated: harness.Simulation, rounds: int, depth: int, parts: set[str]
+) -> None:
     db = Database(url)
     try:
         scope = TenantScope(UUID(simulated.partner_id), simulated.client_id)
-        filters = JobFilters()
         async with db.read() as connection:
-            position = None
-            for _ in range(depth):
-                _, position = await history_page(connection, scope, filters, position, limit=PAGE)
-            deep = position
-
-            async def first() -> None:
-                await history_page(connection, scope, filters, None, limit=PAGE)
-
-            async def deeper() -> None:
-                await history_page(connection, scope, filters, deep, limit=PAGE)
-
-            await first(), await deeper()  # warm
-            first_ms, deep_ms = [], []
-            for _ in range(rounds):  # interleaved, so that both see the same load
-                first_ms += await _timed(first, 1)
-                deep_ms += await _timed(deeper, 1)
-            ratio = _p50(deep_ms) / _p50(first_ms)
-            verdict = harness.verdict(ratio, HISTORY_TARGET, higher_is_better=False)
-            print(
-                f"history, {PAGE} rows a page: p50 {_p50(first_ms):.2f} ms first page, "
-                f"{_p50(deep_ms):.2f} ms {depth} cursors deep; ratio {ratio:.2f} (target <= "
-                f"{HISTORY_TARGET}: {verdict})"
-            )
-
+            if "history" in parts:
+                await _history(connection, scope, rounds, depth)
+            if "summary" not in parts:
+                return
             now = datetime.now(UTC)
             start = now - timedelta(days=30)
 
@@ -154,6 +191,51 @@ async def in_process(url: str, simulated: harness.Simulation, rounds: int, depth
         await db.dispose()
 
 
+async def _history(
+    connection: AsyncConnection, scope: TenantScope, rounds: int, depth: int
+) -> None:
+    filters = JobFilters()
+    position = None
+    for _ in range(depth):
+        _, position = await history_page(connection, scope, filters, position, limit=PAGE)
+    pages = {"first": None, "deep": position}
+    samples: dict[str, list[float]] = {name: [] for name in pages}
+    server: dict[str, list[float]] = {name: [] for name in pages}
+    for round_ in range(rounds + WARM_ROUNDS):  # interleaved: both see the same load
+        for name, at in pages.items():
+            started = time.perf_counter()
+            await history_page(connection, scope, filters, at, limit=PAGE)
+            if round_ >= WARM_ROUNDS:
+                samples[name].append(time.perf_counter() - started)
+                statement = keyset_select(
+                    history_statement(scope, filters), HISTORY_ORDER, at, limit=PAGE
+                )
+                server[name].append(await _server_seconds(connection, statement))
+    first, deep = _p50(samples["first"]), _p50(samples["deep"])
+    ratio = deep / first
+    verdict = harness.verdict(ratio, HISTORY_TARGET, higher_is_better=False)
+    print(
+        f"history, {PAGE} rows a page: p50 {first:.2f} ms first page, {deep:.2f} ms {depth} "
+        f"cursors deep; ratio {ratio:.2f} (target <= {HISTORY_TARGET}: {verdict})"
+    )
+    server_first, server_deep = _p50(server["first"]), _p50(server["deep"])
+    print(
+        f"  of which PostgreSQL's own execution (EXPLAIN ANALYZE, p50): {server_first:.3f} ms "
+        f"and {server_deep:.3f} ms; ratio {server_deep / server_first:.2f}"
+    )
+
+
+async def _server_seconds(connection: AsyncConnection, statement: Select[Any]) -> float:
+    """PostgreSQL's own execution time of ``statement``, as EXPLAIN ANALYZE reports it."""
+    compiled = statement.compile(dialect=connection.dialect)
+    bound = compiled.construct_params()
+    values = tuple(bound[name] for name in compiled.positiontup or ())
+    plan = (
+        await connection.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}", values)
+    ).scalar_one()
+    return float(plan[0]["Execution Time"]) / 1000  # the driver decodes the JSON
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -161,37 +243,51 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def export(url: str, simulated: harness.Simulation) -> None:
+def export(url: str, simulated: harness.Simulation, encoding: str) -> None:
+    copy_rows, copy_before = asyncio.run(_copy(url, simulated.partner_id))
     with harness.backupjobs_server(url) as server:
         bearer = harness.token(server.url, simulated.client_id, simulated.client_secret)
         pid = server.worker_pids()[0]
         before = _rss_mb(pid)
-        peak = before
+        peak = [before]
+        done = threading.Event()
+
+        def sample() -> None:  # apart from the reading, whatever the chunks' sizes
+            while not done.wait(0.05):
+                peak.append(_rss_mb(pid))
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
         rows = 0
         started = time.perf_counter()
-        with httpx.stream(
-            "GET",
-            f"{server.url}/api/v1/jobs/export?format=ndjson",
-            headers={"Authorization": f"Bearer {bearer}"},
-            timeout=600,
-        ) as answer:
-            answer.raise_for_status()
-            for chunk in answer.iter_bytes():
-                rows += chunk.count(b"\n")
-                peak = max(peak, _rss_mb(pid))
-        seconds = time.perf_counter() - started
-    copy_rows, copy_seconds = asyncio.run(_copy(url, simulated.partner_id))
-    rate, copy_rate = rows / seconds, copy_rows / copy_seconds
+        try:
+            with httpx.stream(
+                "GET",
+                f"{server.url}/api/v1/jobs/export?format=ndjson",
+                headers={"Authorization": f"Bearer {bearer}", "Accept-Encoding": encoding},
+                timeout=600,
+            ) as answer:
+                answer.raise_for_status()
+                for chunk in answer.iter_bytes(1 << 20):
+                    rows += chunk.count(b"\n")
+            seconds = time.perf_counter() - started
+        finally:
+            done.set()
+            sampler.join()
+    _, copy_after = asyncio.run(_copy(url, simulated.partner_id))
+    # The reference before and after the export: the machine's load moves meanwhile.
+    rate, copy_rate = rows / seconds, 2 * copy_rows / (copy_before + copy_after)
     ratio = rate / copy_rate
     print(
-        f"export of the whole history as NDJSON: {rows:,} rows in {seconds:.1f} s, "
-        f"{rate:,.0f} rows/s; COPY ... TO STDOUT of the same rows: {copy_rate:,.0f} rows/s; "
+        f"export of the whole history as NDJSON ({encoding}): {rows:,} rows in {seconds:.1f} s, "
+        f"{rate:,.0f} rows/s; COPY ... TO STDOUT of the same rows: {copy_rate:,.0f} rows/s "
+        f"({copy_rows / copy_before:,.0f} before, {copy_rows / copy_after:,.0f} after); "
         f"ratio {ratio:.2f} (aim >= {EXPORT_AIM}: {harness.verdict(ratio, EXPORT_AIM)})"
     )
-    growth = peak - before
+    growth = max(peak) - before
     print(
-        f"  worker RSS {before:.0f} MB before, {peak:.0f} MB at most during it: +{growth:.0f} "
-        f"MB (target <= {RSS_TARGET_MB}: "
+        f"  worker RSS {before:.0f} MB before, {max(peak):.0f} MB at most during it: "
+        f"+{growth:.0f} MB (target <= {RSS_TARGET_MB}: "
         f"{harness.verdict(growth, RSS_TARGET_MB, higher_is_better=False)})"
     )
 

@@ -7,12 +7,13 @@ import csv
 import io
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 
 from backupjobs.api.history import neutralised
 from backupjobs.wire.v1 import V1_JOB_FIELDS
-from tests.api.reports import make_world, run
+from tests.api.reports import NOW, make_world, run
 from tests.world import ingest, make_tenant
 
 EXPORT = "/api/v1/jobs/export"
@@ -44,6 +45,24 @@ async def test_ndjson_is_the_history_for_the_same_filters(client, world, params)
     for record in (*lines, *expected):  # a running job's duration grows between the two
         record.pop("durationSeconds")
     assert lines == expected and lines
+
+
+async def test_ndjson_with_a_window_and_a_name_is_the_history(client, world):
+    # Every kind of parameter the statement binds (times, a pattern, the scoped app's
+    # customers), as PostgreSQL's export path sends them to the driver itself.
+    window = {
+        "startedFrom": (NOW - timedelta(days=3)).isoformat(),
+        "startedTo": (NOW - timedelta(hours=1, minutes=30)).isoformat(),
+        "q": "POINT",
+    }
+    names = set()
+    for tenant, params in ((world.a, window), (world.scoped, {"status": ["2", "Failed"]})):
+        headers = await tenant.headers(client)
+        answer = await client.get(EXPORT, params={**params, "format": "ndjson"}, headers=headers)
+        lines = [json.loads(line) for line in answer.text.splitlines()]
+        assert lines == await history(client, headers, params) and lines
+        names.add(frozenset(line["name"] for line in lines))
+    assert frozenset({"SharePoint 0", "SharePoint 1", "SharePoint 2"}) in names
 
 
 async def test_csv_is_rfc_4180_with_formulas_neutralised(client, world):

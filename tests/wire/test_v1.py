@@ -1,7 +1,7 @@
 """The /api/v1 job record: real types, codes beside their names, times as stored."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import msgspec
 import pytest
@@ -85,6 +85,19 @@ def test_a_running_job_is_measured_up_to_now():
 def test_times_keep_the_precision_stored(micro, text):
     value = datetime(2025, 9, 11, 3, 21, 16, micro, tzinfo=UTC)
     assert format_instant(value) == f"2025-09-11T03:21:{text}"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (datetime(2025, 9, 11, 5, 51, 16, 1000, tzinfo=timezone(timedelta(hours=2, minutes=30))),
+         "2025-09-11T03:21:16.001Z"),
+        (datetime(5, 1, 1, 23, 0, tzinfo=timezone(timedelta(hours=-3))), "0005-01-02T02:00:00.000Z"),
+        (datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), "9999-12-31T23:59:59.999999Z"),
+    ],
+)  # fmt: skip
+def test_times_in_any_zone_and_year_are_written_in_utc(value, text):
+    assert format_instant(value) == text
 
 
 def test_a_job_that_stopped_without_an_end_has_no_duration():

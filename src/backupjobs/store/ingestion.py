@@ -20,7 +20,17 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import Boolean, ColumnElement, and_, literal, literal_column, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    and_,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.infra.cache import BoundedCache
@@ -124,9 +134,10 @@ class Ingestor:
             applied.setdefault(record.job_id, []).append(index)
 
         if final:
-            changed = await self._enable_services(
+            enabled = await self._enable_services(
                 connection, scope, final.values(), visible, now=now
             )
+            changed = {service[0] for service in enabled}
             # The reports need each recorded job's sort time before this write, read under
             # the row's lock so that no concurrent write slips in between.
             previous_sort = await outcomes.lock_recorded(connection, scope.partner_id, final)
@@ -145,6 +156,14 @@ class Ingestor:
                     result.rejected += [Rejection(i, job_id, _TAKEN % job_id) for i in indexes]
                 else:  # a concurrent, newer write of the same job won
                     result.stale += len(indexes)
+            # A service this batch enabled whose jobs all lost (their jobId taken by a
+            # concurrent batch) goes again: in turn, the record would have been refused
+            # before its service was made.
+            await _disable_services(
+                connection,
+                scope.partner_id,
+                enabled - {_service_key(final[job_id]) for job_id in written},
+            )
             moved, recompute = await _update_latest(
                 connection,
                 scope,
@@ -182,10 +201,10 @@ class Ingestor:
         created: dict[UUID, datetime],
         *,
         now: datetime,
-    ) -> set[UUID]:
+    ) -> set[ServiceKey]:
         """A job's first record enables its backup service (a row for the history to
-        refer to). Returns the customers that got a new service. ``created``: each
-        customer's creation time."""
+        refer to). Returns the services made. ``created``: each customer's creation
+        time."""
         known = self._known
         wanted = {
             service
@@ -217,7 +236,20 @@ class Ingestor:
         # Those found there were committed; this transaction's own may yet roll back.
         for service in wanted - added:
             known.put(service, True)
-        return {key[1] for key in added}
+        return {key[1:] for key in added}
+
+
+async def _disable_services(
+    connection: AsyncConnection, partner_id: UUID, services: set[ServiceKey]
+) -> None:
+    """Remove ``services``, made by this transaction and left without a job."""
+    if services:
+        await connection.execute(
+            backup_services.delete().where(
+                backup_services.c.partner_id == partner_id,
+                tuple_(*(backup_services.c[name] for name in SERVICE_KEY)).in_(sorted(services)),
+            )
+        )
 
 
 def _rank(record: JobRecord) -> tuple[datetime, str]:

@@ -9,6 +9,8 @@ display names beside them.
 '2025-09-11T03:21:16.800Z'
 >>> format_instant(datetime(2025, 9, 11, 3, 21, 16, 123456, tzinfo=timezone.utc))
 '2025-09-11T03:21:16.123456Z'
+>>> format_instant(datetime(5, 1, 1, 0, 0, 0, 1000, tzinfo=timezone(timedelta(hours=-3))))
+'0005-01-01T03:00:00.001Z'
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ _SECOND = timedelta(seconds=1)
 
 def format_instant(value: datetime) -> str:
     """RFC 3339 in UTC: milliseconds, or microseconds when the time has them."""
-    utc = value.astimezone(UTC)
+    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
     micro = utc.microsecond
-    fraction = f"{micro // 1000:03d}" if micro % 1000 == 0 else f"{micro:06d}"
-    return (
-        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
-        f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{fraction}Z"
-    )
+    # Cut from isoformat() ("2025-09-11T03:21:16.800000+00:00", no fraction when zero):
+    # an export renders three a row, and six formatted fields cost twice as much.
+    text = utc.isoformat()
+    if micro % 1000:
+        return text[:26] + "Z"
+    return (text[:23] if micro else text[:19] + ".000") + "Z"
 
 
 def optional_instant(value: datetime | None) -> str | None:
