@@ -171,8 +171,9 @@ async def _driver_batches(
     connection: AsyncConnection, statement: Select[Any]
 ) -> AsyncGenerator[Sequence[Mapping[str, Any]], None]:
     """A server-side cursor of asyncpg itself, the next batch asked for while the caller
-    works on this one: SQLAlchemy's rows (a Row and a result processor per value) and a
-    round trip waited for per batch cost an export two thirds of its time (docs/scaling.md).
+    works on this one: SQLAlchemy's rows (a Row and a result processor per value) cost
+    CPU that the export's encoding needs, and a batch waited for left PostgreSQL idle
+    while the process encoded (docs/scaling.md, "The history's deep pages and the export").
 
     The history's parameters are values asyncpg takes as they are (UUIDs, integers,
     strings, aware datetimes), so they go without SQLAlchemy's bind processing; its
