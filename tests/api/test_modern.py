@@ -658,3 +658,9 @@ async def test_openapi_documents_every_modern_endpoint_with_its_errors(client):
     assert "application/xml" in paths["/partner/$metadata"]["get"]["responses"]["200"]["content"]
     assert "/partner" in paths
     assert not any("segment" in path for path in paths)
+
+
+async def test_an_options_request_for_the_customers_needs_no_token(client):
+    for path in ("/partner/customers", "/partner/customers/$count", "/partner/customers/x"):
+        answer = await client.options(path)
+        assert answer.status_code == 204, (path, answer.text)

@@ -220,3 +220,13 @@ async def test_the_permission_is_required(alerts_client, alerts_db):
     assert response.status_code == 403
     assert "elements.alerts.manage.all" in response.headers["WWW-Authenticate"]
     assert (await alerts_client.get(WEBHOOKS)).status_code == 401
+
+
+async def test_an_options_request_needs_no_token(alerts_client):
+    """The permission guards each route, not the router the routes share: OPTIONS stays
+    answered without a token."""
+    some = uuid.uuid4()
+    for path in (WEBHOOKS, f"{WEBHOOKS}/{some}", f"{WEBHOOKS}/{some}/deliveries/{some}/redeliver"):
+        answer = await alerts_client.options(path)
+        assert answer.status_code == 204, (path, answer.text)
+        assert "OPTIONS" in answer.headers["allow"]

@@ -45,15 +45,15 @@ from backupjobs.api.odata_report_pages import (
     ORDERBY,
     SELECT,
     SKIPTOKEN,
+    TAG,
     answer_feed,
     read_feed_query,
     select_properties,
+    set_route,
     skiptoken_of,
 )
 from backupjobs.api.odata_report_sets import FILTER
 from backupjobs.api.problems import ODATA_SERVICE_ROOTS, ProblemError, odata_error_responses
-from backupjobs.api.security import SECURITY, requires
-from backupjobs.auth.permissions import Permission
 from backupjobs.auth.tokens import Principal
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES, STATUSES
 from backupjobs.infra.cursors import binding
@@ -67,7 +67,6 @@ ROOT = ODATA_SERVICE_ROOTS[1]
 NAMESPACE = odata_report_sets.NAMESPACE
 JOB_ENTITY = f"{NAMESPACE}.Job"
 JOBS_SET = "Jobs"
-READ = (Permission.V3_JOBS_READ, Permission.MODERN_JOBS_READ)
 
 #: The job record's properties and their EDM types (Edm.String unless named here).
 _TYPES: dict[str, str] = {
@@ -171,12 +170,8 @@ def _row(
     return values
 
 
-@get(
-    f"/{JOBS_SET}",
-    guards=[requires(*READ)],
-    media_type=odata.JSON_MEDIA_TYPE,
-    security=SECURITY,
-    responses=odata_error_responses(400, 401, 403, 406, 412, 429, 501),
+@set_route(
+    JOBS_SET,
     summary="The job history as an OData feed (Power BI)",
     description=(
         "Every job run of the visible customers, each the job record of `/api/v1/jobs`, "
@@ -184,7 +179,6 @@ def _row(
         "`$orderby=startTime asc|desc`, `$top`, `$skip`, `$count`; pages of 1000 rows (or "
         "`Prefer: odata.maxpagesize`) with `@odata.nextLink` (a signed `$skiptoken`)."
     ),
-    tags=["OData history"],
 )
 async def history_jobs(
     request: Request[Any, Any, Any],
@@ -326,7 +320,7 @@ CSDL = _csdl()
         "The entity types `Job`, `Customer` and `DailyOutcome` of `Backupjobs.History` and "
         "the entity sets `Jobs`, `Customers` and `DailyOutcomes`. No token."
     ),
-    tags=["OData history"],
+    tags=[TAG],
 )
 async def history_metadata(request: Request[Any, Any, Any]) -> Response[bytes]:
     return odata.metadata_answer(request, CSDL)
@@ -338,7 +332,7 @@ async def history_metadata(request: Request[Any, Any, Any]) -> Response[bytes]:
     responses=odata_error_responses(400, 406, 412, 501),
     summary="OData service document of the history feed",
     description="The entity sets at this service root. Needs no token.",
-    tags=["OData history"],
+    tags=[TAG],
 )
 async def history_root(
     request: Request[Any, Any, Any], context: NamedDependency[AppContext]

@@ -2,9 +2,10 @@
 ``$orderby``, ``$filter``, custom query options), a page answered with its next link's
 signed ``$skiptoken``, for ``Jobs`` (:mod:`.odata_history`, paged in SQL) and for the
 report sets whose rows are computed (:mod:`.odata_reports`: here the matching rows are
-counted, skipped and cut into a page).
+counted, skipped and cut into a page); and the declaration every set's route shares
+(:func:`set_route`).
 
->>> # return await answer_page(request, context, CUSTOMERS, rows, given=given, ...)
+>>> # return await answer_page(request, context, CUSTOMERS, rows, asked=asked, ...)
 
 Rows come in key order; a ``$skiptoken`` holds what every page of the read shares and the
 last row's key, bound to the app, the filter and the parameters (:func:`skiptoken_of`).
@@ -18,13 +19,15 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from litestar import Request, Response
+from litestar import Request, Response, get
 
 from backupjobs.api import odata
 from backupjobs.api.context import AppContext
 from backupjobs.api.odata_filter import Node, parse_filter, to_predicate
 from backupjobs.api.odata_report_sets import FILTER, ReportSet
-from backupjobs.api.problems import ODATA_SERVICE_ROOTS, ProblemError
+from backupjobs.api.problems import ODATA_SERVICE_ROOTS, ProblemError, odata_error_responses
+from backupjobs.api.security import SECURITY, requires
+from backupjobs.auth.permissions import Permission
 from backupjobs.infra.cursors import InvalidCursorError
 from backupjobs.wire.v1 import optional_instant
 
@@ -35,6 +38,24 @@ SKIPTOKEN = odata.SKIPTOKEN
 OPTIONS = (*odata.COLLECTION_OPTIONS, SELECT, ORDERBY, FILTER, SKIPTOKEN)
 
 Row = dict[str, Any]
+#: Either jobs read permission, as ``/api/v1/jobs``.
+READ = (Permission.V3_JOBS_READ, Permission.MODERN_JOBS_READ)
+TAG = "OData history"
+
+
+def set_route(name: str, *, summary: str, description: str) -> get:
+    """The route of the feed's set ``name``: what every set needs, answers and is
+    documented with."""
+    return get(
+        f"/{name}",
+        guards=[requires(*READ)],
+        media_type=odata.JSON_MEDIA_TYPE,
+        security=SECURITY,
+        responses=odata_error_responses(400, 401, 403, 406, 412, 429, 501),
+        summary=summary,
+        description=description,
+        tags=[TAG],
+    )
 
 
 def select_properties(

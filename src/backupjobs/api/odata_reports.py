@@ -33,7 +33,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from litestar import Request, Response, get
+from litestar import Request, Response
 from litestar.di import NamedDependency
 
 from backupjobs.api import odata, reportparams
@@ -45,6 +45,7 @@ from backupjobs.api.odata_report_pages import (
     answer_page,
     custom_option,
     read_query,
+    set_route,
     skiptoken_of,
 )
 from backupjobs.api.odata_report_sets import (
@@ -53,15 +54,12 @@ from backupjobs.api.odata_report_sets import (
     FILTER,
     STATUS_PROPERTIES,
 )
-from backupjobs.api.problems import ProblemError, odata_error_responses
-from backupjobs.api.security import SECURITY, requires
-from backupjobs.auth.permissions import Permission
+from backupjobs.api.problems import ProblemError
 from backupjobs.auth.tokens import Principal
 from backupjobs.catalog import CUSTOMER_JOB_STATUSES
 from backupjobs.infra.cursors import binding
 from backupjobs.store.summary import DayFilters, daily, summarize
 
-READ = (Permission.V3_JOBS_READ, Permission.MODERN_JOBS_READ)
 #: The custom query options: the days' time zone, the stale threshold.
 TZ, STALE_AFTER = "tz", "staleAfter"
 #: Rows read from the store at a time while filtering, counting or skipping.
@@ -162,7 +160,6 @@ def _window(node: Node | None, zone: ZoneInfo, now: datetime) -> tuple[date, dat
 # --- the routes --------------------------------------------------------------------------
 
 
-_ERRORS = odata_error_responses(400, 401, 403, 406, 412, 429, 501)
 _OPTIONS_TEXT = (
     "`$filter` (eq ne gt ge lt le, and, or, parentheses), `$select`, `$top`, `$skip`, "
     "`$count`; pages of 1000 rows (or `Prefer: odata.maxpagesize`) with `@odata.nextLink` "
@@ -170,15 +167,10 @@ _OPTIONS_TEXT = (
 )
 
 
-@get(
-    f"/{CUSTOMERS.name}",
-    guards=[requires(*READ)],
-    media_type=odata.JSON_MEDIA_TYPE,
-    security=SECURITY,
-    responses=_ERRORS,
+@set_route(
+    CUSTOMERS.name,
     summary="The customers and their health as an OData feed (Power BI)",
     description=f"{CUSTOMERS.description} By customerId. {_OPTIONS_TEXT}",
-    tags=["OData history"],
 )
 async def history_customers(
     request: Request[Any, Any, Any],
@@ -216,15 +208,10 @@ async def history_customers(
     )
 
 
-@get(
-    f"/{DAILY_OUTCOMES.name}",
-    guards=[requires(*READ)],
-    media_type=odata.JSON_MEDIA_TYPE,
-    security=SECURITY,
-    responses=_ERRORS,
+@set_route(
+    DAILY_OUTCOMES.name,
     summary="Outcomes per customer and calendar day as an OData feed (Power BI)",
     description=f"{DAILY_OUTCOMES.description} By customerId, then date. {_OPTIONS_TEXT}",
-    tags=["OData history"],
 )
 async def history_daily_outcomes(
     request: Request[Any, Any, Any],

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Request, Response, delete, get, patch, post
+from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import Parameter
@@ -23,7 +23,7 @@ from backupjobs.alerts.destinations import MAX_URL_LENGTH
 from backupjobs.api.context import AppContext
 from backupjobs.api.listing import Cursor, ItemPage, Limit
 from backupjobs.api.problems import ProblemError, problem_responses
-from backupjobs.api.requests import TOO_DEEP, json_body_operation, require_json
+from backupjobs.api.requests import decode_body, json_body_operation, require_json
 from backupjobs.api.security import SECURITY, requires
 from backupjobs.auth.permissions import Permission
 from backupjobs.auth.tokens import Principal
@@ -37,7 +37,6 @@ PREFIX = "/api/v1/webhooks"
 _GUARD = [requires(Permission.ALERTS_MANAGE)]
 WebhookId = Annotated[str, Parameter(description="The webhook subscription's id.")]
 DeliveryId = Annotated[str, Parameter(description="The delivery's id.")]
-_TAGS = ["alerts"]
 _EVENT_NAMES = ", ".join(t.value for t in SUBSCRIBABLE)
 _FORMAT_NAMES = ", ".join(f.value for f in WebhookFormat)
 
@@ -219,14 +218,7 @@ _BY_ID = {
 
 async def _spec(request: Request[Any, Any, Any], *, creating: bool) -> service.SubscriptionSpec:
     require_json(request)
-    try:
-        body = msgspec.json.decode(await request.body(), type=WebhookBody)
-    except msgspec.ValidationError as error:
-        raise ProblemError(400, f"Invalid webhook: {error}.") from None
-    except msgspec.DecodeError:
-        raise ProblemError(400, "The request body is not valid JSON.") from None
-    except RecursionError:
-        raise ProblemError(400, TOO_DEEP) from None
+    body = decode_body(await request.body(), WebhookBody, lambda e: f"Invalid webhook: {e}.")
     if creating:
         if body.url is msgspec.UNSET or body.events is msgspec.UNSET:
             raise ProblemError(400, "Invalid webhook: url and events are required.")
@@ -282,11 +274,9 @@ _ERRORS = (service.UnknownError, service.InvalidSubscriptionError)
 
 
 @post(
-    PREFIX,
-    status_code=201,
+    "/",
     guards=_GUARD,
-    security=SECURITY,
-    tags=_TAGS,
+    status_code=201,
     summary="Subscribe a webhook to alerts",
     description=(
         "Events: job.failed, job.warning, service.stale, service.recovered (and ping, from "
@@ -317,10 +307,8 @@ async def create_webhook(
 
 
 @get(
-    PREFIX,
+    "/",
     guards=_GUARD,
-    security=SECURITY,
-    tags=_TAGS,
     summary="List webhook subscriptions",
     responses=problem_responses(400, 401, 403, 429),
 )
@@ -342,11 +330,8 @@ async def list_webhooks(
 
 
 @get(
-    PREFIX + "/{webhook_id:str}",
-    dependencies=_BY_ID,
+    "/",
     guards=_GUARD,
-    security=SECURITY,
-    tags=_TAGS,
     summary="Show a webhook subscription",
     responses=problem_responses(401, 403, 404, 429),
 )
@@ -355,11 +340,8 @@ async def show_webhook(subscription: NamedDependency[store.Subscription]) -> Web
 
 
 @patch(
-    PREFIX + "/{webhook_id:str}",
-    dependencies=_BY_ID,
+    "/",
     guards=_GUARD,
-    security=SECURITY,
-    tags=_TAGS,
     summary="Change a webhook subscription",
     description="Any of url, events, customerIds (null: all), staleAfter, format, "
     "description, enabled. Enabling a subscription disabled by a 410 answer starts it again.",
@@ -385,12 +367,9 @@ async def update_webhook(
 
 
 @delete(
-    PREFIX + "/{webhook_id:str}",
-    dependencies=_BY_ID,
-    status_code=204,
+    "/",
     guards=_GUARD,
-    security=SECURITY,
-    tags=_TAGS,
+    status_code=204,
     summary="Delete a webhook subscription and its deliveries",
     responses=problem_responses(401, 403, 404, 429),
 )
@@ -404,12 +383,9 @@ async def delete_webhook(
 
 
 @post(
-    PREFIX + "/{webhook_id:str}/rotate-secret",
-    dependencies=_BY_ID,
-    status_code=200,
+    "/rotate-secret",
     guards=_GUARD,
-    security=SECURITY,
-    tags=_TAGS,
+    status_code=200,
     summary="Rotate a webhook's signing secret",
     description="The new secret (shown once) signs from now on; the previous one signs "
     "beside it (a second signature) for 24 hours.",
@@ -428,12 +404,9 @@ async def rotate_webhook_secret(
 
 
 @post(
-    PREFIX + "/{webhook_id:str}/test",
-    dependencies=_BY_ID,
-    status_code=202,
+    "/test",
     guards=_GUARD,
-    security=SECURITY,
-    tags=_TAGS,
+    status_code=202,
     summary="Send a ping event to a webhook",
     description="Queued at once; its outcome shows in the deliveries.",
     responses=problem_responses(401, 403, 404, 429),
@@ -450,11 +423,8 @@ async def test_webhook(
 
 
 @get(
-    PREFIX + "/{webhook_id:str}/deliveries",
-    dependencies=_BY_ID,
+    "/deliveries",
     guards=_GUARD,
-    security=SECURITY,
-    tags=_TAGS,
     summary="A webhook's deliveries, newest first",
     responses=problem_responses(400, 401, 403, 404, 429),
 )
@@ -477,11 +447,8 @@ async def list_deliveries(
 
 
 @get(
-    PREFIX + "/{webhook_id:str}/deliveries/{delivery_id:str}",
-    dependencies=_BY_ID,
+    "/deliveries/{delivery_id:str}",
     guards=_GUARD,
-    security=SECURITY,
-    tags=_TAGS,
     summary="A delivery and each of its attempts",
     responses=problem_responses(401, 403, 404, 429),
 )
@@ -516,12 +483,9 @@ async def show_delivery(
 
 
 @post(
-    PREFIX + "/{webhook_id:str}/deliveries/{delivery_id:str}/redeliver",
-    dependencies=_BY_ID,
-    status_code=202,
+    "/deliveries/{delivery_id:str}/redeliver",
     guards=_GUARD,
-    security=SECURITY,
-    tags=_TAGS,
+    status_code=202,
     summary="Deliver again",
     description="The delivery starts again now, with the same event id and a new schedule.",
     responses=problem_responses(401, 403, 404, 429),
@@ -540,15 +504,30 @@ async def redeliver(
     return _delivery(found)
 
 
+#: The routes of one subscription are below its id. The guard stays on each route: on a
+#: router it would guard the OPTIONS answers too.
 ROUTES = [
-    create_webhook,
-    list_webhooks,
-    show_webhook,
-    update_webhook,
-    delete_webhook,
-    rotate_webhook_secret,
-    test_webhook,
-    list_deliveries,
-    show_delivery,
-    redeliver,
+    Router(
+        PREFIX,
+        security=SECURITY,
+        tags=["alerts"],
+        route_handlers=[
+            create_webhook,
+            list_webhooks,
+            Router(
+                "/{webhook_id:str}",
+                dependencies=_BY_ID,
+                route_handlers=[
+                    show_webhook,
+                    update_webhook,
+                    delete_webhook,
+                    rotate_webhook_secret,
+                    test_webhook,
+                    list_deliveries,
+                    show_delivery,
+                    redeliver,
+                ],
+            ),
+        ],
+    )
 ]

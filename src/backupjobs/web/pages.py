@@ -26,6 +26,7 @@ from backupjobs.api import reportparams
 from backupjobs.api.context import AppContext, app_context, health_clock
 from backupjobs.api.history import CSV, export_lines
 from backupjobs.api.problems import ProblemError
+from backupjobs.api.service_health import row_health
 from backupjobs.auth.users import User
 from backupjobs.catalog import (
     CUSTOMER_JOB_STATUSES,
@@ -34,7 +35,7 @@ from backupjobs.catalog import (
     STATUSES,
 )
 from backupjobs.infra.cursors import InvalidCursorError, binding
-from backupjobs.model.health import FAILED_STATUSES, SUCCESSFUL_STATUSES, Health, service_health
+from backupjobs.model.health import FAILED_STATUSES, SUCCESSFUL_STATUSES, Health
 from backupjobs.store import directory
 from backupjobs.store.history import JobFilters, history_page
 from backupjobs.store.keyset import page_of
@@ -226,6 +227,16 @@ async def _visible_customer(context: AppContext, scope: TenantScope, raw: str) -
     return row
 
 
+def _services(rows: Sequence[Any], moment: datetime, stale_after: timedelta) -> list[Any]:
+    """Rows of :func:`services_page` as the pages show them: each with its health."""
+    services = []
+    for service in rows:
+        values = service._mapping
+        health, stale = row_health(values, now=moment, stale_after=stale_after)
+        services.append({"row": values, "health": health.value, "stale": stale})
+    return services
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryQuery:
     """The customer page's history filters as the form sends them."""
@@ -283,13 +294,17 @@ class HistoryQuery:
         return pairs
 
 
-def _history_query(
-    status: list[str] | None,
-    job_type: str | None,
-    started_from: str | None,
-    started_to: str | None,
-    q: str | None,
+def _history_form(
+    user: NamedDependency[User],
+    status: Repeated = None,
+    job_type: Annotated[str | None, QueryParameter(name="jobType", required=False)] = None,
+    started_from: Annotated[str | None, QueryParameter(name="from", required=False)] = None,
+    started_to: Annotated[str | None, QueryParameter(name="to", required=False)] = None,
+    q: Query = None,
 ) -> HistoryQuery:
+    """The history form of a customer's page (and of its CSV), read after ``user``: who
+    is not signed in is sent to sign in first, whatever the form holds."""
+    del user
     return HistoryQuery(
         tuple(s for s in status or () if s),
         (job_type or "").strip(),
@@ -299,16 +314,16 @@ def _history_query(
     )
 
 
-@get("/customers/{customer:str}", dependencies=USER, name="dashboard:customer")
+#: A customer's page and its CSV: the user, the history form.
+HISTORY_FORM = {**USER, "asked": Provide(_history_form, sync_to_thread=False)}
+
+
+@get("/customers/{customer:str}", dependencies=HISTORY_FORM, name="dashboard:customer")
 async def customer(
     request: Request[Any, Any, Any],
     user: NamedDependency[User],
     customer: FromPath[str],
-    status: Repeated = None,
-    job_type: Annotated[str | None, QueryParameter(name="jobType", required=False)] = None,
-    started_from: Annotated[str | None, QueryParameter(name="from", required=False)] = None,
-    started_to: Annotated[str | None, QueryParameter(name="to", required=False)] = None,
-    q: Query = None,
+    asked: NamedDependency[HistoryQuery],
     cursor: CursorParam = None,
 ) -> Response[Any]:
     """A customer's services and their health, charts, and its job history."""
@@ -321,7 +336,6 @@ async def customer(
     if etag is not None and etag_matches(request, etag):
         return not_modified(etag)
     row = await _visible_customer(context, scope, customer)
-    asked = _history_query(status, job_type, started_from, started_to, q)
     filters = asked.filters(row.id)
     bound = asked.binding(row.id)
     position = _position(context, cursor, bound, tuple[datetime, str])
@@ -351,17 +365,7 @@ async def customer(
             position=None,
             limit=len(days),
         )
-    services = []
-    for service in service_rows:
-        values = service._mapping
-        health, stale = service_health(
-            values["latest_status"],
-            last_success=values["last_success_time"],
-            since=values["enabled_at"],
-            now=moment,
-            stale_after=stale_after,
-        )
-        services.append({"row": values, "health": health.value, "stale": stale})
+    services = _services(service_rows, moment, stale_after)
     jobs = [v1_job(job._mapping, now=moment) for job in job_rows]
     chart = {
         "days": [entry.day.isoformat() for entry in entries],
@@ -395,22 +399,18 @@ async def customer(
     )
 
 
-@get("/customers/{customer:str}/jobs.csv", dependencies=USER, name="dashboard:customer-csv")
+@get("/customers/{customer:str}/jobs.csv", dependencies=HISTORY_FORM, name="dashboard:customer-csv")
 async def customer_csv(
     request: Request[Any, Any, Any],
     user: NamedDependency[User],
     customer: FromPath[str],
-    status: Repeated = None,
-    job_type: Annotated[str | None, QueryParameter(name="jobType", required=False)] = None,
-    started_from: Annotated[str | None, QueryParameter(name="from", required=False)] = None,
-    started_to: Annotated[str | None, QueryParameter(name="to", required=False)] = None,
-    q: Query = None,
+    asked: NamedDependency[HistoryQuery],
 ) -> Stream:
     """The customer's history as filtered on its page, as the CSV of the export API."""
     context = app_context(request)
     scope = scope_of(user)
     row = await _visible_customer(context, scope, customer)
-    filters = _history_query(status, job_type, started_from, started_to, q).filters(row.id)
+    filters = asked.filters(row.id)
     today = datetime.now(UTC).date().isoformat()
     return Stream(
         export_lines(context, scope, filters, CSV),
@@ -452,17 +452,7 @@ async def attention(
             stale_after=stale_after,
             limit=SERVICES_PER_PAGE,
         )
-    services = []
-    for service in rows:
-        values = service._mapping
-        health, stale = service_health(
-            values["latest_status"],
-            last_success=values["last_success_time"],
-            since=values["enabled_at"],
-            now=moment,
-            stale_after=stale_after,
-        )
-        services.append({"row": values, "health": health.value, "stale": stale})
+    services = _services(rows, moment, stale_after)
     return page(
         request,
         "attention.html.j2",
