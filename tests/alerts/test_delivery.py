@@ -3,6 +3,7 @@ redirects, tenant scope, chat formats (in-process server, both databases)."""
 
 import asyncio
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -311,6 +312,24 @@ async def test_a_2xx_brings_the_endpoints_backlog_forward(alerts_client, alerts_
     verifier = WebhookVerifier(hook["secret"])
     jobs = [verifier.verify(r.body, r.headers)["data"]["job"]["jobId"] for r in found]
     assert jobs == ["B1", "B2", "B1"]
+
+
+async def test_a_slow_endpoint_holds_up_no_later_delivery(alerts_client, alerts_db):
+    """A delivery made while another waits for a slow endpoint's answer goes out at once:
+    a round does not wait for the attempts it started."""
+    tenant = await make_tenant(alerts_db, names=["Slow", "Fast"])
+    slow_customer, fast_customer = tenant.customers[:2]
+    with receiving(hold_first=6.0) as slow, receiving() as fast:
+        for receiver, customer in ((slow, slow_customer), (fast, fast_customer)):
+            await subscribe(
+                alerts_client, tenant, receiver.url, ["job.failed"], customerIds=[str(customer)]
+            )
+        await ingest(alerts_client, tenant, [failed(slow_customer, "S1")])
+        await received(slow, 1)  # and its answer is held for 6 s
+        made = time.monotonic()
+        await ingest(alerts_client, tenant, [failed(fast_customer, "S2")])
+        (delivery,) = await received(fast, 1)
+    assert delivery.at - made < 3.0
 
 
 async def test_the_metrics_count_deliveries(alerts_client, alerts_db):

@@ -16,7 +16,11 @@ recorded (status, duration, the answer's first KiB).
 
 A round runs when woken (an ingestion commit in this process that made deliveries) and
 at least every ``poll`` seconds otherwise (others' events, retries, claims left by a
-process that died: its lease ends ``LEASE`` after the claim).
+process that died: its lease ends ``LEASE`` after the claim). A round does not wait for
+the attempts it starts: a slow endpoint holds up none of the deliveries claimed after
+it, up to ``MAX_SENDING`` attempts in flight. Outcomes are recorded by one task, all
+those that came in meanwhile in one transaction (one statement on PostgreSQL): the
+deliverer uses at most two database connections, whatever it sends.
 """
 
 from __future__ import annotations
@@ -26,18 +30,19 @@ import contextlib
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import httpx
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs import __version__
 from backupjobs.alerts.destinations import DestinationError, pinned_request, resolve_destination
 from backupjobs.alerts.metrics import AlertMetrics
-from backupjobs.alerts.payloads import Event, event_body, render
+from backupjobs.alerts.payloads import event_body, render
 from backupjobs.infra.secretbox import SecretBox
+from backupjobs.infra.tasks import stop
 from backupjobs.model.alerts import DeliveryStatus, EventType, WebhookFormat
 from backupjobs.sdk.webhooks import sign
 from backupjobs.store import webhooks
@@ -64,9 +69,8 @@ LEASE = timedelta(seconds=25)
 SEND_WITHIN = LEASE - timedelta(seconds=TIMEOUT_SECONDS) - timedelta(seconds=5)
 POLL_SECONDS = 1.0
 CLAIM_BATCH = 50
-#: Database connections the deliverer uses at once in a process: the requests' pool is
-#: shared, and 50 attempts in flight must not take it from ingestion.
-DATABASE_CONNECTIONS = 3
+#: Attempts in flight at once in a process; past it, rounds wait for one to end.
+MAX_SENDING = 200
 _log = structlog.get_logger("backupjobs.alerts")
 
 
@@ -91,7 +95,12 @@ class Deliverer:
         self._delays = tuple(retry_delays)
         self._poll = poll
         self._woken = asyncio.Event()
-        self._connections = asyncio.Semaphore(DATABASE_CONNECTIONS)
+        self._sending: set[asyncio.Task[None]] = set()
+        #: A round found no room for more attempts: the next attempt to end wakes the loop.
+        self._full = False
+        #: Outcomes not recorded yet, and the task recording them (one at a time).
+        self._finished: list[webhooks.Outcome] = []
+        self._recorder: asyncio.Task[None] | None = None
         #: Subscriptions whose endpoint failed an attempt in this process since it last
         #: answered 2xx: their next success brings their waiting retries forward.
         self._failing: set[tuple[UUID, UUID]] = set()
@@ -100,6 +109,8 @@ class Deliverer:
             follow_redirects=False,
             trust_env=False,
             headers={"User-Agent": f"backupjobs-webhooks/{__version__}"},
+            # Connections to receivers kept open for the next delivery (httpx keeps 20).
+            limits=httpx.Limits(max_connections=MAX_SENDING, max_keepalive_connections=CLAIM_BATCH),
         )
 
     def wake(self) -> None:
@@ -107,7 +118,8 @@ class Deliverer:
         self._woken.set()
 
     async def run(self) -> None:
-        """Deliver until cancelled; errors are logged and the next round tries again."""
+        """Deliver until cancelled; errors are logged and the next round tries again.
+        Attempts cut short are left claimed: due again when their lease ends."""
         last_depth = 0.0
         try:
             while True:
@@ -117,7 +129,7 @@ class Deliverer:
                         pass
                     if self._metrics is not None and time.monotonic() - last_depth > 15:
                         last_depth = time.monotonic()
-                        async with self._connections, self._db.read() as connection:
+                        async with self._db.read() as connection:
                             self._metrics.queue_depth.set(await webhooks.queue_depth(connection))
                 except asyncio.CancelledError:
                     raise
@@ -126,56 +138,70 @@ class Deliverer:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._woken.wait(), timeout=self._poll)
         finally:
+            for task in [*self._sending, self._recorder]:
+                await stop(task)
             await self._http.aclose()
 
-    async def deliver_due(self) -> int:
-        """One round: claim what is due, read what sending it needs (once a round), send
-        it all at once, and record each outcome as soon as it is known (before the claim
-        could end); the number claimed."""
-        now = datetime.now(UTC)
+    async def deliver_due(self) -> bool:
+        """One round: claim what is due (as much as there is room for) and read what
+        sending it needs, in one transaction, then start sending it; True when more may
+        be due at once (the round claimed all it asked for)."""
+        room = MAX_SENDING - len(self._sending)
+        if room <= 0:
+            self._full = True
+            return False
+        limit = min(CLAIM_BATCH, room)
         claimed_at = time.monotonic()
         # Webhook tables only: not announced, or each claim made the job pages forget.
-        async with self._connections, self._db.write(announce=False) as connection:
-            claimed = await webhooks.claim_due(connection, now=now, lease=LEASE, limit=CLAIM_BATCH)
+        async with self._db.write(announce=False) as connection:
+            claimed = await webhooks.claim_due(
+                connection, now=datetime.now(UTC), lease=LEASE, limit=limit
+            )
+            contexts = await self._contexts(connection, claimed)
         if not claimed:
-            return 0
-        contexts = await self._contexts(claimed)
+            return False
         if time.monotonic() - claimed_at > SEND_WITHIN.total_seconds():
             # The database is that slow: leave them claimed, due again at the lease's end.
             _log.warning("webhook deliveries not sent: claimed too long ago", count=len(claimed))
-            return 0
-        await asyncio.gather(
-            *(self._attempt(delivery, *contexts[delivery.id]) for delivery in claimed)
-        )
-        return len(claimed)
+            return False
+        for delivery in claimed:
+            task = asyncio.create_task(self._attempt(delivery, *contexts[delivery.id]))
+            self._sending.add(task)
+            task.add_done_callback(self._sent)
+        return len(claimed) == limit
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        if self._full:
+            self._full = False
+            self.wake()
 
     async def _contexts(
-        self, claimed: Sequence[webhooks.Claimed]
+        self, connection: AsyncConnection, claimed: Sequence[webhooks.Claimed]
     ) -> dict[UUID, tuple[webhooks.Subscription | None, str | None]]:
         """Each delivery's subscription, and its customer's name if the subscription's
         app may see the customer now (each read once a round)."""
         subscriptions: dict[tuple[UUID, UUID], webhooks.Subscription | None] = {}
         wanted: dict[TenantScope, set[UUID]] = {}
-        async with self._connections, self._db.read() as connection:
-            for delivery in claimed:
-                key = (delivery.partner_id, delivery.subscription_id)
-                if key not in subscriptions:
-                    subscriptions[key] = await webhooks.subscription_for_delivery(connection, *key)
-                subscription = subscriptions[key]
-                if subscription is not None and delivery.customer_id is not None:
-                    scope = TenantScope(delivery.partner_id, subscription.client_id)
-                    wanted.setdefault(scope, set()).add(delivery.customer_id)
-            names = {
-                scope: await webhooks.visible_customer_names(connection, scope, sorted(ids))
-                for scope, ids in wanted.items()
-            }
+        for delivery in claimed:
+            key = (delivery.partner_id, delivery.subscription_id)
+            if key not in subscriptions:
+                subscriptions[key] = await webhooks.subscription_for_delivery(connection, *key)
+            subscription = subscriptions[key]
+            if subscription is not None and delivery.event.customer_id is not None:
+                scope = TenantScope(delivery.partner_id, subscription.client_id)
+                wanted.setdefault(scope, set()).add(delivery.event.customer_id)
+        names = {
+            scope: await webhooks.visible_customers(connection, scope, sorted(ids))
+            for scope, ids in wanted.items()
+        }
         found: dict[UUID, tuple[webhooks.Subscription | None, str | None]] = {}
         for delivery in claimed:
             subscription = subscriptions[(delivery.partner_id, delivery.subscription_id)]
             name = None
-            if subscription is not None and delivery.customer_id is not None:
+            if subscription is not None and delivery.event.customer_id is not None:
                 scope = TenantScope(delivery.partner_id, subscription.client_id)
-                name = names[scope].get(delivery.customer_id)
+                name = names[scope].get(delivery.event.customer_id)
             found[delivery.id] = (subscription, name)
         return found
 
@@ -184,49 +210,54 @@ class Deliverer:
         claimed: webhooks.Claimed,
         subscription: webhooks.Subscription | None,
         customer_name: str | None,
-    ) -> _Outcome | None:
+    ) -> None:
         try:
             outcome = await self._send(claimed, subscription, customer_name)
-            if outcome is not None:
-                await self._record([outcome])
-            return outcome
         except asyncio.CancelledError:
             raise
         except Exception:
             # Left claimed: due again when its lease ends.
             _log.exception("webhook delivery failed unexpectedly", delivery=str(claimed.id))
-            return None
+            return
+        if outcome is None:
+            return
+        self._finished.append(outcome)
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_finished())
+
+    async def _record_finished(self) -> None:
+        """Record the outcomes that have come in, as many at a time as came in while the
+        last ones were being recorded."""
+        while self._finished:
+            outcomes, self._finished = self._finished, []
+            try:
+                await self._record(outcomes)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Left claimed: sent again (same id) when their lease ends.
+                _log.exception("webhook outcomes not recorded", count=len(outcomes))
 
     async def _send(
         self,
         claimed: webhooks.Claimed,
         subscription: webhooks.Subscription | None,
         customer_name: str | None,
-    ) -> _Outcome | None:
-        event_type = EventType(claimed.event_type)
+    ) -> webhooks.Outcome | None:
+        event = claimed.event
+        event_type = EventType(event.type)
         if subscription is None:
             return None  # deleted: its deliveries went with it
-        reason = _skip_reason(subscription, claimed, customer_name, event_type)
+        reason = _skip_reason(subscription, event, customer_name, event_type)
         if reason is not None:
-            return _Outcome(claimed, DeliveryStatus.SKIPPED, error=reason, counted=False)
+            return webhooks.Outcome(claimed, DeliveryStatus.SKIPPED, error=reason, counted=False)
         now = datetime.now(UTC)
-        event = Event(
-            claimed.event_id,
-            event_type,
-            claimed.event_created_at,
-            claimed.customer_id,
-            claimed.job_type,
-            claimed.job_module,
-            claimed.incident_id,
-            claimed.job,
-            claimed.stale_after_seconds,
-        )
         body = render(
             event_body(event, customer_name=customer_name, now=now),
             WebhookFormat(subscription.format),
         )
         timestamp = int(time.time())
-        message_id = str(claimed.event_id)
+        message_id = str(event.id)
         keys = [self._box.open(subscription.secret)]
         if (
             subscription.previous_secret is not None
@@ -262,11 +293,11 @@ class Deliverer:
         except httpx.HTTPError as failure:
             error = f"{type(failure).__name__}: {failure}"[:500]
         outcome, next_at = self._outcome(claimed, status)
-        return _Outcome(
+        return webhooks.Outcome(
             claimed,
             outcome,
-            next_at=next_at,
-            started=started,
+            next_attempt_at=next_at,
+            started_at=started,
             duration_ms=int((time.perf_counter() - clock) * 1000),
             response_status=status,
             error=error,
@@ -286,41 +317,16 @@ class Deliverer:
         delay = self._delays[done - 1] * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311
         return DeliveryStatus.PENDING, datetime.now(UTC) + delay
 
-    async def _record(self, outcomes: Sequence[_Outcome]) -> None:
+    async def _record(self, outcomes: Sequence[webhooks.Outcome]) -> None:
         """Write outcomes in one transaction (each under its claim), disable the
         subscriptions that answered 410, hurry the backlog of endpoints that are back."""
-        if not outcomes:
-            return
         now = datetime.now(UTC)
         hurried = 0
-        gone: list[_Outcome] = []
-        attempts = []
-        async with self._connections, self._db.write(announce=False) as connection:
-            for outcome in outcomes:
+        gone: list[webhooks.Outcome] = []
+        async with self._db.write(announce=False) as connection:
+            recorded = await webhooks.finish_attempts(connection, outcomes, now=now)
+            for outcome in recorded:
                 claimed = outcome.claimed
-                recorded = await webhooks.finish_attempt(
-                    connection,
-                    claimed,
-                    status=outcome.status,
-                    next_attempt_at=outcome.next_at,
-                    response_status=outcome.response_status,
-                    error=outcome.error,
-                    now=now,
-                    count_attempt=outcome.counted,
-                )
-                if not recorded:
-                    continue
-                if outcome.counted:
-                    attempts.append(
-                        webhooks.attempt_row(
-                            claimed,
-                            started_at=outcome.started or now,
-                            duration_ms=outcome.duration_ms,
-                            response_status=outcome.response_status,
-                            error=outcome.error,
-                            excerpt=outcome.excerpt,
-                        )
-                    )
                 endpoint = (claimed.partner_id, claimed.subscription_id)
                 if outcome.status is DeliveryStatus.DELIVERED:
                     if endpoint in self._failing:
@@ -334,7 +340,6 @@ class Deliverer:
                         connection, *endpoint, "the endpoint answered 410 Gone", now
                     )
                 self._count(outcome, now)
-            await webhooks.add_attempts(connection, attempts)
         if hurried:
             self.wake()
         for outcome in gone:
@@ -343,48 +348,30 @@ class Deliverer:
                 subscription=str(outcome.claimed.subscription_id),
             )
 
-    def _count(self, outcome: _Outcome, now: datetime) -> None:
+    def _count(self, outcome: webhooks.Outcome, now: datetime) -> None:
         if self._metrics is None or not outcome.counted:
             return
         delivered = outcome.status is DeliveryStatus.DELIVERED
         self._metrics.attempts.labels("delivered" if delivered else "error").inc()
         if delivered:
-            waited = (now - outcome.claimed.event_created_at).total_seconds()
+            waited = (now - outcome.claimed.event.created_at).total_seconds()
             self._metrics.latency.observe(max(waited, 0))
         elif outcome.status is DeliveryStatus.FAILED:
             self._metrics.failed.inc()
 
 
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    """What became of one attempt (or of a delivery skipped unsent)."""
-
-    claimed: webhooks.Claimed
-    status: DeliveryStatus
-    next_at: datetime | None = None
-    started: datetime | None = None
-    duration_ms: int = 0
-    response_status: int | None = None
-    error: str | None = None
-    excerpt: str | None = None
-    counted: bool = True
-
-
 def _skip_reason(
     subscription: webhooks.Subscription,
-    claimed: webhooks.Claimed,
+    event: webhooks.StoredEvent,
     customer_name: str | None,
     event_type: EventType,
 ) -> str | None:
     if not subscription.enabled and event_type is not EventType.PING:
         return "the subscription is disabled"
-    if claimed.customer_id is None:
+    if event.customer_id is None:
         return None
     if customer_name is None:
         return "the customer is outside the subscription app's tenant scope"
-    if (
-        subscription.customer_ids is not None
-        and claimed.customer_id not in subscription.customer_ids
-    ):
+    if subscription.customer_ids is not None and event.customer_id not in subscription.customer_ids:
         return "the customer is no longer in the subscription's customers"
     return None

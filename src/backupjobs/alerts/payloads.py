@@ -16,7 +16,6 @@ Adaptive Card, as Teams' incoming webhooks and workflows take it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -27,6 +26,7 @@ from backupjobs.catalog import JOB_MODULES, JOB_TYPES
 from backupjobs.model import JobRecord
 from backupjobs.model.alerts import EventType, WebhookFormat
 from backupjobs.model.durations import format_iso_duration
+from backupjobs.store import webhooks
 from backupjobs.wire.v1 import V1Job, format_instant, v1_job
 
 
@@ -57,25 +57,12 @@ class EventBody(msgspec.Struct):
     data: EventData
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """An event as stored, to render."""
-
-    id: UUID
-    type: EventType
-    created_at: datetime
-    customer_id: UUID | None
-    job_type: int | None
-    job_module: int | None
-    incident_id: UUID | None
-    job: str | None
-    stale_after_seconds: int | None
-
-
 _job_decoder = msgspec.json.Decoder(JobRecord)
 
 
-def event_body(event: Event, *, customer_name: str | None, now: datetime) -> EventBody:
+def event_body(
+    event: webhooks.StoredEvent, *, customer_name: str | None, now: datetime
+) -> EventBody:
     customer = service = job = None
     if event.customer_id is not None and customer_name is not None:
         customer = Customer(event.customer_id, customer_name)
@@ -95,7 +82,7 @@ def event_body(event: Event, *, customer_name: str | None, now: datetime) -> Eve
     if event.stale_after_seconds is not None:
         stale_after = format_iso_duration(timedelta(seconds=event.stale_after_seconds))
     return EventBody(
-        type=event.type.value,
+        type=event.type,
         timestamp=format_instant(event.created_at),
         data=EventData(event.incident_id, customer, service, job, stale_after),
     )

@@ -129,38 +129,30 @@ async def record_job_events(
     """The events and incidents of jobs just written (after the services' latest jobs
     are current), in the ingestion's transaction. Returns the deliveries made.
 
-    For a partner without an enabled subscription, one indexed lookup and nothing else.
-    Otherwise one lookup of open incidents when the batch has successful jobs, and more
-    only for failures, warnings and recoveries.
+    For a partner without an enabled subscription, one indexed lookup (its enabled
+    subscriptions, read once for the whole batch) and nothing else. Otherwise one lookup
+    of the open incidents of the batch's services, and more only for failures, the
+    warnings a subscription asks for, and recoveries.
     """
     problems = [r for r in written if job_event_type(r.status) is not None]
     successes = {_key(r) for r in written if r.status in SUCCESSFUL_STATUSES}
     if not problems and not successes:
         return 0
     partner = scope.partner_id
-    if not await connection.scalar(
-        select(
-            exists().where(
-                webhook_subscriptions.c.partner_id == partner, webhook_subscriptions.c.enabled
-            )
-        )
-    ):
+    subscribers = await _subscribers(connection, partner, None)
+    if not subscribers:
         # No alerts for this partner: no incidents either (``openIncidentId`` stays null;
         # its first subscription sees incidents open from the next failure on).
         return 0
-    open_rows = await find(
-        connection,
-        [
-            alert_incidents.c.customer_id,
-            alert_incidents.c.job_type,
-            alert_incidents.c.job_module,
-            alert_incidents.c.id,
-        ],
-        [alert_incidents.c.partner_id == partner, alert_incidents.c.closed_at.is_(None)],
-        [alert_incidents.c.customer_id, alert_incidents.c.job_type, alert_incidents.c.job_module],
-        sorted(successes | {_key(r) for r in problems}, key=_lock_order),
+    # A warning no subscriber asks for makes no event, and opens or closes nothing
+    # that its service's success does not (a failure opens incidents whoever listens).
+    wanted = EventType.JOB_FAILED.bit
+    for subscriber in subscribers:
+        wanted |= subscriber.event_mask
+    problems = [r for r in problems if _job_event(r).bit & wanted]
+    open_incident = await open_incidents(
+        connection, partner, sorted(successes | {_key(r) for r in problems}, key=_lock_order)
     )
-    open_incident: dict[ServiceKey, UUID] = {(c, t, m): i for c, t, m, i in open_rows}
     if not problems and not open_incident:
         return 0
     if problems:
@@ -206,8 +198,7 @@ async def record_job_events(
         current = latest.get(service)
         incident = open_incident.get(service)
         for record in sorted(by_service.get(service, ()), key=lambda r: r.job_id):
-            event_type = job_event_type(record.status)
-            assert event_type is not None
+            event_type = _job_event(record)
             if event_type is EventType.JOB_FAILED and incident is None:
                 failing = current is not None and current.status in FAILED_STATUSES
                 incident = uuid.uuid4()
@@ -235,13 +226,17 @@ async def record_job_events(
             )
             .values(closed_at=now)
         )
-    return await write_events(connection, partner, events, now=now)
+    return await write_events(connection, partner, events, now=now, subscribers=subscribers)
+
+
+def _job_event(record: JobRecord) -> EventType:
+    event_type = job_event_type(record.status)
+    assert event_type is not None
+    return event_type
 
 
 def _job_key(record: JobRecord) -> str:
-    event_type = job_event_type(record.status)
-    assert event_type is not None
-    return event_key(event_type, record.job_id)
+    return event_key(_job_event(record), record.job_id)
 
 
 def _lock_order(key: ServiceKey) -> tuple[int, int, int]:
@@ -275,17 +270,20 @@ async def write_events(
     *,
     now: datetime,
     only_subscription: UUID | None = None,
+    subscribers: Sequence[_Subscriber] | None = None,
 ) -> int:
     """Write ``events`` (each once: one whose key exists is left out) and a delivery to
     each subscription of the partner that wants it (``only_subscription``: to that one
-    alone, whatever it asked for: a ping). Returns the deliveries made.
+    alone, whatever it asked for: a ping; ``subscribers``: the partner's, if the caller has
+    read them). Returns the deliveries made.
 
     An event no subscription wants is not written: a partner without webhooks pays for
     its incidents only (and a subscription made later hears of what happens from then).
     """
     if not events:
         return 0
-    subscribers = await _subscribers(connection, partner, only_subscription)
+    if subscribers is None:
+        subscribers = await _subscribers(connection, partner, only_subscription)
     if only_subscription is None:
         events = [e for e in events if any(s.wants(e) for s in subscribers)]
     if not events or not subscribers:

@@ -29,6 +29,7 @@ from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.model.alerts import DeliveryStatus
+from backupjobs.store.bulk import recordset
 from backupjobs.store.keyset import SortKey, keyset_select, position_of, split_page
 from backupjobs.store.schema import (
     alert_events,
@@ -91,17 +92,17 @@ SUBSCRIPTION_ORDER = (SortKey(_s.created_at, "created_at"), SortKey(_s.id, "id")
 
 async def visible_customers(
     connection: AsyncConnection, scope: TenantScope, customer_ids: Sequence[UUID]
-) -> set[UUID]:
-    """Those of ``customer_ids`` the app may see."""
+) -> dict[UUID, str]:
+    """Those of ``customer_ids`` the app may see now, with their names."""
     if not customer_ids:
-        return set()
+        return {}
     rows = await connection.execute(
-        select(customers.c.id).where(
+        select(customers.c.id, customers.c.name).where(
             scope.conditions.allows(customers.c.partner_id, customers.c.id),
             customers.c.id.in_(list(customer_ids)),
         )
     )
-    return set(rows.scalars())
+    return {row.id: row.name for row in rows}
 
 
 async def create_subscription(
@@ -159,22 +160,19 @@ async def _set_customers(
 
 
 async def _with_customers(
-    connection: AsyncConnection, scope: TenantScope, rows: Sequence[Any]
+    connection: AsyncConnection, partner_id: UUID, rows: Sequence[Any], scope: TenantScope | None
 ) -> list[Subscription]:
+    """Subscriptions of ``rows``, with the customers they list: those the app of
+    ``scope`` may see (another app's narrower scope shows less), or all without one."""
     listed = [row.id for row in rows if not row.all_customers]
     chosen: dict[UUID, list[UUID]] = {subscription_id: [] for subscription_id in listed}
     if listed:
+        c = webhook_customers.c
+        visible = [] if scope is None else [scope.conditions.allows(c.partner_id, c.customer_id)]
         found = await connection.execute(
-            select(webhook_customers.c.subscription_id, webhook_customers.c.customer_id)
-            .where(
-                webhook_customers.c.partner_id == scope.partner_id,
-                webhook_customers.c.subscription_id.in_(listed),
-                # Only those this app may see: another app's narrower scope shows less.
-                scope.conditions.allows(
-                    webhook_customers.c.partner_id, webhook_customers.c.customer_id
-                ),
-            )
-            .order_by(webhook_customers.c.customer_id)
+            select(c.subscription_id, c.customer_id)
+            .where(c.partner_id == partner_id, c.subscription_id.in_(listed), *visible)
+            .order_by(c.customer_id)
         )
         for subscription_id, customer_id in found:
             chosen[subscription_id].append(customer_id)
@@ -191,14 +189,20 @@ async def get_subscription(
     connection: AsyncConnection, scope: TenantScope, subscription_id: UUID
 ) -> Subscription | None:
     """The subscription if it is the app's partner's, else None (whoever's it is)."""
+    return await _subscription(connection, scope.partner_id, subscription_id, scope)
+
+
+async def _subscription(
+    connection: AsyncConnection, partner_id: UUID, subscription_id: UUID, scope: TenantScope | None
+) -> Subscription | None:
     rows = (
         await connection.execute(
             select(*_SUBSCRIPTION_COLUMNS).where(
-                _s.partner_id == scope.partner_id, _s.id == subscription_id
+                _s.partner_id == partner_id, _s.id == subscription_id
             )
         )
     ).all()
-    found = await _with_customers(connection, scope, rows)
+    found = await _with_customers(connection, partner_id, rows, scope)
     return found[0] if found else None
 
 
@@ -217,7 +221,7 @@ async def list_subscriptions(
         limit=limit,
     )
     rows, more = split_page((await connection.execute(statement)).all(), limit)
-    page = await _with_customers(connection, scope, rows)
+    page = await _with_customers(connection, scope.partner_id, rows, scope)
     return page, (position_of(rows[-1], SUBSCRIPTION_ORDER) if more else None)
 
 
@@ -237,12 +241,7 @@ async def update_subscription(
         changes["all_customers"] = customer_ids is None
     if changes.get("enabled") is True:
         changes["disabled_reason"] = None
-    done = await connection.execute(
-        update(webhook_subscriptions)
-        .where(_s.partner_id == scope.partner_id, _s.id == subscription_id)
-        .values(**changes, updated_at=now)
-    )
-    if not done.rowcount:
+    if not await _change(connection, scope.partner_id, subscription_id, changes, now):
         return False
     if customer_ids is not False:
         assert customer_ids is not True
@@ -282,15 +281,24 @@ async def rotate_secret(
 ) -> bool:
     """The new secret signs from now on; the current one beside it until
     ``previous_until``."""
+    changes = {"previous_secret": _s.secret, "previous_secret_until": previous_until}
+    return await _change(
+        connection, scope.partner_id, subscription_id, changes | {"secret": sealed}, now
+    )
+
+
+async def _change(
+    connection: AsyncConnection,
+    partner_id: UUID,
+    subscription_id: UUID,
+    changes: Mapping[str, Any],
+    now: datetime,
+) -> bool:
+    """Set a subscription's columns ``changes``; False when the partner has no such one."""
     done = await connection.execute(
         update(webhook_subscriptions)
-        .where(_s.partner_id == scope.partner_id, _s.id == subscription_id)
-        .values(
-            previous_secret=_s.secret,
-            previous_secret_until=previous_until,
-            secret=sealed,
-            updated_at=now,
-        )
+        .where(_s.partner_id == partner_id, _s.id == subscription_id)
+        .values(**changes, updated_at=now)
     )
     return bool(done.rowcount)
 
@@ -443,8 +451,23 @@ async def redeliver(
 
 
 @dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as written (``job``: its job record as JSON), to render."""
+
+    id: UUID
+    type: str
+    created_at: datetime
+    customer_id: UUID | None
+    job_type: int | None
+    job_module: int | None
+    incident_id: UUID | None
+    job: str | None
+    stale_after_seconds: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Claimed:
-    """A delivery claimed for one attempt, with what sending it needs."""
+    """A delivery claimed for one attempt, with its event."""
 
     partner_id: UUID
     id: UUID
@@ -452,15 +475,21 @@ class Claimed:
     attempts: int
     created_at: datetime
     subscription_id: UUID
-    event_id: UUID
-    event_type: str
-    event_created_at: datetime
-    customer_id: UUID | None
-    job_type: int | None
-    job_module: int | None
-    incident_id: UUID | None
-    job: str | None
-    stale_after_seconds: int | None
+    event: StoredEvent
+
+
+_e = alert_events.c
+_EVENT_COLUMNS = (
+    _e.id,
+    _e.type,
+    _e.created_at,
+    _e.customer_id,
+    _e.job_type,
+    _e.job_module,
+    _e.incident_id,
+    _e.job,
+    _e.stale_after_seconds,
+)
 
 
 async def claim_due(
@@ -486,134 +515,126 @@ async def claim_due(
         .where(claimed, _d.status == DeliveryStatus.PENDING.value)
         .values(next_attempt_at=now + lease, claim=claim)
     )
-    e = alert_events.c
     rows = await connection.execute(
         select(
-            _d.partner_id,
-            _d.id,
-            _d.claim,
-            _d.attempts,
-            _d.created_at,
-            _d.subscription_id,
-            _d.event_id,
-            e.type.label("event_type"),
-            e.created_at.label("event_created_at"),
-            e.customer_id,
-            e.job_type,
-            e.job_module,
-            e.incident_id,
-            e.job,
-            e.stale_after_seconds,
+            _d.partner_id, _d.id, _d.attempts, _d.created_at, _d.subscription_id, *_EVENT_COLUMNS
         )
         .select_from(
             webhook_deliveries.join(
-                alert_events, (e.partner_id == _d.partner_id) & (e.id == _d.event_id)
+                alert_events, (_e.partner_id == _d.partner_id) & (_e.id == _d.event_id)
             )
         )
         .where(claimed, _d.claim == claim)
     )
-    return [Claimed(**row._mapping) for row in rows]
+    found = []
+    for partner_id, delivery_id, attempts, created_at, subscription_id, *event in rows:
+        found.append(
+            Claimed(
+                partner_id,
+                delivery_id,
+                claim,
+                attempts,
+                created_at,
+                subscription_id,
+                StoredEvent(*event),
+            )
+        )
+    return found
 
 
 async def subscription_for_delivery(
     connection: AsyncConnection, partner_id: UUID, subscription_id: UUID
 ) -> Subscription | None:
     """A subscription by its key, its customer list unfiltered (the deliverer's view)."""
-    row = (
-        await connection.execute(
-            select(*_SUBSCRIPTION_COLUMNS).where(
-                _s.partner_id == partner_id, _s.id == subscription_id
+    return await _subscription(connection, partner_id, subscription_id, None)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of an attempt at a claimed delivery (or of one skipped unsent:
+    ``counted`` False), to record under its claim."""
+
+    claimed: Claimed
+    status: DeliveryStatus
+    next_attempt_at: datetime | None = None
+    started_at: datetime | None = None
+    duration_ms: int = 0
+    response_status: int | None = None
+    error: str | None = None
+    excerpt: str | None = None
+    counted: bool = True
+
+
+async def finish_attempts(
+    connection: AsyncConnection, outcomes: Sequence[Outcome], *, now: datetime
+) -> list[Outcome]:
+    """Record outcomes on their deliveries, each under its claim, and log the attempts;
+    those recorded (a claim is lost when its lease ended and another process took it,
+    or it was redelivered meanwhile). One statement each on PostgreSQL, whatever the
+    count."""
+    changes = [
+        {
+            "partner_id": outcome.claimed.partner_id,
+            "id": outcome.claimed.id,
+            "claim": outcome.claimed.claim,
+            "status": outcome.status.value,
+            "attempts": outcome.claimed.attempts + (1 if outcome.counted else 0),
+            "next_attempt_at": outcome.next_attempt_at or now,
+            "last_response_status": outcome.response_status,
+            "last_error": outcome.error,
+            "delivered_at": now if outcome.status is DeliveryStatus.DELIVERED else None,
+        }
+        for outcome in outcomes
+    ]
+    if not changes:
+        return []
+    key = ("partner_id", "id", "claim")
+    released: dict[str, Any] = {"claim": None}
+    if connection.dialect.name == "postgresql":
+        given, params = recordset(
+            connection,
+            {name: _d[name] for name in changes[0]},
+            [tuple(c.values()) for c in changes],
+        )
+        done = await connection.execute(
+            update(webhook_deliveries)
+            .where(*(_d[name] == given.c[name] for name in key))
+            .values({name: given.c[name] for name in changes[0] if name not in key} | released)
+            .returning(_d.id),
+            params,
+        )
+        recorded = set(done.scalars())
+    else:
+        recorded = set()
+        for change in changes:
+            values = dict(change)
+            done = await connection.execute(
+                update(webhook_deliveries)
+                .where(*(_d[name] == values.pop(name) for name in key))
+                .values(values | released)
             )
-        )
-    ).one_or_none()
-    if row is None:
-        return None
-    values = dict(row._mapping)
-    all_customers = values.pop("all_customers")
-    listed = None
-    if not all_customers:
-        listed = list(
-            (
-                await connection.execute(
-                    select(webhook_customers.c.customer_id).where(
-                        webhook_customers.c.partner_id == partner_id,
-                        webhook_customers.c.subscription_id == subscription_id,
-                    )
-                )
-            ).scalars()
-        )
-    return Subscription(**values, customer_ids=listed)
-
-
-async def visible_customer_names(
-    connection: AsyncConnection, scope: TenantScope, customer_ids: Sequence[UUID]
-) -> dict[UUID, str]:
-    """The names of those of ``customer_ids`` the app of ``scope`` may see now."""
-    rows = await connection.execute(
-        select(customers.c.id, customers.c.name).where(
-            scope.conditions.allows(customers.c.partner_id, customers.c.id),
-            customers.c.id.in_(list(customer_ids)),
-        )
-    )
-    return {row.id: row.name for row in rows}
-
-
-async def finish_attempt(
-    connection: AsyncConnection,
-    claimed: Claimed,
-    *,
-    status: DeliveryStatus,
-    next_attempt_at: datetime | None,
-    response_status: int | None,
-    error: str | None,
-    now: datetime,
-    count_attempt: bool = True,
-) -> bool:
-    """Record an attempt's outcome on its delivery, under its claim; False when the claim
-    was lost (the lease ended and another process took it, or it was redelivered
-    meanwhile). The attempt itself goes in with :func:`add_attempts`."""
-    done = await connection.execute(
-        update(webhook_deliveries)
-        .where(_d.partner_id == claimed.partner_id, _d.id == claimed.id, _d.claim == claimed.claim)
-        .values(
-            status=status.value,
-            attempts=claimed.attempts + (1 if count_attempt else 0),
-            next_attempt_at=next_attempt_at or now,
-            claim=None,
-            last_response_status=response_status,
-            last_error=error,
-            delivered_at=now if status is DeliveryStatus.DELIVERED else None,
-        )
-    )
-    return bool(done.rowcount)
-
-
-def attempt_row(
-    claimed: Claimed,
-    *,
-    started_at: datetime,
-    duration_ms: int,
-    response_status: int | None,
-    error: str | None,
-    excerpt: str | None,
-) -> dict[str, Any]:
-    """The ``webhook_attempts`` row of an attempt at ``claimed`` (its next number)."""
-    return {
-        "partner_id": claimed.partner_id,
-        "delivery_id": claimed.id,
-        "number": claimed.attempts + 1,
-        "started_at": started_at,
-        "duration_ms": duration_ms,
-        "response_status": response_status,
-        "error": error,
-        "response_excerpt": None if excerpt is None else excerpt[:RESPONSE_EXCERPT_CHARS],
-    }
-
-
-async def add_attempts(connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Log attempts (rows of :func:`attempt_row`), in one statement."""
-    if rows:
-        await connection.execute(insert(webhook_attempts), list(rows))
+            if done.rowcount:
+                recorded.add(change["id"])
+    kept = [outcome for outcome in outcomes if outcome.claimed.id in recorded]
+    attempts = [
+        {
+            "partner_id": outcome.claimed.partner_id,
+            "delivery_id": outcome.claimed.id,
+            "number": outcome.claimed.attempts + 1,
+            "started_at": outcome.started_at or now,
+            "duration_ms": outcome.duration_ms,
+            "response_status": outcome.response_status,
+            "error": outcome.error,
+            "response_excerpt": None
+            if outcome.excerpt is None
+            else outcome.excerpt[:RESPONSE_EXCERPT_CHARS],
+        }
+        for outcome in kept
+        if outcome.counted
+    ]
+    if attempts:
+        await connection.execute(insert(webhook_attempts), attempts)
+    return kept
 
 
 async def hurry_backlog(
@@ -640,10 +661,8 @@ async def disable_subscription(
     connection: AsyncConnection, partner_id: UUID, subscription_id: UUID, reason: str, now: datetime
 ) -> None:
     """Disabled by the service (a 410 answer): no more deliveries until enabled again."""
-    await connection.execute(
-        update(webhook_subscriptions)
-        .where(_s.partner_id == partner_id, _s.id == subscription_id)
-        .values(enabled=False, disabled_reason=reason, updated_at=now)
+    await _change(
+        connection, partner_id, subscription_id, {"enabled": False, "disabled_reason": reason}, now
     )
 
 
