@@ -1,6 +1,7 @@
 """The dashboard's overview for 2,000 customers: server time p50, and the page's weight.
 
     python -m bench.dashboard              # 2,000 customers, 14 days of simulated history
+    python -m bench.dashboard --database-url URL --partner-id P --client-id C --client-secret S
 
 One PostgreSQL database with a simulated partner; one ``backupjobs serve`` worker. A
 dashboard user signs in (``backupjobs users create``), then the overview (``/dashboard``:
@@ -20,6 +21,7 @@ import re
 import statistics
 import subprocess
 import time
+import uuid
 
 import httpx
 
@@ -34,30 +36,21 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--database-url", help="use this simulated database instead of a new one")
+    parser.add_argument("--partner-id", help="with --database-url: the simulated partner")
+    parser.add_argument("--client-id", help="with --database-url: the simulated app")
+    parser.add_argument("--client-secret", help="with --database-url: its secret")
     args = parser.parse_args()
     print(f"bench.dashboard on {harness.conditions()}")
-    with harness.postgres_database() as url:
-        simulated = harness.simulate(url, args.customers, args.days)
-        print(f"  {simulated.customers:,} customers, {simulated.jobs:,} jobs over {args.days} days")
-        env = harness.environment(url)
-        user = subprocess.run(
-            [*harness.BACKUPJOBS, "users", "create", "--partner", simulated.partner_id,
-             "--email", "bench@msp.example", "--json"],
-            env=env, stdout=subprocess.PIPE, text=True, check=True,
-        )  # fmt: skip
-        password = re.search(r'"password": "([^"]+)"', user.stdout).group(1)
-        with harness.backupjobs_server(url) as server:
-            browser = signed_in(server.url, "bench@msp.example", password)
-            token = harness.token(server.url, simulated.client_id, simulated.client_secret)
-            api = httpx.Client(
-                base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=60
-            )
-            overview = timed(browser, "/dashboard", args.requests)
-            summary = timed(api, "/api/v1/summary?limit=50", args.requests)
-            weights = {
-                "overview": weight(browser, "/dashboard"),
-                "customer": weight(browser, first_customer(browser)),
-            }
+    if args.database_url:
+        app = (args.partner_id, args.client_id, args.client_secret)
+        overview, summary, weights = measured(args.database_url, app, args.requests)
+    else:
+        with harness.postgres_database() as url:
+            simulated = harness.simulate(url, args.customers, args.days)
+            print(f"  {simulated.customers:,} customers, {simulated.jobs:,} jobs, {args.days} days")
+            app = (simulated.partner_id, simulated.client_id, simulated.client_secret)
+            overview, summary, weights = measured(url, app, args.requests)
     p50, reference = statistics.median(overview), statistics.median(summary)
     print(
         f"\n{args.requests} sequential requests each: overview p50 {p50:.1f} ms "
@@ -74,6 +67,34 @@ def main() -> None:
             f"{name} page weight, gzip: {total / 1024:.1f} KB ({listed}). "
             f"Target <= {TARGET_WEIGHT_KB} KB: {verdict}"
         )
+
+
+def measured(
+    url: str, app: tuple[str, str, str], requests: int
+) -> tuple[list[float], list[float], dict[str, tuple[int, list[tuple[str, int]]]]]:
+    """The overview's and the summary's times, and the pages' weights, on ``url`` with
+    the simulated ``app`` (partner id, client id, secret); a new dashboard user signs in."""
+    partner_id, client_id, client_secret = app
+    email = f"bench-{uuid.uuid4().hex[:8]}@msp.example"
+    user = subprocess.run(
+        [*harness.BACKUPJOBS, "users", "create", "--partner", partner_id, "--email", email,
+         "--json"],
+        env=harness.environment(url), stdout=subprocess.PIPE, text=True, check=True,
+    )  # fmt: skip
+    password = re.search(r'"password": "([^"]+)"', user.stdout).group(1)
+    with harness.backupjobs_server(url) as server:
+        browser = signed_in(server.url, email, password)
+        token = harness.token(server.url, client_id, client_secret)
+        api = httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        )
+        overview = timed(browser, "/dashboard", requests)
+        summary = timed(api, "/api/v1/summary?limit=50", requests)
+        weights = {
+            "overview": weight(browser, "/dashboard"),
+            "customer": weight(browser, first_customer(browser)),
+        }
+    return overview, summary, weights
 
 
 def signed_in(url: str, email: str, password: str) -> httpx.Client:

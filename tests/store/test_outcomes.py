@@ -1,7 +1,7 @@
 """The reports' counts equal a count of the history, whatever happened to it: jobs in any
 order, re-reported with a new status or start time, stale reports, retention rounds. The
-counts are per service and quarter-hour (job_outcomes) and per customer and UTC day
-(customer_days); the summary and the days in several time zones, which add up both, are
+counts are per service and quarter-hour (job_outcomes), per customer and UTC day
+(customer_days) and per customer and block of 4 UTC days (customer_blocks); the summary and the days in several time zones, which add up both, are
 checked against the history too. The jobs straddle a UTC midnight."""
 
 import asyncio
@@ -20,7 +20,13 @@ from backupjobs.model import parse_record
 from backupjobs.store import outcomes, retention, summary
 from backupjobs.store.database import Database
 from backupjobs.store.ingestion import Ingestor
-from backupjobs.store.schema import backup_services, customer_days, job_outcomes, jobs
+from backupjobs.store.schema import (
+    backup_services,
+    customer_blocks,
+    customer_days,
+    job_outcomes,
+    jobs,
+)
 from backupjobs.store.scope import TenantScope
 from tests.world import job, make_tenant
 
@@ -36,6 +42,9 @@ WINDOWS = (
     (BASE - timedelta(minutes=50), BASE + timedelta(minutes=65)),
     (BASE + timedelta(minutes=33, seconds=1), BASE + timedelta(minutes=47)),
     (BASE + timedelta(minutes=30), BASE + timedelta(hours=25, minutes=15)),
+    # Whole blocks of 4 days (the jobs straddle the one of 2026-11-27 to 30 and the next).
+    (BASE - timedelta(days=9), BASE + timedelta(days=6)),
+    (BASE - timedelta(days=4, minutes=-10), BASE + timedelta(days=5, hours=7)),
 )
 STATUSES = (1, 2, 3, 4, 7, 14)
 MODULES = (304, 305)
@@ -93,6 +102,11 @@ async def recount(db, partner_id):
                 select(customer_days).where(customer_days.c.partner_id == partner_id)
             )
         ).all()
+        per_block = (
+            await connection.execute(
+                select(customer_blocks).where(customer_blocks.c.partner_id == partner_id)
+            )
+        ).all()
         await reads_equal_a_recount(connection, partner_id, history)
     expected: Counter = Counter()
     for row in history:
@@ -124,6 +138,17 @@ async def recount(db, partner_id):
         found_days[(row.customer_id, row.day, row.status, "seconds")] += row.duration_seconds
         assert row.jobs > 0
     assert +found_days == +expected_days
+    expected_blocks: Counter = Counter()
+    for (customer, day, status, what), value in expected_days.items():
+        expected_blocks[(customer, day // 4, status, what)] += value
+    found_blocks: Counter = Counter()
+    for row in per_block:
+        key = (row.customer_id, row.block, row.status)
+        found_blocks[(*key, "jobs")] += row.jobs
+        found_blocks[(*key, "bytes")] += row.backup_size_bytes
+        found_blocks[(*key, "seconds")] += row.duration_seconds
+        assert row.jobs > 0
+    assert +found_blocks == +expected_blocks
     for service in services:
         runs = sorted(
             (

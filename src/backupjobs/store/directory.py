@@ -37,6 +37,7 @@ from backupjobs.store.schema import (
     app_customers,
     apps,
     backup_services,
+    customer_blocks,
     customer_days,
     customers,
     in_years_1_to_9999,
@@ -566,7 +567,7 @@ async def delete_customer(connection: AsyncConnection, customer_id: UUID) -> Cus
     )
     orphaned = await _apps_of_this_customer_alone(connection, *its)
     removed = []
-    for counted in (job_outcomes, customer_days):
+    for counted in (job_outcomes, customer_days, customer_blocks):
         await connection.execute(
             delete(counted).where(counted.c.partner_id == its[0], counted.c.customer_id == its[1])
         )

@@ -18,10 +18,13 @@ retention all leave them equal to a count of the history:
   where ``job_outcomes`` would give 600: the reads (:mod:`.summary`) take whole UTC days
   from here and only the quarter-hours between a window's ends (or a local day's
   midnight) and the nearest UTC midnight from ``job_outcomes``.
+- ``customer_blocks``: the same per block of 4 UTC days (:data:`BLOCK_DAYS`), moved with
+  its days: a summary over 30 days reads about 6 blocks and the days at its ends.
 - ``backup_services.last_success_time`` and ``consecutive_failures``, from the service's
   latest few jobs (all of them only while they are all failures).
 
-``customer_days`` is kept equal to the sum of ``job_outcomes``, not counted from the
+``customer_days`` (and so ``customer_blocks``) is kept equal to the sum of
+``job_outcomes``, not counted from the
 history: every change to ``job_outcomes`` moves the customer's day by exactly what it
 changed (a quarter-hour counted again moves it by the new rows less the rows deleted,
 read back as they are deleted; a new job by its increment), in one upsert per
@@ -67,6 +70,7 @@ from backupjobs.store.schema import (
     JOB_SORT_TIME,
     LATEST,
     backup_services,
+    customer_blocks,
     customer_days,
     job_outcomes,
     jobs,
@@ -75,6 +79,8 @@ from backupjobs.store.schema import (
 QUARTER = timedelta(minutes=15)
 #: Quarter-hours in a UTC day.
 DAY_QUARTERS = 96
+#: UTC days in a block of ``customer_blocks``.
+BLOCK_DAYS = 4
 _QUARTER_SECONDS = 900
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
@@ -450,9 +456,23 @@ async def _apply(
 
 
 async def move_days(connection: AsyncConnection, partner_id: UUID, moves: _DayMoves) -> None:
-    """Move each customer's days (``customer_days``) by ``moves``, in one statement in
-    key order (concurrent batches lock the rows they share in the same order); a day left
-    with no job is removed."""
+    """Move each customer's days (``customer_days``), then their blocks
+    (``customer_blocks``), by ``moves``, each in one statement in key order (concurrent
+    batches lock the rows they share in the same order); a day or block left with no job
+    is removed."""
+    blocks: _DayMoves = {}
+    for (customer_id, day, status), by in moves.items():
+        entry = blocks.setdefault((customer_id, day // BLOCK_DAYS, status), [0, 0, 0])
+        for position, value in enumerate(by):
+            entry[position] += value
+    await _move(connection, partner_id, customer_days, customer_days.c.day, moves)
+    await _move(connection, partner_id, customer_blocks, customer_blocks.c.block, blocks)
+
+
+async def _move(
+    connection: AsyncConnection, partner_id: UUID, table: Any, unit: Any, moves: _DayMoves
+) -> None:
+    """Add ``moves`` (by customer, ``unit`` and status) to ``table``'s rows."""
     changed = sorted(
         ((key, by) for key, by in moves.items() if any(by)),
         key=lambda item: (item[0][0].int, item[0][1], item[0][2]),
@@ -463,35 +483,34 @@ async def move_days(connection: AsyncConnection, partner_id: UUID, moves: _DayMo
         {
             "partner_id": partner_id,
             "customer_id": c,
-            "day": day,
+            unit.name: when,
             "status": status,
             "jobs": n,
             "backup_size_bytes": size,
             "duration_seconds": seconds,
         }
-        for (c, day, status), (n, size, seconds) in changed
+        for (c, when, status), (n, size, seconds) in changed
     ]
 
     def add(insert: Any) -> Any:
-        kept = customer_days.c
+        kept = table.c
         return insert.on_conflict_do_update(
-            index_elements=[c.name for c in customer_days.primary_key],
+            index_elements=[c.name for c in table.primary_key],
             set_={
                 name: kept[name] + insert.excluded[name]
                 for name in ("jobs", "backup_size_bytes", "duration_seconds")
             },
         )
 
-    await insert_rows(connection, customer_days, rows, add)
+    await insert_rows(connection, table, rows, add)
     emptied = [key for key, (n, _, _) in changed if n < 0]
     if emptied:
-        day = customer_days.c
         await connection.execute(
-            delete(customer_days).where(
-                day.partner_id == partner_id,
-                one_of(connection, day.customer_id, sorted({c for c, _, _ in emptied})),
-                one_of(connection, day.day, sorted({d for _, d, _ in emptied})),
-                day.jobs == 0,
+            delete(table).where(
+                table.c.partner_id == partner_id,
+                one_of(connection, table.c.customer_id, sorted({c for c, _, _ in emptied})),
+                one_of(connection, unit, sorted({when for _, when, _ in emptied})),
+                table.c.jobs == 0,
             )
         )
 

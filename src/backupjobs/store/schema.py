@@ -249,6 +249,8 @@ job_outcomes = Table(
     PrimaryKeyConstraint(
         "partner_id", "customer_id", "quarter", "job_type", "job_module", "status"
     ),
+    # Some quarter-hours of every customer at once (a summary's ends): one index range.
+    Index(None, "partner_id", "quarter"),
 )
 
 # The outcomes per customer, UTC day (days since 1970-01-01) and status: what
@@ -265,6 +267,26 @@ customer_days = Table(
     Column("backup_size_bytes", BigInteger, nullable=False),
     Column("duration_seconds", BigInteger, nullable=False),
     PrimaryKeyConstraint("partner_id", "customer_id", "day", "status"),
+    # A window's days of every customer at once: one index range.
+    Index(None, "partner_id", "day"),
+)
+
+# The same per customer, block of BLOCK_DAYS UTC days (days since 1970-01-01 // 4) and
+# status: what customer_days holds on the block's days, added up (store/outcomes.py). A
+# summary reads a window's whole blocks here and only the days at its ends from
+# customer_days.
+customer_blocks = Table(
+    "customer_blocks",
+    metadata,
+    Column("partner_id", Uuid, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("block", BigInteger, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("jobs", BigInteger, nullable=False),
+    Column("backup_size_bytes", BigInteger, nullable=False),
+    Column("duration_seconds", BigInteger, nullable=False),
+    PrimaryKeyConstraint("partner_id", "customer_id", "block", "status"),
+    Index(None, "partner_id", "block"),
 )
 
 apps = Table(

@@ -14,13 +14,15 @@ before 1980 were not).
 
 Spans of quarter-hours (a window, or the consecutive days of a page) are added up by
 :func:`_outcomes_in` from whole UTC days of ``customer_days`` (a row per customer, day and
-status) and, between each span boundary and the UTC midnight nearest to it, from
-``job_outcomes`` (a row per service, quarter-hour and status): a UTC day goes to the span
-its midnight falls in, and each quarter-hour between a boundary and that midnight is added
-to the span it is in and taken from the span its UTC day went to. In UTC only whole days
-are read; in Tokyo (+09:00) a local day is a UTC day, plus 9 hours of the one before,
-less 9 hours of its own at the end; in New York the nearest midnight is 5 or 4 hours
-away. So at most half of each day's quarter-hours are read, and none of the other days'.
+status; a span's whole blocks of 4 days from ``customer_blocks``) and, between each span
+boundary and the UTC midnight nearest to it, from ``job_outcomes`` (a row per service,
+quarter-hour and status; for every customer at once, an index range by time): a UTC
+day goes to the span its midnight falls in, and each quarter-hour between a boundary and
+that midnight is added to the span it is in and taken from the span its UTC day went to.
+In UTC only whole days are read; in Tokyo (+09:00) a local day is a UTC day, plus 9 hours
+of the one before, less 9 hours of its own at the end; in New York the nearest midnight
+is 5 or 4 hours away. So at most half of each day's quarter-hours are read, and none of
+the other days'.
 ``/daily`` with jobType or jobModule filters reads ``job_outcomes`` alone (the days are
 per customer, not per service).
 
@@ -32,6 +34,7 @@ lists' does: no row per service reaches Python.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -39,11 +42,14 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import msgspec
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Text,
     and_,
     case,
+    cast,
     column,
     func,
     literal_column,
@@ -63,10 +69,11 @@ from backupjobs.model.health import (
     summary_job_status,
 )
 from backupjobs.store.history import matching
-from backupjobs.store.outcomes import DAY_QUARTERS, quarter_of, quarter_start
+from backupjobs.store.outcomes import BLOCK_DAYS, DAY_QUARTERS, quarter_of, quarter_start
 from backupjobs.store.schema import (
     LATEST,
     backup_services,
+    customer_blocks,
     customer_days,
     customers,
     job_outcomes,
@@ -334,6 +341,21 @@ def _merged(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+def _whole_days(days: Sequence[int]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The UTC days of the spans ``[days[i], days[i + 1])`` as ranges of ``customer_days``
+    and of ``customer_blocks``: each span's whole blocks, and its days outside them."""
+    day_ranges: list[tuple[int, int]] = []
+    block_ranges: list[tuple[int, int]] = []
+    for low, high in itertools.pairwise(days):
+        first, past_last = -(-low // BLOCK_DAYS), high // BLOCK_DAYS
+        if first < past_last:
+            block_ranges.append((first, past_last))
+            day_ranges += [(low, first * BLOCK_DAYS), (past_last * BLOCK_DAYS, high)]
+        else:
+            day_ranges.append((low, high))
+    return _merged(day_ranges), _merged(block_ranges)
+
+
 async def _outcomes_in(
     connection: AsyncConnection,
     scope: TenantScope,
@@ -346,8 +368,9 @@ async def _outcomes_in(
     """The figures of each visible customer (of ``customer_ids``, or all) in each span of
     quarter-hours ``[bounds[i], bounds[i + 1])``, by (customer, i); only those with jobs.
 
-    Whole UTC days come from ``customer_days``, each to the span its midnight is in when
-    each boundary is moved to the UTC midnight nearest to it; the quarter-hours between a
+    Whole UTC days come from ``customer_days`` (and a span's whole blocks of days from
+    ``customer_blocks``), each to the span its midnight is in when each boundary is moved
+    to the UTC midnight nearest to it; the quarter-hours between a
     boundary and its midnight from ``job_outcomes``, each added to its own span and taken
     from its day's (see the module's docstring). With ``job_types`` or ``job_modules``,
     everything comes from ``job_outcomes``."""
@@ -366,32 +389,42 @@ async def _outcomes_in(
         half = DAY_QUARTERS // 2
         midnights = [(b + half) // DAY_QUARTERS * DAY_QUARTERS for b in bounds]
         partial = [(min(b, m), max(b, m)) for b, m in zip(bounds, midnights, strict=True)]
-        if midnights[0] < midnights[-1]:
-            day = customer_days.c
+        days = [m // DAY_QUARTERS for m in midnights]
+        day_ranges, block_ranges = _whole_days(days)
+        day = customer_days.c
+        block = customer_blocks.c
+        for table, unit, ranges_in, span_bounds in (
+            (customer_days, day.day, day_ranges, days),
+            (customer_blocks, block.block, block_ranges, [-(-d // BLOCK_DAYS) for d in days]),
+        ):
+            if not ranges_in:
+                continue
+            counts = table.c
             parts.append(
                 select(
-                    day.customer_id,
-                    _span_of(day.day, [m // DAY_QUARTERS for m in midnights]).label("span"),
-                    day.status,
-                    day.jobs,
-                    day.backup_size_bytes,
-                    day.duration_seconds,
+                    counts.customer_id,
+                    _span_of(unit, span_bounds).label("span"),
+                    counts.status,
+                    counts.jobs,
+                    counts.backup_size_bytes,
+                    counts.duration_seconds,
                 )
                 .select_from(
                     customers.join(
-                        customer_days,
-                        and_(day.partner_id == visible.partner_id, day.customer_id == visible.id),
+                        table,
+                        and_(
+                            counts.partner_id == visible.partner_id,
+                            counts.customer_id == visible.id,
+                        ),
                     )
                 )
-                .where(
-                    *allowed,
-                    day.day >= midnights[0] // DAY_QUARTERS,
-                    day.day < midnights[-1] // DAY_QUARTERS,
-                )
+                .where(*allowed, or_(*(and_(unit >= lo, unit < hi) for lo, hi in ranges_in)))
             )
     ranges = _merged(partial)
     if ranges:
-        edges = _edges(connection, allowed, ranges, job_types, job_modules).c
+        edges = _edges(
+            connection, allowed, ranges, job_types, job_modules, every=not customer_ids
+        ).c
         amounts = (edges.jobs, edges.backup_size_bytes, edges.duration_seconds)
         # Each edge quarter-hour to its own span; taken from the span its UTC day went to
         # (-1: no day was read). The midnights are whole days, so the quarter's own
@@ -417,28 +450,43 @@ async def _outcomes_in(
         return {}
     netted = union_all(*parts).subquery("netted")
     net = netted.c
-    counted = await connection.execute(
+    per_status = (
         select(
             net.customer_id,
             net.span,
             net.status,
-            func.sum(net.jobs),
-            func.sum(net.backup_size_bytes),
-            func.sum(net.duration_seconds),
+            func.sum(net.jobs).label("jobs"),
+            func.sum(net.backup_size_bytes).label("backup_size_bytes"),
+            func.sum(net.duration_seconds).label("duration_seconds"),
         )
         .where(net.span >= 0)
         .group_by(net.customer_id, net.span, net.status)
         # What a day gave and a quarter-hour took back leaves statuses with no job.
         .having(func.sum(net.jobs) != 0)
-        .order_by(net.customer_id, net.span, net.status)
+        .subquery("per_status")
     )
-    found: dict[tuple[UUID, int], Figures] = {}
-    for customer_id, span, status, jobs, size, seconds in counted:
-        figures = found.get((customer_id, span))
-        if figures is None:
-            figures = found[(customer_id, span)] = Figures()
-        figures.add(status, int(jobs), int(size), int(seconds))
-    return found
+    summed = per_status.c
+    # A row per customer and span, its jobs by status as one JSON object: a row per
+    # status cost more to read and add up here than the rest of the summary.
+    by_status = (
+        func.json_object_agg if connection.dialect.name == "postgresql" else func.json_group_object
+    )(cast(summed.status, Text), summed.jobs)
+    counted = await connection.execute(
+        select(
+            summed.customer_id,
+            summed.span,
+            cast(by_status, Text),
+            func.sum(summed.backup_size_bytes),
+            func.sum(summed.duration_seconds),
+        ).group_by(summed.customer_id, summed.span)
+    )
+    return {
+        (customer_id, span): Figures(_BY_STATUS.decode(statuses), int(size), int(seconds))
+        for customer_id, span, statuses, size, seconds in counted
+    }
+
+
+_BY_STATUS = msgspec.json.Decoder(dict[int, int])
 
 
 def _edges(
@@ -447,9 +495,13 @@ def _edges(
     ranges: Sequence[tuple[int, int]],
     job_types: Collection[int],
     job_modules: Collection[int],
+    *,
+    every: bool,
 ) -> Any:
     """The ``job_outcomes`` rows of the visible customers in ``ranges`` of quarter-hours
-    (customer, quarter, status, jobs, bytes, seconds), as a common table expression."""
+    (customer, quarter, status, jobs, bytes, seconds), as a common table expression.
+    ``every``: of every visible customer (one index range of (partner, quarter) per
+    range), rather than of some (a range of each customer's)."""
     visible = customers.c
     outcome = job_outcomes.c
     kinds = (matching(outcome.job_type, job_types), matching(outcome.job_module, job_modules))
@@ -461,10 +513,10 @@ def _edges(
         outcome.backup_size_bytes,
         outcome.duration_seconds,
     )
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql" and not every:
         # Each customer's rows in each range, an index range each: joined plainly,
-        # PostgreSQL reads the partner's whole table for a few quarter-hours (no index
-        # leads with the quarter-hour). OFFSET 0 keeps the subquery from being pulled up.
+        # PostgreSQL reads every customer's rows of the ranges (the index by quarter-hour)
+        # for a few customers. OFFSET 0 keeps the subquery from being pulled up.
         wanted = values(
             column("low", BigInteger()), column("high", BigInteger()), name="ranges"
         ).data(list(ranges))
