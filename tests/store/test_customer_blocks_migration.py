@@ -2,23 +2,16 @@
 
 from uuid import uuid4
 
-from alembic import command
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 
-from backupjobs.store.migrations import alembic_config
 from backupjobs.store.schema import customer_blocks, customer_days
+from tests.store.migrating import just_before
 
 
 def test_the_migration_adds_up_existing_days_per_customer_and_block_of_four_days(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path / 'older.db'}")
     partner, one, other = uuid4(), uuid4(), uuid4()
     day = {"partner_id": partner, "jobs": 1, "backup_size_bytes": 10, "duration_seconds": 60}
-    with engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        before = ScriptDirectory.from_config(config).get_revision("0014_customer_blocks")
-        command.upgrade(config, before.down_revision)
+    with just_before(tmp_path / "older.db", "0014_customer_blocks") as (connection, migrate):
         connection.execute(
             customer_days.insert(),
             [
@@ -30,7 +23,7 @@ def test_the_migration_adds_up_existing_days_per_customer_and_block_of_four_days
                 {**day, "customer_id": other, "day": -1, "status": 2},
             ],
         )  # fmt: skip
-        command.upgrade(config, "head")
+        migrate()
         found = {
             (row.customer_id, row.block, row.status): (
                 row.jobs,
@@ -39,7 +32,6 @@ def test_the_migration_adds_up_existing_days_per_customer_and_block_of_four_days
             )
             for row in connection.execute(select(customer_blocks))
         }
-    engine.dispose()
     assert found == {
         (one, 5_000, 2): (3, 15, 120),
         (one, 5_000, 3): (1, 10, 60),

@@ -2,25 +2,18 @@
 
 from uuid import uuid4
 
-from alembic import command
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 
-from backupjobs.store.migrations import alembic_config
 from backupjobs.store.schema import customer_days, job_outcomes
+from tests.store.migrating import just_before
 
 
 def test_the_migration_adds_up_existing_outcomes_per_customer_and_utc_day(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path / 'older.db'}")
     partner, one, other = uuid4(), uuid4(), uuid4()
     day = 20_000 * 96  # 2024-10-04T00:00Z as a quarter-hour
     outcome = {"partner_id": partner, "job_type": 7, "jobs": 1, "backup_size_bytes": 10,
                "duration_seconds": 60}  # fmt: skip
-    with engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        before = ScriptDirectory.from_config(config).get_revision("0012_customer_days")
-        command.upgrade(config, before.down_revision)
+    with just_before(tmp_path / "older.db", "0012_customer_days") as (connection, migrate):
         connection.execute(
             job_outcomes.insert(),
             [
@@ -35,7 +28,7 @@ def test_the_migration_adds_up_existing_outcomes_per_customer_and_utc_day(tmp_pa
                  "status": 2},
             ],
         )  # fmt: skip
-        command.upgrade(config, "head")
+        migrate()
         found = {
             (row.customer_id, row.day, row.status): (
                 row.jobs,
@@ -44,7 +37,6 @@ def test_the_migration_adds_up_existing_outcomes_per_customer_and_utc_day(tmp_pa
             )
             for row in connection.execute(select(customer_days))
         }
-    engine.dispose()
     assert found == {
         (one, 20_000, 2): (3, 15, 120),
         (one, 20_000, 3): (1, 10, 60),

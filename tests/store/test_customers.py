@@ -205,21 +205,14 @@ async def test_the_latest_job_is_the_greatest_start_or_last_modification_then_jo
 def test_the_migration_sums_up_existing_customers_services(tmp_path):
     """Customers made before 0011_customer_profile: empty profile, and their jobStatus
     from the services they had (the summary computed by the migration)."""
-    from alembic import command  # noqa: PLC0415
-    from alembic.script import ScriptDirectory  # noqa: PLC0415
-    from sqlalchemy import create_engine, select  # noqa: PLC0415
+    from sqlalchemy import select  # noqa: PLC0415
 
     from backupjobs.model.health import ServicesSummary, summary_job_status  # noqa: PLC0415
-    from backupjobs.store.migrations import alembic_config  # noqa: PLC0415
     from backupjobs.store.schema import backup_services, customers, partners  # noqa: PLC0415
+    from tests.store.migrating import just_before  # noqa: PLC0415
 
-    engine = create_engine(f"sqlite:///{tmp_path / 'older.db'}")
     partner, failed, waiting, none = (uuid4() for _ in range(4))
-    with engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        before = ScriptDirectory.from_config(config).get_revision("0011_customer_profile")
-        command.upgrade(config, before.down_revision)
+    with just_before(tmp_path / "older.db", "0011_customer_profile") as (connection, migrate):
         connection.execute(partners.insert().values(id=partner, name="P", created_at=NOW))
         for customer in (failed, waiting, none):
             connection.execute(
@@ -241,7 +234,7 @@ def test_the_migration_sums_up_existing_customers_services(tmp_path):
                 {**service, "customer_id": waiting, "job_module": 302},
             ],
         )  # fmt: skip
-        command.upgrade(config, "head")
+        migrate()
         rows = {
             row.id: row
             for row in connection.execute(
@@ -252,7 +245,6 @@ def test_the_migration_sums_up_existing_customers_services(tmp_path):
                 )
             )
         }  # fmt: skip
-    engine.dispose()
 
     def status(customer):
         row = rows[customer]

@@ -4,18 +4,15 @@ a row again in the order that chooses its latest job (sort time, then jobId)."""
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from alembic import command
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 
-from backupjobs.store.migrations import alembic_config
 from backupjobs.store.schema import backup_services, jobs
+from tests.store.migrating import just_before
 
 T = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
 
 
 def test_a_job_not_started_ranks_by_its_last_change_not_above_all(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path / 'older.db'}")
     partner, customer = uuid4(), uuid4()
     service = {"partner_id": partner, "customer_id": customer, "job_type": 7}
 
@@ -25,11 +22,7 @@ def test_a_job_not_started_ranks_by_its_last_change_not_above_all(tmp_path):
                 "start_time": start, "end_time": end, "last_modify_time": modified,
                 "recorded_at": T}  # fmt: skip
 
-    with engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        before = ScriptDirectory.from_config(config).get_revision("0013_history_latest_order")
-        command.upgrade(config, before.down_revision)
+    with just_before(tmp_path / "older.db", "0013_history_latest_order") as (connection, migrate):
         # As 0009 counted them: the job waiting since before the failures on top.
         connection.execute(
             backup_services.insert(),
@@ -52,12 +45,11 @@ def test_a_job_not_started_ranks_by_its_last_change_not_above_all(tmp_path):
                 run(302, "S2", 2, T - timedelta(days=1), T - timedelta(days=1)),
             ],
         )
-        command.upgrade(config, "head")
+        migrate()
         found = {
             row.job_module: (row.consecutive_failures, row.last_success_time)
             for row in connection.execute(select(backup_services))
         }
-    engine.dispose()
     assert found == {
         304: (2, None),
         302: (0, T - timedelta(days=1) + timedelta(minutes=5)),
