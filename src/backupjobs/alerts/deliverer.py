@@ -152,8 +152,7 @@ class Deliverer:
             return False
         limit = min(CLAIM_BATCH, room)
         claimed_at = time.monotonic()
-        # Webhook tables only: not announced, or each claim made the job pages forget.
-        async with self._db.write(announce=False) as connection:
+        async with self._db.write() as connection:
             claimed = await webhooks.claim_due(
                 connection, now=datetime.now(UTC), lease=LEASE, limit=limit
             )
@@ -323,7 +322,7 @@ class Deliverer:
         now = datetime.now(UTC)
         hurried = 0
         gone: list[webhooks.Outcome] = []
-        async with self._db.write(announce=False) as connection:
+        async with self._db.write() as connection:
             recorded = await webhooks.finish_attempts(connection, outcomes, now=now)
             for outcome in recorded:
                 claimed = outcome.claimed

@@ -22,7 +22,8 @@ well under a millisecond on one host); with the connection lost or slow, nothing
 trusted and every read asks the database, as it does without a feed. A read whose
 customer changed while it was in flight is not kept (its ticket is void), and a commit
 made through this process forgets everything at once (:meth:`ChangeFeed.forget_all`,
-which the read model calls after each of this process's commits), so that what a client
+which the read model calls after each of this process's commits that wrote a watched
+table: :meth:`Database.write <backupjobs.store.database.Database.write>`), so that what a client
 has just written is what it reads next from the same process.
 """
 

@@ -57,8 +57,9 @@ class ReadModel:
 
     Created with the application; :meth:`start` follows the database's changes
     (PostgreSQL, pages read from the primary), :meth:`close` stops. A commit made through
-    ``db`` in this process forgets every revision kept (:meth:`Database.after_commit`),
-    so that what a client has just written is what it reads next.
+    ``db`` in this process that wrote a watched table forgets every revision kept
+    (:meth:`Database.after_commit`), so that what a client has just written is what it
+    reads next.
     """
 
     def __init__(

@@ -12,14 +12,17 @@ The hot reads (the job pages) are :class:`~backupjobs.store.reads.Query` objects
 :meth:`Database.fetch`: on PostgreSQL straight on asyncpg, many calls per round trip under
 load (see :mod:`backupjobs.infra.read_connections`).
 
-Whoever keeps what it read (the read model) hears of this process's commits through
-:meth:`Database.after_commit`, and of every process's through PostgreSQL notifications on
-a connection of its own (:attr:`Database.listen_options`).
+Whoever keeps what it read (the read model) hears of this process's commits that changed
+a table it watches (:data:`WATCHED_TABLES`) through :meth:`Database.after_commit`, and of
+every process's through PostgreSQL notifications on a connection of its own
+(:attr:`Database.listen_options`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import re
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -45,6 +48,18 @@ _SQLITE_PRAGMAS = (
 )
 # The write lock of a SQLite transaction, chosen per connection by execution option.
 _SQLITE_BEGIN = "backupjobs_sqlite_begin"
+
+#: The tables whose changes the read model hears of (the change feed's triggers, migration
+#: ``0004_change_feed``): only a transaction that wrote one of them is announced to the
+#: :meth:`Database.after_commit` listeners.
+WATCHED_TABLES = ("customers", "apps", "app_customers")
+_WRITES_WATCHED = re.compile(
+    r"\b(?:UPDATE|INSERT\s+INTO|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+"
+    rf"(?:{'|'.join(WATCHED_TABLES)})\b",
+    re.IGNORECASE,
+)
+# Set in a connection's ``info`` once its transaction wrote a watched table.
+_WROTE_WATCHED = "backupjobs_wrote_watched"
 
 
 # SQLSTATE classes meaning "cannot reach or use the server now": connection exception,
@@ -180,6 +195,7 @@ class Database:
         self._dialect = self.engine.dialect  # a proxied attribute: read once
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
+        _note_watched_writes(self.engine)
         self._reads: ReadConnections | None = None
         self._after_commit: list[Callable[[], None]] = []
         #: asyncpg connection options for listening to the notifications of what
@@ -212,31 +228,34 @@ class Database:
             yield connection
 
     @asynccontextmanager
-    async def write(self, *, announce: bool = True) -> AsyncIterator[AsyncConnection]:
-        """A transaction, committed when the block ends without error; then the
-        :meth:`after_commit` listeners are told, unless ``announce`` is false.
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction, committed when the block ends without error; then, if it wrote a
+        table of :data:`WATCHED_TABLES`, the :meth:`after_commit` listeners are told.
 
-        ``announce=False`` is for a transaction that writes none of the tables the change
-        feed watches (``customers``, ``apps``, ``app_customers``: migration
-        ``0004_change_feed``), so that nothing kept of them is forgotten for it. It buys
-        the job pages their memory: the webhook deliverer claims what is due once a second
-        in every process, and each announced claim made the read model forget every
-        customer's revision, so the pages asked PostgreSQL again (v3 0.77x the ceiling
-        down to 0.62x, Modern 0.81x to 0.59x: ``docs/scaling.md``, 2026-12-03).
+        Only those: the webhook deliverer claims what is due once a second in every
+        process, and when each commit made the read model forget every customer's
+        revision, the pages asked PostgreSQL again (v3 0.77x the ceiling down to 0.62x,
+        Modern 0.81x to 0.59x: ``docs/scaling.md``, 2026-12-03). Statements are judged by
+        their SQL (:func:`writes_watched`), so no writer has to remember to say so; one sent
+        on the driver's own connection is not seen, and must not write those tables.
         """
         async with self.engine.connect() as connection:
-            if self.is_sqlite:
-                await connection.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
-            async with connection.begin():
-                yield connection
-        if announce:
+            connection.info[_WROTE_WATCHED] = False
+            try:
+                if self.is_sqlite:
+                    await connection.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
+                async with connection.begin():
+                    yield connection
+            finally:
+                wrote_watched = connection.info.pop(_WROTE_WATCHED, False)
+        if wrote_watched:
             for listener in self._after_commit:
                 listener()
 
     def after_commit(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` after each transaction of :meth:`write` (and so of
-        :meth:`transaction`) has committed, before the block's caller goes on; not after
-        one made with ``announce=False``.
+        :meth:`transaction`) that wrote a table of :data:`WATCHED_TABLES` has committed,
+        before the block's caller goes on.
 
         >>> # db.after_commit(read_model.forget_all)   # what it kept may have just changed
         """
@@ -247,19 +266,17 @@ class Database:
         work: Callable[[AsyncConnection], Awaitable[T]],
         *,
         attempts: int = TRANSACTION_ATTEMPTS,
-        announce: bool = True,
     ) -> T:
         """``await work(connection)`` in a :meth:`write` transaction; run again from the
         start, in a new transaction, when PostgreSQL aborted it to resolve a deadlock or a
         serialization failure (``work`` must have no effect outside the transaction).
-        ``announce`` as for :meth:`write`.
 
         >>> # result = await db.transaction(lambda c: ingestor.ingest(c, scope, records, now=now))
         """
         attempt = 1
         while True:
             try:
-                async with self.write(announce=announce) as connection:
+                async with self.write() as connection:
                     return await work(connection)
             except sqlalchemy.exc.DBAPIError as error:
                 if attempt >= attempts or _sqlstate(error) not in _RETRY_SQLSTATES:
@@ -304,6 +321,26 @@ class Database:
     def describe(self) -> str:
         """The URL without its password, for logs and messages."""
         return self.url.render_as_string(hide_password=True)
+
+
+@functools.lru_cache(maxsize=4096)
+def writes_watched(statement: str) -> bool:
+    """Whether the SQL ``statement`` may write a table of :data:`WATCHED_TABLES`.
+
+    >>> writes_watched("UPDATE customers SET name=$1 WHERE customers.id = $2")
+    True
+    >>> writes_watched("SELECT customers.id FROM customers FOR UPDATE")
+    False
+    """
+    return _WRITES_WATCHED.search(statement) is not None
+
+
+def _note_watched_writes(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _on_execute(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        # Only inside write(), which set the key; the SQL's few distinct texts are cached.
+        if _WROTE_WATCHED in connection.info and writes_watched(statement):
+            connection.info[_WROTE_WATCHED] = True
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

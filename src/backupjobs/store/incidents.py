@@ -413,9 +413,7 @@ async def detect_stale(db: Database, *, now: datetime) -> int | None:
             made += await _stale_services(connection, partner, seconds, now=now)
         return made
 
-    # Alert tables only (backup_services locked, not changed): not announced, or each
-    # round made the job pages forget (Database.write).
-    return await db.transaction(round_, announce=False)
+    return await db.transaction(round_)
 
 
 async def _stale_services(
