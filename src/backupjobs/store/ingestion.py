@@ -37,7 +37,7 @@ from backupjobs.infra.cache import BoundedCache
 from backupjobs.model import IngestResult, JobRecord, Rejection, ServiceKey, latest_sort_key
 from backupjobs.store import directory, incidents, outcomes
 from backupjobs.store.bulk import dialect_insert, find, insert_rows, keyed
-from backupjobs.store.database import Database
+from backupjobs.store.database import UNIQUE_VIOLATION, Database
 from backupjobs.store.schema import (
     JOB_FIELDS,
     LATEST,
@@ -82,9 +82,15 @@ class Ingestor:
         self, scope: TenantScope, records: Sequence[tuple[int, JobRecord]]
     ) -> IngestResult:
         """:meth:`ingest` in a transaction of its own, run again if PostgreSQL aborts it to
-        resolve a deadlock (:meth:`Database.transaction`)."""
+        resolve a deadlock (:meth:`Database.transaction`), or for the race below."""
         return await self._db.transaction(
-            lambda connection: self.ingest(connection, scope, records, now=datetime.now(UTC))
+            lambda connection: self.ingest(connection, scope, records, now=datetime.now(UTC)),
+            # Two batches bringing one new jobId for one customer's two services at once:
+            # the upsert resolves conflicts on (partner, jobId) only, so the history's
+            # primary key (partner, customer, jobId) can refuse the second insert when it
+            # waited for the first. Run again, it finds the job and tells its batch the
+            # jobId is taken, as when the batches come one after the other.
+            also_on=(UNIQUE_VIOLATION,),
         )
 
     async def ingest(
