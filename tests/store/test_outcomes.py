@@ -5,6 +5,7 @@ counts are per service and quarter-hour (job_outcomes), per customer and UTC day
 checked against the history too. The jobs straddle a UTC midnight."""
 
 import asyncio
+import itertools
 import random
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from backupjobs.model import parse_record
+from backupjobs.model.health import is_stale
 from backupjobs.store import outcomes, retention, summary
 from backupjobs.store.database import Database
 from backupjobs.store.ingestion import Ingestor
@@ -24,6 +26,7 @@ from backupjobs.store.schema import (
     backup_services,
     customer_blocks,
     customer_days,
+    customers,
     job_outcomes,
     jobs,
 )
@@ -46,6 +49,8 @@ WINDOWS = (
     (BASE - timedelta(days=9), BASE + timedelta(days=6)),
     (BASE - timedelta(days=4, minutes=-10), BASE + timedelta(days=5, hours=7)),
 )
+#: When the summaries are read: services stale, or not (staleAfter 1 hour).
+NOWS = (BASE, BASE + timedelta(hours=3), BASE - timedelta(hours=2))
 STATUSES = (1, 2, 3, 4, 7, 14)
 MODULES = (304, 305)
 
@@ -107,7 +112,10 @@ async def recount(db, partner_id):
                 select(customer_blocks).where(customer_blocks.c.partner_id == partner_id)
             )
         ).all()
-        await reads_equal_a_recount(connection, partner_id, history)
+        kept_figures = (
+            await connection.execute(select(customers).where(customers.c.partner_id == partner_id))
+        ).all()
+        await reads_equal_a_recount(connection, partner_id, history, services)
     expected: Counter = Counter()
     for row in history:
         key = (
@@ -168,6 +176,21 @@ async def recount(db, partner_id):
         success = next((r.end_time or r.start_time for r in runs if r.status in (2, 4)), None)
         assert service.consecutive_failures == failures
         assert service.last_success_time == success
+    for customer in kept_figures:
+        enabled = [s for s in services if s.customer_id == customer.id and s.disabled_at is None]
+        ran = [s for s in enabled if s.latest_status is not None]
+        successes = [s.last_success_time for s in enabled if s.last_success_time is not None]
+        assert (
+            customer.services_failing,
+            customer.services_backup_size_bytes,
+            customer.services_last_success,
+            customer.services_stale_since,
+        ) == (
+            sum(s.latest_status in (3, 7) for s in enabled),
+            sum(s.latest_backup_size_bytes or 0 for s in enabled),
+            max(successes, default=None),
+            min((s.last_success_time or s.enabled_at for s in ran), default=None),
+        )
 
 
 def figures_of(rows):
@@ -182,25 +205,28 @@ def figures_of(rows):
     return figures
 
 
-async def reads_equal_a_recount(connection, partner_id, history):
+async def reads_equal_a_recount(connection, partner_id, history, services):
     """The summary over some windows and the days in some time zones equal the history's
-    jobs in them, counted one by one."""
+    jobs in them, counted one by one, and its services' figures a count of the services
+    (at times that make some stale, or none)."""
     scope = TenantScope.whole_partner(partner_id)
 
     def quarter(row):
         return outcomes.quarter_of(row.start_time or row.last_modify_time)
 
-    for start, end in WINDOWS:
+    for (start, end), now in zip(WINDOWS, itertools.cycle(NOWS), strict=False):
         found = await summary.summarize(
             connection,
             scope,
             customer_ids=(),
             start=start,
             end=end,
-            now=BASE,
-            stale_after=timedelta(hours=36),
+            now=now,
+            stale_after=timedelta(hours=1),
         )
         first, past_last = summary.quarter_window(start, end)
+        every = figures_of(row for row in history if first <= quarter(row) < past_last)
+        assert found.window == every, (start, end)
         for customer in found.customers:
             expected = figures_of(
                 row
@@ -208,6 +234,35 @@ async def reads_equal_a_recount(connection, partner_id, history):
                 if row.customer_id == customer.customer_id and first <= quarter(row) < past_last
             )
             assert customer.window == expected, (start, end)
+            enabled = [
+                s
+                for s in services
+                if s.customer_id == customer.customer_id and s.disabled_at is None
+            ]
+            assert customer.stale_services == sum(
+                is_stale(
+                    s.latest_status,
+                    last_success=s.last_success_time,
+                    since=s.enabled_at,
+                    now=now,
+                    stale_after=timedelta(hours=1),
+                )
+                for s in enabled
+            ), now
+            assert customer.failing_services == sum(s.latest_status in (3, 7) for s in enabled)
+        # A page's figures and the totals, as the API and the dashboard read them.
+        page = await summary.window_figures(
+            connection,
+            scope,
+            customer_ids=(),
+            start=start,
+            end=end,
+            of=[c.customer_id for c in found.customers[:1]],
+        )
+        assert page.totals == every
+        assert page.customers == {
+            c.customer_id: c.window for c in found.customers[:1] if c.window.jobs
+        }
     for zone in ZONES:
         days, _ = await summary.daily(
             connection,

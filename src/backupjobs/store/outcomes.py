@@ -65,6 +65,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.model import JobRecord, ServiceKey
+from backupjobs.store import directory
 from backupjobs.store.bulk import insert_rows, one_of, recordset
 from backupjobs.store.schema import (
     JOB_SORT_TIME,
@@ -147,8 +148,10 @@ async def jobs_written(
     previous_sort: Mapping[str, datetime],
     inserted: Collection[str],
     on_top: Collection[ServiceKey],
-) -> None:
-    """Count written ``records`` in (after the services' rows are locked).
+) -> set[UUID]:
+    """Count written ``records`` in (after the services' rows are locked); the customers
+    whose services' last success or failures in a row were read again (their summary of
+    services changes with them: :func:`.directory.services_changed`).
 
     A new job (``inserted``) adds to its quarter-hour's counts. A job that was recorded
     before has its quarter-hour, and the one it left (``previous_sort``: the sort time
@@ -188,15 +191,13 @@ async def jobs_written(
     await recount_quarters(connection, partner_id, recount, moves)
     await _add(connection, partner_id, increments, moves)
     await move_days(connection, partner_id, moves)
-    await refresh_services(
-        connection,
-        partner_id,
-        [
-            key
-            for key, written in written_per_service.items()
-            if not (len(written) == 1 and written[0].job_id in inserted and key in on_top)
-        ],
-    )
+    refreshed = [
+        key
+        for key, written in written_per_service.items()
+        if not (len(written) == 1 and written[0].job_id in inserted and key in on_top)
+    ]
+    await refresh_services(connection, partner_id, refreshed)
+    return {key[0] for key in refreshed}
 
 
 async def _all_quarters(connection: AsyncConnection, partner_id: UUID, key: ServiceKey) -> set[int]:
@@ -293,6 +294,8 @@ async def jobs_removed(
     await recount_quarters(connection, partner_id, touched, moves)
     await move_days(connection, partner_id, moves)
     await refresh_services(connection, partner_id, touched)
+    # A removed last success changes the customers' figures (and staleness).
+    await directory.services_changed(connection, partner_id, {key[0] for key in touched})
 
 
 async def recount_quarters(

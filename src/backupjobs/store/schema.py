@@ -148,6 +148,15 @@ customers = Table(
     Column("services_ran", Integer, nullable=False, server_default="0"),
     Column("services_problems", Integer, nullable=False, server_default="0"),
     Column("services_oldest_change", UtcDateTime),
+    # The same services' figures a summary shows (SPEC §10.3), kept with them so that a
+    # summary of every customer reads no service: how many have a failed latest job, the
+    # sum of their latest jobs' sizes, the latest last success, and the earliest time
+    # since which one that ran has had no success (its last success, else its enabling):
+    # none is stale while that is within staleAfter of now.
+    Column("services_failing", Integer, nullable=False, server_default="0"),
+    Column("services_backup_size_bytes", BigInteger, nullable=False, server_default="0"),
+    Column("services_last_success", UtcDateTime),
+    Column("services_stale_since", UtcDateTime),
     PrimaryKeyConstraint("partner_id", "id"),
     ForeignKeyConstraint(["partner_id"], ["partners.id"]),
     Index(None, "partner_id", "name", "id"),

@@ -68,6 +68,7 @@ from backupjobs.model.health import (
     ServicesSummary,
     summary_job_status,
 )
+from backupjobs.store.bulk import one_of
 from backupjobs.store.history import matching
 from backupjobs.store.outcomes import BLOCK_DAYS, DAY_QUARTERS, quarter_of, quarter_start
 from backupjobs.store.schema import (
@@ -115,6 +116,12 @@ class Figures:
         self.backup_size_bytes += size
         self.duration_seconds += seconds
 
+    def merge(self, other: Figures) -> None:
+        for status, jobs in other.by_status.items():
+            self.by_status[status] = self.by_status.get(status, 0) + jobs
+        self.backup_size_bytes += other.backup_size_bytes
+        self.duration_seconds += other.duration_seconds
+
 
 @dataclass(slots=True)
 class CustomerSummary:
@@ -140,18 +147,16 @@ class CustomerSummary:
 class Summary:
     start: datetime
     end: datetime
-    #: Every customer matched, worst first.
+    #: Every customer matched, worst first (their window's figures: see the functions).
     customers: list[CustomerSummary]
+    #: The window's figures over every customer matched.
+    window: Figures
 
     def totals(self) -> tuple[Figures, int, int, int, int]:
         """The window's figures over every customer, and the services, failing ones,
         stale ones and latest jobs' bytes."""
-        figures = Figures()
-        for customer in self.customers:
-            for status, jobs in customer.window.by_status.items():
-                figures.add(status, jobs, 0, 0)
         return (
-            figures,
+            self.window,
             sum(c.services for c in self.customers),
             sum(c.failing_services for c in self.customers),
             sum(c.stale_services for c in self.customers),
@@ -171,62 +176,123 @@ async def summarize(
 ) -> Summary:
     """Every visible customer (or those of ``customer_ids``) with its figures over the
     quarter-hours covering ``[start, end)``, worst first."""
-    first, past_last = quarter_window(start, end)
-    service = backup_services.c
-    visible = scope.conditions.allows(customers.c.partner_id, customers.c.id)
-    # One row per customer, its services added up here; its jobStatus from the summary
-    # of its services its row keeps (the rule of customer_job_status).
-    failing = service[LATEST + "status"].in_(sorted(FAILED_STATUSES))
-    stale = stale_condition(now=now, stale_after=stale_after)
-    summary_columns = (
-        customers.c.services_enabled,
-        customers.c.services_ran,
-        customers.c.services_problems,
-        customers.c.services_oldest_change,
+    found = await customers_now(
+        connection, scope, customer_ids=customer_ids, now=now, stale_after=stale_after
     )
+    window = await window_figures(
+        connection, scope, customer_ids=customer_ids, start=start, end=end, of=None
+    )
+    for entry in found:
+        entry.window = window.customers.get(entry.customer_id, entry.window)
+    return Summary(window.start, window.end, found, window.totals)
+
+
+@dataclass(slots=True)
+class Window:
+    """The figures over the quarter-hours ``[start, end)``."""
+
+    start: datetime
+    end: datetime
+    #: Over every customer matched.
+    totals: Figures
+    #: Of the customers asked for, those with jobs.
+    customers: dict[UUID, Figures]
+
+
+async def window_figures(
+    connection: AsyncConnection,
+    scope: TenantScope,
+    *,
+    customer_ids: Sequence[UUID],
+    start: datetime,
+    end: datetime,
+    of: Collection[UUID] | None,
+) -> Window:
+    """The figures of the visible customers (or those of ``customer_ids``) over the
+    quarter-hours covering ``[start, end)``: their totals, and each customer's of ``of``
+    (None: of every one). A page of a summary (the API's, the dashboard's) asks for its
+    own customers': the totals are then added up by the database, and only the page's
+    figures reach Python."""
+    first, past_last = quarter_window(start, end)
+    bounds = [first, past_last]
+    window = Window(quarter_start(first), quarter_start(past_last), Figures(), {})
+    if of is None:
+        counted = await _outcomes_in(connection, scope, customer_ids, bounds)
+        for (customer_id, _), figures in counted.items():
+            window.customers[customer_id] = figures
+            window.totals.merge(figures)
+        return window
+    totals = await _outcomes_in(connection, scope, customer_ids, bounds, by_customer=False)
+    window.totals = totals.get((0,), window.totals)
+    if of:
+        counted = await _outcomes_in(connection, scope, of, bounds)
+        window.customers = {customer_id: f for (customer_id, _), f in counted.items()}
+    return window
+
+
+async def customers_now(
+    connection: AsyncConnection,
+    scope: TenantScope,
+    *,
+    customer_ids: Sequence[UUID],
+    now: datetime,
+    stale_after: timedelta,
+) -> list[CustomerSummary]:
+    """Every visible customer (or those of ``customer_ids``) with its services' figures
+    at ``now`` and no window's, worst first: read from the customers' rows, which keep
+    them (the services of those that may have stale ones are counted)."""
+    kept = customers.c
+    visible = scope.conditions.allows(kept.partner_id, kept.id)
     rows = await connection.execute(
         select(
-            customers.c.id,
-            customers.c.name,
-            *summary_columns,
-            func.count(service.customer_id),
-            func.sum(case((failing, 1), else_=0)),
-            func.sum(case((stale, 1), else_=0)),
-            func.sum(service[LATEST + "backup_size_bytes"]),
-            func.max(service.last_success_time),
-        )
-        .select_from(
-            customers.outerjoin(
-                backup_services,
-                and_(
-                    service.partner_id == customers.c.partner_id,
-                    service.customer_id == customers.c.id,
-                    service.disabled_at.is_(None),
-                ),
-            )
-        )
-        .where(visible, matching(customers.c.id, customer_ids))
-        .group_by(customers.c.id, customers.c.name, *summary_columns)
+            kept.id,
+            kept.name,
+            kept.services_enabled,
+            kept.services_ran,
+            kept.services_problems,
+            kept.services_oldest_change,
+            kept.services_failing,
+            kept.services_backup_size_bytes,
+            kept.services_last_success,
+            kept.services_stale_since,
+        ).where(visible, matching(kept.id, customer_ids))
     )
-    found: dict[UUID, CustomerSummary] = {}
-    for customer_id, name, *kept, services, failing_n, stale_n, size, success in rows:
-        found[customer_id] = CustomerSummary(
+    threshold = now - stale_after
+    found: list[CustomerSummary] = []
+    maybe_stale: dict[UUID, CustomerSummary] = {}
+    for customer_id, name, enabled, ran, problems, oldest, failing, size, success, since in rows:
+        entry = CustomerSummary(
             customer_id,
             name,
-            summary_job_status(ServicesSummary(*kept), now=now, stale_after=stale_after),
+            summary_job_status(
+                ServicesSummary(enabled, ran, problems, oldest), now=now, stale_after=stale_after
+            ),
             Figures(),
-            services,
-            int(failing_n or 0),
-            int(stale_n or 0),
-            int(size or 0),
+            enabled,
+            failing,
+            0,
+            size,
             success,
         )
-    counted = await _outcomes_in(connection, scope, customer_ids, [first, past_last])
-    for (customer_id, _), figures in counted.items():
-        if customer_id in found:
-            found[customer_id].window = figures
-    ordered = sorted(found.values(), key=CustomerSummary.order_key)
-    return Summary(quarter_start(first), quarter_start(past_last), ordered)
+        found.append(entry)
+        if since is not None and since < threshold:
+            maybe_stale[customer_id] = entry
+    if maybe_stale:
+        service = backup_services.c
+        counted = await connection.execute(
+            select(service.customer_id, func.count())
+            .where(
+                scope.conditions.allows(service.partner_id, service.customer_id),
+                one_of(connection, service.customer_id, sorted(maybe_stale)),
+                service.disabled_at.is_(None),
+                stale_condition(now=now, stale_after=stale_after),
+            )
+            .group_by(service.customer_id)
+        )
+        for customer_id, stale in counted:
+            maybe_stale[customer_id].stale_services = stale
+    found.sort(key=CustomerSummary.order_key)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,9 +430,11 @@ async def _outcomes_in(
     *,
     job_types: Collection[int] = (),
     job_modules: Collection[int] = (),
-) -> dict[tuple[UUID, int], Figures]:
+    by_customer: bool = True,
+) -> dict[tuple[Any, ...], Figures]:
     """The figures of each visible customer (of ``customer_ids``, or all) in each span of
     quarter-hours ``[bounds[i], bounds[i + 1])``, by (customer, i); only those with jobs.
+    Not ``by_customer``: those customers' figures added up, by (i,).
 
     Whole UTC days come from ``customer_days`` (and a span's whole blocks of days from
     ``customer_blocks``), each to the span its midnight is in when each boundary is moved
@@ -450,22 +518,23 @@ async def _outcomes_in(
         return {}
     netted = union_all(*parts).subquery("netted")
     net = netted.c
+    keys = [net.customer_id, net.span] if by_customer else [net.span]
     per_status = (
         select(
-            net.customer_id,
-            net.span,
+            *keys,
             net.status,
             func.sum(net.jobs).label("jobs"),
             func.sum(net.backup_size_bytes).label("backup_size_bytes"),
             func.sum(net.duration_seconds).label("duration_seconds"),
         )
         .where(net.span >= 0)
-        .group_by(net.customer_id, net.span, net.status)
+        .group_by(*keys, net.status)
         # What a day gave and a quarter-hour took back leaves statuses with no job.
         .having(func.sum(net.jobs) != 0)
         .subquery("per_status")
     )
     summed = per_status.c
+    summed_keys = [summed[key.name] for key in keys]
     # A row per customer and span, its jobs by status as one JSON object: a row per
     # status cost more to read and add up here than the rest of the summary.
     by_status = (
@@ -473,16 +542,16 @@ async def _outcomes_in(
     )(cast(summed.status, Text), summed.jobs)
     counted = await connection.execute(
         select(
-            summed.customer_id,
-            summed.span,
+            *summed_keys,
             cast(by_status, Text),
             func.sum(summed.backup_size_bytes),
             func.sum(summed.duration_seconds),
-        ).group_by(summed.customer_id, summed.span)
+        ).group_by(*summed_keys)
     )
+    width = len(keys)
     return {
-        (customer_id, span): Figures(_BY_STATUS.decode(statuses), int(size), int(seconds))
-        for customer_id, span, statuses, size, seconds in counted
+        tuple(row[:width]): Figures(_BY_STATUS.decode(row[width]), int(row[-2]), int(row[-1]))
+        for row in counted
     }
 
 
