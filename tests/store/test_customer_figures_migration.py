@@ -13,7 +13,10 @@ T = datetime(2026, 12, 1, tzinfo=UTC)
 
 def test_the_migration_keeps_the_figures_of_each_customers_enabled_services(tmp_path):
     partner, one, other = uuid4(), uuid4(), uuid4()
-    service = {"partner_id": partner, "customer_id": one, "job_type": 1, "enabled_at": T}
+    service = {"partner_id": partner, "customer_id": one, "job_type": 1, "enabled_at": T,
+               "disabled_at": None, "latest_job_id": None, "latest_status": None,
+               "latest_backup_size_bytes": None, "latest_last_modify_time": None,
+               "last_success_time": None}  # fmt: skip
 
     def ran(status, size, success):
         return {"latest_job_id": f"J{status}{size}", "latest_status": status,
@@ -47,11 +50,10 @@ def test_the_migration_keeps_the_figures_of_each_customers_enabled_services(tmp_
                 row.services_failing,
                 row.services_backup_size_bytes,
                 row.services_last_success,
-                row.services_stale_since,
             )
             for row in connection.execute(select(customers))
         }
     assert found == {
-        one: (2, 150, T + timedelta(hours=1), T - timedelta(days=2)),
-        other: (0, 0, None, None),
+        one: (2, 150, T + timedelta(hours=1)),
+        other: (0, 0, None),
     }

@@ -300,7 +300,6 @@ _NO_SERVICES: dict[str, Any] = {
     "services_failing": 0,
     "services_backup_size_bytes": 0,
     "services_last_success": None,
-    "services_stale_since": None,
 }
 
 
@@ -361,24 +360,16 @@ def summary_update(
     )
 
 
-#: A customer's services' figures (store.summary): the SQL of its per-service rule
-#: (store.service_health's failing and stale), added up.
+#: A customer's services' figures (store.summary): failing ones (store.service_health's
+#: rule), their latest jobs' bytes, their last success.
 _FIGURES = (
-    func.count(
-        case((backup_services.c[LATEST + "status"].in_(sorted(FAILED_STATUSES)), 1))
-    ).label("failing"),
+    func.count(case((backup_services.c[LATEST + "status"].in_(sorted(FAILED_STATUSES)), 1))).label(
+        "failing"
+    ),
     func.coalesce(func.sum(backup_services.c[LATEST + "backup_size_bytes"]), 0).label(
         "backup_size_bytes"
     ),
     func.max(backup_services.c.last_success_time).label("last_success"),
-    func.min(
-        case(
-            (
-                backup_services.c[LATEST + "status"].is_not(None),
-                func.coalesce(backup_services.c.last_success_time, backup_services.c.enabled_at),
-            )
-        )
-    ).label("stale_since"),
 )
 
 

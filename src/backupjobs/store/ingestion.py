@@ -176,7 +176,7 @@ class Ingestor:
                 await _recompute_latest(connection, scope, service)
                 changed.add(service[0])
             # The reports' counts, once the services' rows are locked (store/outcomes.py).
-            changed |= await outcomes.jobs_written(
+            await outcomes.jobs_written(
                 connection,
                 scope.partner_id,
                 [final[job_id] for job_id in sorted(written)],

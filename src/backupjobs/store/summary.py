@@ -13,9 +13,11 @@ every zone whose offset is a whole number of quarter-hours (all in use today; so
 before 1980 were not).
 
 Spans of quarter-hours (a window, or the consecutive days of a page) are added up by
-:func:`_outcomes_in` from whole UTC days of ``customer_days`` (a row per customer, day and
-status; a span's whole blocks of 4 days from ``customer_blocks``) and, between each span
-boundary and the UTC midnight nearest to it, from ``job_outcomes`` (a row per service,
+:func:`_outcomes_in` from whole UTC days of ``customer_days`` (a row per customer and day,
+the jobs of each status a column; a span's whole blocks of 4 days from
+``customer_blocks``) and, between each span
+boundary and the UTC midnight nearest to it (the next one for a boundary not yet past: a
+window ending now reads nothing after it), from ``job_outcomes`` (a row per service,
 quarter-hour and status; for every customer at once, an index range by time): a UTC
 day goes to the span its midnight falls in, and each quarter-hour between a boundary and
 that midnight is added to the span it is in and taken from the span its UTC day went to.
@@ -26,10 +28,11 @@ the other days'.
 ``/daily`` with jobType or jobModule filters reads ``job_outcomes`` alone (the days are
 per customer, not per service).
 
-A summary's services' figures (failing, stale, bytes, last success) are added up by the
-database, a row per customer, and its jobStatus comes from the summary of its services
-that its row keeps (:func:`backupjobs.model.health.summary_job_status`), as the customer
-lists' does: no row per service reaches Python.
+A summary's services' figures (failing, stale, bytes, last success) and jobStatus come
+from what each customer's row keeps of its services (:func:`customers_now`; the stale
+services, which depend on the time, by an index range of them alone): no other service
+row is read. A page of a summary (the API's, the dashboard's) reads the window's figures of
+its own customers only, and the database adds up the totals (:func:`window_figures`).
 """
 
 from __future__ import annotations
@@ -37,16 +40,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import msgspec
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    Text,
     and_,
     case,
     cast,
@@ -63,16 +64,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.model.health import (
     CUSTOMER_SEVERITY,
-    FAILED_STATUSES,
     CustomerJobStatus,
     ServicesSummary,
     summary_job_status,
 )
-from backupjobs.store.bulk import one_of
 from backupjobs.store.history import matching
 from backupjobs.store.outcomes import BLOCK_DAYS, DAY_QUARTERS, quarter_of, quarter_start
 from backupjobs.store.schema import (
-    LATEST,
+    COUNTED_STATUSES,
     backup_services,
     customer_blocks,
     customer_days,
@@ -149,12 +148,17 @@ class Summary:
     end: datetime
     #: Every customer matched, worst first (their window's figures: see the functions).
     customers: list[CustomerSummary]
-    #: The window's figures over every customer matched.
-    window: Figures
+    #: The window's figures over every customer matched (None: theirs, added up when
+    #: asked for).
+    window: Figures | None
 
     def totals(self) -> tuple[Figures, int, int, int, int]:
         """The window's figures over every customer, and the services, failing ones,
         stale ones and latest jobs' bytes."""
+        if self.window is None:
+            self.window = Figures()
+            for customer in self.customers:
+                self.window.merge(customer.window)
         return (
             self.window,
             sum(c.services for c in self.customers),
@@ -193,8 +197,8 @@ class Window:
 
     start: datetime
     end: datetime
-    #: Over every customer matched.
-    totals: Figures
+    #: Over every customer matched (None when each one's was asked for).
+    totals: Figures | None
     #: Of the customers asked for, those with jobs.
     customers: dict[UUID, Figures]
 
@@ -210,20 +214,18 @@ async def window_figures(
 ) -> Window:
     """The figures of the visible customers (or those of ``customer_ids``) over the
     quarter-hours covering ``[start, end)``: their totals, and each customer's of ``of``
-    (None: of every one). A page of a summary (the API's, the dashboard's) asks for its
-    own customers': the totals are then added up by the database, and only the page's
-    figures reach Python."""
+    (None: of every one, and no totals). A page of a summary (the API's, the dashboard's)
+    asks for its own customers': the totals are then added up by the database, and only
+    the page's figures reach Python."""
     first, past_last = quarter_window(start, end)
     bounds = [first, past_last]
-    window = Window(quarter_start(first), quarter_start(past_last), Figures(), {})
+    window = Window(quarter_start(first), quarter_start(past_last), None, {})
     if of is None:
         counted = await _outcomes_in(connection, scope, customer_ids, bounds)
-        for (customer_id, _), figures in counted.items():
-            window.customers[customer_id] = figures
-            window.totals.merge(figures)
+        window.customers = {customer_id: figures for (customer_id, _), figures in counted.items()}
         return window
     totals = await _outcomes_in(connection, scope, customer_ids, bounds, by_customer=False)
-    window.totals = totals.get((0,), window.totals)
+    window.totals = totals.get((0,), Figures())
     if of:
         counted = await _outcomes_in(connection, scope, of, bounds)
         window.customers = {customer_id: f for (customer_id, _), f in counted.items()}
@@ -240,28 +242,27 @@ async def customers_now(
 ) -> list[CustomerSummary]:
     """Every visible customer (or those of ``customer_ids``) with its services' figures
     at ``now`` and no window's, worst first: read from the customers' rows, which keep
-    them (the services of those that may have stale ones are counted)."""
+    them, and the stale services (an index of them)."""
     kept = customers.c
     visible = scope.conditions.allows(kept.partner_id, kept.id)
-    rows = await connection.execute(
-        select(
-            kept.id,
-            kept.name,
-            kept.services_enabled,
-            kept.services_ran,
-            kept.services_problems,
-            kept.services_oldest_change,
-            kept.services_failing,
-            kept.services_backup_size_bytes,
-            kept.services_last_success,
-            kept.services_stale_since,
-        ).where(visible, matching(kept.id, customer_ids))
-    )
-    threshold = now - stale_after
-    found: list[CustomerSummary] = []
-    maybe_stale: dict[UUID, CustomerSummary] = {}
-    for customer_id, name, enabled, ran, problems, oldest, failing, size, success, since in rows:
-        entry = CustomerSummary(
+    rows = (
+        await connection.execute(
+            select(
+                kept.id,
+                kept.name,
+                kept.services_enabled,
+                kept.services_ran,
+                kept.services_problems,
+                kept.services_oldest_change,
+                kept.services_failing,
+                kept.services_backup_size_bytes,
+                kept.services_last_success,
+            ).where(visible, matching(kept.id, customer_ids))
+        )
+    ).all()
+    found: dict[UUID, CustomerSummary] = {}
+    for customer_id, name, enabled, ran, problems, oldest, failing, size, success in rows:
+        found[customer_id] = CustomerSummary(
             customer_id,
             name,
             summary_job_status(
@@ -274,25 +275,22 @@ async def customers_now(
             size,
             success,
         )
-        found.append(entry)
-        if since is not None and since < threshold:
-            maybe_stale[customer_id] = entry
-    if maybe_stale:
-        service = backup_services.c
-        counted = await connection.execute(
-            select(service.customer_id, func.count())
-            .where(
-                scope.conditions.allows(service.partner_id, service.customer_id),
-                one_of(connection, service.customer_id, sorted(maybe_stale)),
-                service.disabled_at.is_(None),
-                stale_condition(now=now, stale_after=stale_after),
-            )
-            .group_by(service.customer_id)
+    # The stale services, which depend on the time: an index range of them alone.
+    service = backup_services.c
+    counted = await connection.execute(
+        select(service.customer_id, func.count())
+        .where(
+            scope.conditions.allows(service.partner_id, service.customer_id),
+            matching(service.customer_id, customer_ids),
+            service.disabled_at.is_(None),
+            stale_condition(now=now, stale_after=stale_after),
         )
-        for customer_id, stale in counted:
-            maybe_stale[customer_id].stale_services = stale
-    found.sort(key=CustomerSummary.order_key)
-    return found
+        .group_by(service.customer_id)
+    )
+    for customer_id, stale in counted:
+        if customer_id in found:
+            found[customer_id].stale_services = stale
+    return sorted(found.values(), key=CustomerSummary.order_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +394,15 @@ def _span_of(column: Any, bounds: Sequence[int]) -> ColumnElement[int]:
     return case(*whens, else_=number(-1))
 
 
+def _midnight_for(bound: int) -> int:
+    """The UTC midnight whose whole days stand for ``bound``'s side, the quarter-hours
+    between them read one by one: the nearest one; the next one if ``bound`` is not past
+    yet (a window ending now), since no job starts after now (but a clock's error)."""
+    if bound >= quarter_of(datetime.now(UTC)):
+        return -(-bound // DAY_QUARTERS) * DAY_QUARTERS
+    return (bound + DAY_QUARTERS // 2) // DAY_QUARTERS * DAY_QUARTERS
+
+
 def _merged(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """The non-empty ``[low, high)`` ranges of ``ranges``, overlapping ones merged."""
     merged: list[tuple[int, int]] = []
@@ -438,7 +445,7 @@ async def _outcomes_in(
 
     Whole UTC days come from ``customer_days`` (and a span's whole blocks of days from
     ``customer_blocks``), each to the span its midnight is in when each boundary is moved
-    to the UTC midnight nearest to it; the quarter-hours between a
+    to a UTC midnight near it (:func:`_midnight_for`); the quarter-hours between a
     boundary and its midnight from ``job_outcomes``, each added to its own span and taken
     from its day's (see the module's docstring). With ``job_types`` or ``job_modules``,
     everything comes from ``job_outcomes``."""
@@ -448,14 +455,13 @@ async def _outcomes_in(
         matching(visible.id, customer_ids),
     )
     by_service = bool(job_types or job_modules)
-    #: (customer, span, status, jobs, bytes, seconds) to add up, netted by the database.
+    #: (customer, span, *_COUNTED) to add up, netted by the database.
     parts: list[Any] = []
     if by_service:
         midnights = list(bounds)
         partial = [(bounds[0], bounds[-1])]
     else:
-        half = DAY_QUARTERS // 2
-        midnights = [(b + half) // DAY_QUARTERS * DAY_QUARTERS for b in bounds]
+        midnights = [_midnight_for(b) for b in bounds]
         partial = [(min(b, m), max(b, m)) for b, m in zip(bounds, midnights, strict=True)]
         days = [m // DAY_QUARTERS for m in midnights]
         day_ranges, block_ranges = _whole_days(days)
@@ -472,10 +478,7 @@ async def _outcomes_in(
                 select(
                     counts.customer_id,
                     _span_of(unit, span_bounds).label("span"),
-                    counts.status,
-                    counts.jobs,
-                    counts.backup_size_bytes,
-                    counts.duration_seconds,
+                    *(counts[name] for name in _COUNTED),
                 )
                 .select_from(
                     customers.join(
@@ -493,24 +496,18 @@ async def _outcomes_in(
         edges = _edges(
             connection, allowed, ranges, job_types, job_modules, every=not customer_ids
         ).c
-        amounts = (edges.jobs, edges.backup_size_bytes, edges.duration_seconds)
+        amounts = [edges[name] for name in _COUNTED]
         # Each edge quarter-hour to its own span; taken from the span its UTC day went to
         # (-1: no day was read). The midnights are whole days, so the quarter's own
         # position among them is its day's.
         parts.append(
-            select(
-                edges.customer_id,
-                _span_of(edges.quarter, bounds).label("span"),
-                edges.status,
-                *amounts,
-            )
+            select(edges.customer_id, _span_of(edges.quarter, bounds).label("span"), *amounts)
         )
         if not by_service:
             parts.append(
                 select(
                     edges.customer_id,
                     _span_of(edges.quarter, midnights).label("span"),
-                    edges.status,
                     *((-amount).label(amount.name) for amount in amounts),
                 )
             )
@@ -519,43 +516,39 @@ async def _outcomes_in(
     netted = union_all(*parts).subquery("netted")
     net = netted.c
     keys = [net.customer_id, net.span] if by_customer else [net.span]
-    per_status = (
-        select(
-            *keys,
-            net.status,
-            func.sum(net.jobs).label("jobs"),
-            func.sum(net.backup_size_bytes).label("backup_size_bytes"),
-            func.sum(net.duration_seconds).label("duration_seconds"),
+    counted = (
+        await connection.execute(
+            select(*keys, *(cast(func.sum(net[name]), BigInteger) for name in _COUNTED))
+            .where(net.span >= 0)
+            .group_by(*keys)
+            # What a day gave and a quarter-hour took back leaves spans with no job.
+            .having(func.sum(net.jobs) != 0)
         )
-        .where(net.span >= 0)
-        .group_by(*keys, net.status)
-        # What a day gave and a quarter-hour took back leaves statuses with no job.
-        .having(func.sum(net.jobs) != 0)
-        .subquery("per_status")
-    )
-    summed = per_status.c
-    summed_keys = [summed[key.name] for key in keys]
-    # A row per customer and span, its jobs by status as one JSON object: a row per
-    # status cost more to read and add up here than the rest of the summary.
-    by_status = (
-        func.json_object_agg if connection.dialect.name == "postgresql" else func.json_group_object
-    )(cast(summed.status, Text), summed.jobs)
-    counted = await connection.execute(
-        select(
-            *summed_keys,
-            cast(by_status, Text),
-            func.sum(summed.backup_size_bytes),
-            func.sum(summed.duration_seconds),
-        ).group_by(*summed_keys)
-    )
+    ).all()
     width = len(keys)
+    statuses_at = width + 1
+    size_at = statuses_at + len(COUNTED_STATUSES)
     return {
-        tuple(row[:width]): Figures(_BY_STATUS.decode(row[width]), int(row[-2]), int(row[-1]))
+        tuple(row[:width]): Figures(
+            {
+                status: jobs
+                for status, jobs in zip(COUNTED_STATUSES, row[statuses_at:size_at], strict=True)
+                if jobs
+            },
+            row[size_at],
+            row[size_at + 1],
+        )
         for row in counted
     }
 
 
-_BY_STATUS = msgspec.json.Decoder(dict[int, int])
+#: What a row of ``customer_days`` or ``customer_blocks`` counts, in the order read.
+_COUNTED = (
+    "jobs",
+    *(f"jobs_{status}" for status in COUNTED_STATUSES),
+    "backup_size_bytes",
+    "duration_seconds",
+)
 
 
 def _edges(
@@ -568,17 +561,22 @@ def _edges(
     every: bool,
 ) -> Any:
     """The ``job_outcomes`` rows of the visible customers in ``ranges`` of quarter-hours
-    (customer, quarter, status, jobs, bytes, seconds), as a common table expression.
+    (customer, quarter, jobs, the jobs of each status, bytes, seconds), as a common table
+    expression.
     ``every``: of every visible customer (one index range of (partner, quarter) per
     range), rather than of some (a range of each customer's)."""
     visible = customers.c
     outcome = job_outcomes.c
     kinds = (matching(outcome.job_type, job_types), matching(outcome.job_module, job_modules))
+    # The jobs of each status a column, as in customer_days.
     columns = (
         outcome.customer_id,
         outcome.quarter,
-        outcome.status,
         outcome.jobs,
+        *(
+            case((outcome.status == status, outcome.jobs), else_=0).label(f"jobs_{status}")
+            for status in COUNTED_STATUSES
+        ),
         outcome.backup_size_bytes,
         outcome.duration_seconds,
     )
