@@ -148,10 +148,10 @@ customers = Table(
     Column("services_ran", Integer, nullable=False, server_default="0"),
     Column("services_problems", Integer, nullable=False, server_default="0"),
     Column("services_oldest_change", UtcDateTime),
-    # The same services' figures a summary shows (SPEC §10.3) but for the stale ones (they
-    # depend on the time: ix_backup_services_stale), kept with them so that a summary of
-    # every customer reads no service: how many have a failed latest job, the sum of
-    # their latest jobs' sizes, the latest last success.
+    # The same services' figures a summary shows (SPEC §10.3) but for the stale ones
+    # (they depend on the time), kept with them so that a summary of every customer reads
+    # no other service: how many have a failed latest job, the sum of their latest jobs'
+    # sizes, the latest last success.
     Column("services_failing", Integer, nullable=False, server_default="0"),
     Column("services_backup_size_bytes", BigInteger, nullable=False, server_default="0"),
     Column("services_last_success", UtcDateTime),
@@ -205,19 +205,6 @@ backup_services = Table(
     Column("consecutive_failures", Integer, nullable=False, server_default="0"),
     PrimaryKeyConstraint("partner_id", "customer_id", "job_type", "job_module"),
     ForeignKeyConstraint(["partner_id", "customer_id"], ["customers.partner_id", "customers.id"]),
-)
-
-#: Since when a service that ran has had no success: its last success, else its enabling.
-STALE_SINCE = func.coalesce(backup_services.c.last_success_time, backup_services.c.enabled_at)
-_RAN_AND_ENABLED = text("latest_status IS NOT NULL AND disabled_at IS NULL")
-# The stale services of a partner at any time (store.service_health.stale_condition): one
-# index range, a summary's stale services counted without reading every service.
-Index(
-    "ix_backup_services_stale",
-    backup_services.c.partner_id,
-    STALE_SINCE,
-    postgresql_where=_RAN_AND_ENABLED,
-    sqlite_where=_RAN_AND_ENABLED,
 )
 
 jobs = Table(

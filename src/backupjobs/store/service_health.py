@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, and_, case, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.model.health import (
@@ -32,7 +32,6 @@ from backupjobs.store.history import matching
 from backupjobs.store.keyset import SortKey, read_page
 from backupjobs.store.schema import (
     LATEST,
-    STALE_SINCE,
     UtcDateTime,
     alert_incidents,
     backup_services,
@@ -57,9 +56,11 @@ class ServiceFilters:
 def stale_condition(*, now: datetime, stale_after: timedelta) -> ColumnElement[bool]:
     """A service that has run has had no successful job within ``stale_after``
     (:func:`backupjobs.model.health.is_stale`)."""
+    service = backup_services.c
+    since = func.coalesce(service.last_success_time, service.enabled_at)
     return and_(
-        backup_services.c[LATEST + "status"].is_not(None),
-        literal(now - stale_after, UtcDateTime()) > STALE_SINCE,
+        service[LATEST + "status"].is_not(None),
+        since < literal(now - stale_after, UtcDateTime()),
     )
 
 

@@ -30,9 +30,9 @@ per customer, not per service).
 
 A summary's services' figures (failing, stale, bytes, last success) and jobStatus come
 from what each customer's row keeps of its services (:func:`customers_now`; the stale
-services, which depend on the time, by an index range of them alone): no other service
-row is read. A page of a summary (the API's, the dashboard's) reads the window's figures of
-its own customers only, and the database adds up the totals (:func:`window_figures`).
+services, which depend on the time, are counted from the services' rows). A page of a
+summary (the API's, the dashboard's) reads the window's figures of its own customers
+only, and the database adds up the totals (:func:`window_figures`).
 """
 
 from __future__ import annotations
@@ -242,7 +242,7 @@ async def customers_now(
 ) -> list[CustomerSummary]:
     """Every visible customer (or those of ``customer_ids``) with its services' figures
     at ``now`` and no window's, worst first: read from the customers' rows, which keep
-    them, and the stale services (an index of them)."""
+    them, and the stale services counted."""
     kept = customers.c
     visible = scope.conditions.allows(kept.partner_id, kept.id)
     rows = (
@@ -275,7 +275,8 @@ async def customers_now(
             size,
             success,
         )
-    # The stale services, which depend on the time: an index range of them alone.
+    # The stale services, which depend on the time: counted where they are (a scan of
+    # the services' rows, no customer list to match each against).
     service = backup_services.c
     counted = await connection.execute(
         select(service.customer_id, func.count())
@@ -449,11 +450,6 @@ async def _outcomes_in(
     boundary and its midnight from ``job_outcomes``, each added to its own span and taken
     from its day's (see the module's docstring). With ``job_types`` or ``job_modules``,
     everything comes from ``job_outcomes``."""
-    visible = customers.c
-    allowed = (
-        scope.conditions.allows(visible.partner_id, visible.id),
-        matching(visible.id, customer_ids),
-    )
     by_service = bool(job_types or job_modules)
     #: (customer, span, *_COUNTED) to add up, netted by the database.
     parts: list[Any] = []
@@ -474,28 +470,21 @@ async def _outcomes_in(
             if not ranges_in:
                 continue
             counts = table.c
+            # The scope's rule on the rows' own keys: no customer row to join.
             parts.append(
                 select(
                     counts.customer_id,
                     _span_of(unit, span_bounds).label("span"),
                     *(counts[name] for name in _COUNTED),
+                ).where(
+                    scope.conditions.allows(counts.partner_id, counts.customer_id),
+                    matching(counts.customer_id, customer_ids),
+                    or_(*(and_(unit >= lo, unit < hi) for lo, hi in ranges_in)),
                 )
-                .select_from(
-                    customers.join(
-                        table,
-                        and_(
-                            counts.partner_id == visible.partner_id,
-                            counts.customer_id == visible.id,
-                        ),
-                    )
-                )
-                .where(*allowed, or_(*(and_(unit >= lo, unit < hi) for lo, hi in ranges_in)))
             )
     ranges = _merged(partial)
     if ranges:
-        edges = _edges(
-            connection, allowed, ranges, job_types, job_modules, every=not customer_ids
-        ).c
+        edges = _edges(connection, scope, customer_ids, ranges, job_types, job_modules).c
         amounts = [edges[name] for name in _COUNTED]
         # Each edge quarter-hour to its own span; taken from the span its UTC day went to
         # (-1: no day was read). The midnights are whole days, so the quarter's own
@@ -553,18 +542,16 @@ _COUNTED = (
 
 def _edges(
     connection: AsyncConnection,
-    allowed: Sequence[ColumnElement[bool]],
+    scope: TenantScope,
+    customer_ids: Collection[UUID],
     ranges: Sequence[tuple[int, int]],
     job_types: Collection[int],
     job_modules: Collection[int],
-    *,
-    every: bool,
 ) -> Any:
-    """The ``job_outcomes`` rows of the visible customers in ``ranges`` of quarter-hours
+    """The ``job_outcomes`` rows of the visible customers (of ``customer_ids``, or all:
+    then one index range of (partner, quarter) per range) in ``ranges`` of quarter-hours
     (customer, quarter, jobs, the jobs of each status, bytes, seconds), as a common table
-    expression.
-    ``every``: of every visible customer (one index range of (partner, quarter) per
-    range), rather than of some (a range of each customer's)."""
+    expression."""
     visible = customers.c
     outcome = job_outcomes.c
     kinds = (matching(outcome.job_type, job_types), matching(outcome.job_module, job_modules))
@@ -580,7 +567,7 @@ def _edges(
         outcome.backup_size_bytes,
         outcome.duration_seconds,
     )
-    if connection.dialect.name == "postgresql" and not every:
+    if connection.dialect.name == "postgresql" and customer_ids:
         # Each customer's rows in each range, an index range each: joined plainly,
         # PostgreSQL reads every customer's rows of the ranges (the index by quarter-hour)
         # for a few customers. OFFSET 0 keeps the subquery from being pulled up.
@@ -602,19 +589,17 @@ def _edges(
         return (
             select(*found.c)
             .select_from(customers.join(wanted, true()).join(found, true()))
-            .where(*allowed)
+            .where(
+                scope.conditions.allows(visible.partner_id, visible.id),
+                matching(visible.id, customer_ids),
+            )
             .cte("edges")
         )
     return (
         select(*columns)
-        .select_from(
-            customers.join(
-                job_outcomes,
-                and_(outcome.partner_id == visible.partner_id, outcome.customer_id == visible.id),
-            )
-        )
         .where(
-            *allowed,
+            scope.conditions.allows(outcome.partner_id, outcome.customer_id),
+            matching(outcome.customer_id, customer_ids),
             *kinds,
             or_(*(and_(outcome.quarter >= lo, outcome.quarter < hi) for lo, hi in ranges)),
         )

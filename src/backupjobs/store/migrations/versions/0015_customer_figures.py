@@ -6,11 +6,9 @@ Create Date: 2026-12-04 17:00:00
 
 ``services_failing``, ``services_backup_size_bytes`` and ``services_last_success`` add up
 each customer's enabled services as a summary shows them (``store/summary.py``), so that a
-summary of every customer reads no service row but the stale ones; computed here for
-existing customers, kept current with the other ``services_*`` columns by every write that
-changes a customer's services. ``ix_backup_services_stale`` (partial: the enabled services
-that ran, by partner and since when they have had no success) finds the stale ones at any
-time as one index range.
+summary of every customer reads no service row but to count the stale ones (which depend
+on the time); computed here for existing customers, kept current with the other
+``services_*`` columns by every write that changes a customer's services.
 """
 
 from __future__ import annotations
@@ -41,18 +39,9 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("services_last_success", UtcDateTime(), nullable=True))
     op.execute(summary_update())
-    ran_and_enabled = sa.text("latest_status IS NOT NULL AND disabled_at IS NULL")
-    op.create_index(
-        "ix_backup_services_stale",
-        "backup_services",
-        ["partner_id", sa.text("coalesce(last_success_time, enabled_at)")],
-        postgresql_where=ran_and_enabled,
-        sqlite_where=ran_and_enabled,
-    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_backup_services_stale", table_name="backup_services")
     with op.batch_alter_table("customers", schema=None) as batch_op:
         for name in (
             "services_last_success",
