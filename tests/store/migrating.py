@@ -7,16 +7,16 @@ from pathlib import Path
 
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, create_engine
+from sqlalchemy import BigInteger, Connection, Integer, Table, Uuid, column, create_engine, table
 
 from backupjobs.store.migrations import alembic_config
 
 
 @contextmanager
-def just_before(path: Path, revision: str) -> Iterator[tuple[Connection, Callable[[], None]]]:
+def just_before(path: Path, revision: str) -> Iterator[tuple[Connection, Callable[..., None]]]:
     """A new SQLite file at ``path`` migrated up to just before ``revision``, in one
     transaction: write the older rows on the connection, then call the second item to
-    migrate to head."""
+    migrate to head (or to the revision it is given)."""
     engine = create_engine(f"sqlite:///{path}")
     try:
         with engine.begin() as connection:
@@ -25,6 +25,21 @@ def just_before(path: Path, revision: str) -> Iterator[tuple[Connection, Callabl
             before = ScriptDirectory.from_config(config).get_revision(revision)
             assert before is not None, revision
             command.upgrade(config, before.down_revision)
-            yield connection, lambda: command.upgrade(config, "head")
+            yield connection, lambda to="head": command.upgrade(config, to)
     finally:
         engine.dispose()
+
+
+def by_status_rows(name: str, unit: str) -> Table:
+    """``customer_days`` or ``customer_blocks`` as they were before
+    0016_outcomes_by_status_columns: a row per status."""
+    return table(
+        name,
+        column("partner_id", Uuid()),
+        column("customer_id", Uuid()),
+        column(unit, BigInteger()),
+        column("status", Integer()),
+        column("jobs", BigInteger()),
+        column("backup_size_bytes", BigInteger()),
+        column("duration_seconds", BigInteger()),
+    )  # type: ignore[return-value]

@@ -4,8 +4,10 @@ from uuid import uuid4
 
 from sqlalchemy import select
 
-from backupjobs.store.schema import customer_blocks, customer_days
-from tests.store.migrating import just_before
+from tests.store.migrating import by_status_rows, just_before
+
+customer_days = by_status_rows("customer_days", "day")
+customer_blocks = by_status_rows("customer_blocks", "block")
 
 
 def test_the_migration_adds_up_existing_days_per_customer_and_block_of_four_days(tmp_path):
@@ -23,7 +25,7 @@ def test_the_migration_adds_up_existing_days_per_customer_and_block_of_four_days
                 {**day, "customer_id": other, "day": -1, "status": 2},
             ],
         )  # fmt: skip
-        migrate()
+        migrate("0014_customer_blocks")
         found = {
             (row.customer_id, row.block, row.status): (
                 row.jobs,

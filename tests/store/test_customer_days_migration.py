@@ -4,8 +4,10 @@ from uuid import uuid4
 
 from sqlalchemy import select
 
-from backupjobs.store.schema import customer_days, job_outcomes
-from tests.store.migrating import just_before
+from backupjobs.store.schema import job_outcomes
+from tests.store.migrating import by_status_rows, just_before
+
+customer_days = by_status_rows("customer_days", "day")
 
 
 def test_the_migration_adds_up_existing_outcomes_per_customer_and_utc_day(tmp_path):
@@ -28,7 +30,7 @@ def test_the_migration_adds_up_existing_outcomes_per_customer_and_utc_day(tmp_pa
                  "status": 2},
             ],
         )  # fmt: skip
-        migrate()
+        migrate("0012_customer_days")
         found = {
             (row.customer_id, row.day, row.status): (
                 row.jobs,

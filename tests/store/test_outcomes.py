@@ -1,10 +1,12 @@
 """The reports' counts equal a count of the history, whatever happened to it: jobs in any
 order, re-reported with a new status or start time, stale reports, retention rounds. The
 counts are per service and quarter-hour (job_outcomes), per customer and UTC day
-(customer_days) and per customer and block of 4 UTC days (customer_blocks); the summary and the days in several time zones, which add up both, are
-checked against the history too. The jobs straddle a UTC midnight."""
+(customer_days) and per customer and block of 4 UTC days (customer_blocks), and the
+customers' services' figures; the summary and the days in several time zones, which add
+up both, are checked against the history too. The jobs straddle a UTC midnight."""
 
 import asyncio
+import itertools
 import random
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -16,14 +18,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from backupjobs.catalog import STATUSES as CATALOG_STATUSES
 from backupjobs.model import parse_record
+from backupjobs.model.health import is_stale
 from backupjobs.store import outcomes, retention, summary
 from backupjobs.store.database import Database
 from backupjobs.store.ingestion import Ingestor
 from backupjobs.store.schema import (
+    COUNTED_STATUSES,
     backup_services,
     customer_blocks,
     customer_days,
+    customers,
     job_outcomes,
     jobs,
 )
@@ -46,6 +52,8 @@ WINDOWS = (
     (BASE - timedelta(days=9), BASE + timedelta(days=6)),
     (BASE - timedelta(days=4, minutes=-10), BASE + timedelta(days=5, hours=7)),
 )
+#: When the summaries are read: services stale, or not (staleAfter 1 hour).
+NOWS = (BASE, BASE + timedelta(hours=3), BASE - timedelta(hours=2))
 STATUSES = (1, 2, 3, 4, 7, 14)
 MODULES = (304, 305)
 
@@ -107,7 +115,10 @@ async def recount(db, partner_id):
                 select(customer_blocks).where(customer_blocks.c.partner_id == partner_id)
             )
         ).all()
-        await reads_equal_a_recount(connection, partner_id, history)
+        kept_figures = (
+            await connection.execute(select(customers).where(customers.c.partner_id == partner_id))
+        ).all()
+        await reads_equal_a_recount(connection, partner_id, history, services)
     expected: Counter = Counter()
     for row in history:
         key = (
@@ -130,25 +141,14 @@ async def recount(db, partner_id):
     assert +found == +expected
     expected_days: Counter = Counter()
     for (customer, quarter, _, _, status, what), value in expected.items():
-        expected_days[(customer, outcomes.day_of(quarter), status, what)] += value
-    found_days: Counter = Counter()
-    for row in per_day:
-        found_days[(row.customer_id, row.day, row.status, "jobs")] += row.jobs
-        found_days[(row.customer_id, row.day, row.status, "bytes")] += row.backup_size_bytes
-        found_days[(row.customer_id, row.day, row.status, "seconds")] += row.duration_seconds
-        assert row.jobs > 0
-    assert +found_days == +expected_days
+        expected_days[(customer, outcomes.day_of(quarter), status if what == "jobs" else what)] += (
+            value
+        )
+    assert +counted_per_status(per_day, "day") == +expected_days
     expected_blocks: Counter = Counter()
-    for (customer, day, status, what), value in expected_days.items():
-        expected_blocks[(customer, day // 4, status, what)] += value
-    found_blocks: Counter = Counter()
-    for row in per_block:
-        key = (row.customer_id, row.block, row.status)
-        found_blocks[(*key, "jobs")] += row.jobs
-        found_blocks[(*key, "bytes")] += row.backup_size_bytes
-        found_blocks[(*key, "seconds")] += row.duration_seconds
-        assert row.jobs > 0
-    assert +found_blocks == +expected_blocks
+    for (customer, day, what), value in expected_days.items():
+        expected_blocks[(customer, day // 4, what)] += value
+    assert +counted_per_status(per_block, "block") == +expected_blocks
     for service in services:
         runs = sorted(
             (
@@ -168,6 +168,32 @@ async def recount(db, partner_id):
         success = next((r.end_time or r.start_time for r in runs if r.status in (2, 4)), None)
         assert service.consecutive_failures == failures
         assert service.last_success_time == success
+    for customer in kept_figures:
+        enabled = [s for s in services if s.customer_id == customer.id and s.disabled_at is None]
+        successes = [s.last_success_time for s in enabled if s.last_success_time is not None]
+        assert (
+            customer.services_failing,
+            customer.services_backup_size_bytes,
+            customer.services_last_success,
+        ) == (
+            sum(s.latest_status in (3, 7) for s in enabled),
+            sum(s.latest_backup_size_bytes or 0 for s in enabled),
+            max(successes, default=None),
+        )
+
+
+def counted_per_status(rows, unit):
+    """A customer_days or customer_blocks row's jobs of each status, bytes and seconds,
+    by (customer, day or block, status or "bytes" or "seconds")."""
+    found: Counter = Counter()
+    for row in rows:
+        key = (row.customer_id, row._mapping[unit])
+        for status in COUNTED_STATUSES:
+            found[(*key, status)] += row._mapping[f"jobs_{status}"]
+        found[(*key, "bytes")] += row.backup_size_bytes
+        found[(*key, "seconds")] += row.duration_seconds
+        assert row.jobs == sum(row._mapping[f"jobs_{s}"] for s in COUNTED_STATUSES) > 0
+    return found
 
 
 def figures_of(rows):
@@ -182,25 +208,28 @@ def figures_of(rows):
     return figures
 
 
-async def reads_equal_a_recount(connection, partner_id, history):
+async def reads_equal_a_recount(connection, partner_id, history, services):
     """The summary over some windows and the days in some time zones equal the history's
-    jobs in them, counted one by one."""
+    jobs in them, counted one by one, and its services' figures a count of the services
+    (at times that make some stale, or none)."""
     scope = TenantScope.whole_partner(partner_id)
 
     def quarter(row):
         return outcomes.quarter_of(row.start_time or row.last_modify_time)
 
-    for start, end in WINDOWS:
+    for (start, end), now in zip(WINDOWS, itertools.cycle(NOWS), strict=False):
         found = await summary.summarize(
             connection,
             scope,
             customer_ids=(),
             start=start,
             end=end,
-            now=BASE,
-            stale_after=timedelta(hours=36),
+            now=now,
+            stale_after=timedelta(hours=1),
         )
         first, past_last = summary.quarter_window(start, end)
+        every = figures_of(row for row in history if first <= quarter(row) < past_last)
+        assert found.totals()[0] == every, (start, end)
         for customer in found.customers:
             expected = figures_of(
                 row
@@ -208,6 +237,35 @@ async def reads_equal_a_recount(connection, partner_id, history):
                 if row.customer_id == customer.customer_id and first <= quarter(row) < past_last
             )
             assert customer.window == expected, (start, end)
+            enabled = [
+                s
+                for s in services
+                if s.customer_id == customer.customer_id and s.disabled_at is None
+            ]
+            assert customer.stale_services == sum(
+                is_stale(
+                    s.latest_status,
+                    last_success=s.last_success_time,
+                    since=s.enabled_at,
+                    now=now,
+                    stale_after=timedelta(hours=1),
+                )
+                for s in enabled
+            ), now
+            assert customer.failing_services == sum(s.latest_status in (3, 7) for s in enabled)
+        # A page's figures and the totals, as the API and the dashboard read them.
+        page = await summary.window_figures(
+            connection,
+            scope,
+            customer_ids=(),
+            start=start,
+            end=end,
+            of=[c.customer_id for c in found.customers[:1]],
+        )
+        assert page.totals == every
+        assert page.customers == {
+            c.customer_id: c.window for c in found.customers[:1] if c.window.jobs
+        }
     for zone in ZONES:
         days, _ = await summary.daily(
             connection,
@@ -287,3 +345,7 @@ async def test_concurrent_batches_count_each_job_once(db):
         )
         assert not [r for r in results if isinstance(r, BaseException)], results
     await recount(db, tenant.partner_id)
+
+
+def test_every_status_of_the_catalog_is_counted_apart():
+    assert tuple(entry.code for entry in CATALOG_STATUSES) == COUNTED_STATUSES

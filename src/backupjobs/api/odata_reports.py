@@ -58,7 +58,7 @@ from backupjobs.api.problems import ProblemError
 from backupjobs.auth.tokens import Principal
 from backupjobs.catalog import CUSTOMER_JOB_STATUSES
 from backupjobs.infra.cursors import binding
-from backupjobs.store.summary import DayFilters, daily, summarize
+from backupjobs.store.summary import DayFilters, customers_now, daily
 
 #: The custom query options: the days' time zone, the stale threshold.
 TZ, STALE_AFTER = "tz", "staleAfter"
@@ -80,16 +80,14 @@ async def _customers(
     if customer_ids is not None and not customer_ids:
         return  # customerId terms that contradict each other
     async with context.db.read() as connection:
-        found = await summarize(
+        found = await customers_now(
             connection,
             principal.tenant_scope,
             customer_ids=sorted(customer_ids or ()),
-            start=now,
-            end=now,
             now=now,
             stale_after=stale_after,
         )
-    for entry in sorted(found.customers, key=lambda c: c.customer_id):
+    for entry in sorted(found, key=lambda c: c.customer_id):
         yield {
             "customerId": entry.customer_id,
             "customerName": entry.name,

@@ -30,9 +30,11 @@ from backupjobs.store.keyset import page_of
 from backupjobs.store.summary import (
     CustomerSummary,
     Figures,
+    Summary,
+    customers_now,
     daily,
     success_rate,
-    summarize,
+    window_figures,
 )
 from backupjobs.wire.v1 import (
     V1CustomerSummary,
@@ -119,16 +121,21 @@ async def get_summary(
     )
     position = context.cursors.position(cursor, binding=bound, type=tuple[int, str, UUID])
     async with context.db.read() as connection:
-        found = await summarize(
+        every = await customers_now(
+            connection, scope, customer_ids=ids, now=now, stale_after=stale_after
+        )
+        page, next_position = page_of(every, CustomerSummary.order_key, position, limit=limit)
+        window = await window_figures(
             connection,
             scope,
             customer_ids=ids,
             start=start,
             end=end,
-            now=now,
-            stale_after=stale_after,
+            of=[entry.customer_id for entry in page],
         )
-    page, next_position = page_of(found.customers, CustomerSummary.order_key, position, limit=limit)
+    for entry in page:
+        entry.window = window.customers.get(entry.customer_id, entry.window)
+    found = Summary(window.start, window.end, every, window.totals)
     figures, services, failing, stale, size = found.totals()
     answer = V1Summary(
         from_=format_instant(found.start),

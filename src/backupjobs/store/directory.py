@@ -25,6 +25,7 @@ from backupjobs.model import NO_PROFILE, CustomerProfile, CustomerState, Tenant
 from backupjobs.model.health import (
     EXCEPTION_PROBLEM,
     FAILED_PROBLEM,
+    FAILED_STATUSES,
     WAITING_PROBLEM,
     ServicesSummary,
     service_problem,
@@ -296,15 +297,25 @@ _NO_SERVICES: dict[str, Any] = {
     "services_ran": 0,
     "services_problems": 0,
     "services_oldest_change": None,
+    "services_failing": 0,
+    "services_backup_size_bytes": 0,
+    "services_last_success": None,
 }
 
 
-def summary_update(*, latest_partner: UUID | None = None, latest_customers: Any = None) -> Any:
+def summary_update(
+    *,
+    latest_partner: UUID | None = None,
+    latest_customers: Any = None,
+    figures: bool = True,
+) -> Any:
     """An UPDATE of the ``customers.services_*`` columns of the customers that have enabled
     services (of ``latest_partner``, among ``latest_customers``, a condition on
     ``backup_services``; all when None), from one grouped read of their latest jobs: the
-    SQL of :func:`backupjobs.model.health.summarize_services`. Customers without any keep
-    what they have (:data:`_NO_SERVICES` first)."""
+    SQL of :func:`backupjobs.model.health.summarize_services`, and with ``figures`` the
+    summaries' figures (failing, bytes, last success, stale since; not before the
+    migration that adds them). Customers without any keep what they have
+    (:data:`_NO_SERVICES` first)."""
     latest = backup_services.c
     status = latest[LATEST + "status"]
     problems = sum(
@@ -327,24 +338,39 @@ def summary_update(*, latest_partner: UUID | None = None, latest_customers: Any 
             func.count(latest[LATEST + "job_id"]).label("ran"),
             problems.label("problems"),
             func.min(latest[LATEST + "last_modify_time"]).label("oldest_change"),
+            *(_FIGURES if figures else ()),
         )
         .where(*chosen)
         .group_by(latest.partner_id, latest.customer_id)
         .subquery("summary")
     )
+    kept = summary.c
+    values = {
+        "services_enabled": kept.enabled,
+        "services_ran": kept.ran,
+        "services_problems": kept.problems,
+        "services_oldest_change": kept.oldest_change,
+    }
+    if figures:
+        values |= {f"services_{figure.name}": kept[figure.name] for figure in _FIGURES}
     return (
         update(customers)
-        .where(
-            customers.c.partner_id == summary.c.partner_id,
-            customers.c.id == summary.c.customer_id,
-        )
-        .values(
-            services_enabled=summary.c.enabled,
-            services_ran=summary.c.ran,
-            services_problems=summary.c.problems,
-            services_oldest_change=summary.c.oldest_change,
-        )
+        .where(customers.c.partner_id == kept.partner_id, customers.c.id == kept.customer_id)
+        .values(values)
     )
+
+
+#: A customer's services' figures (store.summary): failing ones (store.service_health's
+#: rule), their latest jobs' bytes, their last success.
+_FIGURES = (
+    func.count(case((backup_services.c[LATEST + "status"].in_(sorted(FAILED_STATUSES)), 1))).label(
+        "failing"
+    ),
+    func.coalesce(func.sum(backup_services.c[LATEST + "backup_size_bytes"]), 0).label(
+        "backup_size_bytes"
+    ),
+    func.max(backup_services.c.last_success_time).label("last_success"),
+)
 
 
 #: The statuses of a latest job that set each problem bit (model.health.service_problem).

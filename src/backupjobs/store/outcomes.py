@@ -12,8 +12,9 @@ retention all leave them equal to a count of the history:
   one it left, are counted again from the jobs of that service in them (an index range).
   Quarter-hours make a calendar day exact in every time zone in use (all offsets are
   whole quarter-hours), so ``/api/v1/daily`` adds them up for any ``tz``.
-- ``customer_days``: per customer, UTC day and status, the same jobs, bytes and seconds
-  added up over the customer's services and the day's 96 quarter-hours. A summary over 30
+- ``customer_days``: per customer and UTC day, the same jobs (in all and of each status,
+  a column each), bytes and seconds added up over the customer's services and the day's
+  96 quarter-hours. A summary over 30
   days of a customer with 20 services running a job a night reads 30 rows or so from it
   where ``job_outcomes`` would give 600: the reads (:mod:`.summary`) take whole UTC days
   from here and only the quarter-hours between a window's ends (or a local day's
@@ -65,13 +66,16 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.model import JobRecord, ServiceKey
+from backupjobs.store import directory
 from backupjobs.store.bulk import insert_rows, one_of, recordset
 from backupjobs.store.schema import (
+    COUNTED_STATUSES,
     JOB_SORT_TIME,
     LATEST,
     backup_services,
     customer_blocks,
     customer_days,
+    customers,
     job_outcomes,
     jobs,
 )
@@ -92,8 +96,12 @@ _LATEST_READ = 4
 
 #: Per (service, quarter, status): [jobs, bytes, seconds].
 _Counts = dict[tuple[UUID, int, int, int, int], list[int]]
-#: Per (customer, UTC day, status): what [jobs, bytes, seconds] move by.
-_DayMoves = dict[tuple[UUID, int, int], list[int]]
+#: Per (customer, UTC day): what [jobs, bytes, seconds, jobs of each counted status]
+#: move by.
+_DayMoves = dict[tuple[UUID, int], list[int]]
+#: A status's place in a move (after jobs, bytes and seconds).
+_STATUS_PLACE = {status: 3 + n for n, status in enumerate(COUNTED_STATUSES)}
+_MOVE_WIDTH = 3 + len(COUNTED_STATUSES)
 
 
 def quarter_of(moment: datetime) -> int:
@@ -188,15 +196,12 @@ async def jobs_written(
     await recount_quarters(connection, partner_id, recount, moves)
     await _add(connection, partner_id, increments, moves)
     await move_days(connection, partner_id, moves)
-    await refresh_services(
-        connection,
-        partner_id,
-        [
-            key
-            for key, written in written_per_service.items()
-            if not (len(written) == 1 and written[0].job_id in inserted and key in on_top)
-        ],
-    )
+    refreshed = [
+        key
+        for key, written in written_per_service.items()
+        if not (len(written) == 1 and written[0].job_id in inserted and key in on_top)
+    ]
+    await refresh_services(connection, partner_id, refreshed)
 
 
 async def _all_quarters(connection: AsyncConnection, partner_id: UUID, key: ServiceKey) -> set[int]:
@@ -237,9 +242,10 @@ def on_top_of_latest(excluded: Any) -> dict[str, ColumnElement[Any]]:
 def _moved(moves: _DayMoves, key: tuple[UUID, int, int, int, int], by: Sequence[int]) -> None:
     """Move the day of ``key`` (a ``job_outcomes`` row's: customer, type, module, quarter,
     status) by ``by`` (its jobs, bytes, seconds; negative for a row taken out)."""
-    entry = moves.setdefault((key[0], day_of(key[3]), key[4]), [0, 0, 0])
+    entry = moves.setdefault((key[0], day_of(key[3])), [0] * _MOVE_WIDTH)
     for position, value in enumerate(by):
         entry[position] += value
+    entry[_STATUS_PLACE[key[4]]] += by[0]
 
 
 async def _add(
@@ -366,7 +372,8 @@ async def recount_quarters(
 async def refresh_services(
     connection: AsyncConnection, partner_id: UUID, services: Iterable[ServiceKey]
 ) -> None:
-    """Read each service's last success and failures in a row again, from history."""
+    """Read each service's last success and failures in a row again, from history, and
+    its customer's figures (:func:`_figures_changed`)."""
     keys = sorted(services, key=lambda key: (key[0].int, key[1], key[2]))
     if not keys:
         return
@@ -399,6 +406,31 @@ async def refresh_services(
         },
         values,
         assign=True,
+    )
+    await _figures_changed(connection, partner_id, {key[0] for key in keys})
+
+
+async def _figures_changed(
+    connection: AsyncConnection, partner_id: UUID, customer_ids: Collection[UUID]
+) -> None:
+    """Read the customers' services' figures again (:func:`.directory.summary_update`):
+    a last success can move with no new latest job (a job reported late, retention), and
+    so with no new revision (the job pages show no last success). Their rows are locked
+    first, in id order, as :func:`.directory.services_changed` does, so that the grouped
+    read sees what a concurrent writer to them committed."""
+    ids = sorted(customer_ids)
+    chosen = (customers.c.partner_id == partner_id, one_of(connection, customers.c.id, ids))
+    await connection.execute(
+        select(customers.c.id)
+        .where(*chosen)
+        .order_by(customers.c.id)
+        .with_for_update(key_share=True)
+    )
+    await connection.execute(
+        directory.summary_update(
+            latest_partner=partner_id,
+            latest_customers=one_of(connection, backup_services.c.customer_id, ids),
+        )
     )
 
 
@@ -461,21 +493,30 @@ async def move_days(connection: AsyncConnection, partner_id: UUID, moves: _DayMo
     batches lock the rows they share in the same order); a day or block left with no job
     is removed."""
     blocks: _DayMoves = {}
-    for (customer_id, day, status), by in moves.items():
-        entry = blocks.setdefault((customer_id, day // BLOCK_DAYS, status), [0, 0, 0])
+    for (customer_id, day), by in moves.items():
+        entry = blocks.setdefault((customer_id, day // BLOCK_DAYS), [0] * _MOVE_WIDTH)
         for position, value in enumerate(by):
             entry[position] += value
     await _move(connection, partner_id, customer_days, customer_days.c.day, moves)
     await _move(connection, partner_id, customer_blocks, customer_blocks.c.block, blocks)
 
 
+#: The columns of ``customer_days`` and ``customer_blocks`` a move adds to, in its order.
+_MOVED = (
+    "jobs",
+    "backup_size_bytes",
+    "duration_seconds",
+    *(f"jobs_{status}" for status in COUNTED_STATUSES),
+)
+
+
 async def _move(
     connection: AsyncConnection, partner_id: UUID, table: Any, unit: Any, moves: _DayMoves
 ) -> None:
-    """Add ``moves`` (by customer, ``unit`` and status) to ``table``'s rows."""
+    """Add ``moves`` (by customer and ``unit``) to ``table``'s rows."""
     changed = sorted(
         ((key, by) for key, by in moves.items() if any(by)),
-        key=lambda item: (item[0][0].int, item[0][1], item[0][2]),
+        key=lambda item: (item[0][0].int, item[0][1]),
     )
     if not changed:
         return
@@ -484,32 +525,26 @@ async def _move(
             "partner_id": partner_id,
             "customer_id": c,
             unit.name: when,
-            "status": status,
-            "jobs": n,
-            "backup_size_bytes": size,
-            "duration_seconds": seconds,
+            **dict(zip(_MOVED, by, strict=True)),
         }
-        for (c, when, status), (n, size, seconds) in changed
+        for (c, when), by in changed
     ]
 
     def add(insert: Any) -> Any:
         kept = table.c
         return insert.on_conflict_do_update(
             index_elements=[c.name for c in table.primary_key],
-            set_={
-                name: kept[name] + insert.excluded[name]
-                for name in ("jobs", "backup_size_bytes", "duration_seconds")
-            },
+            set_={name: kept[name] + insert.excluded[name] for name in _MOVED},
         )
 
     await insert_rows(connection, table, rows, add)
-    emptied = [key for key, (n, _, _) in changed if n < 0]
+    emptied = [key for key, by in changed if by[0] < 0]
     if emptied:
         await connection.execute(
             delete(table).where(
                 table.c.partner_id == partner_id,
-                one_of(connection, table.c.customer_id, sorted({c for c, _, _ in emptied})),
-                one_of(connection, unit, sorted({when for _, when, _ in emptied})),
+                one_of(connection, table.c.customer_id, sorted({c for c, _ in emptied})),
+                one_of(connection, unit, sorted({when for _, when in emptied})),
                 table.c.jobs == 0,
             )
         )

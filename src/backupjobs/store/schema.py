@@ -148,6 +148,13 @@ customers = Table(
     Column("services_ran", Integer, nullable=False, server_default="0"),
     Column("services_problems", Integer, nullable=False, server_default="0"),
     Column("services_oldest_change", UtcDateTime),
+    # The same services' figures a summary shows (SPEC §10.3) but for the stale ones
+    # (they depend on the time), kept with them so that a summary of every customer reads
+    # no other service: how many have a failed latest job, the sum of their latest jobs'
+    # sizes, the latest last success.
+    Column("services_failing", Integer, nullable=False, server_default="0"),
+    Column("services_backup_size_bytes", BigInteger, nullable=False, server_default="0"),
+    Column("services_last_success", UtcDateTime),
     PrimaryKeyConstraint("partner_id", "id"),
     ForeignKeyConstraint(["partner_id"], ["partners.id"]),
     Index(None, "partner_id", "name", "id"),
@@ -253,39 +260,49 @@ job_outcomes = Table(
     Index(None, "partner_id", "quarter"),
 )
 
-# The outcomes per customer, UTC day (days since 1970-01-01) and status: what
-# job_outcomes holds for the customer's services in the day's 96 quarter-hours, added up
-# (store/outcomes.py). The summary and /daily read whole UTC days here.
+#: The statuses counted apart in ``customer_days`` and ``customer_blocks``: every job
+#: status (catalog.STATUSES), each a column ``jobs_<code>``.
+COUNTED_STATUSES = tuple(range(15))
+
+
+def _outcome_columns() -> list[Column[Any]]:
+    """A customer's jobs over some UTC days: in all, by status, their bytes and seconds."""
+    return [
+        Column("jobs", BigInteger, nullable=False),
+        # Integers, whose sums PostgreSQL adds up faster than those of bigints.
+        *(Column(f"jobs_{status}", Integer, nullable=False) for status in COUNTED_STATUSES),
+        Column("backup_size_bytes", BigInteger, nullable=False),
+        Column("duration_seconds", BigInteger, nullable=False),
+    ]
+
+
+# The outcomes per customer and UTC day (days since 1970-01-01), the jobs of each status
+# a column: what job_outcomes holds for the customer's services in the day's 96
+# quarter-hours, added up (store/outcomes.py). The summary and /daily read whole UTC days
+# here, a row per customer and day.
 customer_days = Table(
     "customer_days",
     metadata,
     Column("partner_id", Uuid, nullable=False),
     Column("customer_id", Uuid, nullable=False),
     Column("day", BigInteger, nullable=False),
-    Column("status", Integer, nullable=False),
-    Column("jobs", BigInteger, nullable=False),
-    Column("backup_size_bytes", BigInteger, nullable=False),
-    Column("duration_seconds", BigInteger, nullable=False),
-    PrimaryKeyConstraint("partner_id", "customer_id", "day", "status"),
+    *_outcome_columns(),
+    PrimaryKeyConstraint("partner_id", "customer_id", "day"),
     # A window's days of every customer at once: one index range.
     Index(None, "partner_id", "day"),
 )
 
-# The same per customer, block of BLOCK_DAYS UTC days (days since 1970-01-01 // 4) and
-# status: what customer_days holds on the block's days, added up (store/outcomes.py). A
-# summary reads a window's whole blocks here and only the days at its ends from
-# customer_days.
+# The same per customer and block of BLOCK_DAYS UTC days (days since 1970-01-01 // 4):
+# what customer_days holds on the block's days, added up (store/outcomes.py). A summary
+# reads a window's whole blocks here and only the days at its ends from customer_days.
 customer_blocks = Table(
     "customer_blocks",
     metadata,
     Column("partner_id", Uuid, nullable=False),
     Column("customer_id", Uuid, nullable=False),
     Column("block", BigInteger, nullable=False),
-    Column("status", Integer, nullable=False),
-    Column("jobs", BigInteger, nullable=False),
-    Column("backup_size_bytes", BigInteger, nullable=False),
-    Column("duration_seconds", BigInteger, nullable=False),
-    PrimaryKeyConstraint("partner_id", "customer_id", "block", "status"),
+    *_outcome_columns(),
+    PrimaryKeyConstraint("partner_id", "customer_id", "block"),
     Index(None, "partner_id", "block"),
 )
 

@@ -13,9 +13,11 @@ every zone whose offset is a whole number of quarter-hours (all in use today; so
 before 1980 were not).
 
 Spans of quarter-hours (a window, or the consecutive days of a page) are added up by
-:func:`_outcomes_in` from whole UTC days of ``customer_days`` (a row per customer, day and
-status; a span's whole blocks of 4 days from ``customer_blocks``) and, between each span
-boundary and the UTC midnight nearest to it, from ``job_outcomes`` (a row per service,
+:func:`_outcomes_in` from whole UTC days of ``customer_days`` (a row per customer and day,
+the jobs of each status a column; a span's whole blocks of 4 days from
+``customer_blocks``) and, between each span
+boundary and the UTC midnight nearest to it (the next one for a boundary not yet past: a
+window ending now reads nothing after it), from ``job_outcomes`` (a row per service,
 quarter-hour and status; for every customer at once, an index range by time): a UTC
 day goes to the span its midnight falls in, and each quarter-hour between a boundary and
 that midnight is added to the span it is in and taken from the span its UTC day went to.
@@ -26,10 +28,11 @@ the other days'.
 ``/daily`` with jobType or jobModule filters reads ``job_outcomes`` alone (the days are
 per customer, not per service).
 
-A summary's services' figures (failing, stale, bytes, last success) are added up by the
-database, a row per customer, and its jobStatus comes from the summary of its services
-that its row keeps (:func:`backupjobs.model.health.summary_job_status`), as the customer
-lists' does: no row per service reaches Python.
+A summary's services' figures (failing, stale, bytes, last success) and jobStatus come
+from what each customer's row keeps of its services (:func:`customers_now`; the stale
+services, which depend on the time, are counted from the services' rows). A page of a
+summary (the API's, the dashboard's) reads the window's figures of its own customers
+only, and the database adds up the totals (:func:`window_figures`).
 """
 
 from __future__ import annotations
@@ -37,16 +40,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import msgspec
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    Text,
     and_,
     case,
     cast,
@@ -63,7 +64,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.model.health import (
     CUSTOMER_SEVERITY,
-    FAILED_STATUSES,
     CustomerJobStatus,
     ServicesSummary,
     summary_job_status,
@@ -71,7 +71,7 @@ from backupjobs.model.health import (
 from backupjobs.store.history import matching
 from backupjobs.store.outcomes import BLOCK_DAYS, DAY_QUARTERS, quarter_of, quarter_start
 from backupjobs.store.schema import (
-    LATEST,
+    COUNTED_STATUSES,
     backup_services,
     customer_blocks,
     customer_days,
@@ -115,6 +115,12 @@ class Figures:
         self.backup_size_bytes += size
         self.duration_seconds += seconds
 
+    def merge(self, other: Figures) -> None:
+        for status, jobs in other.by_status.items():
+            self.by_status[status] = self.by_status.get(status, 0) + jobs
+        self.backup_size_bytes += other.backup_size_bytes
+        self.duration_seconds += other.duration_seconds
+
 
 @dataclass(slots=True)
 class CustomerSummary:
@@ -140,18 +146,21 @@ class CustomerSummary:
 class Summary:
     start: datetime
     end: datetime
-    #: Every customer matched, worst first.
+    #: Every customer matched, worst first (their window's figures: see the functions).
     customers: list[CustomerSummary]
+    #: The window's figures over every customer matched (None: theirs, added up when
+    #: asked for).
+    window: Figures | None
 
     def totals(self) -> tuple[Figures, int, int, int, int]:
         """The window's figures over every customer, and the services, failing ones,
         stale ones and latest jobs' bytes."""
-        figures = Figures()
-        for customer in self.customers:
-            for status, jobs in customer.window.by_status.items():
-                figures.add(status, jobs, 0, 0)
+        if self.window is None:
+            self.window = Figures()
+            for customer in self.customers:
+                self.window.merge(customer.window)
         return (
-            figures,
+            self.window,
             sum(c.services for c in self.customers),
             sum(c.failing_services for c in self.customers),
             sum(c.stale_services for c in self.customers),
@@ -171,62 +180,118 @@ async def summarize(
 ) -> Summary:
     """Every visible customer (or those of ``customer_ids``) with its figures over the
     quarter-hours covering ``[start, end)``, worst first."""
+    found = await customers_now(
+        connection, scope, customer_ids=customer_ids, now=now, stale_after=stale_after
+    )
+    window = await window_figures(
+        connection, scope, customer_ids=customer_ids, start=start, end=end, of=None
+    )
+    for entry in found:
+        entry.window = window.customers.get(entry.customer_id, entry.window)
+    return Summary(window.start, window.end, found, window.totals)
+
+
+@dataclass(slots=True)
+class Window:
+    """The figures over the quarter-hours ``[start, end)``."""
+
+    start: datetime
+    end: datetime
+    #: Over every customer matched (None when each one's was asked for).
+    totals: Figures | None
+    #: Of the customers asked for, those with jobs.
+    customers: dict[UUID, Figures]
+
+
+async def window_figures(
+    connection: AsyncConnection,
+    scope: TenantScope,
+    *,
+    customer_ids: Sequence[UUID],
+    start: datetime,
+    end: datetime,
+    of: Collection[UUID] | None,
+) -> Window:
+    """The figures of the visible customers (or those of ``customer_ids``) over the
+    quarter-hours covering ``[start, end)``: their totals, and each customer's of ``of``
+    (None: of every one, and no totals). A page of a summary (the API's, the dashboard's)
+    asks for its own customers': the totals are then added up by the database, and only
+    the page's figures reach Python."""
     first, past_last = quarter_window(start, end)
-    service = backup_services.c
-    visible = scope.conditions.allows(customers.c.partner_id, customers.c.id)
-    # One row per customer, its services added up here; its jobStatus from the summary
-    # of its services its row keeps (the rule of customer_job_status).
-    failing = service[LATEST + "status"].in_(sorted(FAILED_STATUSES))
-    stale = stale_condition(now=now, stale_after=stale_after)
-    summary_columns = (
-        customers.c.services_enabled,
-        customers.c.services_ran,
-        customers.c.services_problems,
-        customers.c.services_oldest_change,
-    )
-    rows = await connection.execute(
-        select(
-            customers.c.id,
-            customers.c.name,
-            *summary_columns,
-            func.count(service.customer_id),
-            func.sum(case((failing, 1), else_=0)),
-            func.sum(case((stale, 1), else_=0)),
-            func.sum(service[LATEST + "backup_size_bytes"]),
-            func.max(service.last_success_time),
+    bounds = [first, past_last]
+    window = Window(quarter_start(first), quarter_start(past_last), None, {})
+    if of is None:
+        counted = await _outcomes_in(connection, scope, customer_ids, bounds)
+        window.customers = {customer_id: figures for (customer_id, _), figures in counted.items()}
+        return window
+    totals = await _outcomes_in(connection, scope, customer_ids, bounds, by_customer=False)
+    window.totals = totals.get((0,), Figures())
+    if of:
+        counted = await _outcomes_in(connection, scope, of, bounds)
+        window.customers = {customer_id: f for (customer_id, _), f in counted.items()}
+    return window
+
+
+async def customers_now(
+    connection: AsyncConnection,
+    scope: TenantScope,
+    *,
+    customer_ids: Sequence[UUID],
+    now: datetime,
+    stale_after: timedelta,
+) -> list[CustomerSummary]:
+    """Every visible customer (or those of ``customer_ids``) with its services' figures
+    at ``now`` and no window's, worst first: read from the customers' rows, which keep
+    them, and the stale services counted."""
+    kept = customers.c
+    visible = scope.conditions.allows(kept.partner_id, kept.id)
+    rows = (
+        await connection.execute(
+            select(
+                kept.id,
+                kept.name,
+                kept.services_enabled,
+                kept.services_ran,
+                kept.services_problems,
+                kept.services_oldest_change,
+                kept.services_failing,
+                kept.services_backup_size_bytes,
+                kept.services_last_success,
+            ).where(visible, matching(kept.id, customer_ids))
         )
-        .select_from(
-            customers.outerjoin(
-                backup_services,
-                and_(
-                    service.partner_id == customers.c.partner_id,
-                    service.customer_id == customers.c.id,
-                    service.disabled_at.is_(None),
-                ),
-            )
-        )
-        .where(visible, matching(customers.c.id, customer_ids))
-        .group_by(customers.c.id, customers.c.name, *summary_columns)
-    )
+    ).all()
     found: dict[UUID, CustomerSummary] = {}
-    for customer_id, name, *kept, services, failing_n, stale_n, size, success in rows:
+    for customer_id, name, enabled, ran, problems, oldest, failing, size, success in rows:
         found[customer_id] = CustomerSummary(
             customer_id,
             name,
-            summary_job_status(ServicesSummary(*kept), now=now, stale_after=stale_after),
+            summary_job_status(
+                ServicesSummary(enabled, ran, problems, oldest), now=now, stale_after=stale_after
+            ),
             Figures(),
-            services,
-            int(failing_n or 0),
-            int(stale_n or 0),
-            int(size or 0),
+            enabled,
+            failing,
+            0,
+            size,
             success,
         )
-    counted = await _outcomes_in(connection, scope, customer_ids, [first, past_last])
-    for (customer_id, _), figures in counted.items():
+    # The stale services, which depend on the time: counted where they are (a scan of
+    # the services' rows, no customer list to match each against).
+    service = backup_services.c
+    counted = await connection.execute(
+        select(service.customer_id, func.count())
+        .where(
+            scope.conditions.allows(service.partner_id, service.customer_id),
+            matching(service.customer_id, customer_ids),
+            service.disabled_at.is_(None),
+            stale_condition(now=now, stale_after=stale_after),
+        )
+        .group_by(service.customer_id)
+    )
+    for customer_id, stale in counted:
         if customer_id in found:
-            found[customer_id].window = figures
-    ordered = sorted(found.values(), key=CustomerSummary.order_key)
-    return Summary(quarter_start(first), quarter_start(past_last), ordered)
+            found[customer_id].stale_services = stale
+    return sorted(found.values(), key=CustomerSummary.order_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +395,15 @@ def _span_of(column: Any, bounds: Sequence[int]) -> ColumnElement[int]:
     return case(*whens, else_=number(-1))
 
 
+def _midnight_for(bound: int) -> int:
+    """The UTC midnight whose whole days stand for ``bound``'s side, the quarter-hours
+    between them read one by one: the nearest one; the next one if ``bound`` is not past
+    yet (a window ending now), since no job starts after now (but a clock's error)."""
+    if bound >= quarter_of(datetime.now(UTC)):
+        return -(-bound // DAY_QUARTERS) * DAY_QUARTERS
+    return (bound + DAY_QUARTERS // 2) // DAY_QUARTERS * DAY_QUARTERS
+
+
 def _merged(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """The non-empty ``[low, high)`` ranges of ``ranges``, overlapping ones merged."""
     merged: list[tuple[int, int]] = []
@@ -364,30 +438,26 @@ async def _outcomes_in(
     *,
     job_types: Collection[int] = (),
     job_modules: Collection[int] = (),
-) -> dict[tuple[UUID, int], Figures]:
+    by_customer: bool = True,
+) -> dict[tuple[Any, ...], Figures]:
     """The figures of each visible customer (of ``customer_ids``, or all) in each span of
     quarter-hours ``[bounds[i], bounds[i + 1])``, by (customer, i); only those with jobs.
+    Not ``by_customer``: those customers' figures added up, by (i,).
 
     Whole UTC days come from ``customer_days`` (and a span's whole blocks of days from
     ``customer_blocks``), each to the span its midnight is in when each boundary is moved
-    to the UTC midnight nearest to it; the quarter-hours between a
+    to a UTC midnight near it (:func:`_midnight_for`); the quarter-hours between a
     boundary and its midnight from ``job_outcomes``, each added to its own span and taken
     from its day's (see the module's docstring). With ``job_types`` or ``job_modules``,
     everything comes from ``job_outcomes``."""
-    visible = customers.c
-    allowed = (
-        scope.conditions.allows(visible.partner_id, visible.id),
-        matching(visible.id, customer_ids),
-    )
     by_service = bool(job_types or job_modules)
-    #: (customer, span, status, jobs, bytes, seconds) to add up, netted by the database.
+    #: (customer, span, *_COUNTED) to add up, netted by the database.
     parts: list[Any] = []
     if by_service:
         midnights = list(bounds)
         partial = [(bounds[0], bounds[-1])]
     else:
-        half = DAY_QUARTERS // 2
-        midnights = [(b + half) // DAY_QUARTERS * DAY_QUARTERS for b in bounds]
+        midnights = [_midnight_for(b) for b in bounds]
         partial = [(min(b, m), max(b, m)) for b, m in zip(bounds, midnights, strict=True)]
         days = [m // DAY_QUARTERS for m in midnights]
         day_ranges, block_ranges = _whole_days(days)
@@ -400,49 +470,33 @@ async def _outcomes_in(
             if not ranges_in:
                 continue
             counts = table.c
+            # The scope's rule on the rows' own keys: no customer row to join.
             parts.append(
                 select(
                     counts.customer_id,
                     _span_of(unit, span_bounds).label("span"),
-                    counts.status,
-                    counts.jobs,
-                    counts.backup_size_bytes,
-                    counts.duration_seconds,
+                    *(counts[name] for name in _COUNTED),
+                ).where(
+                    scope.conditions.allows(counts.partner_id, counts.customer_id),
+                    matching(counts.customer_id, customer_ids),
+                    or_(*(and_(unit >= lo, unit < hi) for lo, hi in ranges_in)),
                 )
-                .select_from(
-                    customers.join(
-                        table,
-                        and_(
-                            counts.partner_id == visible.partner_id,
-                            counts.customer_id == visible.id,
-                        ),
-                    )
-                )
-                .where(*allowed, or_(*(and_(unit >= lo, unit < hi) for lo, hi in ranges_in)))
             )
     ranges = _merged(partial)
     if ranges:
-        edges = _edges(
-            connection, allowed, ranges, job_types, job_modules, every=not customer_ids
-        ).c
-        amounts = (edges.jobs, edges.backup_size_bytes, edges.duration_seconds)
+        edges = _edges(connection, scope, customer_ids, ranges, job_types, job_modules).c
+        amounts = [edges[name] for name in _COUNTED]
         # Each edge quarter-hour to its own span; taken from the span its UTC day went to
         # (-1: no day was read). The midnights are whole days, so the quarter's own
         # position among them is its day's.
         parts.append(
-            select(
-                edges.customer_id,
-                _span_of(edges.quarter, bounds).label("span"),
-                edges.status,
-                *amounts,
-            )
+            select(edges.customer_id, _span_of(edges.quarter, bounds).label("span"), *amounts)
         )
         if not by_service:
             parts.append(
                 select(
                     edges.customer_id,
                     _span_of(edges.quarter, midnights).label("span"),
-                    edges.status,
                     *((-amount).label(amount.name) for amount in amounts),
                 )
             )
@@ -450,70 +504,70 @@ async def _outcomes_in(
         return {}
     netted = union_all(*parts).subquery("netted")
     net = netted.c
-    per_status = (
-        select(
-            net.customer_id,
-            net.span,
-            net.status,
-            func.sum(net.jobs).label("jobs"),
-            func.sum(net.backup_size_bytes).label("backup_size_bytes"),
-            func.sum(net.duration_seconds).label("duration_seconds"),
+    keys = [net.customer_id, net.span] if by_customer else [net.span]
+    counted = (
+        await connection.execute(
+            select(*keys, *(cast(func.sum(net[name]), BigInteger) for name in _COUNTED))
+            .where(net.span >= 0)
+            .group_by(*keys)
+            # What a day gave and a quarter-hour took back leaves spans with no job.
+            .having(func.sum(net.jobs) != 0)
         )
-        .where(net.span >= 0)
-        .group_by(net.customer_id, net.span, net.status)
-        # What a day gave and a quarter-hour took back leaves statuses with no job.
-        .having(func.sum(net.jobs) != 0)
-        .subquery("per_status")
-    )
-    summed = per_status.c
-    # A row per customer and span, its jobs by status as one JSON object: a row per
-    # status cost more to read and add up here than the rest of the summary.
-    by_status = (
-        func.json_object_agg if connection.dialect.name == "postgresql" else func.json_group_object
-    )(cast(summed.status, Text), summed.jobs)
-    counted = await connection.execute(
-        select(
-            summed.customer_id,
-            summed.span,
-            cast(by_status, Text),
-            func.sum(summed.backup_size_bytes),
-            func.sum(summed.duration_seconds),
-        ).group_by(summed.customer_id, summed.span)
-    )
+    ).all()
+    width = len(keys)
+    statuses_at = width + 1
+    size_at = statuses_at + len(COUNTED_STATUSES)
     return {
-        (customer_id, span): Figures(_BY_STATUS.decode(statuses), int(size), int(seconds))
-        for customer_id, span, statuses, size, seconds in counted
+        tuple(row[:width]): Figures(
+            {
+                status: jobs
+                for status, jobs in zip(COUNTED_STATUSES, row[statuses_at:size_at], strict=True)
+                if jobs
+            },
+            row[size_at],
+            row[size_at + 1],
+        )
+        for row in counted
     }
 
 
-_BY_STATUS = msgspec.json.Decoder(dict[int, int])
+#: What a row of ``customer_days`` or ``customer_blocks`` counts, in the order read.
+_COUNTED = (
+    "jobs",
+    *(f"jobs_{status}" for status in COUNTED_STATUSES),
+    "backup_size_bytes",
+    "duration_seconds",
+)
 
 
 def _edges(
     connection: AsyncConnection,
-    allowed: Sequence[ColumnElement[bool]],
+    scope: TenantScope,
+    customer_ids: Collection[UUID],
     ranges: Sequence[tuple[int, int]],
     job_types: Collection[int],
     job_modules: Collection[int],
-    *,
-    every: bool,
 ) -> Any:
-    """The ``job_outcomes`` rows of the visible customers in ``ranges`` of quarter-hours
-    (customer, quarter, status, jobs, bytes, seconds), as a common table expression.
-    ``every``: of every visible customer (one index range of (partner, quarter) per
-    range), rather than of some (a range of each customer's)."""
+    """The ``job_outcomes`` rows of the visible customers (of ``customer_ids``, or all:
+    then one index range of (partner, quarter) per range) in ``ranges`` of quarter-hours
+    (customer, quarter, jobs, the jobs of each status, bytes, seconds), as a common table
+    expression."""
     visible = customers.c
     outcome = job_outcomes.c
     kinds = (matching(outcome.job_type, job_types), matching(outcome.job_module, job_modules))
+    # The jobs of each status a column, as in customer_days.
     columns = (
         outcome.customer_id,
         outcome.quarter,
-        outcome.status,
         outcome.jobs,
+        *(
+            case((outcome.status == status, outcome.jobs), else_=0).label(f"jobs_{status}")
+            for status in COUNTED_STATUSES
+        ),
         outcome.backup_size_bytes,
         outcome.duration_seconds,
     )
-    if connection.dialect.name == "postgresql" and not every:
+    if connection.dialect.name == "postgresql" and customer_ids:
         # Each customer's rows in each range, an index range each: joined plainly,
         # PostgreSQL reads every customer's rows of the ranges (the index by quarter-hour)
         # for a few customers. OFFSET 0 keeps the subquery from being pulled up.
@@ -535,19 +589,17 @@ def _edges(
         return (
             select(*found.c)
             .select_from(customers.join(wanted, true()).join(found, true()))
-            .where(*allowed)
+            .where(
+                scope.conditions.allows(visible.partner_id, visible.id),
+                matching(visible.id, customer_ids),
+            )
             .cte("edges")
         )
     return (
         select(*columns)
-        .select_from(
-            customers.join(
-                job_outcomes,
-                and_(outcome.partner_id == visible.partner_id, outcome.customer_id == visible.id),
-            )
-        )
         .where(
-            *allowed,
+            scope.conditions.allows(outcome.partner_id, outcome.customer_id),
+            matching(outcome.customer_id, customer_ids),
             *kinds,
             or_(*(and_(outcome.quarter >= lo, outcome.quarter < hi) for lo, hi in ranges)),
         )

@@ -45,9 +45,11 @@ from backupjobs.store.summary import (
     CustomerSummary,
     DayFilters,
     Figures,
+    Summary,
+    customers_now,
     daily,
     success_rate,
-    summarize,
+    window_figures,
 )
 from backupjobs.web.live import ZONE_COOKIE, etag_matches, live_etag, not_modified
 from backupjobs.web.render import page
@@ -148,16 +150,15 @@ async def overview(
     zone = viewer_zone(request)
     days = _days_ending_today(zone, STRIP_DAYS)
     async with context.db.read() as connection:
-        summary = await summarize(
-            connection,
-            scope,
-            customer_ids=(),
-            start=moment - SUMMARY_WINDOW,
-            end=moment,
-            now=moment,
-            stale_after=context.settings.stale_after,
+        every = await customers_now(
+            connection, scope, customer_ids=(), now=moment, stale_after=context.settings.stale_after
         )
-        found = [c for c in summary.customers if search.casefold() in c.name.casefold()]
+        # The page shows no customer's window: only the totals' success rate.
+        window = await window_figures(
+            connection, scope, customer_ids=(), start=moment - SUMMARY_WINDOW, end=moment, of=()
+        )
+        summary = Summary(window.start, window.end, every, window.totals)
+        found = [c for c in every if search.casefold() in c.name.casefold()]
         shown, next_position = page_of(
             found, CustomerSummary.order_key, position, limit=CUSTOMERS_PER_PAGE
         )

@@ -47,7 +47,8 @@ def upgrade() -> None:
         for name in ("services_enabled", "services_ran", "services_problems"):
             batch_op.add_column(sa.Column(name, sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("services_oldest_change", UtcDateTime(), nullable=True))
-    op.execute(summary_update())
+    # The figures' columns come later (0015_customer_figures).
+    op.execute(summary_update(figures=False))
 
 
 def downgrade() -> None:
