@@ -5,7 +5,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from backupjobs.catalog import UnknownCodeError
 from backupjobs.wire.v1 import V1_JOB_FIELDS, duration_seconds, format_instant, v1_job
 
 NOW = datetime(2026, 12, 2, 12, tzinfo=UTC)
@@ -103,3 +106,57 @@ def test_times_in_any_zone_and_year_are_written_in_utc(value, text):
 def test_a_job_that_stopped_without_an_end_has_no_duration():
     assert duration_seconds(NOW, None, status=3, now=NOW) is None
     assert duration_seconds(NOW, NOW - timedelta(seconds=5), status=2, now=NOW) == 0
+
+
+def test_every_field_comes_from_its_own_column():
+    """The record is built by position: distinct values show any two fields swapped."""
+    record = v1_job(
+        row(total_count=1, failed_count=2, successful_count=3, skipped_count=4,
+            warning_count=5, backup_size_bytes=6, status=4, job_type=11, job_module=501),
+        now=NOW,
+    )  # fmt: skip
+    assert msgspec.structs.asdict(record) == {
+        "jobId": "FB20250911032116214502",
+        "customerId": CUSTOMER,
+        "customerName": "Northwind Traders",
+        "jobType": 11,
+        "jobTypeName": "Google Workspace",
+        "jobModule": 501,
+        "jobModuleName": "Gmail",
+        "status": 4,
+        "statusName": "Finished with exception",
+        "name": "Nightly groups",
+        "totalCount": 1,
+        "failedCount": 2,
+        "successfulCount": 3,
+        "skippedCount": 4,
+        "warningCount": 5,
+        "backupSizeBytes": 6,
+        "startTime": "2025-09-11T03:21:16.800Z",
+        "endTime": "2025-09-11T03:38:56.200Z",
+        "durationSeconds": 1059,
+        "lastModifyTime": "2025-09-11T03:38:57.000Z",
+    }
+
+
+@pytest.mark.parametrize("column", ["job_type", "job_module", "status"])
+def test_a_code_the_catalog_does_not_have_is_an_error(column):
+    with pytest.raises(UnknownCodeError):
+        v1_job(row(**{column: 999}), now=NOW)
+
+
+@given(
+    st.datetimes(datetime(1, 1, 2), datetime(9999, 12, 30), timezones=st.just(UTC)),
+    st.sampled_from([1, 1000, 1_000_000]),
+    st.integers(-15 * 60 - 59, 15 * 60 + 59),
+)
+def test_times_are_written_by_the_rule(moment, precision, offset_minutes):
+    """``format_instant`` cuts msgspec's text: the rule it must keep, field by field."""
+    utc = moment.replace(microsecond=moment.microsecond // precision * precision)
+    value = utc.astimezone(timezone(timedelta(minutes=offset_minutes)))
+    micro = utc.microsecond
+    fraction = f"{micro:06d}" if micro % 1000 else f"{micro // 1000:03d}"
+    assert format_instant(value) == (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T"
+        f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{fraction}Z"
+    )

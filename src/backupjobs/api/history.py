@@ -20,6 +20,7 @@ from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Stream
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.api import reportparams
 from backupjobs.api.context import AppContext
@@ -43,6 +44,9 @@ CSV = reportparams.CSV
 NDJSON = reportparams.NDJSON
 #: Cells a spreadsheet would run as a formula start with one of these (OWASP).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: A CSV cell holding one of these is quoted (RFC 4180).
+_QUOTED = (",", '"', "\r", "\n")
+_SEPARATORS = len(V1_JOB_FIELDS) - 1
 #: Bytes gathered before a chunk of the export is sent.
 _CHUNK = 64 * 1024
 #: Lines encoded in one call (msgspec's own loop, not a call per line): well under a chunk.
@@ -137,18 +141,43 @@ def neutralised(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
-def _csv_cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
+    """A value as an RFC 4180 cell: empty for none, a formula neutralised, quoted when it
+    holds a comma, a quote or a line break."""
     if value is None:
         return ""
     text = neutralised(str(value))
-    if any(special in text for special in ',"\r\n'):
+    if any(special in text for special in _QUOTED):
         return '"' + text.replace('"', '""') + '"'
     return text
 
 
 def csv_line(job: V1Job) -> str:
     """One RFC 4180 record (CRLF-terminated) of a job record's fields."""
-    return ",".join(_csv_cell(getattr(job, name)) for name in V1_JOB_FIELDS) + "\r\n"
+    cells = ["" if value is None else str(value) for value in msgspec.structs.astuple(job)]
+    line = ",".join(cells)
+    if not _plain(line):
+        line = ",".join(map(csv_cell, cells))
+    return line + "\r\n"
+
+
+def _plain(line: str) -> bool:
+    """No cell of ``line`` (the cells joined by commas) needs quoting or neutralising: it
+    holds the separators' commas alone, no quote nor line break, and no cell starts like
+    a formula (:data:`_FORMULA_STARTS`, ``\r`` a line break). Most records are; read on the
+    whole line by C's substring search, a tenth of the cost of each cell's test."""
+    return not (
+        line.count(",") != _SEPARATORS
+        or line.startswith(_FORMULA_STARTS)
+        or '"' in line
+        or "\r" in line
+        or "\n" in line
+        or ",=" in line
+        or ",+" in line
+        or ",-" in line
+        or ",@" in line
+        or ",\t" in line
+    )
 
 
 CSV_HEADER = ",".join(V1_JOB_FIELDS) + "\r\n"
@@ -159,23 +188,38 @@ async def export_lines(
     context: AppContext, scope: TenantScope, filters: JobFilters, media_type: str
 ) -> AsyncGenerator[bytes, None]:
     """The export's bytes, a chunk at a time, read from one statement."""
-    now = datetime.now(UTC)
+    async with context.db.read() as connection:
+        async for chunk in export_chunks(
+            connection, scope, filters, media_type, now=datetime.now(UTC)
+        ):
+            yield chunk
+
+
+async def export_chunks(
+    connection: AsyncConnection,
+    scope: TenantScope,
+    filters: JobFilters,
+    media_type: str,
+    *,
+    now: datetime,
+) -> AsyncGenerator[bytes, None]:
+    """The history's job records (CSV with its header row, or NDJSON), about
+    :data:`_CHUNK` bytes at a time; ``now``: a running job's duration is up to it."""
     pending: list[bytes] = [CSV_HEADER.encode()] if media_type == CSV else []
     size = sum(map(len, pending))
-    async with context.db.read() as connection:
-        async for batch in stream_history(connection, scope, filters):
-            for start in range(0, len(batch), _LINES):
-                jobs = [v1_job(row, now=now) for row in batch[start : start + _LINES]]
-                lines = (
-                    "".join(map(csv_line, jobs)).encode()
-                    if media_type == CSV
-                    else _json.encode_lines(jobs)
-                )
-                pending.append(lines)
-                size += len(lines)
-                if size >= _CHUNK:
-                    yield b"".join(pending)
-                    pending, size = [], 0
+    async for batch in stream_history(connection, scope, filters):
+        for start in range(0, len(batch), _LINES):
+            jobs = [v1_job(row, now=now) for row in batch[start : start + _LINES]]
+            lines = (
+                "".join(map(csv_line, jobs)).encode()
+                if media_type == CSV
+                else _json.encode_lines(jobs)
+            )
+            pending.append(lines)
+            size += len(lines)
+            if size >= _CHUNK:
+                yield b"".join(pending)
+                pending, size = [], 0
     if pending:
         yield b"".join(pending)
 

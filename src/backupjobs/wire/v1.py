@@ -22,21 +22,25 @@ from uuid import UUID
 
 import msgspec
 
-from backupjobs.catalog import JOB_MODULES, JOB_TYPES, RUNNING, STATUSES
+from backupjobs.catalog import JOB_MODULES, JOB_TYPES, RUNNING, STATUSES, CodeTable
 
 _SECOND = timedelta(seconds=1)
+_encode = msgspec.json.Encoder().encode
+#: The length of msgspec's JSON of a time in UTC without a fraction, quotes included.
+_WHOLE_SECOND = len('"2025-09-11T03:21:16Z"')
 
 
 def format_instant(value: datetime) -> str:
     """RFC 3339 in UTC: milliseconds, or microseconds when the time has them."""
     utc = value if value.tzinfo is UTC else value.astimezone(UTC)
-    micro = utc.microsecond
-    # Cut from isoformat() ("2025-09-11T03:21:16.800000+00:00", no fraction when zero):
-    # an export renders three a row, and six formatted fields cost twice as much.
-    text = utc.isoformat()
-    if micro % 1000:
-        return text[:26] + "Z"
-    return (text[:23] if micro else text[:19] + ".000") + "Z"
+    # Cut from msgspec's own ('"2025-09-11T03:21:16.800000Z"', no fraction when zero):
+    # an export renders three a row, and isoformat() cost four times as much (1.5 us).
+    text = _encode(utc)
+    if len(text) == _WHOLE_SECOND:
+        return text[1:20].decode() + ".000Z"
+    if text[24:27] == b"000":
+        return text[1:24].decode() + "Z"
+    return text[1:-1].decode()
 
 
 def optional_instant(value: datetime | None) -> str | None:
@@ -86,32 +90,45 @@ class V1Job(msgspec.Struct):
 V1_JOB_FIELDS: tuple[str, ...] = V1Job.__struct_fields__
 
 
+def _display_names(table: CodeTable) -> dict[int, str]:
+    return {entry.code: entry.display for entry in table}
+
+
+_JOB_TYPE_NAMES = _display_names(JOB_TYPES)
+_JOB_MODULE_NAMES = _display_names(JOB_MODULES)
+_STATUS_NAMES = _display_names(STATUSES)
+
+
 def v1_job(row: Mapping[str, Any], *, now: datetime) -> V1Job:
     """The job record of ``row``: a job's columns as the ``jobs`` table names them, and
-    ``customer_name``."""
+    ``customer_name``. An export renders one per row: the record is built by position
+    (half the cost of 20 keywords) and the catalog's names read from dicts; a code the
+    catalog does not have raises, as ``require`` says."""
+    job_type: int = row["job_type"]
+    job_module: int = row["job_module"]
     status: int = row["status"]
     start, end = row["start_time"], row["end_time"]
     return V1Job(
-        jobId=row["job_id"],
-        customerId=row["customer_id"],
-        customerName=row["customer_name"],
-        jobType=row["job_type"],
-        jobTypeName=JOB_TYPES.require(row["job_type"]).display,
-        jobModule=row["job_module"],
-        jobModuleName=JOB_MODULES.require(row["job_module"]).display,
-        status=status,
-        statusName=STATUSES.require(status).display,
-        name=row["name"],
-        totalCount=row["total_count"],
-        failedCount=row["failed_count"],
-        successfulCount=row["successful_count"],
-        skippedCount=row["skipped_count"],
-        warningCount=row["warning_count"],
-        backupSizeBytes=row["backup_size_bytes"],
-        startTime=optional_instant(start),
-        endTime=optional_instant(end),
-        durationSeconds=duration_seconds(start, end, status=status, now=now),
-        lastModifyTime=format_instant(row["last_modify_time"]),
+        row["job_id"],  # jobId
+        row["customer_id"],  # customerId
+        row["customer_name"],  # customerName
+        job_type,
+        _JOB_TYPE_NAMES.get(job_type) or JOB_TYPES.require(job_type).display,
+        job_module,
+        _JOB_MODULE_NAMES.get(job_module) or JOB_MODULES.require(job_module).display,
+        status,
+        _STATUS_NAMES.get(status) or STATUSES.require(status).display,
+        row["name"],
+        row["total_count"],
+        row["failed_count"],
+        row["successful_count"],
+        row["skipped_count"],
+        row["warning_count"],
+        row["backup_size_bytes"],
+        None if start is None else format_instant(start),  # startTime
+        None if end is None else format_instant(end),  # endTime
+        duration_seconds(start, end, status=status, now=now),
+        format_instant(row["last_modify_time"]),  # lastModifyTime
     )
 
 
