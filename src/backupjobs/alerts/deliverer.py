@@ -20,7 +20,9 @@ process that died: its lease ends ``LEASE`` after the claim). A round does not w
 the attempts it starts: a slow endpoint holds up none of the deliveries claimed after
 it, up to ``MAX_SENDING`` attempts in flight. Outcomes are recorded by one task, all
 those that came in meanwhile in one transaction (one statement on PostgreSQL): the
-deliverer uses at most two database connections, whatever it sends.
+deliverer uses at most two database connections, whatever it sends (on PostgreSQL its
+own, not the application's pool: :mod:`.runtime`). Requests go out through
+:class:`.sender.Sender`, connections kept per destination.
 """
 
 from __future__ import annotations
