@@ -7,12 +7,16 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import update
 from standardwebhooks.webhooks import Webhook as ReferenceWebhook
 
+from backupjobs.alerts import service
 from backupjobs.auth.apps import update_app
 from backupjobs.sdk.webhooks import WebhookVerifier
+from backupjobs.store.database import Database
 from backupjobs.store.schema import webhook_deliveries
+from backupjobs.store.scope import TenantScope
 from tests.alerts.hooks import WEBHOOKS, deliveries, received, settled, subscribe
 from tests.receiver import receiving
 from tests.world import add_app, ingest, job, make_tenant
@@ -347,3 +351,28 @@ async def test_the_metrics_count_deliveries(alerts_client, alerts_db):
         "backupjobs_webhook_queue_depth",
     ):
         assert series in text, series
+
+
+async def test_deliveries_go_out_while_every_pooled_connection_is_held(
+    alerts_app, alerts_client, alerts_db
+):
+    """On PostgreSQL the deliverer has connections of its own: ingestion requests
+    waiting on row locks, holding the whole pool, do not hold up committed events."""
+    if alerts_db.is_sqlite:
+        pytest.skip("SQLite: one writer at a time, the deliverer shares the pool")
+    tenant = await make_tenant(alerts_db)
+    with receiving() as receiver:
+        hook = await subscribe(alerts_client, tenant, receiver.url, ["job.failed"])
+        elsewhere = Database(alerts_db.url.render_as_string(hide_password=False), pool_size=1)
+        # The pool's size and as many more (Database's max_overflow).
+        held = [await alerts_db.engine.connect() for _ in range(2 * alerts_db.engine.pool.size())]
+        try:
+            scope = TenantScope(tenant.partner_id, tenant.client_id)
+            await service.send_ping(elsewhere, scope, uuid.UUID(hook["id"]))
+            alerts_app.state.context.alerts.wake()
+            (ping,) = await received(receiver, 1)
+        finally:
+            for connection in held:
+                await connection.close()
+            await elsewhere.dispose()
+    assert json.loads(ping.body)["type"] == "ping"

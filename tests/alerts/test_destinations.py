@@ -6,7 +6,7 @@ import pytest
 from backupjobs.alerts.destinations import (
     Destination,
     DestinationError,
-    pinned_request,
+    endpoint_of,
     resolve_destination,
 )
 from tests.alerts.hooks import WEBHOOKS
@@ -52,14 +52,16 @@ async def test_a_hostname_is_judged_by_every_address_it_resolves_to():
 
 
 def test_the_address_checked_is_the_address_connected_to():
-    url, host, extensions = pinned_request(
+    endpoint = endpoint_of(
         Destination("https://psa.example.com:8443/hook?x=1", "psa.example.com", "93.184.215.14")
     )
-    assert url == "https://93.184.215.14:8443/hook?x=1"
-    assert host == {"Host": "psa.example.com:8443"}
-    # TLS still names (and checks the certificate of) the host asked for.
-    assert extensions == {"sni_hostname": "psa.example.com"}
-    url, _, extensions = pinned_request(
-        Destination("http://h.example/", "h.example", "2001:db8::1")
+    assert (endpoint.address, endpoint.port, endpoint.target) == (
+        "93.184.215.14",
+        8443,
+        "/hook?x=1",
     )
-    assert url == "http://[2001:db8::1]/" and extensions == {}
+    assert endpoint.host_header == "psa.example.com:8443"
+    # TLS still names (and checks the certificate of) the host asked for.
+    assert (endpoint.scheme, endpoint.server_name) == ("https", "psa.example.com")
+    endpoint = endpoint_of(Destination("http://h.example", "h.example", "2001:db8::1"))
+    assert (endpoint.address, endpoint.port, endpoint.target) == ("2001:db8::1", 80, "/")

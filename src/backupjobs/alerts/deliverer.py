@@ -20,7 +20,9 @@ process that died: its lease ends ``LEASE`` after the claim). A round does not w
 the attempts it starts: a slow endpoint holds up none of the deliveries claimed after
 it, up to ``MAX_SENDING`` attempts in flight. Outcomes are recorded by one task, all
 those that came in meanwhile in one transaction (one statement on PostgreSQL): the
-deliverer uses at most two database connections, whatever it sends.
+deliverer uses at most two database connections, whatever it sends (on PostgreSQL its
+own, not the application's pool: :mod:`.runtime`). Requests go out through
+:class:`.sender.Sender`, connections kept per destination.
 """
 
 from __future__ import annotations
@@ -33,14 +35,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs import __version__
-from backupjobs.alerts.destinations import DestinationError, pinned_request, resolve_destination
+from backupjobs.alerts.destinations import DestinationError, resolve_destination
 from backupjobs.alerts.metrics import AlertMetrics
 from backupjobs.alerts.payloads import event_body, render
+from backupjobs.alerts.sender import Sender, SendError
 from backupjobs.infra.secretbox import SecretBox
 from backupjobs.infra.tasks import stop
 from backupjobs.model.alerts import DeliveryStatus, EventType, WebhookFormat
@@ -93,6 +95,7 @@ class Deliverer:
         self._allow_private = allow_private
         self._metrics = metrics
         self._delays = tuple(retry_delays)
+        self._timeout = timeout
         self._poll = poll
         self._woken = asyncio.Event()
         self._sending: set[asyncio.Task[None]] = set()
@@ -104,14 +107,7 @@ class Deliverer:
         #: Subscriptions whose endpoint failed an attempt in this process since it last
         #: answered 2xx: their next success brings their waiting retries forward.
         self._failing: set[tuple[UUID, UUID]] = set()
-        self._http = httpx.AsyncClient(
-            timeout=timeout,
-            follow_redirects=False,
-            trust_env=False,
-            headers={"User-Agent": f"backupjobs-webhooks/{__version__}"},
-            # Connections to receivers kept open for the next delivery (httpx keeps 20).
-            limits=httpx.Limits(max_connections=MAX_SENDING, max_keepalive_connections=CLAIM_BATCH),
-        )
+        self._sender = Sender(user_agent=f"backupjobs-webhooks/{__version__}")
 
     def wake(self) -> None:
         """Run a round now (from this process's event loop)."""
@@ -140,7 +136,7 @@ class Deliverer:
         finally:
             for task in [*self._sending, self._recorder]:
                 await stop(task)
-            await self._http.aclose()
+            await self._sender.close()
 
     async def deliver_due(self) -> bool:
         """One round: claim what is due (as much as there is room for) and read what
@@ -264,33 +260,31 @@ class Deliverer:
             and subscription.previous_secret_until > now
         ):
             keys.append(self._box.open(subscription.previous_secret))
-        headers = {
-            "Content-Type": "application/json",
-            "webhook-id": message_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": " ".join(sign(k, message_id, timestamp, body) for k in keys),
-        }
+        headers = [
+            ("Content-Type", "application/json"),
+            ("webhook-id", message_id),
+            ("webhook-timestamp", str(timestamp)),
+            ("webhook-signature", " ".join(sign(k, message_id, timestamp, body) for k in keys)),
+        ]
         started = datetime.now(UTC)
         clock = time.perf_counter()
         status: int | None = None
         error: str | None = None
         excerpt: str | None = None
         try:
-            destination = await resolve_destination(
-                subscription.url, allow_private=self._allow_private
-            )
-            url, host, extensions = pinned_request(destination)
-            response = await self._http.post(
-                url, content=body, headers={**headers, **host}, extensions=extensions
-            )
-            status = response.status_code
-            excerpt = response.text[: webhooks.RESPONSE_EXCERPT_CHARS]
+            async with asyncio.timeout(self._timeout):
+                destination = await resolve_destination(
+                    subscription.url, allow_private=self._allow_private
+                )
+                answer = await self._sender.post(destination, headers, body)
+            status = answer.status
+            excerpt = answer.excerpt
         except DestinationError as refused:
             error = str(refused)
-        except httpx.TimeoutException:
+        except TimeoutError:
             error = "no answer within the timeout"
-        except httpx.HTTPError as failure:
-            error = f"{type(failure).__name__}: {failure}"[:500]
+        except SendError as failure:
+            error = str(failure)[:500]
         outcome, next_at = self._outcome(claimed, status)
         return webhooks.Outcome(
             claimed,

@@ -7,7 +7,7 @@ link-local, multicast, unspecified or reserved (an IPv6 form of an IPv4 address 
 as that address), unless the deployment allows private destinations
 (``BACKUPJOBS_WEBHOOK_ALLOW_PRIVATE=true``). It is checked when a subscription is made
 or changed, and again at each connection, since DNS answers change: the address checked
-is the address connected to (:func:`pinned_request`).
+is the address connected to (:func:`endpoint_of`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import asyncio
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 MAX_URL_LENGTH = 2048
 
@@ -90,14 +90,30 @@ async def resolve_destination(url: str, *, allow_private: bool) -> Destination:
     return Destination(url, host, addresses[0])
 
 
-def pinned_request(destination: Destination) -> tuple[str, dict[str, str], dict[str, str]]:
-    """The URL to request (its host replaced by the checked address), the Host header,
-    and the request extensions (TLS: the server name, checked against the certificate)."""
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where a request for a destination goes: its checked address, and what names the
+    host asked for (the ``Host`` header; TLS's server name, checked against the
+    certificate)."""
+
+    scheme: str
+    address: str
+    port: int
+    server_name: str
+    host_header: str
+    target: str
+
+
+def endpoint_of(destination: Destination) -> Endpoint:
+    """The connection and request line for ``destination``: to the address checked."""
     parts = urlsplit(destination.url)
-    address = destination.address
-    shown = f"[{address}]" if ":" in address else address
-    netloc = shown if parts.port is None else f"{shown}:{parts.port}"
-    pinned = urlunsplit(parts._replace(netloc=netloc))
-    host_header = parts.netloc.rsplit("@", 1)[-1]
-    extensions = {"sni_hostname": destination.host} if parts.scheme == "https" else {}
-    return pinned, {"Host": host_header}, extensions
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Endpoint(
+        parts.scheme,
+        destination.address,
+        port,
+        destination.host,
+        parts.netloc.rsplit("@", 1)[-1],
+        target,
+    )

@@ -1,5 +1,10 @@
 """The alerts of one server process: the secrets' key, the deliverer, stale detection.
 
+On PostgreSQL the deliverer has two connections of its own (:data:`DELIVERY_POOL`), not
+the application's pool: requests waiting on ingestion's row locks held every pooled
+connection at 200 failed jobs a second, and the claims of events already committed
+waited behind them, seconds each (``docs/scaling.md``, "Alerts", 2026-12-04).
+
 >>> # alerts = Alerts(db, allow_private=False, metrics=metrics)
 >>> # await alerts.start()     # in the application's lifespan
 >>> # alerts.wake()            # after an ingestion commit that made deliveries
@@ -19,6 +24,10 @@ from backupjobs.infra.secretbox import SecretBox
 from backupjobs.infra.tasks import stop
 from backupjobs.store.database import Database
 
+#: The deliverer's connections on PostgreSQL (pool size 1, and as many more at once):
+#: one for a round's claim, one for recording outcomes.
+DELIVERY_POOL = 1
+
 
 class Alerts:
     def __init__(
@@ -35,6 +44,7 @@ class Alerts:
         #: Options of the deliverer made at start (tests and benches shorten its delays).
         self.deliverer_options = deliverer_options
         self._box: SecretBox | None = None
+        self._delivery_db: Database | None = None
         self.deliverer: Deliverer | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -50,8 +60,15 @@ class Alerts:
         self._box = await load_secret_box(self._db)
         if not deliver:
             return
+        delivery_db = self._db
+        if not self._db.is_sqlite:
+            delivery_db = self._delivery_db = Database(
+                self._db.url.render_as_string(hide_password=False),
+                pool_size=DELIVERY_POOL,
+                timeout=self._db.timeout,
+            )
         self.deliverer = Deliverer(
-            self._db,
+            delivery_db,
             self._box,
             allow_private=self.allow_private,
             metrics=self.metrics,
@@ -70,3 +87,6 @@ class Alerts:
         for task in self._tasks:
             await stop(task)
         self._tasks = []
+        if self._delivery_db is not None:
+            await self._delivery_db.dispose()
+            self._delivery_db = None

@@ -488,17 +488,20 @@ async def _stale_services(
 async def open_incidents(
     connection: AsyncConnection, partner: UUID, services: Iterable[ServiceKey]
 ) -> dict[ServiceKey, UUID]:
-    """The open incident of each of ``services`` that has one (for ``openIncidentId``)."""
-    rows = await find(
-        connection,
-        [
-            alert_incidents.c.customer_id,
-            alert_incidents.c.job_type,
-            alert_incidents.c.job_module,
-            alert_incidents.c.id,
-        ],
-        [alert_incidents.c.partner_id == partner, alert_incidents.c.closed_at.is_(None)],
-        [alert_incidents.c.customer_id, alert_incidents.c.job_type, alert_incidents.c.job_module],
-        list(services),
+    """The open incident of each of ``services`` that has one (for ``openIncidentId``).
+
+    Read by customer from the partial index of open incidents: a range per customer,
+    holding only its failing services, where a lookup per service (a batch of 1,000 jobs
+    names about as many) cost ingestion 8 ms a batch under its locks (2026-12-04)."""
+    wanted = set(services)
+    if not wanted:
+        return {}
+    i = alert_incidents.c
+    rows = await connection.execute(
+        select(i.customer_id, i.job_type, i.job_module, i.id).where(
+            i.partner_id == partner,
+            i.closed_at.is_(None),
+            one_of(connection, i.customer_id, sorted({key[0] for key in wanted})),
+        )
     )
-    return {(c, t, m): i for c, t, m, i in rows}
+    return {(c, t, m): found for c, t, m, found in rows if (c, t, m) in wanted}
