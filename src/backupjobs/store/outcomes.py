@@ -14,15 +14,17 @@ retention all leave them equal to a count of the history:
   whole quarter-hours), so ``/api/v1/daily`` adds them up for any ``tz``.
 - ``customer_days``: per customer and UTC day, the same jobs (in all and of each status,
   a column each), bytes and seconds added up over the customer's services and the day's
-  96 quarter-hours. A summary over 30
-  days of a customer with 20 services running a job a night reads 30 rows or so from it
-  where ``job_outcomes`` would give 600: the reads (:mod:`.summary`) take whole UTC days
-  from here and only the quarter-hours between a window's ends (or a local day's
-  midnight) and the nearest UTC midnight from ``job_outcomes``.
+  96 quarter-hours. A summary over 30 days of a customer with 20 services running a
+  job a night reads 30 rows or so from it where ``job_outcomes`` would give 600: the
+  reads (:mod:`.summary`) take whole UTC days from here and only the quarter-hours
+  between a window's ends (or a local day's midnight) and a UTC midnight near them from
+  ``job_outcomes``.
 - ``customer_blocks``: the same per block of 4 UTC days (:data:`BLOCK_DAYS`), moved with
   its days: a summary over 30 days reads about 6 blocks and the days at its ends.
 - ``backup_services.last_success_time`` and ``consecutive_failures``, from the service's
-  latest few jobs (all of them only while they are all failures).
+  latest few jobs (all of them only while they are all failures), and with them the
+  customer's figures (``customers.services_last_success`` and the rest,
+  :func:`.directory.summary_update`).
 
 ``customer_days`` (and so ``customer_blocks``) is kept equal to the sum of
 ``job_outcomes``, not counted from the

@@ -48,6 +48,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Select,
     and_,
     case,
     cast,
@@ -179,16 +180,13 @@ async def summarize(
     stale_after: timedelta,
 ) -> Summary:
     """Every visible customer (or those of ``customer_ids``) with its figures over the
-    quarter-hours covering ``[start, end)``, worst first."""
-    found = await customers_now(
-        connection, scope, customer_ids=customer_ids, now=now, stale_after=stale_after
+    quarter-hours covering ``[start, end)``, worst first: each customer's row and its
+    window's figures read together, a row per customer."""
+    first, past_last = quarter_window(start, end)
+    found = await _customers(
+        connection, scope, customer_ids, now, stale_after, window=[first, past_last]
     )
-    window = await window_figures(
-        connection, scope, customer_ids=customer_ids, start=start, end=end, of=None
-    )
-    for entry in found:
-        entry.window = window.customers.get(entry.customer_id, entry.window)
-    return Summary(window.start, window.end, found, window.totals)
+    return Summary(quarter_start(first), quarter_start(past_last), found, None)
 
 
 @dataclass(slots=True)
@@ -243,32 +241,52 @@ async def customers_now(
     """Every visible customer (or those of ``customer_ids``) with its services' figures
     at ``now`` and no window's, worst first: read from the customers' rows, which keep
     them, and the stale services counted."""
+    return await _customers(connection, scope, customer_ids, now, stale_after, window=None)
+
+
+async def _customers(
+    connection: AsyncConnection,
+    scope: TenantScope,
+    customer_ids: Sequence[UUID],
+    now: datetime,
+    stale_after: timedelta,
+    *,
+    window: Sequence[int] | None,
+) -> list[CustomerSummary]:
+    """:func:`customers_now`, and with ``window`` (quarter-hours ``[first, past_last)``)
+    each one's figures over it, joined to its row."""
     kept = customers.c
-    visible = scope.conditions.allows(kept.partner_id, kept.id)
-    rows = (
-        await connection.execute(
-            select(
-                kept.id,
-                kept.name,
-                kept.services_enabled,
-                kept.services_ran,
-                kept.services_problems,
-                kept.services_oldest_change,
-                kept.services_failing,
-                kept.services_backup_size_bytes,
-                kept.services_last_success,
-            ).where(visible, matching(kept.id, customer_ids))
+    columns: list[Any] = [
+        kept.id,
+        kept.name,
+        kept.services_enabled,
+        kept.services_ran,
+        kept.services_problems,
+        kept.services_oldest_change,
+        kept.services_failing,
+        kept.services_backup_size_bytes,
+        kept.services_last_success,
+    ]
+    figures_at = len(columns)
+    statement = select(*columns).where(
+        scope.conditions.allows(kept.partner_id, kept.id), matching(kept.id, customer_ids)
+    )
+    counted = None if window is None else _counted(connection, scope, customer_ids, window)
+    if counted is not None:
+        figures = counted.subquery("window")
+        statement = statement.add_columns(*(figures.c[name] for name in _COUNTED)).outerjoin_from(
+            customers, figures, figures.c.customer_id == kept.id
         )
-    ).all()
     found: dict[UUID, CustomerSummary] = {}
-    for customer_id, name, enabled, ran, problems, oldest, failing, size, success in rows:
+    for row in (await connection.execute(statement)).all():
+        customer_id, name, enabled, ran, problems, oldest, failing, size, success = row[:figures_at]
         found[customer_id] = CustomerSummary(
             customer_id,
             name,
             summary_job_status(
                 ServicesSummary(enabled, ran, problems, oldest), now=now, stale_after=stale_after
             ),
-            Figures(),
+            Figures() if counted is None or row[figures_at] is None else _figures(row, figures_at),
             enabled,
             failing,
             0,
@@ -278,7 +296,7 @@ async def customers_now(
     # The stale services, which depend on the time: counted where they are (a scan of
     # the services' rows, no customer list to match each against).
     service = backup_services.c
-    counted = await connection.execute(
+    stale_counts = await connection.execute(
         select(service.customer_id, func.count())
         .where(
             scope.conditions.allows(service.partner_id, service.customer_id),
@@ -288,7 +306,7 @@ async def customers_now(
         )
         .group_by(service.customer_id)
     )
-    for customer_id, stale in counted:
+    for customer_id, stale in stale_counts:
         if customer_id in found:
             found[customer_id].stale_services = stale
     return sorted(found.values(), key=CustomerSummary.order_key)
@@ -442,7 +460,52 @@ async def _outcomes_in(
 ) -> dict[tuple[Any, ...], Figures]:
     """The figures of each visible customer (of ``customer_ids``, or all) in each span of
     quarter-hours ``[bounds[i], bounds[i + 1])``, by (customer, i); only those with jobs.
-    Not ``by_customer``: those customers' figures added up, by (i,).
+    Not ``by_customer``: those customers' figures added up, by (i,). (:func:`_counted`)"""
+    statement = _counted(
+        connection,
+        scope,
+        customer_ids,
+        bounds,
+        job_types=job_types,
+        job_modules=job_modules,
+        by_customer=by_customer,
+    )
+    if statement is None:
+        return {}
+    width = 2 if by_customer else 1
+    return {
+        tuple(row[:width]): _figures(row, width)
+        for row in (await connection.execute(statement)).all()
+    }
+
+
+def _figures(row: Sequence[Any], at: int) -> Figures:
+    """The figures :func:`_counted` sums up (:data:`_COUNTED`), from ``row[at]`` on."""
+    statuses_at = at + 1
+    size_at = statuses_at + len(COUNTED_STATUSES)
+    return Figures(
+        {
+            status: jobs
+            for status, jobs in zip(COUNTED_STATUSES, row[statuses_at:size_at], strict=True)
+            if jobs
+        },
+        row[size_at],
+        row[size_at + 1],
+    )
+
+
+def _counted(
+    connection: AsyncConnection,
+    scope: TenantScope,
+    customer_ids: Collection[UUID],
+    bounds: Sequence[int],
+    *,
+    job_types: Collection[int] = (),
+    job_modules: Collection[int] = (),
+    by_customer: bool = True,
+) -> Select[Any] | None:
+    """The statement of :func:`_outcomes_in`: (customer, span) or (span), then the sums of
+    :data:`_COUNTED`; a row per key with jobs. None: nothing to read.
 
     Whole UTC days come from ``customer_days`` (and a span's whole blocks of days from
     ``customer_blocks``), each to the span its midnight is in when each boundary is moved
@@ -501,34 +564,17 @@ async def _outcomes_in(
                 )
             )
     if not parts:
-        return {}
+        return None
     netted = union_all(*parts).subquery("netted")
     net = netted.c
     keys = [net.customer_id, net.span] if by_customer else [net.span]
-    counted = (
-        await connection.execute(
-            select(*keys, *(cast(func.sum(net[name]), BigInteger) for name in _COUNTED))
-            .where(net.span >= 0)
-            .group_by(*keys)
-            # What a day gave and a quarter-hour took back leaves spans with no job.
-            .having(func.sum(net.jobs) != 0)
-        )
-    ).all()
-    width = len(keys)
-    statuses_at = width + 1
-    size_at = statuses_at + len(COUNTED_STATUSES)
-    return {
-        tuple(row[:width]): Figures(
-            {
-                status: jobs
-                for status, jobs in zip(COUNTED_STATUSES, row[statuses_at:size_at], strict=True)
-                if jobs
-            },
-            row[size_at],
-            row[size_at + 1],
-        )
-        for row in counted
-    }
+    return (
+        select(*keys, *(cast(func.sum(net[name]), BigInteger).label(name) for name in _COUNTED))
+        .where(net.span >= 0)
+        .group_by(*keys)
+        # What a day gave and a quarter-hour took back leaves spans with no job.
+        .having(func.sum(net.jobs) != 0)
+    )
 
 
 #: What a row of ``customer_days`` or ``customer_blocks`` counts, in the order read.
