@@ -313,8 +313,8 @@ def summary_update(
     services (of ``latest_partner``, among ``latest_customers``, a condition on
     ``backup_services``; all when None), from one grouped read of their latest jobs: the
     SQL of :func:`backupjobs.model.health.summarize_services`, and with ``figures`` the
-    summaries' figures (failing, bytes, last success, stale since; not before the
-    migration that adds them). Customers without any keep what they have
+    summaries' figures (failing, bytes, last success; not before the migration that adds
+    them). Customers without any keep what they have
     (:data:`_NO_SERVICES` first)."""
     latest = backup_services.c
     status = latest[LATEST + "status"]

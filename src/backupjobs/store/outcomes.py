@@ -198,12 +198,15 @@ async def jobs_written(
     await recount_quarters(connection, partner_id, recount, moves)
     await _add(connection, partner_id, increments, moves)
     await move_days(connection, partner_id, moves)
-    refreshed = [
-        key
-        for key, written in written_per_service.items()
-        if not (len(written) == 1 and written[0].job_id in inserted and key in on_top)
-    ]
-    await refresh_services(connection, partner_id, refreshed)
+    await refresh_services(
+        connection,
+        partner_id,
+        [
+            key
+            for key, written in written_per_service.items()
+            if not (len(written) == 1 and written[0].job_id in inserted and key in on_top)
+        ],
+    )
 
 
 async def _all_quarters(connection: AsyncConnection, partner_id: UUID, key: ServiceKey) -> set[int]:
