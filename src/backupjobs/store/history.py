@@ -97,15 +97,18 @@ async def unknown_customers(
     return [customer_id for customer_id in customer_ids if customer_id not in visible]
 
 
+#: What a job record is rendered from: a job's columns and its customer's name.
+RECORD_COLUMNS = (
+    *(jobs.c[name] for name in (*SERVICE_KEY, *JOB_FIELDS)),
+    customers.c.name.label("customer_name"),
+)
+
+
 def history_statement(scope: TenantScope, filters: JobFilters) -> Select[Any]:
-    """The visible jobs matching ``filters``, unordered: a job's columns,
-    ``customer_name`` and ``sort_time``."""
+    """The visible jobs matching ``filters``, unordered: :data:`RECORD_COLUMNS` and
+    ``sort_time`` (a page's position)."""
     return (
-        select(
-            *(jobs.c[name] for name in (*SERVICE_KEY, *JOB_FIELDS)),
-            customers.c.name.label("customer_name"),
-            JOB_SORT_TIME.label("sort_time"),
-        )
+        select(*RECORD_COLUMNS, JOB_SORT_TIME.label("sort_time"))
         .select_from(
             jobs.join(
                 customers,
@@ -140,10 +143,14 @@ async def stream_history(
     connection: AsyncConnection, scope: TenantScope, filters: JobFilters
 ) -> AsyncIterator[Sequence[Mapping[str, Any]]]:
     """The whole history matching ``filters`` in :data:`HISTORY_ORDER`, in batches of rows
-    (mappings of the columns by name), read by one statement (one consistent snapshot) as
-    it is consumed, so that memory does not grow with the history."""
-    statement = history_statement(scope, filters).order_by(
-        *(key.ordering() for key in HISTORY_ORDER)
+    (mappings of :data:`RECORD_COLUMNS` by name), read by one statement (one consistent
+    snapshot) as it is consumed, so that memory does not grow with the history."""
+    # No sort_time: a fourth time to decode a row (0.75 us of the driver's ~4 us) that
+    # only a page's position needs.
+    statement = (
+        history_statement(scope, filters)
+        .with_only_columns(*RECORD_COLUMNS)
+        .order_by(*(key.ordering() for key in HISTORY_ORDER))
     )
     if connection.dialect.name == "postgresql":
         batches = _driver_batches(connection, statement)
