@@ -108,3 +108,13 @@ async def test_no_answer_is_a_send_error():
     with pytest.raises(SendError, match="cannot connect"):
         await sender.post(Destination(url, "127.0.0.1", "127.0.0.1"), HEADERS, b"{}")
     await sender.close()
+
+
+async def test_a_connection_idle_longer_than_the_keep_time_is_closed_not_reused():
+    sender = Sender(user_agent="test", keep_idle=0.2)
+    async with endpoint(ok) as receiver:
+        assert (await sender.post(receiver.destination, HEADERS, b"{}")).status == 200
+        await asyncio.sleep(0.3)
+        assert (await sender.post(receiver.destination, HEADERS, b"{}")).status == 200
+    await sender.close()
+    assert receiver.connections == 2
