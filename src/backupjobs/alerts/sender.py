@@ -75,12 +75,20 @@ class _Connection:
 
 
 class Sender:
-    def __init__(self, *, user_agent: str, keep_idle: float = KEEP_IDLE_SECONDS) -> None:
+    def __init__(
+        self,
+        *,
+        user_agent: str,
+        keep_idle: float = KEEP_IDLE_SECONDS,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        """``tls``: how https endpoints are checked; certifi's roots, the URL's host
+        verified, when None."""
         self._user_agent = user_agent
         self._keep_idle = keep_idle
         self._idle: dict[_Key, list[_Connection]] = {}
         self._next_expiry = 0.0
-        self._tls: ssl.SSLContext | None = None
+        self._tls = tls
 
     async def post(
         self, destination: Destination, headers: list[tuple[str, str]], body: bytes
