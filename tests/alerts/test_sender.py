@@ -2,10 +2,17 @@
 connections, chunked and long answers, endpoints that close or do not speak HTTP."""
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from backupjobs.alerts.destinations import Destination
 from backupjobs.alerts.sender import MAX_ANSWER_BYTES, Sender, SendError
@@ -108,3 +115,107 @@ async def test_no_answer_is_a_send_error():
     with pytest.raises(SendError, match="cannot connect"):
         await sender.post(Destination(url, "127.0.0.1", "127.0.0.1"), HEADERS, b"{}")
     await sender.close()
+
+
+async def test_a_connection_idle_longer_than_the_keep_time_is_closed_not_reused():
+    sender = Sender(user_agent="test", keep_idle=0.2)
+    async with endpoint(ok) as receiver:
+        assert (await sender.post(receiver.destination, HEADERS, b"{}")).status == 200
+        await asyncio.sleep(0.3)
+        assert (await sender.post(receiver.destination, HEADERS, b"{}")).status == 200
+    await sender.close()
+    assert receiver.connections == 2
+
+
+# -- https -------------------------------------------------------------------------------
+
+
+def _certificate(subject: str, key: Any, issuer: str, issuer_key: Any, **names: Any) -> Any:
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+    )
+    if names.get("dns"):
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(names["dns"])]), critical=False
+        )
+    else:
+        builder = builder.add_extension(
+            x509.BasicConstraints(ca=True, path_length=None), critical=True
+        )
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+@pytest.fixture(scope="module")
+def authority(tmp_path_factory):
+    """A certificate authority, and a server certificate of its for ``localhost`` and one
+    for another name: (the authority's file, {name: (certificate file, key file)})."""
+    folder = tmp_path_factory.mktemp("tls")
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = _certificate("test authority", ca_key, "test authority", ca_key)
+    (folder / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    served = {}
+    for name in ("localhost", "elsewhere.example"):
+        key = ec.generate_private_key(ec.SECP256R1())
+        certificate = _certificate(name, key, "test authority", ca_key, dns=name)
+        (folder / f"{name}.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        (folder / f"{name}.key").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        served[name] = (folder / f"{name}.pem", folder / f"{name}.key")
+    return folder / "ca.pem", served
+
+
+@asynccontextmanager
+async def https_endpoint(certificate: Any) -> AsyncIterator[Endpoint]:
+    found = Endpoint(ok)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(*certificate)
+    server = await asyncio.start_server(found.serve, "127.0.0.1", 0, ssl=tls)
+    port = server.sockets[0].getsockname()[1]
+    # The URL's host is verified, the address checked is connected to.
+    found.destination = Destination(f"https://localhost:{port}/hook", "localhost", "127.0.0.1")
+    async with server:
+        yield found
+
+
+async def test_https_is_verified_against_the_urls_host_at_the_address_checked(authority):
+    roots, served = authority
+    sender = Sender(user_agent="test", tls=ssl.create_default_context(cafile=roots))
+    async with https_endpoint(served["localhost"]) as receiver:
+        for _ in range(2):
+            answer = await sender.post(receiver.destination, HEADERS, b"{}")
+            assert (answer.status, answer.excerpt) == (200, "ok")
+    await sender.close()
+    assert receiver.connections == 1
+    assert b"host: localhost:" in receiver.requests[0].lower()
+
+
+async def test_https_with_a_certificate_for_another_name_is_refused(authority):
+    roots, served = authority
+    sender = Sender(user_agent="test", tls=ssl.create_default_context(cafile=roots))
+    async with https_endpoint(served["elsewhere.example"]) as receiver:
+        with pytest.raises(SendError, match="cannot connect"):
+            await sender.post(receiver.destination, HEADERS, b"{}")
+    await sender.close()
+    assert receiver.requests == []
+
+
+async def test_https_signed_by_an_authority_not_trusted_is_refused(authority):
+    _, served = authority
+    sender = Sender(user_agent="test")  # certifi's roots: the test authority is not one
+    async with https_endpoint(served["localhost"]) as receiver:
+        with pytest.raises(SendError, match="cannot connect"):
+            await sender.post(receiver.destination, HEADERS, b"{}")
+    await sender.close()
+    assert receiver.requests == []

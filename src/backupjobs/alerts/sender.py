@@ -15,15 +15,17 @@ What it does: connects to the address :func:`.destinations.resolve_destination` 
 (TLS verified against the URL's host, sent as SNI), sends the URL's host as ``Host``,
 follows no redirect, reads the answer to its end (up to :data:`MAX_ANSWER_BYTES`; past
 that the connection is closed rather than read on) and keeps the connection for the next
-delivery to the same destination unless either side said ``Connection: close``. A kept
-connection the endpoint closed meanwhile is retried once on a new one (the request was
-not answered: at least once allows it). The caller bounds the whole of it in time.
+delivery to the same destination (idle :data:`KEEP_IDLE_SECONDS` at most) unless either
+side said ``Connection: close``. A kept connection the endpoint closed meanwhile is
+retried once on a new one (the request was not answered: at least once allows it). The
+caller bounds the whole of it in time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from dataclasses import dataclass
 
 import certifi
@@ -34,8 +36,10 @@ from backupjobs.store.webhooks import RESPONSE_EXCERPT_CHARS
 
 #: Answer bytes read at most; a longer answer's connection is closed, not reused.
 MAX_ANSWER_BYTES = 64 * 1024
-#: Idle connections kept per destination.
+#: Idle connections kept per destination, and for how long (httpx's default): an
+#: endpoint rarely sent to holds no socket.
 KEPT_PER_DESTINATION = 50
+KEEP_IDLE_SECONDS = 5.0
 _READ_BYTES = 16 * 1024
 #: Enough bytes for RESPONSE_EXCERPT_CHARS characters of any UTF-8.
 _EXCERPT_BYTES = RESPONSE_EXCERPT_CHARS * 4
@@ -60,6 +64,8 @@ class _Connection:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     protocol: h11.Connection
+    #: When it was last left idle (time.monotonic()).
+    idle_since: float = 0.0
 
     def usable(self) -> bool:
         return not (self.reader.at_eof() or self.writer.is_closing())
@@ -69,10 +75,20 @@ class _Connection:
 
 
 class Sender:
-    def __init__(self, *, user_agent: str) -> None:
+    def __init__(
+        self,
+        *,
+        user_agent: str,
+        keep_idle: float = KEEP_IDLE_SECONDS,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        """``tls``: how https endpoints are checked; certifi's roots, the URL's host
+        verified, when None."""
         self._user_agent = user_agent
+        self._keep_idle = keep_idle
         self._idle: dict[_Key, list[_Connection]] = {}
-        self._tls: ssl.SSLContext | None = None
+        self._next_expiry = 0.0
+        self._tls = tls
 
     async def post(
         self, destination: Destination, headers: list[tuple[str, str]], body: bytes
@@ -91,6 +107,7 @@ class Sender:
                 *headers,
             ],
         )
+        self._expire(time.monotonic())
         kept = self._idle.get(key)
         while kept:
             connection = kept.pop()
@@ -103,6 +120,24 @@ class Sender:
                 break  # the endpoint closed it while idle: once more, on a new one
         connection = await self._connect(key)
         return await self._exchange(key, connection, request, body, reused=False)
+
+    def _expire(self, now: float) -> None:
+        """Close the connections idle longer than ``keep_idle`` (looked at once a second
+        at most)."""
+        if now < self._next_expiry:
+            return
+        self._next_expiry = now + min(1.0, self._keep_idle)
+        for key, kept in list(self._idle.items()):
+            fresh = []
+            for connection in kept:
+                if now - connection.idle_since < self._keep_idle:
+                    fresh.append(connection)
+                else:
+                    connection.close()
+            if fresh:
+                self._idle[key] = fresh
+            else:
+                del self._idle[key]
 
     async def close(self) -> None:
         for kept in self._idle.values():
@@ -178,6 +213,7 @@ class Sender:
             protocol.start_next_cycle()
             kept = self._idle.setdefault(key, [])
             if len(kept) < KEPT_PER_DESTINATION:
+                connection.idle_since = time.monotonic()
                 kept.append(connection)
                 return _answer(status, excerpt)
         connection.close()
