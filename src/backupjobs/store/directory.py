@@ -262,11 +262,25 @@ async def services_changed(
     connection: AsyncConnection, partner_id: UUID, customer_ids: Collection[UUID]
 ) -> None:
     """Mark the customers' services as changed (a new ``services_revision``), in the
-    caller's transaction: readers that cache services by revision read them again.
+    caller's transaction: readers that cache services by revision read them again."""
+    await summaries_read_again(connection, partner_id, customer_ids, new_revision=True)
 
-    The rows are locked in id order, so that concurrent writers never deadlock over
-    them, and not against key locks (``FOR NO KEY UPDATE``): those of writers adding
-    services to the same customers, whose foreign keys share-lock the customer's key.
+
+async def summaries_read_again(
+    connection: AsyncConnection,
+    partner_id: UUID,
+    customer_ids: Collection[UUID],
+    *,
+    new_revision: bool,
+) -> None:
+    """Read the customers' services' summary and figures again (:func:`summary_update`),
+    with a new ``services_revision`` if ``new_revision`` (without one: a last success
+    moved with no new latest job, which the job pages do not show).
+
+    The rows are locked first, in id order, so that concurrent writers never deadlock over
+    them and the grouped read sees what they committed; and not against key locks (``FOR
+    NO KEY UPDATE``): those of writers adding services to the same customers, whose
+    foreign keys share-lock the customer's key.
     """
     if not customer_ids:
         return
@@ -278,11 +292,12 @@ async def services_changed(
         .order_by(customers.c.id)
         .with_for_update(key_share=True)
     )
-    await connection.execute(
-        update(customers)
-        .where(*chosen)
-        .values(services_revision=_revisions.getrandbits(63), **_NO_SERVICES)
-    )
+    if new_revision:
+        await connection.execute(
+            update(customers)
+            .where(*chosen)
+            .values(services_revision=_revisions.getrandbits(63), **_NO_SERVICES)
+        )
     await connection.execute(
         summary_update(
             latest_partner=partner_id,

@@ -77,7 +77,6 @@ from backupjobs.store.schema import (
     backup_services,
     customer_blocks,
     customer_days,
-    customers,
     job_outcomes,
     jobs,
 )
@@ -378,7 +377,7 @@ async def refresh_services(
     connection: AsyncConnection, partner_id: UUID, services: Iterable[ServiceKey]
 ) -> None:
     """Read each service's last success and failures in a row again, from history, and
-    its customer's figures (:func:`_figures_changed`)."""
+    its customer's figures (:func:`.directory.summaries_read_again`)."""
     keys = sorted(services, key=lambda key: (key[0].int, key[1], key[2]))
     if not keys:
         return
@@ -412,30 +411,10 @@ async def refresh_services(
         values,
         assign=True,
     )
-    await _figures_changed(connection, partner_id, {key[0] for key in keys})
-
-
-async def _figures_changed(
-    connection: AsyncConnection, partner_id: UUID, customer_ids: Collection[UUID]
-) -> None:
-    """Read the customers' services' figures again (:func:`.directory.summary_update`):
-    a last success can move with no new latest job (a job reported late, retention), and
-    so with no new revision (the job pages show no last success). Their rows are locked
-    first, in id order, as :func:`.directory.services_changed` does, so that the grouped
-    read sees what a concurrent writer to them committed."""
-    ids = sorted(customer_ids)
-    chosen = (customers.c.partner_id == partner_id, one_of(connection, customers.c.id, ids))
-    await connection.execute(
-        select(customers.c.id)
-        .where(*chosen)
-        .order_by(customers.c.id)
-        .with_for_update(key_share=True)
-    )
-    await connection.execute(
-        directory.summary_update(
-            latest_partner=partner_id,
-            latest_customers=one_of(connection, backup_services.c.customer_id, ids),
-        )
+    # A last success can move with no new latest job (a job reported late, retention):
+    # the figures change, the revision does not (the job pages show no last success).
+    await directory.summaries_read_again(
+        connection, partner_id, {key[0] for key in keys}, new_revision=False
     )
 
 
