@@ -7,6 +7,7 @@ import inspect
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -43,39 +44,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
-@pytest.fixture(scope="session")
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 #: What asyncpg's TLS negotiation future holds when the connection went away while a
 #: cancelled connect (a timeout, a shutdown) no longer waited for it.
 ORPHANED_CONNECT = "unexpected connection_lost() call"
 
 
-@pytest.fixture(scope="session", autouse=True)
-async def orphaned_connect_futures_ignored() -> AsyncIterator[None]:
-    """The tests' loop reports each exception an unawaited future held to the test that is
-    running when the future is collected (anyio's runner), often an unrelated one. A
-    connect that timed out or was cancelled during an outage leaves asyncpg's negotiation
-    future to fail later with :data:`ORPHANED_CONNECT` (seen once in CI, in a sync test
-    after the database-outage tests): nobody awaits it, so it is left out. Any other
-    exception is reported as before."""
-    loop = asyncio.get_running_loop()
-    report = loop.get_exception_handler()
+class TestsLoop(asyncio.SelectorEventLoop):
+    """The tests' event loop. anyio's test runner reports each exception an unawaited
+    future held to the test that is running when the future is collected, often an
+    unrelated one. A connect that timed out or was cancelled during an outage leaves
+    asyncpg's negotiation future to fail later with :data:`ORPHANED_CONNECT` (seen once
+    in CI, in a sync test after the database-outage tests): nobody awaits it, so it is
+    left out. Any other exception is reported as before."""
 
-    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+    def call_exception_handler(self, context: dict[str, Any]) -> None:
         failure = context.get("exception")
         if isinstance(failure, ConnectionError) and str(failure) == ORPHANED_CONNECT:
             return
-        if report is None:
-            loop.default_exception_handler(context)
-        else:
-            report(loop, context)
+        super().call_exception_handler(context)
 
-    loop.set_exception_handler(handler)
-    yield
-    loop.set_exception_handler(report)
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> tuple[str, dict[str, Any]]:
+    return "asyncio", {"loop_factory": TestsLoop}
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
