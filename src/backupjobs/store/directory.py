@@ -48,6 +48,7 @@ from backupjobs.store.schema import (
     sort_time,
 )
 from backupjobs.store.scope import TenantScope
+from backupjobs.store.sums import capped_sum
 
 # Revision tags need only never to repeat: a generator seeded from the OS once, not a
 # system call per tag.
@@ -381,7 +382,7 @@ _FIGURES = (
     func.count(case((backup_services.c[LATEST + "status"].in_(sorted(FAILED_STATUSES)), 1))).label(
         "failing"
     ),
-    func.coalesce(func.sum(backup_services.c[LATEST + "backup_size_bytes"]), 0).label(
+    func.coalesce(capped_sum(backup_services.c[LATEST + "backup_size_bytes"]), 0).label(
         "backup_size_bytes"
     ),
     func.max(backup_services.c.last_success_time).label("last_success"),

@@ -80,6 +80,7 @@ from backupjobs.store.schema import (
     job_outcomes,
     jobs,
 )
+from backupjobs.store.sums import capped, kept_plus
 
 QUARTER = timedelta(minutes=15)
 #: Quarter-hours in a UTC day.
@@ -269,8 +270,8 @@ async def _add(
             "job_module": m,
             "status": status,
             "jobs": n,
-            "backup_size_bytes": size,
-            "duration_seconds": seconds,
+            "backup_size_bytes": capped(size),
+            "duration_seconds": capped(seconds),
         }
         for (c, t, m, q, status), (n, size, seconds) in sorted(
             counts.items(), key=lambda item: (item[0][0].int, *item[0][1:])
@@ -282,7 +283,7 @@ async def _add(
         return insert.on_conflict_do_update(
             index_elements=[c.name for c in job_outcomes.primary_key],
             set_={
-                name: kept[name] + insert.excluded[name]
+                name: kept_plus(name, kept[name], insert.excluded[name])
                 for name in ("jobs", "backup_size_bytes", "duration_seconds")
             },
         )
@@ -365,8 +366,8 @@ async def recount_quarters(
                 "job_module": m,
                 "status": status,
                 "jobs": n,
-                "backup_size_bytes": size,
-                "duration_seconds": seconds,
+                "backup_size_bytes": capped(size),
+                "duration_seconds": capped(seconds),
             }
             for (c, t, m, q, status), (n, size, seconds) in counts.items()
         ]
@@ -509,7 +510,7 @@ async def _move(
             "partner_id": partner_id,
             "customer_id": c,
             unit.name: when,
-            **dict(zip(_MOVED, by, strict=True)),
+            **dict(zip(_MOVED, map(capped, by), strict=True)),
         }
         for (c, when), by in changed
     ]
@@ -518,7 +519,7 @@ async def _move(
         kept = table.c
         return insert.on_conflict_do_update(
             index_elements=[c.name for c in table.primary_key],
-            set_={name: kept[name] + insert.excluded[name] for name in _MOVED},
+            set_={name: kept_plus(name, kept[name], insert.excluded[name]) for name in _MOVED},
         )
 
     await insert_rows(connection, table, rows, add)

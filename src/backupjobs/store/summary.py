@@ -51,7 +51,6 @@ from sqlalchemy import (
     Select,
     and_,
     case,
-    cast,
     column,
     func,
     literal_column,
@@ -81,6 +80,7 @@ from backupjobs.store.schema import (
 )
 from backupjobs.store.scope import TenantScope
 from backupjobs.store.service_health import stale_condition
+from backupjobs.store.sums import capped, capped_sum
 
 FINISHED = 2
 #: Statuses of a completed job: the denominator of a success rate.
@@ -113,14 +113,14 @@ class Figures:
 
     def add(self, status: int, jobs: int, size: int, seconds: int) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + jobs
-        self.backup_size_bytes += size
-        self.duration_seconds += seconds
+        self.backup_size_bytes = capped(self.backup_size_bytes + size)
+        self.duration_seconds = capped(self.duration_seconds + seconds)
 
     def merge(self, other: Figures) -> None:
         for status, jobs in other.by_status.items():
             self.by_status[status] = self.by_status.get(status, 0) + jobs
-        self.backup_size_bytes += other.backup_size_bytes
-        self.duration_seconds += other.duration_seconds
+        self.backup_size_bytes = capped(self.backup_size_bytes + other.backup_size_bytes)
+        self.duration_seconds = capped(self.duration_seconds + other.duration_seconds)
 
 
 @dataclass(slots=True)
@@ -165,7 +165,7 @@ class Summary:
             sum(c.services for c in self.customers),
             sum(c.failing_services for c in self.customers),
             sum(c.stale_services for c in self.customers),
-            sum(c.backup_size_bytes for c in self.customers),
+            capped(sum(c.backup_size_bytes for c in self.customers)),
         )
 
 
@@ -569,7 +569,7 @@ def _counted(
     net = netted.c
     keys = [net.customer_id, net.span] if by_customer else [net.span]
     return (
-        select(*keys, *(cast(func.sum(net[name]), BigInteger).label(name) for name in _COUNTED))
+        select(*keys, *(capped_sum(net[name]).label(name) for name in _COUNTED))
         .where(net.span >= 0)
         .group_by(*keys)
         # What a day gave and a quarter-hour took back leaves spans with no job.
