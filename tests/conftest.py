@@ -37,7 +37,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, drop = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
-        on_sqlite = callspec is not None and callspec.params.get("database_url") == "sqlite"
+        # Any database fixture's variant: database_url's, alerts_database_url's.
+        on_sqlite = callspec is not None and any(
+            name.endswith("database_url") and value == "sqlite"
+            for name, value in callspec.params.items()
+        )
         (drop if on_sqlite and item.get_closest_marker("postgresql_only") else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
