@@ -483,12 +483,10 @@ def _figures(row: Sequence[Any], at: int) -> Figures:
     """The figures :func:`_counted` sums up (:data:`_COUNTED`), from ``row[at]`` on."""
     statuses_at = at + 1
     size_at = statuses_at + len(COUNTED_STATUSES)
+    by_status = row[statuses_at:size_at]
+    # The statuses with jobs, picked in C (a row per customer: 2,000 in a summary).
     return Figures(
-        {
-            status: jobs
-            for status, jobs in zip(COUNTED_STATUSES, row[statuses_at:size_at], strict=True)
-            if jobs
-        },
+        dict(itertools.compress(zip(COUNTED_STATUSES, by_status, strict=True), by_status)),
         row[size_at],
         row[size_at + 1],
     )
