@@ -14,8 +14,9 @@ before 1980 were not).
 
 Spans of quarter-hours (a window, or the consecutive days of a page) are added up by
 :func:`_outcomes_in` from whole UTC days of ``customer_days`` (a row per customer and day,
-the jobs of each status a column; a span's whole blocks of 4 days from
-``customer_blocks``) and, between each span
+the jobs of each status a column; a span's whole long blocks of 16 days from
+``customer_long_blocks``, its other whole blocks of 4 days from ``customer_blocks``)
+and, between each span
 boundary and the UTC midnight nearest to it (the next one for a boundary not yet past: a
 window ending now reads nothing after it), from ``job_outcomes`` (a row per service,
 quarter-hour and status; for every customer at once, an index range by time): a UTC
@@ -70,12 +71,19 @@ from backupjobs.model.health import (
     summary_job_status,
 )
 from backupjobs.store.history import matching
-from backupjobs.store.outcomes import BLOCK_DAYS, DAY_QUARTERS, quarter_of, quarter_start
+from backupjobs.store.outcomes import (
+    BLOCK_DAYS,
+    DAY_QUARTERS,
+    LONG_BLOCK_DAYS,
+    quarter_of,
+    quarter_start,
+)
 from backupjobs.store.schema import (
     COUNTED_STATUSES,
     backup_services,
     customer_blocks,
     customer_days,
+    customer_long_blocks,
     customers,
     job_outcomes,
 )
@@ -433,19 +441,35 @@ def _merged(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _whole_days(days: Sequence[int]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """The UTC days of the spans ``[days[i], days[i + 1])`` as ranges of ``customer_days``
-    and of ``customer_blocks``: each span's whole blocks, and its days outside them."""
-    day_ranges: list[tuple[int, int]] = []
-    block_ranges: list[tuple[int, int]] = []
-    for low, high in itertools.pairwise(days):
-        first, past_last = -(-low // BLOCK_DAYS), high // BLOCK_DAYS
+#: Where whole UTC days are read, coarsest first: (table, its unit, UTC days in a unit).
+_WHOLE_DAYS = (
+    (customer_long_blocks, customer_long_blocks.c.long_block, LONG_BLOCK_DAYS),
+    (customer_blocks, customer_blocks.c.block, BLOCK_DAYS),
+    (customer_days, customer_days.c.day, 1),
+)
+
+
+def _whole_days(days: Sequence[int]) -> list[list[tuple[int, int]]]:
+    """The UTC days of the spans ``[days[i], days[i + 1])`` as ranges of units of each
+    table of :data:`_WHOLE_DAYS`: each span's whole long blocks, its whole blocks outside
+    them, and its days outside those."""
+    found: list[list[tuple[int, int]]] = [[] for _ in _WHOLE_DAYS]
+
+    def cover(low: int, high: int, level: int) -> None:
+        size = _WHOLE_DAYS[level][2]
+        first, past_last = -(-low // size), high // size
+        finer = level + 1 < len(_WHOLE_DAYS)
         if first < past_last:
-            block_ranges.append((first, past_last))
-            day_ranges += [(low, first * BLOCK_DAYS), (past_last * BLOCK_DAYS, high)]
-        else:
-            day_ranges.append((low, high))
-    return _merged(day_ranges), _merged(block_ranges)
+            found[level].append((first, past_last))
+            if finer:
+                cover(low, first * size, level + 1)
+                cover(past_last * size, high, level + 1)
+        elif finer:
+            cover(low, high, level + 1)
+
+    for low, high in itertools.pairwise(days):
+        cover(low, high, 0)
+    return [_merged(ranges) for ranges in found]
 
 
 async def _outcomes_in(
@@ -505,12 +529,12 @@ def _counted(
     """The statement of :func:`_outcomes_in`: (customer, span) or (span), then the sums of
     :data:`_COUNTED`; a row per key with jobs. None: nothing to read.
 
-    Whole UTC days come from ``customer_days`` (and a span's whole blocks of days from
-    ``customer_blocks``), each to the span its midnight is in when each boundary is moved
-    to a UTC midnight near it (:func:`_midnight_for`); the quarter-hours between a
-    boundary and its midnight from ``job_outcomes``, each added to its own span and taken
-    from its day's (see the module's docstring). With ``job_types`` or ``job_modules``,
-    everything comes from ``job_outcomes``."""
+    Whole UTC days come from ``customer_days`` (and a span's whole blocks and long blocks
+    of days from their tables: :data:`_WHOLE_DAYS`), each to the span its midnight is in
+    when each boundary is moved to a UTC midnight near it (:func:`_midnight_for`); the
+    quarter-hours between a boundary and its midnight from ``job_outcomes``, each added to
+    its own span and taken from its day's (see the module's docstring). With
+    ``job_types`` or ``job_modules``, everything comes from ``job_outcomes``."""
     by_service = bool(job_types or job_modules)
     #: (customer, span, *_COUNTED) to add up, netted by the database.
     parts: list[Any] = []
@@ -521,13 +545,7 @@ def _counted(
         midnights = [_midnight_for(b) for b in bounds]
         partial = [(min(b, m), max(b, m)) for b, m in zip(bounds, midnights, strict=True)]
         days = [m // DAY_QUARTERS for m in midnights]
-        day_ranges, block_ranges = _whole_days(days)
-        day = customer_days.c
-        block = customer_blocks.c
-        for table, unit, ranges_in, span_bounds in (
-            (customer_days, day.day, day_ranges, days),
-            (customer_blocks, block.block, block_ranges, [-(-d // BLOCK_DAYS) for d in days]),
-        ):
+        for (table, unit, size), ranges_in in zip(_WHOLE_DAYS, _whole_days(days), strict=True):
             if not ranges_in:
                 continue
             counts = table.c
@@ -535,7 +553,7 @@ def _counted(
             parts.append(
                 select(
                     counts.customer_id,
-                    _span_of(unit, span_bounds).label("span"),
+                    _span_of(unit, [-(-d // size) for d in days]).label("span"),
                     *(counts[name] for name in _COUNTED),
                 ).where(
                     scope.conditions.allows(counts.partner_id, counts.customer_id),
@@ -575,7 +593,7 @@ def _counted(
     )
 
 
-#: What a row of ``customer_days`` or ``customer_blocks`` counts, in the order read.
+#: What a row of ``customer_days`` or a blocks' table counts, in the order read.
 _COUNTED = (
     "jobs",
     *(f"jobs_{status}" for status in COUNTED_STATUSES),
