@@ -1,9 +1,9 @@
 """The reports' counts equal a count of the history, whatever happened to it: jobs in any
 order, re-reported with a new status or start time, stale reports, retention rounds. The
 counts are per service and quarter-hour (job_outcomes), per customer and UTC day
-(customer_days) and per customer and block of 4 UTC days (customer_blocks), and the
-customers' services' figures; the summary and the days in several time zones, which add
-up both, are checked against the history too. The jobs straddle a UTC midnight."""
+(customer_days), per customer and block of 4 UTC days (customer_blocks) and long block of
+16 (customer_long_blocks), and the customers' services' figures; the summary and the days
+in several time zones, which add up both, are checked against the history too. The jobs straddle a UTC midnight."""
 
 import asyncio
 import itertools
@@ -29,6 +29,7 @@ from backupjobs.store.schema import (
     backup_services,
     customer_blocks,
     customer_days,
+    customer_long_blocks,
     customers,
     job_outcomes,
     jobs,
@@ -51,6 +52,8 @@ WINDOWS = (
     # Whole blocks of 4 days (the jobs straddle the one of 2026-11-27 to 30 and the next).
     (BASE - timedelta(days=9), BASE + timedelta(days=6)),
     (BASE - timedelta(days=4, minutes=-10), BASE + timedelta(days=5, hours=7)),
+    # A whole long block of 16 days (2026-11-27 to 2026-12-12, the jobs' days in it).
+    (BASE - timedelta(days=5), BASE + timedelta(days=14)),
 )
 #: When the summaries are read: services stale, or not (staleAfter 1 hour).
 NOWS = (BASE, BASE + timedelta(hours=3), BASE - timedelta(hours=2))
@@ -115,6 +118,11 @@ async def recount(db, partner_id):
                 select(customer_blocks).where(customer_blocks.c.partner_id == partner_id)
             )
         ).all()
+        per_long_block = (
+            await connection.execute(
+                select(customer_long_blocks).where(customer_long_blocks.c.partner_id == partner_id)
+            )
+        ).all()
         kept_figures = (
             await connection.execute(select(customers).where(customers.c.partner_id == partner_id))
         ).all()
@@ -149,6 +157,10 @@ async def recount(db, partner_id):
     for (customer, day, what), value in expected_days.items():
         expected_blocks[(customer, day // 4, what)] += value
     assert +counted_per_status(per_block, "block") == +expected_blocks
+    expected_long_blocks: Counter = Counter()
+    for (customer, block, what), value in expected_blocks.items():
+        expected_long_blocks[(customer, block // 4, what)] += value
+    assert +counted_per_status(per_long_block, "long_block") == +expected_long_blocks
     for service in services:
         runs = sorted(
             (
@@ -183,7 +195,7 @@ async def recount(db, partner_id):
 
 
 def counted_per_status(rows, unit):
-    """A customer_days or customer_blocks row's jobs of each status, bytes and seconds,
+    """A customer_days, customer_blocks or customer_long_blocks row's jobs of each status, bytes and seconds,
     by (customer, day or block, status or "bytes" or "seconds")."""
     found: Counter = Counter()
     for row in rows:

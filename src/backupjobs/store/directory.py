@@ -40,6 +40,7 @@ from backupjobs.store.schema import (
     backup_services,
     customer_blocks,
     customer_days,
+    customer_long_blocks,
     customers,
     in_years_1_to_9999,
     job_outcomes,
@@ -609,7 +610,7 @@ async def delete_customer(connection: AsyncConnection, customer_id: UUID) -> Cus
     )
     orphaned = await _apps_of_this_customer_alone(connection, *its)
     removed = []
-    for counted in (job_outcomes, customer_days, customer_blocks):
+    for counted in (job_outcomes, customer_days, customer_blocks, customer_long_blocks):
         await connection.execute(
             delete(counted).where(counted.c.partner_id == its[0], counted.c.customer_id == its[1])
         )

@@ -20,7 +20,9 @@ retention all leave them equal to a count of the history:
   between a window's ends (or a local day's midnight) and a UTC midnight near them from
   ``job_outcomes``.
 - ``customer_blocks``: the same per block of 4 UTC days (:data:`BLOCK_DAYS`), moved with
-  its days: a summary over 30 days reads about 6 blocks and the days at its ends.
+  its days, and ``customer_long_blocks`` per long block of 16 (:data:`LONG_BLOCK_DAYS`):
+  a summary over 30 days reads about 7 rows per customer (long blocks, blocks, the days
+  at its ends).
 - ``backup_services.last_success_time`` and ``consecutive_failures``, from the service's
   latest few jobs (all of them only while they are all failures), and with them the
   customer's figures (``customers.services_last_success`` and the rest,
@@ -77,6 +79,7 @@ from backupjobs.store.schema import (
     backup_services,
     customer_blocks,
     customer_days,
+    customer_long_blocks,
     job_outcomes,
     jobs,
 )
@@ -85,8 +88,10 @@ from backupjobs.store.sums import capped, kept_plus
 QUARTER = timedelta(minutes=15)
 #: Quarter-hours in a UTC day.
 DAY_QUARTERS = 96
-#: UTC days in a block of ``customer_blocks``.
+#: UTC days in a block of ``customer_blocks``, and in a long block of
+#: ``customer_long_blocks`` (a whole number of blocks).
 BLOCK_DAYS = 4
+LONG_BLOCK_DAYS = 16
 _QUARTER_SECONDS = 900
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
@@ -474,19 +479,23 @@ async def _apply(
 
 async def move_days(connection: AsyncConnection, partner_id: UUID, moves: _DayMoves) -> None:
     """Move each customer's days (``customer_days``), then their blocks
-    (``customer_blocks``), by ``moves``, each in one statement in key order (concurrent
-    batches lock the rows they share in the same order); a day or block left with no job
-    is removed."""
-    blocks: _DayMoves = {}
-    for (customer_id, day), by in moves.items():
-        entry = blocks.setdefault((customer_id, day // BLOCK_DAYS), [0] * _MOVE_WIDTH)
-        for position, value in enumerate(by):
-            entry[position] += value
+    (``customer_blocks``) and long blocks (``customer_long_blocks``), by ``moves``, each in
+    one statement in key order (concurrent batches lock the rows they share in the same
+    order); a day or block left with no job is removed."""
     await _move(connection, partner_id, customer_days, customer_days.c.day, moves)
-    await _move(connection, partner_id, customer_blocks, customer_blocks.c.block, blocks)
+    for table, unit, days in (
+        (customer_blocks, customer_blocks.c.block, BLOCK_DAYS),
+        (customer_long_blocks, customer_long_blocks.c.long_block, LONG_BLOCK_DAYS),
+    ):
+        blocks: _DayMoves = {}
+        for (customer_id, day), by in moves.items():
+            entry = blocks.setdefault((customer_id, day // days), [0] * _MOVE_WIDTH)
+            for position, value in enumerate(by):
+                entry[position] += value
+        await _move(connection, partner_id, table, unit, blocks)
 
 
-#: The columns of ``customer_days`` and ``customer_blocks`` a move adds to, in its order.
+#: The columns of ``customer_days`` and the blocks' tables a move adds to, in its order.
 _MOVED = (
     "jobs",
     "backup_size_bytes",

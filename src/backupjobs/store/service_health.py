@@ -56,12 +56,15 @@ class ServiceFilters:
 def stale_condition(*, now: datetime, stale_after: timedelta) -> ColumnElement[bool]:
     """A service that has run has had no successful job within ``stale_after``
     (:func:`backupjobs.model.health.is_stale`)."""
+    return stale_before(literal(now - stale_after, UtcDateTime()))
+
+
+def stale_before(moment: ColumnElement[datetime]) -> ColumnElement[bool]:
+    """A service that has run has had no successful job since ``moment`` (``now`` less
+    ``staleAfter``: :func:`stale_condition`; or a parameter)."""
     service = backup_services.c
     since = func.coalesce(service.last_success_time, service.enabled_at)
-    return and_(
-        service[LATEST + "status"].is_not(None),
-        since < literal(now - stale_after, UtcDateTime()),
-    )
+    return and_(service[LATEST + "status"].is_not(None), since < moment)
 
 
 def health_rank(*, now: datetime, stale_after: timedelta) -> ColumnElement[int]:
