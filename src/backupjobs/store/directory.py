@@ -17,7 +17,18 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import ColumnElement, Row, Select, case, delete, func, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    case,
+    delete,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES, MANAGEMENT_MODES, STATUSES
@@ -292,17 +303,41 @@ async def summaries_read_again(
         .order_by(customers.c.id)
         .with_for_update(key_share=True)
     )
+    # One UPDATE for the revision and the summary (each UPDATE of a customer is a new row
+    # version): the chosen customers joined to their services' summary, those left
+    # without an enabled service given the summary of none.
+    summary = _services_summary(
+        latest_partner=partner_id,
+        latest_customers=one_of(connection, backup_services.c.customer_id, ids),
+    )
+    chosen_row = customers.alias("chosen")
+    source = (
+        select(chosen_row.c.partner_id, chosen_row.c.id, *summary.c)
+        .select_from(
+            chosen_row.outerjoin(
+                summary,
+                and_(
+                    summary.c.partner_id == chosen_row.c.partner_id,
+                    summary.c.customer_id == chosen_row.c.id,
+                ),
+            )
+        )
+        .where(
+            chosen_row.c.partner_id == partner_id,
+            one_of(connection, chosen_row.c.id, ids),
+        )
+        .subquery("source")
+    )
+    values: dict[str, Any] = {
+        name: value if _NO_SERVICES[name] is None else func.coalesce(value, _NO_SERVICES[name])
+        for name, value in _summary_values(source).items()
+    }
     if new_revision:
-        await connection.execute(
-            update(customers)
-            .where(*chosen)
-            .values(services_revision=_revisions.getrandbits(63), **_NO_SERVICES)
-        )
+        values["services_revision"] = _revisions.getrandbits(63)
     await connection.execute(
-        summary_update(
-            latest_partner=partner_id,
-            latest_customers=one_of(connection, backup_services.c.customer_id, ids),
-        )
+        update(customers)
+        .where(customers.c.partner_id == source.c.partner_id, customers.c.id == source.c.id)
+        .values(values)
     )
 
 
@@ -326,11 +361,31 @@ def summary_update(
 ) -> Any:
     """An UPDATE of the ``customers.services_*`` columns of the customers that have enabled
     services (of ``latest_partner``, among ``latest_customers``, a condition on
-    ``backup_services``; all when None), from one grouped read of their latest jobs: the
-    SQL of :func:`backupjobs.model.health.summarize_services`, and with ``figures`` the
-    summaries' figures (failing, bytes, last success; not before the migration that adds
-    them). Customers without any keep what they have
-    (:data:`_NO_SERVICES` first)."""
+    ``backup_services``; all when None), from :func:`_services_summary`; with ``figures``
+    the summaries' figures too (not before the migration that adds them). Customers
+    without any keep what they have."""
+    summary = _services_summary(
+        latest_partner=latest_partner, latest_customers=latest_customers, figures=figures
+    )
+    return (
+        update(customers)
+        .where(
+            customers.c.partner_id == summary.c.partner_id, customers.c.id == summary.c.customer_id
+        )
+        .values(_summary_values(summary, figures=figures))
+    )
+
+
+def _services_summary(
+    *,
+    latest_partner: UUID | None = None,
+    latest_customers: Any = None,
+    figures: bool = True,
+) -> Any:
+    """One grouped read of the enabled services' latest jobs, a row per customer that has
+    any (``partner_id``, ``customer_id`` and the summary): the SQL of
+    :func:`backupjobs.model.health.summarize_services`, and with ``figures`` the
+    summaries' figures (failing, bytes, last success)."""
     latest = backup_services.c
     status = latest[LATEST + "status"]
     problems = sum(
@@ -345,7 +400,7 @@ def summary_update(
         chosen.append(latest.partner_id == latest_partner)
     if latest_customers is not None:
         chosen.append(latest_customers)
-    summary = (
+    return (
         select(
             latest.partner_id,
             latest.customer_id,
@@ -359,6 +414,10 @@ def summary_update(
         .group_by(latest.partner_id, latest.customer_id)
         .subquery("summary")
     )
+
+
+def _summary_values(summary: Any, *, figures: bool = True) -> dict[str, Any]:
+    """The ``customers.services_*`` columns from a :func:`_services_summary`'s columns."""
     kept = summary.c
     values = {
         "services_enabled": kept.enabled,
@@ -368,11 +427,7 @@ def summary_update(
     }
     if figures:
         values |= {f"services_{figure.name}": kept[figure.name] for figure in _FIGURES}
-    return (
-        update(customers)
-        .where(customers.c.partner_id == kept.partner_id, customers.c.id == kept.customer_id)
-        .values(values)
-    )
+    return values
 
 
 #: A customer's services' figures (store.summary): failing ones (store.service_health's
