@@ -18,10 +18,12 @@ from uuid import UUID
 
 import msgspec
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Row,
     Select,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -42,7 +44,7 @@ from backupjobs.model.health import (
     service_problem,
     summary_job_status,
 )
-from backupjobs.store.bulk import one_of
+from backupjobs.store.bulk import built, one_of, one_of_parameter
 from backupjobs.store.paging import Page, fetch_page, offset_page_statement
 from backupjobs.store.schema import (
     LATEST,
@@ -295,36 +297,59 @@ async def summaries_read_again(
     """
     if not customer_ids:
         return
-    ids = sorted(customer_ids)
-    chosen = (customers.c.partner_id == partner_id, one_of(connection, customers.c.id, ids))
-    await connection.execute(
+    lock, read_again = built(
+        (summaries_read_again, new_revision, connection.dialect.name),
+        lambda: _read_again_statements(connection, new_revision=new_revision),
+    )
+    params: dict[str, Any] = {_PARTNER: partner_id, _CUSTOMERS: sorted(customer_ids)}
+    if new_revision:
+        params[_REVISION] = _revisions.getrandbits(63)
+    await connection.execute(lock, params)
+    await connection.execute(read_again, params)
+
+
+_PARTNER = "read_again_partner_id"
+_CUSTOMERS = "read_again_customer_ids"
+_REVISION = "read_again_revision"
+
+
+def _read_again_statements(connection: AsyncConnection, *, new_revision: bool) -> tuple[Any, Any]:
+    """:func:`summaries_read_again`'s lock and UPDATE, their values parameters (built once
+    per process, :func:`.bulk.built`).
+
+    One UPDATE for the revision and the summary (each UPDATE of a customer is a new row
+    version): the chosen customers joined to their services' summary, those left without
+    an enabled service given the summary of none.
+    """
+    partner = bindparam(_PARTNER, type_=customers.c.partner_id.type)
+    lock = (
         select(customers.c.id)
-        .where(*chosen)
+        .where(
+            customers.c.partner_id == partner,
+            one_of_parameter(connection, customers.c.id, _CUSTOMERS),
+        )
         .order_by(customers.c.id)
         .with_for_update(key_share=True)
     )
-    # One UPDATE for the revision and the summary (each UPDATE of a customer is a new row
-    # version): the chosen customers joined to their services' summary, those left
-    # without an enabled service given the summary of none.
     summary = _services_summary(
-        latest_partner=partner_id,
-        latest_customers=one_of(connection, backup_services.c.customer_id, ids),
+        latest_partner=partner,
+        latest_customers=one_of_parameter(connection, backup_services.c.customer_id, _CUSTOMERS),
     )
-    chosen_row = customers.alias("chosen")
+    chosen = customers.alias("chosen")
     source = (
-        select(chosen_row.c.partner_id, chosen_row.c.id, *summary.c)
+        select(chosen.c.partner_id, chosen.c.id, *summary.c)
         .select_from(
-            chosen_row.outerjoin(
+            chosen.outerjoin(
                 summary,
                 and_(
-                    summary.c.partner_id == chosen_row.c.partner_id,
-                    summary.c.customer_id == chosen_row.c.id,
+                    summary.c.partner_id == chosen.c.partner_id,
+                    summary.c.customer_id == chosen.c.id,
                 ),
             )
         )
         .where(
-            chosen_row.c.partner_id == partner_id,
-            one_of(connection, chosen_row.c.id, ids),
+            chosen.c.partner_id == partner,
+            one_of_parameter(connection, chosen.c.id, _CUSTOMERS),
         )
         .subquery("source")
     )
@@ -333,12 +358,13 @@ async def summaries_read_again(
         for name, value in _summary_values(source).items()
     }
     if new_revision:
-        values["services_revision"] = _revisions.getrandbits(63)
-    await connection.execute(
+        values["services_revision"] = bindparam(_REVISION, type_=BigInteger())
+    read_again = (
         update(customers)
         .where(customers.c.partner_id == source.c.partner_id, customers.c.id == source.c.id)
         .values(values)
     )
+    return lock, read_again
 
 
 #: The summary of a customer without enabled services.
@@ -378,7 +404,7 @@ def summary_update(
 
 def _services_summary(
     *,
-    latest_partner: UUID | None = None,
+    latest_partner: Any = None,
     latest_customers: Any = None,
     figures: bool = True,
 ) -> Any:
