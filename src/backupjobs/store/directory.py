@@ -17,7 +17,20 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import ColumnElement, Row, Select, case, delete, func, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES, MANAGEMENT_MODES, STATUSES
@@ -31,7 +44,7 @@ from backupjobs.model.health import (
     service_problem,
     summary_job_status,
 )
-from backupjobs.store.bulk import one_of
+from backupjobs.store.bulk import built, one_of, one_of_parameter
 from backupjobs.store.paging import Page, fetch_page, offset_page_statement
 from backupjobs.store.schema import (
     LATEST,
@@ -286,26 +299,74 @@ async def summaries_read_again(
     """
     if not customer_ids:
         return
-    ids = sorted(customer_ids)
-    chosen = (customers.c.partner_id == partner_id, one_of(connection, customers.c.id, ids))
-    await connection.execute(
+    lock, read_again = built(
+        (summaries_read_again, new_revision, connection.dialect.name),
+        lambda: _read_again_statements(connection, new_revision=new_revision),
+    )
+    params: dict[str, Any] = {_PARTNER: partner_id, _CUSTOMERS: sorted(customer_ids)}
+    if new_revision:
+        params[_REVISION] = _revisions.getrandbits(63)
+    await connection.execute(lock, params)
+    await connection.execute(read_again, params)
+
+
+_PARTNER = "read_again_partner_id"
+_CUSTOMERS = "read_again_customer_ids"
+_REVISION = "read_again_revision"
+
+
+def _read_again_statements(connection: AsyncConnection, *, new_revision: bool) -> tuple[Any, Any]:
+    """:func:`summaries_read_again`'s lock and UPDATE, their values parameters (built once
+    per process, :func:`.bulk.built`).
+
+    One UPDATE for the revision and the summary (each UPDATE of a customer is a new row
+    version): the chosen customers joined to their services' summary, those left without
+    an enabled service given the summary of none.
+    """
+    partner = bindparam(_PARTNER, type_=customers.c.partner_id.type)
+    lock = (
         select(customers.c.id)
-        .where(*chosen)
+        .where(
+            customers.c.partner_id == partner,
+            one_of_parameter(connection, customers.c.id, _CUSTOMERS),
+        )
         .order_by(customers.c.id)
         .with_for_update(key_share=True)
     )
-    if new_revision:
-        await connection.execute(
-            update(customers)
-            .where(*chosen)
-            .values(services_revision=_revisions.getrandbits(63), **_NO_SERVICES)
-        )
-    await connection.execute(
-        summary_update(
-            latest_partner=partner_id,
-            latest_customers=one_of(connection, backup_services.c.customer_id, ids),
-        )
+    summary = _services_summary(
+        latest_partner=partner,
+        latest_customers=one_of_parameter(connection, backup_services.c.customer_id, _CUSTOMERS),
     )
+    chosen = customers.alias("chosen")
+    source = (
+        select(chosen.c.partner_id, chosen.c.id, *summary.c)
+        .select_from(
+            chosen.outerjoin(
+                summary,
+                and_(
+                    summary.c.partner_id == chosen.c.partner_id,
+                    summary.c.customer_id == chosen.c.id,
+                ),
+            )
+        )
+        .where(
+            chosen.c.partner_id == partner,
+            one_of_parameter(connection, chosen.c.id, _CUSTOMERS),
+        )
+        .subquery("source")
+    )
+    values: dict[str, Any] = {
+        name: value if _NO_SERVICES[name] is None else func.coalesce(value, _NO_SERVICES[name])
+        for name, value in _summary_values(source).items()
+    }
+    if new_revision:
+        values["services_revision"] = bindparam(_REVISION, type_=BigInteger())
+    read_again = (
+        update(customers)
+        .where(customers.c.partner_id == source.c.partner_id, customers.c.id == source.c.id)
+        .values(values)
+    )
+    return lock, read_again
 
 
 #: The summary of a customer without enabled services.
@@ -328,11 +389,31 @@ def summary_update(
 ) -> Any:
     """An UPDATE of the ``customers.services_*`` columns of the customers that have enabled
     services (of ``latest_partner``, among ``latest_customers``, a condition on
-    ``backup_services``; all when None), from one grouped read of their latest jobs: the
-    SQL of :func:`backupjobs.model.health.summarize_services`, and with ``figures`` the
-    summaries' figures (failing, bytes, last success; not before the migration that adds
-    them). Customers without any keep what they have
-    (:data:`_NO_SERVICES` first)."""
+    ``backup_services``; all when None), from :func:`_services_summary`; with ``figures``
+    the summaries' figures too (not before the migration that adds them). Customers
+    without any keep what they have."""
+    summary = _services_summary(
+        latest_partner=latest_partner, latest_customers=latest_customers, figures=figures
+    )
+    return (
+        update(customers)
+        .where(
+            customers.c.partner_id == summary.c.partner_id, customers.c.id == summary.c.customer_id
+        )
+        .values(_summary_values(summary, figures=figures))
+    )
+
+
+def _services_summary(
+    *,
+    latest_partner: Any = None,
+    latest_customers: Any = None,
+    figures: bool = True,
+) -> Any:
+    """One grouped read of the enabled services' latest jobs, a row per customer that has
+    any (``partner_id``, ``customer_id`` and the summary): the SQL of
+    :func:`backupjobs.model.health.summarize_services`, and with ``figures`` the
+    summaries' figures (failing, bytes, last success)."""
     latest = backup_services.c
     status = latest[LATEST + "status"]
     problems = sum(
@@ -347,7 +428,7 @@ def summary_update(
         chosen.append(latest.partner_id == latest_partner)
     if latest_customers is not None:
         chosen.append(latest_customers)
-    summary = (
+    return (
         select(
             latest.partner_id,
             latest.customer_id,
@@ -361,6 +442,10 @@ def summary_update(
         .group_by(latest.partner_id, latest.customer_id)
         .subquery("summary")
     )
+
+
+def _summary_values(summary: Any, *, figures: bool = True) -> dict[str, Any]:
+    """The ``customers.services_*`` columns from a :func:`_services_summary`'s columns."""
     kept = summary.c
     values = {
         "services_enabled": kept.enabled,
@@ -370,11 +455,7 @@ def summary_update(
     }
     if figures:
         values |= {f"services_{figure.name}": kept[figure.name] for figure in _FIGURES}
-    return (
-        update(customers)
-        .where(customers.c.partner_id == kept.partner_id, customers.c.id == kept.customer_id)
-        .values(values)
-    )
+    return values
 
 
 #: A customer's services' figures (store.summary): failing ones (store.service_health's

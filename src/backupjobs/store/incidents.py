@@ -156,20 +156,19 @@ async def record_job_events(
     if not problems and not open_incident:
         return 0
     if problems:
-        already = set(
-            (
-                await connection.execute(
-                    select(alert_events.c.event_key).where(
-                        alert_events.c.partner_id == partner,
-                        one_of(
-                            connection,
-                            alert_events.c.event_key,
-                            [_job_key(r) for r in problems],
-                        ),
-                    )
-                )
-            ).scalars()
-        )
+        # One key at a time (bulk.find): with the statistics of a table still filling up,
+        # PostgreSQL read every event of the partner for ``= ANY`` (1.8 ms a batch
+        # after 1,500 events, and growing with them).
+        already = {
+            key
+            for (key,) in await find(
+                connection,
+                [alert_events.c.event_key],
+                [alert_events.c.partner_id == partner],
+                [alert_events.c.event_key],
+                [(_job_key(r),) for r in problems],
+            )
+        }
         problems = [r for r in problems if _job_key(r) not in already]
     services = sorted({_key(r) for r in problems} | set(open_incident), key=_lock_order)
     latest_rows = await find(

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     and_,
+    bindparam,
     literal,
     literal_column,
     or_,
@@ -36,7 +37,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from backupjobs.infra.cache import BoundedCache
 from backupjobs.model import IngestResult, JobRecord, Rejection, ServiceKey, latest_sort_key
 from backupjobs.store import directory, incidents, outcomes
-from backupjobs.store.bulk import dialect_insert, find, insert_rows, keyed
+from backupjobs.store.bulk import (
+    built,
+    dialect_insert,
+    find,
+    insert_rows,
+    keyed_statement,
+    keys_parameters,
+)
 from backupjobs.store.database import UNIQUE_VIOLATION, Database
 from backupjobs.store.schema import (
     JOB_FIELDS,
@@ -48,7 +56,12 @@ from backupjobs.store.schema import (
     jobs,
     sort_time,
 )
-from backupjobs.store.scope import TenantScope
+from backupjobs.store.scope import (
+    PARTNER_PARAMETER,
+    SCOPE_PARAMETERS,
+    ScopeConditions,
+    TenantScope,
+)
 
 #: Backup services an :class:`Ingestor` knows to exist (a few hundred bytes each); past
 #: this, those it learned of first are forgotten first (and looked for again if needed).
@@ -145,8 +158,12 @@ class Ingestor:
             )
             changed = {service[0] for service in enabled}
             # The reports need each recorded job's sort time before this write, read under
-            # the row's lock so that no concurrent write slips in between.
-            previous_sort = await outcomes.lock_recorded(connection, scope.partner_id, final)
+            # the row's lock so that no concurrent write slips in between. Only the jobs
+            # found recorded above: a new one (most of a batch) has none, and one a
+            # concurrent batch records meanwhile is recounted whole (outcomes.jobs_written).
+            previous_sort = await outcomes.lock_recorded(
+                connection, scope.partner_id, final.keys() & recorded_before
+            )
             written, inserted = await _upsert_jobs(
                 connection, scope, final.values(), recorded_before, now=now
             )
@@ -287,38 +304,58 @@ async def _visible_customers(
     connection: AsyncConnection, scope: TenantScope, customer_ids: set[UUID]
 ) -> dict[UUID, datetime]:
     """The visible ones among ``customer_ids``, with their creation times."""
-    rows = await find(
-        connection,
-        [customers.c.id, customers.c.created_at],
-        [scope.conditions.allows(customers.c.partner_id, customers.c.id)],
-        [customers.c.id],
-        [(customer_id,) for customer_id in customer_ids],
-    )
+    if not customer_ids:
+        return {}
+    whole_partner = scope.conditions.client is None
+
+    def build() -> Any:
+        over = ScopeConditions.over(_SCOPE)
+        conditions = ScopeConditions(over.partner, None) if whole_partner else over
+        return keyed_statement(
+            connection,
+            [customers.c.id, customers.c.created_at],
+            [conditions.allows(customers.c.partner_id, customers.c.id)],
+            [customers.c.id],
+        )
+
+    statement = built((_visible_customers, whole_partner, connection.dialect.name), build)
+    keys = keys_parameters(connection, 1, [(customer_id,) for customer_id in customer_ids])
+    rows = await connection.execute(statement, {**scope.parameters(), **keys})
     return {row[0]: row[1] for row in rows}
 
 
 async def _existing_jobs(
     connection: AsyncConnection, scope: TenantScope, job_ids: set[str]
 ) -> tuple[dict[str, datetime], dict[str, ServiceKey]]:
-    rows = await find(
-        connection,
-        [
-            jobs.c.job_id,
-            jobs.c.last_modify_time,
-            jobs.c.customer_id,
-            jobs.c.job_type,
-            jobs.c.job_module,
-        ],
-        [jobs.c.partner_id == scope.partner_id],
-        [jobs.c.job_id],
-        [(job_id,) for job_id in job_ids],
-    )
     stored_lmt: dict[str, datetime] = {}
     owner: dict[str, ServiceKey] = {}
+    if not job_ids:
+        return stored_lmt, owner
+    statement = built(
+        (_existing_jobs, connection.dialect.name),
+        lambda: keyed_statement(
+            connection,
+            [
+                jobs.c.job_id,
+                jobs.c.last_modify_time,
+                jobs.c.customer_id,
+                jobs.c.job_type,
+                jobs.c.job_module,
+            ],
+            [jobs.c.partner_id == _SCOPE[PARTNER_PARAMETER]],
+            [jobs.c.job_id],
+        ),
+    )
+    keys = keys_parameters(connection, 1, [(job_id,) for job_id in job_ids])
+    rows = await connection.execute(statement, {PARTNER_PARAMETER: scope.partner_id, **keys})
     for job_id, lmt, customer_id, job_type, job_module in rows:
         stored_lmt[job_id] = lmt
         owner[job_id] = (customer_id, job_type, job_module)
     return stored_lmt, owner
+
+
+#: The scope's bound parameters, for statements built once (:func:`.bulk.built`).
+_SCOPE = {name: bindparam(name, type_=kind) for name, kind in SCOPE_PARAMETERS.items()}
 
 
 def _service_key(record: JobRecord) -> ServiceKey:
@@ -351,7 +388,6 @@ async def _upsert_jobs(
     # PostgreSQL: a row this statement inserted has no xmax (an updated one has this
     # transaction's), which tells a new job from a concurrent writer's. SQLite: one writer.
     postgresql = connection.dialect.name == "postgresql"
-    inserted_flag = literal_column("xmax = 0", Boolean) if postgresql else literal(False)
 
     def upsert(insert: Any) -> Any:
         return insert.on_conflict_do_update(
@@ -363,7 +399,7 @@ async def _upsert_jobs(
                 jobs.c.last_modify_time <= insert.excluded.last_modify_time,
                 *(jobs.c[name] == insert.excluded[name] for name in SERVICE_KEY),
             ),
-        ).returning(jobs.c.job_id, inserted_flag)
+        ).returning(jobs.c.job_id, _INSERTED[postgresql])
 
     written: set[str] = set()
     inserted: set[str] = set()
@@ -373,6 +409,11 @@ async def _upsert_jobs(
         if new if postgresql else job_id not in recorded_before:
             inserted.add(job_id)
     return written, inserted
+
+
+#: The history's upsert's "inserted, not updated" column, on PostgreSQL and on SQLite (a
+#: value, not made per batch: the upsert is built once, :func:`.bulk.insert_rows`).
+_INSERTED = {True: literal_column("xmax = 0", Boolean), False: literal(False)}
 
 
 async def _update_latest(
@@ -433,20 +474,37 @@ async def _update_latest(
     if not candidates:
         return set(), recompute
     # The latest jobs' values are the rows just written: read from there, in lock order.
-    source, params = keyed(
+    upsert = built((_update_latest, connection.dialect.name), lambda: _latest_upsert(connection))
+    params = {
+        PARTNER_PARAMETER: scope.partner_id,
+        _ENABLED_AT: now,
+        **keys_parameters(
+            connection, 1, [(candidates[key].job_id,) for key in _in_lock_order(candidates)]
+        ),
+    }
+    moved = await connection.execute(upsert, params)
+    return {(c, t, m) for c, t, m in moved}, recompute
+
+
+_ENABLED_AT = "latest_enabled_at"
+
+
+def _latest_upsert(connection: AsyncConnection) -> Any:
+    """The services' latest jobs' upsert from the rows of the history keyed by jobId
+    (:func:`.bulk.keyed_statement`), built once (its values are parameters)."""
+    source = keyed_statement(
         connection,
         [
             *(jobs.c[name] for name in ("partner_id", *SERVICE_KEY)),
-            literal(now, UtcDateTime()).label("enabled_at"),
+            bindparam(_ENABLED_AT, type_=UtcDateTime()).label("enabled_at"),
             *(jobs.c[name].label(LATEST + name) for name in JOB_FIELDS),
         ],
-        [jobs.c.partner_id == scope.partner_id],
+        [jobs.c.partner_id == _SCOPE[PARTNER_PARAMETER]],
         [jobs.c.job_id],
-        [(candidates[key].job_id,) for key in _in_lock_order(candidates)],
     )
     names = ["partner_id", *SERVICE_KEY, "enabled_at", *(LATEST + name for name in JOB_FIELDS)]
     insert = dialect_insert(connection, backup_services)
-    upsert = (
+    return (
         insert.from_select(names, source)
         .on_conflict_do_update(
             index_elements=["partner_id", *SERVICE_KEY],
@@ -458,8 +516,6 @@ async def _update_latest(
         )
         .returning(*(backup_services.c[name] for name in SERVICE_KEY))
     )
-    moved = await connection.execute(upsert, params)
-    return {(c, t, m) for c, t, m in moved}, recompute
 
 
 async def _recompute_latest(
