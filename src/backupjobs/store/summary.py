@@ -31,7 +31,7 @@ per customer, not per service).
 
 A summary's services' figures (failing, stale, bytes, last success) and jobStatus come
 from what each customer's row keeps of its services (:func:`customers_now`; the stale
-services, which depend on the time, are counted from the services' rows). A page of a
+ones, which depend on the time, are counted from the "since" times it keeps). A page of a
 summary (the API's, the dashboard's) reads the window's figures of its own customers
 only, and the database adds up the totals (:func:`window_figures`).
 """
