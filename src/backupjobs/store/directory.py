@@ -32,6 +32,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from backupjobs.catalog import JOB_MODULES, JOB_TYPES, MANAGEMENT_MODES, STATUSES
 from backupjobs.model import NO_PROFILE, CustomerProfile, CustomerState, Tenant
@@ -48,6 +50,7 @@ from backupjobs.store.bulk import built, one_of, one_of_parameter
 from backupjobs.store.paging import Page, fetch_page, offset_page_statement
 from backupjobs.store.schema import (
     LATEST,
+    Moments,
     app_customers,
     apps,
     backup_services,
@@ -62,6 +65,7 @@ from backupjobs.store.schema import (
     sort_time,
 )
 from backupjobs.store.scope import TenantScope
+from backupjobs.store.service_health import stale_since
 from backupjobs.store.sums import capped_sum
 
 # Revision tags need only never to repeat: a generator seeded from the OS once, not a
@@ -378,6 +382,7 @@ _NO_SERVICES: dict[str, Any] = {
     "services_failing": 0,
     "services_backup_size_bytes": 0,
     "services_last_success": None,
+    "services_since": None,
 }
 
 
@@ -386,21 +391,25 @@ def summary_update(
     latest_partner: UUID | None = None,
     latest_customers: Any = None,
     figures: bool = True,
+    since: bool = True,
 ) -> Any:
     """An UPDATE of the ``customers.services_*`` columns of the customers that have enabled
     services (of ``latest_partner``, among ``latest_customers``, a condition on
     ``backup_services``; all when None), from :func:`_services_summary`; with ``figures``
-    the summaries' figures too (not before the migration that adds them). Customers
-    without any keep what they have."""
+    the summaries' figures too, with ``since`` the services' "since" times (neither before
+    the migration that adds them). Customers without any keep what they have."""
     summary = _services_summary(
-        latest_partner=latest_partner, latest_customers=latest_customers, figures=figures
+        latest_partner=latest_partner,
+        latest_customers=latest_customers,
+        figures=figures,
+        since=since,
     )
     return (
         update(customers)
         .where(
             customers.c.partner_id == summary.c.partner_id, customers.c.id == summary.c.customer_id
         )
-        .values(_summary_values(summary, figures=figures))
+        .values(_summary_values(summary, figures=figures, since=since))
     )
 
 
@@ -409,11 +418,13 @@ def _services_summary(
     latest_partner: Any = None,
     latest_customers: Any = None,
     figures: bool = True,
+    since: bool = True,
 ) -> Any:
     """One grouped read of the enabled services' latest jobs, a row per customer that has
     any (``partner_id``, ``customer_id`` and the summary): the SQL of
     :func:`backupjobs.model.health.summarize_services`, and with ``figures`` the
-    summaries' figures (failing, bytes, last success)."""
+    summaries' figures (failing, bytes, last success), with ``since`` the services'
+    "since" times (:class:`_SinceTimes`)."""
     latest = backup_services.c
     status = latest[LATEST + "status"]
     problems = sum(
@@ -437,6 +448,7 @@ def _services_summary(
             problems.label("problems"),
             func.min(latest[LATEST + "last_modify_time"]).label("oldest_change"),
             *(_FIGURES if figures else ()),
+            *((_SinceTimes(),) if since else ()),
         )
         .where(*chosen)
         .group_by(latest.partner_id, latest.customer_id)
@@ -444,7 +456,7 @@ def _services_summary(
     )
 
 
-def _summary_values(summary: Any, *, figures: bool = True) -> dict[str, Any]:
+def _summary_values(summary: Any, *, figures: bool = True, since: bool = True) -> dict[str, Any]:
     """The ``customers.services_*`` columns from a :func:`_services_summary`'s columns."""
     kept = summary.c
     values = {
@@ -455,6 +467,8 @@ def _summary_values(summary: Any, *, figures: bool = True) -> dict[str, Any]:
     }
     if figures:
         values |= {f"services_{figure.name}": kept[figure.name] for figure in _FIGURES}
+    if since:
+        values["services_since"] = kept[_SinceTimes.name]
     return values
 
 
@@ -469,6 +483,33 @@ _FIGURES = (
     ),
     func.max(backup_services.c.last_success_time).label("last_success"),
 )
+
+
+class _SinceTimes(FunctionElement[tuple[int, ...]]):
+    """The aggregate of a customer's services that ran: when each last succeeded (or, if
+    never, was first seen), in order, as :class:`~backupjobs.store.schema.Moments`; NULL
+    when none ran. A summary counts the stale ones from it (``store/summary.py``), where it
+    scanned every service's row (10 ms for 35,647 services)."""
+
+    name = "since"
+    type = Moments()
+    inherit_cache = True
+
+
+@compiles(_SinceTimes, "postgresql")
+def _since_times_postgresql(element: _SinceTimes, compiler: Any, **kw: Any) -> str:
+    ran, since = (compiler.process(part, **kw) for part in stale_since())
+    return (
+        f"array_agg(CAST(EXTRACT(EPOCH FROM {since}) * 1000000 AS BIGINT) ORDER BY {since})"
+        f" FILTER (WHERE {ran})"
+    )
+
+
+@compiles(_SinceTimes)
+def _since_times(element: _SinceTimes, compiler: Any, **kw: Any) -> str:
+    # SQLite, where UtcDateTime is microseconds already: group_concat skips the NULLs.
+    ran, since = (compiler.process(part, **kw) for part in stale_since())
+    return f"group_concat(CASE WHEN {ran} THEN {since} END)"
 
 
 #: The statuses of a latest job that set each problem bit (model.health.service_problem).

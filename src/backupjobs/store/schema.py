@@ -33,6 +33,7 @@ from sqlalchemy import (
     literal,
     text,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -71,6 +72,33 @@ class UtcDateTime(TypeDecorator[datetime]):
             return _EPOCH + timedelta(microseconds=value)
         result: datetime = value
         return result.astimezone(UTC)
+
+
+class Moments(TypeDecorator[tuple[int, ...]]):
+    """Moments in order, as microseconds since the epoch (what :class:`UtcDateTime` stores
+    on SQLite): ``bigint[]`` on PostgreSQL; on SQLite, text of comma-separated integers.
+    Written by SQL alone (:func:`backupjobs.store.directory.summary_update`); read as a
+    tuple, empty for NULL."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(BigInteger()))
+        return dialect.type_descriptor(Text())
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> tuple[int, ...]:
+        if not value:
+            return ()
+        if isinstance(value, str):  # SQLite's group_concat: in no particular order
+            return tuple(sorted(map(int, value.split(","))))
+        return tuple(value)
+
+
+def microseconds(moment: datetime) -> int:
+    """``moment`` as :class:`Moments` holds it."""
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 #: The first and last moments both databases and Python hold: years 1 to 9999 in UTC
@@ -155,6 +183,9 @@ customers = Table(
     Column("services_failing", Integer, nullable=False, server_default="0"),
     Column("services_backup_size_bytes", BigInteger, nullable=False, server_default="0"),
     Column("services_last_success", UtcDateTime),
+    # When each of those services that ran last succeeded (or, never, was first seen), in
+    # order: a summary counts the stale ones at its time from here, no service row read.
+    Column("services_since", Moments),
     PrimaryKeyConstraint("partner_id", "id"),
     ForeignKeyConstraint(["partner_id"], ["partners.id"]),
     Index(None, "partner_id", "name", "id"),

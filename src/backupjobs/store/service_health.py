@@ -56,15 +56,16 @@ class ServiceFilters:
 def stale_condition(*, now: datetime, stale_after: timedelta) -> ColumnElement[bool]:
     """A service that has run has had no successful job within ``stale_after``
     (:func:`backupjobs.model.health.is_stale`)."""
-    return stale_before(literal(now - stale_after, UtcDateTime()))
+    ran, since = stale_since()
+    return and_(ran, since < literal(now - stale_after, UtcDateTime()))
 
 
-def stale_before(moment: ColumnElement[datetime]) -> ColumnElement[bool]:
-    """A service that has run has had no successful job since ``moment`` (``now`` less
-    ``staleAfter``: :func:`stale_condition`; or a parameter)."""
+def stale_since() -> tuple[ColumnElement[bool], ColumnElement[datetime]]:
+    """Whether a service has run, and when it last succeeded (or, never, was first seen):
+    one that ran is stale when that is before ``now`` less ``staleAfter``."""
     service = backup_services.c
     since = func.coalesce(service.last_success_time, service.enabled_at)
-    return and_(service[LATEST + "status"].is_not(None), since < moment)
+    return service[LATEST + "status"].is_not(None), since
 
 
 def health_rank(*, now: datetime, stale_after: timedelta) -> ColumnElement[int]:

@@ -31,13 +31,14 @@ per customer, not per service).
 
 A summary's services' figures (failing, stale, bytes, last success) and jobStatus come
 from what each customer's row keeps of its services (:func:`customers_now`; the stale
-services, which depend on the time, are counted from the services' rows). A page of a
+ones, which depend on the time, are counted from the "since" times it keeps). A page of a
 summary (the API's, the dashboard's) reads the window's figures of its own customers
 only, and the database adds up the totals (:func:`window_figures`).
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 from collections.abc import Collection, Sequence
@@ -52,7 +53,6 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
-    bindparam,
     case,
     column,
     func,
@@ -81,16 +81,14 @@ from backupjobs.store.outcomes import (
 )
 from backupjobs.store.schema import (
     COUNTED_STATUSES,
-    UtcDateTime,
-    backup_services,
     customer_blocks,
     customer_days,
     customer_long_blocks,
     customers,
     job_outcomes,
+    microseconds,
 )
 from backupjobs.store.scope import TenantScope
-from backupjobs.store.service_health import stale_before
 from backupjobs.store.sums import capped, capped_sum
 
 FINISHED = 2
@@ -274,12 +272,14 @@ async def _customers(
         None if window is None else _midnights(window),
     )
     counted = window is not None
-    stale_at = len(_CUSTOMER_COLUMNS)
-    figures_at = stale_at + 1
+    figures_at = len(_CUSTOMER_COLUMNS)
+    # A service is stale when its "since" time is before this (model.health.is_stale).
+    stale_before = microseconds(now - stale_after)
     found: list[CustomerSummary] = []
-    rows = await connection.execute(statement, {_STALE_BEFORE: now - stale_after})
-    for row in rows.all():
-        customer_id, name, enabled, ran, problems, oldest, failing, size, success = row[:stale_at]
+    for row in (await connection.execute(statement)).all():
+        customer_id, name, enabled, ran, problems, oldest, failing, size, success, since = row[
+            :figures_at
+        ]
         found.append(
             CustomerSummary(
                 customer_id,
@@ -292,7 +292,7 @@ async def _customers(
                 Figures() if not counted or row[figures_at] is None else _figures(row, figures_at),
                 enabled,
                 failing,
-                row[stale_at],
+                bisect.bisect_left(since, stale_before),
                 size,
                 success,
             )
@@ -300,9 +300,6 @@ async def _customers(
     return sorted(found, key=CustomerSummary.order_key)
 
 
-#: The parameter of :func:`_customers_statement`: services whose last success (or, with
-#: none, their first sight) is before it are stale.
-_STALE_BEFORE = "stale_before"
 #: What :func:`_customers` reads of each customer's row, in order.
 _CUSTOMER_COLUMNS = tuple(
     customers.c[name]
@@ -316,6 +313,7 @@ _CUSTOMER_COLUMNS = tuple(
         "services_failing",
         "services_backup_size_bytes",
         "services_last_success",
+        "services_since",
     )
 )
 
@@ -328,32 +326,16 @@ def _customers_statement(
     window: tuple[int, int] | None,
     midnights: tuple[int, ...] | None,
 ) -> Select[Any]:
-    """The statement of :func:`_customers`: :data:`_CUSTOMER_COLUMNS`, the customer's stale
-    services at the time of the parameter :data:`_STALE_BEFORE` (a scan of the services'
-    rows, grouped, no customer list to match each against), and with ``window`` its
-    figures (:func:`_counted`, with the boundaries' ``midnights``).
+    """The statement of :func:`_customers`: :data:`_CUSTOMER_COLUMNS`, and with ``window``
+    its figures (:func:`_counted`, with the boundaries' ``midnights``).
 
     Kept for the next summary of the same customers and window (a dashboard's overview
     polled, a summary asked again within the quarter-hour): building it (a union of four
     selects of 18 columns) and SQLAlchemy's key for its compiled form cost about 5 ms of
     Python's time each time, about a tenth of a summary of every customer (2026-12-04)."""
     kept = customers.c
-    service = backup_services.c
-    stale = (
-        select(service.customer_id, func.count().label("services"))
-        .where(
-            scope.conditions.allows(service.partner_id, service.customer_id),
-            matching(service.customer_id, customer_ids),
-            service.disabled_at.is_(None),
-            stale_before(bindparam(_STALE_BEFORE, type_=UtcDateTime())),
-        )
-        .group_by(service.customer_id)
-        .subquery("stale")
-    )
-    statement = (
-        select(*_CUSTOMER_COLUMNS, func.coalesce(stale.c.services, 0))
-        .outerjoin_from(customers, stale, stale.c.customer_id == kept.id)
-        .where(scope.conditions.allows(kept.partner_id, kept.id), matching(kept.id, customer_ids))
+    statement = select(*_CUSTOMER_COLUMNS).where(
+        scope.conditions.allows(kept.partner_id, kept.id), matching(kept.id, customer_ids)
     )
     if window is None or midnights is None:
         return statement

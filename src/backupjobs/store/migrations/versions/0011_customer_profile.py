@@ -48,7 +48,7 @@ def upgrade() -> None:
             batch_op.add_column(sa.Column(name, sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("services_oldest_change", UtcDateTime(), nullable=True))
     # The figures' columns come later (0015_customer_figures).
-    op.execute(summary_update(figures=False))
+    op.execute(summary_update(figures=False, since=False))
 
 
 def downgrade() -> None:

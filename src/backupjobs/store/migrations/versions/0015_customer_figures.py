@@ -38,7 +38,7 @@ def upgrade() -> None:
             )
         )
         batch_op.add_column(sa.Column("services_last_success", UtcDateTime(), nullable=True))
-    op.execute(summary_update())
+    op.execute(summary_update(since=False))
 
 
 def downgrade() -> None:
