@@ -448,7 +448,7 @@ def _services_summary(
             problems.label("problems"),
             func.min(latest[LATEST + "last_modify_time"]).label("oldest_change"),
             *(_FIGURES if figures else ()),
-            *((_SinceTimes(),) if since else ()),
+            *((_SinceTimes().label(_SinceTimes.name),) if since else ()),
         )
         .where(*chosen)
         .group_by(latest.partner_id, latest.customer_id)
