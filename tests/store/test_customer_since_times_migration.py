@@ -1,36 +1,22 @@
 """Migration 0018_customer_since_times keeps each customer's services' "since" times."""
 
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
 
 from sqlalchemy import select
 
-from backupjobs.store.schema import backup_services, customers, microseconds, partners
-from tests.store.migrating import just_before
+from backupjobs.store.schema import backup_services, customers, microseconds
+from tests.store.migrating import just_before, two_customers
 
 T = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def test_the_migration_keeps_when_each_enabled_service_that_ran_last_succeeded(tmp_path):
-    partner, one, other = uuid4(), uuid4(), uuid4()
-    service = {"partner_id": partner, "customer_id": one, "job_type": 1, "enabled_at": T,
-               "disabled_at": None, "latest_job_id": None, "latest_status": None,
-               "latest_backup_size_bytes": None, "latest_last_modify_time": None,
-               "last_success_time": None}  # fmt: skip
-
     def ran(status, success):
         return {"latest_job_id": f"J{status}", "latest_status": status,
                 "latest_last_modify_time": T, "last_success_time": success}  # fmt: skip
 
     with just_before(tmp_path / "older.db", "0018_customer_since_times") as (connection, migrate):
-        connection.execute(partners.insert().values(id=partner, name="P", created_at=T))
-        connection.execute(
-            customers.insert(),
-            [
-                {"partner_id": partner, "id": c, "name": n, "created_at": T}
-                for c, n in ((one, "one"), (other, "other"))
-            ],
-        )
+        one, other, service = two_customers(connection, T)
         connection.execute(
             backup_services.insert(),
             [

@@ -307,50 +307,38 @@ def _outcome_columns() -> list[Column[Any]]:
     ]
 
 
+def _customer_outcomes(name: str, unit: str) -> Table:
+    """A table of each customer's outcomes per ``unit`` of UTC days (days, blocks, long
+    blocks: a number since 1970-01-01): a row per customer and unit, indexed by partner and
+    unit for a window's units of every customer at once (one index range)."""
+    return Table(
+        name,
+        metadata,
+        Column("partner_id", Uuid, nullable=False),
+        Column("customer_id", Uuid, nullable=False),
+        Column(unit, BigInteger, nullable=False),
+        *_outcome_columns(),
+        PrimaryKeyConstraint("partner_id", "customer_id", unit),
+        Index(None, "partner_id", unit),
+    )
+
+
 # The outcomes per customer and UTC day (days since 1970-01-01), the jobs of each status
 # a column: what job_outcomes holds for the customer's services in the day's 96
 # quarter-hours, added up (store/outcomes.py). The summary and /daily read whole UTC days
 # here, a row per customer and day.
-customer_days = Table(
-    "customer_days",
-    metadata,
-    Column("partner_id", Uuid, nullable=False),
-    Column("customer_id", Uuid, nullable=False),
-    Column("day", BigInteger, nullable=False),
-    *_outcome_columns(),
-    PrimaryKeyConstraint("partner_id", "customer_id", "day"),
-    # A window's days of every customer at once: one index range.
-    Index(None, "partner_id", "day"),
-)
+customer_days = _customer_outcomes("customer_days", "day")
 
 # The same per customer and block of BLOCK_DAYS UTC days (days since 1970-01-01 // 4):
 # what customer_days holds on the block's days, added up (store/outcomes.py). A summary
 # reads a window's whole blocks here and only the days at its ends from customer_days.
-customer_blocks = Table(
-    "customer_blocks",
-    metadata,
-    Column("partner_id", Uuid, nullable=False),
-    Column("customer_id", Uuid, nullable=False),
-    Column("block", BigInteger, nullable=False),
-    *_outcome_columns(),
-    PrimaryKeyConstraint("partner_id", "customer_id", "block"),
-    Index(None, "partner_id", "block"),
-)
+customer_blocks = _customer_outcomes("customer_blocks", "block")
 
 # The same per customer and long block of LONG_BLOCK_DAYS (16) UTC days, 4 blocks (days
 # since 1970-01-01 // 16): what customer_blocks holds on its blocks, added up. A summary
 # reads a window's whole long blocks here, its other whole blocks from customer_blocks:
 # 30 days in about 7 rows per customer where blocks alone took about 10.
-customer_long_blocks = Table(
-    "customer_long_blocks",
-    metadata,
-    Column("partner_id", Uuid, nullable=False),
-    Column("customer_id", Uuid, nullable=False),
-    Column("long_block", BigInteger, nullable=False),
-    *_outcome_columns(),
-    PrimaryKeyConstraint("partner_id", "customer_id", "long_block"),
-    Index(None, "partner_id", "long_block"),
-)
+customer_long_blocks = _customer_outcomes("customer_long_blocks", "long_block")
 
 apps = Table(
     "apps",
