@@ -24,9 +24,10 @@ from backupjobs.infra.secretbox import SecretBox
 from backupjobs.infra.tasks import stop
 from backupjobs.store.database import Database
 
-#: The deliverer's connections on PostgreSQL (pool size 1, and as many more at once):
-#: one for a round's claim, one for recording outcomes.
-DELIVERY_POOL = 1
+#: The deliverer's connections on PostgreSQL: one for a round's claim, one for recording
+#: outcomes, both kept. (A pool of 1 closed its overflow connection after each use, and
+#: the rounds and recordings that overlap under load opened a new one each time.)
+DELIVERY_POOL = 2
 
 
 class Alerts:
