@@ -50,6 +50,35 @@ async def test_a_customers_revision_changes_with_its_services_only(ingestor, db)
     assert len({revision[d] for revision in seen}) == 1
 
 
+async def test_one_batch_revises_the_customers_with_new_latest_jobs_and_refigures_the_late(
+    ingestor, db
+):
+    # c's latest job failed; one batch brings d's next job and, late, c's earlier success:
+    # d gets a new revision, c keeps its own (its latest job is the same) but its last
+    # success moves, both in the batch's one UPDATE of the customers.
+    tenant = await make_tenant(db)
+    c, d = tenant.customers
+    await store(ingestor, db, tenant, [nightly(c, 302, 5, status=3), nightly(d, 302, 5)])
+
+    async def kept():
+        async with db.read() as connection:
+            rows = await connection.execute(
+                select(
+                    customers.c.id, customers.c.services_revision, customers.c.services_last_success
+                ).where(customers.c.id.in_([c, d]))
+            )
+            return {row.id: row for row in rows}
+
+    before = await kept()
+    late = nightly(c, 302, 2)
+    await store(ingestor, db, tenant, [nightly(d, 302, 6), late])
+    after = await kept()
+    assert after[c].services_revision == before[c].services_revision
+    assert before[c].services_last_success is None
+    assert after[c].services_last_success == late.end_time
+    assert after[d].services_revision != before[d].services_revision
+
+
 @pytest.mark.postgresql_only
 async def test_concurrent_batches_over_the_same_services_end_as_serial(read_model, ingestor, db):
     tenant = await make_tenant(db, customers=6)

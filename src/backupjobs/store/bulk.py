@@ -31,6 +31,7 @@ from sqlalchemy import (
     column,
     exists,
     func,
+    literal,
     select,
     true,
     tuple_,
@@ -51,9 +52,11 @@ def _is_postgresql(connection: AsyncConnection) -> bool:
     return connection.dialect.name == "postgresql"
 
 
-def _recordset(columns: Mapping[str, ColumnElement[Any]], name: str) -> TableValuedAlias:
-    """The rows of the JSON parameter, with ``columns``' names and types."""
-    given = cast(bindparam(_ROWS, type_=Text()), postgresql.JSON())
+def _recordset(
+    columns: Mapping[str, ColumnElement[Any]], name: str, parameter: str = _ROWS
+) -> TableValuedAlias:
+    """The rows of the JSON parameter ``parameter``, with ``columns``' names and types."""
+    given = cast(bindparam(parameter, type_=Text()), postgresql.JSON())
     return (
         func.json_to_recordset(given)
         .table_valued(*(column(key, c.type) for key, c in columns.items()))
@@ -191,6 +194,76 @@ async def insert_rows(
     return await connection.execute(statement, {_ROWS: _encoder.encode(rows).decode()})
 
 
+#: One insert of :func:`insert_rows_together`: the table, its rows, its ``complete``.
+RowsInsert = tuple[Table, Sequence[Mapping[str, Any]], Callable[[Any], Insert]]
+
+
+async def insert_rows_together(connection: AsyncConnection, inserts: Sequence[RowsInsert]) -> None:
+    """:func:`insert_rows` for each of ``inserts`` (those with rows), in order: on
+    PostgreSQL in one statement, one round trip (each insert a data-modifying CTE, run in
+    the order given), on SQLite one after another. ``complete`` adds ON CONFLICT only: the
+    statement reads no row back.
+
+    What one round trip buys: a transaction holding row locks that every concurrent
+    writer waits for (a customer's day) holds them until its next statement has been
+    sent, which waits for the process's event loop, busy with other requests; statements
+    sent together are waited for once (``docs/scaling.md``, "Ingestion at volume").
+    """
+    inserts = [insert for insert in inserts if insert[1]]
+    if not inserts:
+        return
+    if not _is_postgresql(connection):
+        for table, rows, complete in inserts:
+            await insert_rows(connection, table, rows, complete)
+        return
+    shapes = tuple(
+        (table, tuple(rows[0]), *_known_by(complete)) for table, rows, complete in inserts
+    )
+
+    def build() -> Select[Any]:
+        written = [
+            _insert_from_json(table, names, complete, (), f"{_ROWS}_{position}")
+            .returning(literal(1))
+            .cte(f"written_{position}")
+            for position, ((table, names, *_), (_, _, complete)) in enumerate(
+                zip(shapes, inserts, strict=True)
+            )
+        ]
+        # Each CTE read in turn: PostgreSQL runs them in this order.
+        return select(*(select(func.count()).select_from(cte).scalar_subquery() for cte in written))
+
+    statement = built((insert_rows_together, shapes), build)
+    await connection.execute(
+        statement,
+        {
+            f"{_ROWS}_{position}": _encoder.encode(rows).decode()
+            for position, (_, rows, _) in enumerate(inserts)
+        },
+    )
+
+
+def _known_by(complete: Callable[[Any], Insert]) -> tuple[Any, tuple[Any, ...]]:
+    """What a ``complete`` function is known by in :func:`built`'s keys: its code and the
+    values it closes over (a lambda or a nested function is a new object each time its
+    definition runs, with the same code)."""
+    return complete.__code__, tuple(cell.cell_contents for cell in complete.__closure__ or ())
+
+
+def _insert_from_json(
+    table: Table,
+    names: tuple[str, ...],
+    complete: Callable[[Any], Insert],
+    new_only: tuple[str, ...],
+    parameter: str = _ROWS,
+) -> Insert:
+    """PostgreSQL: the INSERT of the rows of the JSON parameter ``parameter``."""
+    given = _recordset({name: table.c[name] for name in names}, "given", parameter)
+    source = select(given)
+    if new_only:
+        source = source.where(~exists().where(*(table.c[k] == given.c[k] for k in new_only)))
+    return complete(postgresql.insert(table).from_select(names, source))
+
+
 def _built_insert(
     postgresql_: bool,
     table: Table,
@@ -198,20 +271,14 @@ def _built_insert(
     complete: Callable[[Any], Insert],
     new_only: tuple[str, ...],
 ) -> Insert:
-    """:func:`insert_rows`' statement, built on the first call for its key. ``complete``
-    is known by its code and the values it closes over (a lambda or a nested function is
-    a new object each time its definition runs, with the same code)."""
-    closure = tuple(cell.cell_contents for cell in complete.__closure__ or ())
-    key = (postgresql_, table, names, complete.__code__, closure, new_only)
+    """:func:`insert_rows`' statement, built on the first call for its key (``complete``
+    known by :func:`_known_by`)."""
+    key = (postgresql_, table, names, *_known_by(complete), new_only)
 
     def build() -> Insert:
         if not postgresql_:
             return complete(sqlite.insert(table))
-        given = _recordset({name: table.c[name] for name in names}, "given")
-        source = select(given)
-        if new_only:
-            source = source.where(~exists().where(*(table.c[k] == given.c[k] for k in new_only)))
-        return complete(postgresql.insert(table).from_select(names, source))
+        return _insert_from_json(table, names, complete, new_only)
 
     return built(key, build)
 

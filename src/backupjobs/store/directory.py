@@ -6,6 +6,7 @@ Operator functions take an :class:`AsyncConnection` and run in the caller's tran
 
 from __future__ import annotations
 
+import enum
 import random
 import re
 import uuid
@@ -282,7 +283,7 @@ async def services_changed(
 ) -> None:
     """Mark the customers' services as changed (a new ``services_revision``), in the
     caller's transaction: readers that cache services by revision read them again."""
-    await summaries_read_again(connection, partner_id, customer_ids, new_revision=True)
+    await summaries_read_again(connection, partner_id, customer_ids, revised=customer_ids)
 
 
 async def summaries_read_again(
@@ -290,11 +291,11 @@ async def summaries_read_again(
     partner_id: UUID,
     customer_ids: Collection[UUID],
     *,
-    new_revision: bool,
+    revised: Collection[UUID],
 ) -> None:
     """Read the customers' services' summary and figures again (:func:`summary_update`),
-    with a new ``services_revision`` if ``new_revision`` (without one: a last success
-    moved with no new latest job, which the job pages do not show).
+    those of them in ``revised`` with a new ``services_revision`` (the others: a last
+    success moved with no new latest job, which the job pages do not show).
 
     The rows are locked first, in id order, so that concurrent writers never deadlock over
     them and the grouped read sees what they committed; and not against key locks (``FOR
@@ -303,13 +304,19 @@ async def summaries_read_again(
     """
     if not customer_ids:
         return
+    revised = set(revised) & set(customer_ids)
+    revisions = _Revisions.NONE if not revised else _Revisions.ALL
+    if revisions is _Revisions.ALL and len(revised) < len(customer_ids):
+        revisions = _Revisions.SOME
     lock, read_again = built(
-        (summaries_read_again, new_revision, connection.dialect.name),
-        lambda: _read_again_statements(connection, new_revision=new_revision),
+        (summaries_read_again, revisions, connection.dialect.name),
+        lambda: _read_again_statements(connection, revisions),
     )
     params: dict[str, Any] = {_PARTNER: partner_id, _CUSTOMERS: sorted(customer_ids)}
-    if new_revision:
+    if revised:
         params[_REVISION] = _revisions.getrandbits(63)
+    if revisions is _Revisions.SOME:
+        params[_REVISED] = sorted(revised)
     await connection.execute(lock, params)
     await connection.execute(read_again, params)
 
@@ -317,9 +324,18 @@ async def summaries_read_again(
 _PARTNER = "read_again_partner_id"
 _CUSTOMERS = "read_again_customer_ids"
 _REVISION = "read_again_revision"
+_REVISED = "read_again_revised_ids"
 
 
-def _read_again_statements(connection: AsyncConnection, *, new_revision: bool) -> tuple[Any, Any]:
+class _Revisions(enum.Enum):
+    """Which customers of a :func:`summaries_read_again` get a new revision."""
+
+    NONE = "none"
+    ALL = "all"
+    SOME = "some"
+
+
+def _read_again_statements(connection: AsyncConnection, revisions: _Revisions) -> tuple[Any, Any]:
     """:func:`summaries_read_again`'s lock and UPDATE, their values parameters (built once
     per process, :func:`.bulk.built`).
 
@@ -363,8 +379,14 @@ def _read_again_statements(connection: AsyncConnection, *, new_revision: bool) -
         name: value if _NO_SERVICES[name] is None else func.coalesce(value, _NO_SERVICES[name])
         for name, value in _summary_values(source).items()
     }
-    if new_revision:
-        values["services_revision"] = bindparam(_REVISION, type_=BigInteger())
+    revision = bindparam(_REVISION, type_=BigInteger())
+    if revisions is _Revisions.ALL:
+        values["services_revision"] = revision
+    elif revisions is _Revisions.SOME:
+        values["services_revision"] = case(
+            (one_of_parameter(connection, customers.c.id, _REVISED), revision),
+            else_=customers.c.services_revision,
+        )
     read_again = (
         update(customers)
         .where(customers.c.partner_id == source.c.partner_id, customers.c.id == source.c.id)

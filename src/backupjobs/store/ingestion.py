@@ -121,9 +121,11 @@ class Ingestor:
         lastModifyTime is stale; a record for a customer outside ``scope`` is rejected as
         unknown; a jobId already recorded for another backup service is rejected.
 
-        The history is written first, the services' latest jobs last: a service's row is
-        locked only from then to the commit, so that batches touching the same services
-        (engines report every customer's jobs at once) wait for each other briefly.
+        The history is written first, then the services' latest jobs, then what the
+        reports and alerts keep, and last the rows every concurrent batch shares (the
+        customers' days and the customers): a row is locked only from its write to the
+        commit, so that batches touching the same services or customers (engines report
+        every customer's jobs at once) wait for each other briefly.
         """
         result = IngestResult()
         visible = await _visible_customers(connection, scope, {r.customer_id for _, r in records})
@@ -198,20 +200,28 @@ class Ingestor:
             for service in recompute:
                 await _recompute_latest(connection, scope, service)
                 changed.add(service[0])
+            in_order = [final[job_id] for job_id in sorted(written)]
+            # Alerts: the written jobs' events and incidents, committed with them (the
+            # outbox of SPEC §10.5), once the services' latest jobs are current.
+            result.deliveries = await incidents.record_job_events(
+                connection, scope, in_order, now=now
+            )
             # The reports' counts, once the services' rows are locked (store/outcomes.py).
-            await outcomes.jobs_written(
+            counted = await outcomes.jobs_written(
                 connection,
                 scope.partner_id,
-                [final[job_id] for job_id in sorted(written)],
+                in_order,
                 previous_sort=previous_sort,
                 inserted=inserted,
                 on_top=moved,
             )
-            await directory.services_changed(connection, scope.partner_id, changed)
-            # Alerts: the written jobs' events and incidents, committed with them (the
-            # outbox of SPEC §10.5), once the services' latest jobs are current.
-            result.deliveries = await incidents.record_job_events(
-                connection, scope, [final[job_id] for job_id in sorted(written)], now=now
+            # Last, the rows every concurrent batch shares: the customers' days and the
+            # customers themselves, locked from here to the commit (outcomes.Counted).
+            await outcomes.move_days(connection, scope.partner_id, counted.moves)
+            # One UPDATE for both: the customers whose services changed (a new revision)
+            # and those whose figures alone moved (a job reported late).
+            await directory.summaries_read_again(
+                connection, scope.partner_id, changed | counted.customers, revised=changed
             )
         result.rejected.sort(key=lambda rejection: rejection.index)
         return result
