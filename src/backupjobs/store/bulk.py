@@ -31,7 +31,6 @@ from sqlalchemy import (
     column,
     exists,
     func,
-    literal,
     select,
     true,
     tuple_,
@@ -194,52 +193,50 @@ async def insert_rows(
     return await connection.execute(statement, {_ROWS: _encoder.encode(rows).decode()})
 
 
-#: One insert of :func:`insert_rows_together`: the table, its rows, its ``complete``.
+#: One insert of :func:`execute_after_rows`: the table, its rows, its ``complete``.
 RowsInsert = tuple[Table, Sequence[Mapping[str, Any]], Callable[[Any], Insert]]
 
 
-async def insert_rows_together(connection: AsyncConnection, inserts: Sequence[RowsInsert]) -> None:
-    """:func:`insert_rows` for each of ``inserts`` (those with rows), in order: on
-    PostgreSQL in one statement, one round trip (each insert a data-modifying CTE, run in
-    the order given), on SQLite one after another. ``complete`` adds ON CONFLICT only: the
-    statement reads no row back.
+async def execute_after_rows(
+    connection: AsyncConnection,
+    statement: Any,
+    params: dict[str, Any],
+    inserts: Sequence[RowsInsert],
+) -> None:
+    """:func:`insert_rows` for each of ``inserts`` that has rows, then ``statement`` (one
+    :func:`built` once, which neither reads nor writes their tables) with ``params``: on
+    PostgreSQL all in one statement, the inserts its data-modifying CTEs; on SQLite one
+    after another. ``complete`` adds ON CONFLICT only: no row is read back.
 
     What one round trip buys: a transaction holding row locks that every concurrent
-    writer waits for (a customer's day) holds them until its next statement has been
-    sent, which waits for the process's event loop, busy with other requests; statements
-    sent together are waited for once (``docs/scaling.md``, "Ingestion at volume").
+    writer waits for (a customer's) holds them until its next statement has been sent,
+    which waits for the process's event loop, busy with other requests; statements sent
+    together are waited for once (``docs/scaling.md``, "Ingestion at volume").
     """
     inserts = [insert for insert in inserts if insert[1]]
-    if not inserts:
-        return
-    if not _is_postgresql(connection):
+    if not _is_postgresql(connection) or not inserts:
         for table, rows, complete in inserts:
             await insert_rows(connection, table, rows, complete)
+        await connection.execute(statement, params)
         return
     shapes = tuple(
         (table, tuple(rows[0]), *_known_by(complete)) for table, rows, complete in inserts
     )
 
-    def build() -> Select[Any]:
-        written = [
-            _insert_from_json(table, names, complete, (), f"{_ROWS}_{position}")
-            .returning(literal(1))
-            .cte(f"written_{position}")
-            for position, ((table, names, *_), (_, _, complete)) in enumerate(
-                zip(shapes, inserts, strict=True)
-            )
-        ]
-        # Each CTE read in turn: PostgreSQL runs them in this order.
-        return select(*(select(func.count()).select_from(cte).scalar_subquery() for cte in written))
+    def build() -> Any:
+        together = statement
+        for position, (table, names, *_) in enumerate(shapes):
+            complete = inserts[position][2]
+            parameter = f"{_ROWS}_{position}"
+            written = _insert_from_json(table, names, complete, (), parameter)
+            together = together.add_cte(written.cte(f"written_{position}"))
+        return together
 
-    statement = built((insert_rows_together, shapes), build)
-    await connection.execute(
-        statement,
-        {
-            f"{_ROWS}_{position}": _encoder.encode(rows).decode()
-            for position, (_, rows, _) in enumerate(inserts)
-        },
-    )
+    given = {
+        f"{_ROWS}_{position}": _encoder.encode(rows).decode()
+        for position, (_, rows, _) in enumerate(inserts)
+    }
+    await connection.execute(built((execute_after_rows, statement, shapes), build), params | given)
 
 
 def _known_by(complete: Callable[[Any], Insert]) -> tuple[Any, tuple[Any, ...]]:

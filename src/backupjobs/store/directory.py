@@ -47,7 +47,7 @@ from backupjobs.model.health import (
     service_problem,
     summary_job_status,
 )
-from backupjobs.store.bulk import built, one_of, one_of_parameter
+from backupjobs.store.bulk import RowsInsert, built, execute_after_rows, one_of, one_of_parameter
 from backupjobs.store.paging import Page, fetch_page, offset_page_statement
 from backupjobs.store.schema import (
     LATEST,
@@ -292,10 +292,13 @@ async def summaries_read_again(
     customer_ids: Collection[UUID],
     *,
     revised: Collection[UUID],
+    after_rows: Sequence[RowsInsert] = (),
 ) -> None:
     """Read the customers' services' summary and figures again (:func:`summary_update`),
     those of them in ``revised`` with a new ``services_revision`` (the others: a last
-    success moved with no new latest job, which the job pages do not show).
+    success moved with no new latest job, which the job pages do not show); once they
+    are locked, and in the same round trip, insert ``after_rows`` (rows of the
+    customers, such as their days: :func:`.bulk.execute_after_rows`).
 
     The rows are locked first, in id order, so that concurrent writers never deadlock over
     them and the grouped read sees what they committed; and not against key locks (``FOR
@@ -318,7 +321,7 @@ async def summaries_read_again(
     if revisions is _Revisions.SOME:
         params[_REVISED] = sorted(revised)
     await connection.execute(lock, params)
-    await connection.execute(read_again, params)
+    await execute_after_rows(connection, read_again, params, after_rows)
 
 
 _PARTNER = "read_again_partner_id"

@@ -8,7 +8,7 @@ A service's latest job is the one with the greatest sort time (its start time, o
 modification when it has none), ties by jobId (:func:`backupjobs.model.latest_sort_key`;
 :func:`.schema.sort_time` in SQL). Ingestion keeps a copy of that job
 in ``backup_services`` in the same transaction as the history row, and gives the
-customers whose services changed a new revision (:func:`.directory.services_changed`),
+customers whose services changed a new revision (:func:`.directory.summaries_read_again`),
 which is what the job pages' readers go by (:mod:`backupjobs.store.services`).
 """
 
@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.infra.cache import BoundedCache
 from backupjobs.model import IngestResult, JobRecord, Rejection, ServiceKey, latest_sort_key
-from backupjobs.store import directory, incidents, outcomes
+from backupjobs.store import incidents, outcomes
 from backupjobs.store.bulk import (
     built,
     dialect_insert,
@@ -215,13 +215,16 @@ class Ingestor:
                 inserted=inserted,
                 on_top=moved,
             )
-            # Last, the rows every concurrent batch shares: the customers' days and the
-            # customers themselves, locked from here to the commit (outcomes.Counted).
-            await outcomes.move_days(connection, scope.partner_id, counted.moves)
-            # One UPDATE for both: the customers whose services changed (a new revision)
-            # and those whose figures alone moved (a job reported late).
-            await directory.summaries_read_again(
-                connection, scope.partner_id, changed | counted.customers, revised=changed
+            # Last, the rows every concurrent batch shares: the customers, locked from here
+            # to the commit, and their days (outcomes.Counted). One UPDATE of the
+            # customers for both those whose services changed (a new revision) and those
+            # whose figures alone moved (a job reported late).
+            await outcomes.move_days(
+                connection,
+                scope.partner_id,
+                counted.moves,
+                read_again=changed | counted.customers,
+                revised=changed,
             )
         result.rejected.sort(key=lambda rejection: rejection.index)
         return result

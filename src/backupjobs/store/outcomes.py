@@ -1,7 +1,7 @@
 """What the reports add up, kept beside the history in the transaction that changes it.
 
 >>> # counted = await outcomes.jobs_written(connection, partner_id, written_records, ...)
->>> # await outcomes.move_days(connection, partner_id, counted.moves)  # last: shared rows
+>>> # await outcomes.move_days(connection, partner_id, counted.moves, ...)  # last
 >>> # await outcomes.jobs_removed(connection, partner_id, removed)      # retention
 
 Two things, both recounted from the history rather than adjusted by differences, so that
@@ -73,7 +73,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.model import JobRecord, ServiceKey
 from backupjobs.store import directory
-from backupjobs.store.bulk import insert_rows, insert_rows_together, one_of, recordset
+from backupjobs.store.bulk import insert_rows, one_of, recordset
 from backupjobs.store.schema import (
     COUNTED_STATUSES,
     JOB_SORT_TIME,
@@ -85,7 +85,7 @@ from backupjobs.store.schema import (
     job_outcomes,
     jobs,
 )
-from backupjobs.store.sums import capped, kept_plus
+from backupjobs.store.sums import SATURATED, capped, kept_plus
 
 QUARTER = timedelta(minutes=15)
 #: Quarter-hours in a UTC day.
@@ -224,12 +224,11 @@ class Counted:
     the customers' days to move (:func:`move_days`) and the customers whose figures to
     read again (:func:`.directory.summaries_read_again`).
 
-    Why the end: a customer's day row (and its ``customers`` row) is shared by every
-    batch that writes to the customer, and engines report all their customers at once,
-    so concurrent batches take those row locks in turn, each holding them until it
-    commits. Written last, and the three tables of days in one round trip, little else
-    runs while they are held: 22 ms a batch (mean) where it was 55 ms, when the batches
-    took them in turn for 5.9 s of a 6.3 s run (``docs/scaling.md``, "Ingestion at
+    Why the end: a customer's ``customers`` row, locked before its days are written, is
+    shared by every batch that writes to the customer, and engines report all their
+    customers at once, so concurrent batches take those locks in turn, each holding them
+    until it commits. Taken last, with the days and the customers' UPDATE in one round
+    trip, little else runs while they are held (``docs/scaling.md``, "Ingestion at
     volume").
     """
 
@@ -330,11 +329,10 @@ async def jobs_removed(
         touched.setdefault((customer_id, job_type, job_module), set()).add(quarter_of(sort_time))
     moves: _DayMoves = {}
     await recount_quarters(connection, partner_id, touched, moves)
-    await move_days(connection, partner_id, moves)
     refreshed = await refresh_services(connection, partner_id, touched)
     # A last success can move with no new latest job (retention): the figures change,
     # the revision does not (the job pages show no last success).
-    await directory.summaries_read_again(connection, partner_id, refreshed, revised=())
+    await move_days(connection, partner_id, moves, read_again=refreshed, revised=())
 
 
 async def recount_quarters(
@@ -499,12 +497,24 @@ async def _apply(
     return found
 
 
-async def move_days(connection: AsyncConnection, partner_id: UUID, moves: _DayMoves) -> None:
+async def move_days(
+    connection: AsyncConnection,
+    partner_id: UUID,
+    moves: _DayMoves,
+    *,
+    read_again: Collection[UUID],
+    revised: Collection[UUID],
+) -> None:
     """Move each customer's days (``customer_days``), their blocks (``customer_blocks``)
-    and long blocks (``customer_long_blocks``) by ``moves``: one upsert each, in key order
-    (concurrent batches lock the rows they share in the same order), the three in one
-    round trip (:func:`.bulk.insert_rows_together`); a day or block left with no job is
-    removed."""
+    and long blocks (``customer_long_blocks``) by ``moves``, and read the figures of the
+    customers ``read_again`` again (those in ``revised`` with a new revision): the
+    customers are locked first, in id order, then the three upserts and the customers'
+    UPDATE go in one round trip (:func:`.directory.summaries_read_again`); a day or block
+    left with no job is removed.
+
+    Every writer of a customer's days holds the customer's lock first, so concurrent
+    batches never wait for each other's days, only for the customer.
+    """
     moved = [_moved_rows(partner_id, customer_days, customer_days.c.day, moves)]
     for table, unit, days in (
         (customer_blocks, customer_blocks.c.block, BLOCK_DAYS),
@@ -512,12 +522,17 @@ async def move_days(connection: AsyncConnection, partner_id: UUID, moves: _DayMo
     ):
         blocks: _DayMoves = {}
         for (customer_id, day), by in moves.items():
-            entry = blocks.setdefault((customer_id, day // days), [0] * _MOVE_WIDTH)
-            for position, value in enumerate(by):
-                entry[position] += value
+            key = (customer_id, day // days)
+            entry = blocks.get(key)
+            # A new list for a sum: ``by`` itself is the day's, and left as it is.
+            blocks[key] = by if entry is None else [a + b for a, b in zip(entry, by, strict=True)]
         moved.append(_moved_rows(partner_id, table, unit, blocks))
-    await insert_rows_together(
-        connection, [(table, rows, _add_moved) for table, _, rows, _ in moved]
+    await directory.summaries_read_again(
+        connection,
+        partner_id,
+        {customer_id for customer_id, _ in moves} | set(read_again),
+        revised=revised,
+        after_rows=[(table, rows, _add_moved) for table, _, rows, _ in moved],
     )
     for table, unit, _, emptied in moved:
         if emptied:
@@ -549,15 +564,13 @@ def _moved_rows(
         ((key, by) for key, by in moves.items() if any(by)),
         key=lambda item: (item[0][0].int, item[0][1]),
     )
-    rows = [
-        {
-            "partner_id": partner_id,
-            "customer_id": c,
-            unit.name: when,
-            **dict(zip(_MOVED, map(capped, by), strict=True)),
-        }
-        for (c, when), by in changed
-    ]
+    columns = ("partner_id", "customer_id", unit.name, *_MOVED)
+    rows = []
+    for (c, when), by in changed:
+        row = dict(zip(columns, (partner_id, c, when, *by), strict=True))
+        for name in SATURATED:  # the counts of jobs cannot come near a BIGINT's end
+            row[name] = capped(row[name])
+        rows.append(row)
     return table, unit, rows, [key for key, by in changed if by[0] < 0]
 
 
