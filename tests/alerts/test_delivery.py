@@ -6,16 +6,21 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import update
+import msgspec
+from sqlalchemy import select, update
 from standardwebhooks.webhooks import Webhook as ReferenceWebhook
 
 from backupjobs.alerts import service
 from backupjobs.auth.apps import update_app
+from backupjobs.model import parse_record
 from backupjobs.sdk.webhooks import WebhookVerifier
 from backupjobs.store.database import Database
+from backupjobs.store.ingestion import Ingestor
 from backupjobs.store.schema import webhook_deliveries
 from backupjobs.store.scope import TenantScope
+from backupjobs.store.webhooks import ClaimedHere
 from tests.alerts.hooks import WEBHOOKS, deliveries, received, settled, subscribe
 from tests.receiver import receiving
 from tests.world import add_app, ingest, job, make_tenant
@@ -374,3 +379,60 @@ async def test_deliveries_go_out_while_every_pooled_connection_is_held(
                 await connection.close()
             await elsewhere.dispose()
     assert json.loads(ping.body)["type"] == "ping"
+
+
+async def test_an_ingestions_deliveries_are_claimed_for_the_process_that_sends_them(
+    alerts_app, alerts_client, alerts_db
+):
+    """Written claimed with the ingestion (no deliverer round claims them), sent once
+    handed over; a hand-over too late to start within the lease is let go, the delivery
+    left claimed until its lease ends."""
+    tenant = await make_tenant(alerts_db)
+    alerts = alerts_app.state.context.alerts
+    ingestor = Ingestor(alerts_db)
+    customer = tenant.customers[0]
+
+    async def ingest_claimed(job_id: str, made_at: float) -> ClaimedHere:
+        claimed_here = ClaimedHere(
+            uuid.uuid4(), datetime.now(UTC) + timedelta(minutes=5), made_at=made_at
+        )
+        record = parse_record(msgspec.json.encode(failed(customer, job_id)))
+        result = await ingestor.ingest_batch(
+            TenantScope(tenant.partner_id, tenant.client_id), [(0, record)],
+            claimed_here=claimed_here,
+        )  # fmt: skip
+        assert result.deliveries == 1
+        return claimed_here
+
+    async def kept(delivery_id: uuid.UUID) -> Any:
+        async with alerts_db.read() as connection:
+            return (
+                await connection.execute(
+                    select(webhook_deliveries).where(webhook_deliveries.c.id == delivery_id)
+                )
+            ).one()
+
+    with receiving() as receiver:
+        await subscribe(alerts_client, tenant, receiver.url, ["job.failed"])
+        on_time = await ingest_claimed("CL1", time.monotonic())
+        (claimed,) = on_time.deliveries
+        row = await kept(claimed.id)
+        assert (row.claim, row.next_attempt_at, row.status) == (
+            on_time.claim,
+            on_time.until,
+            "pending",
+        )
+        assert json.loads(claimed.event.job)["jobId"] == "CL1"
+        await asyncio.sleep(0.6)  # three of the deliverer's rounds: none takes it
+        assert receiver.received == []
+        alerts.take(on_time)
+        (delivery,) = await received(receiver, 1)
+        assert delivery.headers["webhook-id"] == str(claimed.event.id)
+        assert json.loads(delivery.body)["data"]["job"]["jobId"] == "CL1"
+
+        too_late = await ingest_claimed("CL2", time.monotonic() - 60)
+        (late,) = too_late.deliveries
+        alerts.take(too_late)
+        await asyncio.sleep(0.6)
+        assert len(receiver.received) == 1
+        assert (await kept(late.id)).claim == too_late.claim

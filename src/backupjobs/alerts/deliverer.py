@@ -14,7 +14,11 @@ subscription's other deliveries waiting for a retry due at once: an endpoint bac
 outage gets its backlog in seconds. Every attempt is
 recorded (status, duration, the answer's first KiB).
 
-A round runs when woken (an ingestion commit in this process that made deliveries) and
+Deliveries an ingestion in this process made are written claimed for it
+(:meth:`Deliverer.claim_here`) and handed over after the commit (:meth:`Deliverer.take`):
+the next round sends them with no claim of its own, which costs the database a locking
+read, an UPDATE of each delivery and a read of its event (``docs/scaling.md``, "Alerts").
+A round runs when woken (such a hand-over, or a commit that made deliveries) and
 at least every ``poll`` seconds otherwise (others' events, retries, claims left by a
 process that died: its lease ends ``LEASE`` after the claim). A round does not wait for
 the attempts it starts: a slow endpoint holds up none of the deliveries claimed after
@@ -31,6 +35,8 @@ import asyncio
 import contextlib
 import random
 import time
+import uuid
+from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -108,10 +114,26 @@ class Deliverer:
         #: answered 2xx: their next success brings their waiting retries forward.
         self._failing: set[tuple[UUID, UUID]] = set()
         self._sender = Sender(user_agent=f"backupjobs-webhooks/{__version__}")
+        #: Committed deliveries written claimed for this process, not sent yet (:meth:`take`).
+        self._handed: deque[webhooks.ClaimedHere] = deque()
 
     def wake(self) -> None:
         """Run a round now (from this process's event loop)."""
         self._woken.set()
+
+    def claim_here(self) -> webhooks.ClaimedHere:
+        """A claim for deliveries a transaction of this process is about to write, to be
+        sent by this deliverer once it has committed (:meth:`take`)."""
+        return webhooks.ClaimedHere(
+            uuid.uuid4(), datetime.now(UTC) + LEASE, made_at=time.monotonic()
+        )
+
+    def take(self, claimed: webhooks.ClaimedHere) -> None:
+        """Send the deliveries of a committed transaction that wrote them claimed for this
+        process (:meth:`claim_here`), in the next round, with no claim of their own."""
+        if claimed.deliveries:
+            self._handed.append(claimed)
+            self.wake()
 
     async def run(self) -> None:
         """Deliver until cancelled; errors are logged and the next round tries again.
@@ -143,6 +165,12 @@ class Deliverer:
         sending it needs, in one transaction, then start sending it; True when more may
         be due at once (the round claimed all it asked for)."""
         room = MAX_SENDING - len(self._sending)
+        if room > 0 and self._handed:
+            handed = self._handed_over(room)
+            if handed:
+                async with self._db.read() as connection:
+                    self._start(handed, await self._contexts(connection, handed))
+                room -= len(handed)
         if room <= 0:
             self._full = True
             return False
@@ -159,11 +187,40 @@ class Deliverer:
             # The database is that slow: leave them claimed, due again at the lease's end.
             _log.warning("webhook deliveries not sent: claimed too long ago", count=len(claimed))
             return False
+        self._start(claimed, contexts)
+        return len(claimed) == limit
+
+    def _handed_over(self, room: int) -> list[webhooks.Claimed]:
+        """Up to ``room`` of the deliveries handed over (:meth:`take`), oldest first; those
+        whose attempt could no longer start within :data:`SEND_WITHIN` of their claim are
+        let go (due again when their lease ends, for any process)."""
+        taken: list[webhooks.Claimed] = []
+        now = time.monotonic()
+        while self._handed and len(taken) < room:
+            claimed = self._handed[0]
+            if now - claimed.made_at > SEND_WITHIN.total_seconds():
+                self._handed.popleft()
+                _log.warning(
+                    "webhook deliveries not sent: claimed too long ago",
+                    count=len(claimed.deliveries),
+                )
+                continue
+            wanted = room - len(taken)
+            taken += claimed.deliveries[:wanted]
+            del claimed.deliveries[:wanted]
+            if not claimed.deliveries:
+                self._handed.popleft()
+        return taken
+
+    def _start(
+        self,
+        claimed: Sequence[webhooks.Claimed],
+        contexts: dict[UUID, tuple[webhooks.Subscription | None, str | None]],
+    ) -> None:
         for delivery in claimed:
             task = asyncio.create_task(self._attempt(delivery, *contexts[delivery.id]))
             self._sending.add(task)
             task.add_done_callback(self._sent)
-        return len(claimed) == limit
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)

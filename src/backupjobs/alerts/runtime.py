@@ -7,7 +7,8 @@ waited behind them, seconds each (``docs/scaling.md``, "Alerts", 2026-12-04).
 
 >>> # alerts = Alerts(db, allow_private=False, metrics=metrics)
 >>> # await alerts.start()     # in the application's lifespan
->>> # alerts.wake()            # after an ingestion commit that made deliveries
+>>> # claimed = alerts.claim_here()   # before an ingestion that may make deliveries
+>>> # alerts.take(claimed)            # after its commit, if it made some
 >>> # await alerts.close()
 """
 
@@ -23,6 +24,7 @@ from backupjobs.alerts.stale import watch_stale
 from backupjobs.infra.secretbox import SecretBox
 from backupjobs.infra.tasks import stop
 from backupjobs.store.database import Database
+from backupjobs.store.webhooks import ClaimedHere
 
 #: The deliverer's connections on PostgreSQL: one for a round's claim, one for recording
 #: outcomes, both kept. (A pool of 1 closed its overflow connection after each use, and
@@ -83,6 +85,21 @@ class Alerts:
     def wake(self) -> None:
         if self.deliverer is not None:
             self.deliverer.wake()
+
+    def claim_here(self) -> ClaimedHere | None:
+        """A claim for the deliveries an ingestion is about to write, when this process
+        delivers (:meth:`.Deliverer.claim_here`); None when it does not."""
+        return self.deliverer.claim_here() if self.deliverer is not None else None
+
+    def take(self, claimed: ClaimedHere | None) -> None:
+        """After the commit of a transaction that wrote deliveries (claimed with
+        :meth:`claim_here`, or None): send them."""
+        if self.deliverer is None:
+            return
+        if claimed is None:
+            self.deliverer.wake()
+        else:
+            self.deliverer.take(claimed)
 
     async def close(self) -> None:
         for task in self._tasks:

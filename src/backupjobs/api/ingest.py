@@ -167,11 +167,15 @@ async def ingest_jobs(
         except RecordError as error:
             rejected.append(RejectedRecord(index, record_job_id(raw), str(error)))
     result = IngestResult()
+    # The batch's webhook deliveries are written claimed for this process's deliverer,
+    # which sends them once committed with no claim of its own (alerts.runtime).
+    claimed_here = context.alerts.claim_here()
     if valid:
-        result = await context.ingestor.ingest_batch(principal.tenant_scope, valid)
+        result = await context.ingestor.ingest_batch(
+            principal.tenant_scope, valid, claimed_here=claimed_here
+        )
     if result.deliveries:
-        # Committed: this process's deliverer sends them now (others poll).
-        context.alerts.wake()
+        context.alerts.take(claimed_here)
         context.metrics.alerts.deliveries_created.inc(result.deliveries)
     rejected.extend(RejectedRecord(r.index, r.job_id, r.error) for r in result.rejected)
     rejected.sort(key=lambda r: r.index)

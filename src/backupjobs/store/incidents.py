@@ -59,6 +59,7 @@ from backupjobs.store.schema import (
     webhook_subscriptions,
 )
 from backupjobs.store.scope import TenantScope
+from backupjobs.store.webhooks import Claimed, ClaimedHere, StoredEvent
 
 # Any constant every process shares: stale detection runs in one of them at a time.
 _STALE_LOCK = 0x7374616C65  # "stale"
@@ -125,9 +126,11 @@ async def record_job_events(
     written: Sequence[JobRecord],
     *,
     now: datetime,
+    claimed_here: ClaimedHere | None = None,
 ) -> int:
     """The events and incidents of jobs just written (after the services' latest jobs
-    are current), in the ingestion's transaction. Returns the deliveries made.
+    are current), in the ingestion's transaction. Returns the deliveries made (written
+    claimed with ``claimed_here``: :func:`write_events`).
 
     For a partner without an enabled subscription, one indexed lookup (its enabled
     subscriptions, read once for the whole batch) and nothing else. Otherwise one lookup
@@ -225,7 +228,9 @@ async def record_job_events(
             )
             .values(closed_at=now)
         )
-    return await write_events(connection, partner, events, now=now, subscribers=subscribers)
+    return await write_events(
+        connection, partner, events, now=now, subscribers=subscribers, claimed_here=claimed_here
+    )
 
 
 def _job_event(record: JobRecord) -> EventType:
@@ -270,11 +275,13 @@ async def write_events(
     now: datetime,
     only_subscription: UUID | None = None,
     subscribers: Sequence[_Subscriber] | None = None,
+    claimed_here: ClaimedHere | None = None,
 ) -> int:
     """Write ``events`` (each once: one whose key exists is left out) and a delivery to
     each subscription of the partner that wants it (``only_subscription``: to that one
     alone, whatever it asked for: a ping; ``subscribers``: the partner's, if the caller has
-    read them). Returns the deliveries made.
+    read them); the deliveries written claimed for the caller's process with
+    ``claimed_here`` (and added to it). Returns the deliveries made.
 
     An event no subscription wants is not written: a partner without webhooks pays for
     its incidents only (and a subscription made later hears of what happens from then).
@@ -318,18 +325,41 @@ async def write_events(
         for subscriber in subscribers:
             if only_subscription is None and not subscriber.wants(event):
                 continue
-            deliveries.append(
-                {
-                    "partner_id": partner,
-                    "id": uuid.uuid4(),
-                    "subscription_id": subscriber.id,
-                    "event_id": event.id,
-                    "status": DeliveryStatus.PENDING.value,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-            )
+            delivery_id = uuid.uuid4()
+            delivery: dict[str, Any] = {
+                "partner_id": partner,
+                "id": delivery_id,
+                "subscription_id": subscriber.id,
+                "event_id": event.id,
+                "status": DeliveryStatus.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            if claimed_here is not None:
+                delivery |= {"claim": claimed_here.claim, "next_attempt_at": claimed_here.until}
+                claimed_here.deliveries.append(
+                    Claimed(
+                        partner,
+                        delivery_id,
+                        claimed_here.claim,
+                        0,
+                        now,
+                        subscriber.id,
+                        StoredEvent(
+                            event.id,
+                            event.type.value,
+                            now,
+                            event.customer_id,
+                            event.job_type,
+                            event.job_module,
+                            event.incident_id,
+                            event.job,
+                            event.stale_after_seconds,
+                        ),
+                    )
+                )
+            deliveries.append(delivery)
     if deliveries:
         await insert_rows(connection, webhook_deliveries, deliveries)
     return len(deliveries)

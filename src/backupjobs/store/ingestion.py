@@ -62,6 +62,7 @@ from backupjobs.store.scope import (
     ScopeConditions,
     TenantScope,
 )
+from backupjobs.store.webhooks import ClaimedHere
 
 #: Backup services an :class:`Ingestor` knows to exist (a few hundred bytes each); past
 #: this, those it learned of first are forgotten first (and looked for again if needed).
@@ -92,12 +93,18 @@ class Ingestor:
         self._known: BoundedCache[_KnownService, bool] = BoundedCache(known_services)
 
     async def ingest_batch(
-        self, scope: TenantScope, records: Sequence[tuple[int, JobRecord]]
+        self,
+        scope: TenantScope,
+        records: Sequence[tuple[int, JobRecord]],
+        *,
+        claimed_here: ClaimedHere | None = None,
     ) -> IngestResult:
         """:meth:`ingest` in a transaction of its own, run again if PostgreSQL aborts it to
         resolve a deadlock (:meth:`Database.transaction`), or for the race below."""
         return await self._db.transaction(
-            lambda connection: self.ingest(connection, scope, records, now=datetime.now(UTC)),
+            lambda connection: self.ingest(
+                connection, scope, records, now=datetime.now(UTC), claimed_here=claimed_here
+            ),
             # Two batches bringing one new jobId for one customer's two services at once:
             # the upsert resolves conflicts on (partner, jobId) only, so the history's
             # primary key (partner, customer, jobId) can refuse the second insert when it
@@ -113,9 +120,12 @@ class Ingestor:
         records: Sequence[tuple[int, JobRecord]],
         *,
         now: datetime,
+        claimed_here: ClaimedHere | None = None,
     ) -> IngestResult:
         """Upsert validated ``(index, record)`` pairs in the caller's transaction (on a
-        connection of this ingestor's database).
+        connection of this ingestor's database); the webhook deliveries of its alert events
+        written claimed with ``claimed_here`` (:func:`.incidents.write_events`), which holds
+        those of this transaction alone.
 
         Records apply in order: one older than the stored (or an earlier record's)
         lastModifyTime is stale; a record for a customer outside ``scope`` is rejected as
@@ -128,6 +138,8 @@ class Ingestor:
         every customer's jobs at once) wait for each other briefly.
         """
         result = IngestResult()
+        if claimed_here is not None:
+            claimed_here.deliveries.clear()  # those of an attempt rolled back, if any
         visible = await _visible_customers(connection, scope, {r.customer_id for _, r in records})
         stored_lmt, owner = await _existing_jobs(connection, scope, {r.job_id for _, r in records})
         recorded_before = set(stored_lmt)
@@ -204,7 +216,7 @@ class Ingestor:
             # Alerts: the written jobs' events and incidents, committed with them (the
             # outbox of SPEC §10.5), once the services' latest jobs are current.
             result.deliveries = await incidents.record_job_events(
-                connection, scope, in_order, now=now
+                connection, scope, in_order, now=now, claimed_here=claimed_here
             )
             # The reports' counts, once the services' rows are locked (store/outcomes.py).
             counted = await outcomes.jobs_written(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -476,6 +476,24 @@ class Claimed:
     created_at: datetime
     subscription_id: UUID
     event: StoredEvent
+
+
+@dataclass(slots=True)
+class ClaimedHere:
+    """Deliveries a transaction writes already claimed (``claim``, until ``until``) for
+    the process that sends them after its commit: they need no round of
+    :func:`claim_due` (a locking read, an UPDATE of each delivery and a read of its
+    event). Once the transaction has committed, ``deliveries`` holds them; ``made_at``
+    (``time.monotonic()``) is when the claim's lease began, at the latest.
+
+    If that process dies first, the lease ends and any process sends them, as with a
+    claim of :func:`claim_due`.
+    """
+
+    claim: UUID
+    until: datetime
+    made_at: float
+    deliveries: list[Claimed] = field(default_factory=list)
 
 
 _e = alert_events.c
