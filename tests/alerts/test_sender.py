@@ -219,3 +219,50 @@ async def test_https_signed_by_an_authority_not_trusted_is_refused(authority):
             await sender.post(receiver.destination, HEADERS, b"{}")
     await sender.close()
     assert receiver.requests == []
+
+
+async def test_requests_to_one_destination_wait_past_its_limit_in_flight():
+    in_flight = {"one": 0, "other": 0}
+    most = {"one": 0, "other": 0}
+
+    def serving(name: str) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Any]:
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while True:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    length = next(
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    )
+                    await reader.readexactly(length)
+                    in_flight[name] += 1
+                    most[name] = max(most[name], in_flight[name])
+                    await asyncio.sleep(0.05)
+                    in_flight[name] -= 1
+                    writer.write(ok(0))
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+            writer.close()
+
+        return serve
+
+    servers = [await asyncio.start_server(serving(n), "127.0.0.1", 0) for n in most]
+    one, other = (
+        Destination(
+            f"http://127.0.0.1:{s.sockets[0].getsockname()[1]}/hook", "127.0.0.1", "127.0.0.1"
+        )
+        for s in servers
+    )
+    sender = Sender(user_agent="test", per_destination=3)
+    async with servers[0], servers[1]:
+        answers = await asyncio.gather(
+            *(sender.post(one, HEADERS, b"{}") for _ in range(12)),
+            *(sender.post(other, HEADERS, b"{}") for _ in range(2)),
+        )
+        await sender.close()
+    assert [answer.status for answer in answers] == [200] * 14
+    assert most["one"] == 3  # 12 at once, 3 at a time
+    assert most["other"] <= 2
+    assert sender._using == {} and sender._slots == {}

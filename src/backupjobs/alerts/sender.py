@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import certifi
 import h11
 
-from backupjobs.alerts.destinations import Destination, endpoint_of
+from backupjobs.alerts.destinations import Destination, Endpoint, endpoint_of
 from backupjobs.store.webhooks import RESPONSE_EXCERPT_CHARS
 
 #: Answer bytes read at most; a longer answer's connection is closed, not reused.
@@ -40,6 +40,12 @@ MAX_ANSWER_BYTES = 64 * 1024
 #: endpoint rarely sent to holds no socket.
 KEPT_PER_DESTINATION = 50
 KEEP_IDLE_SECONDS = 5.0
+#: Requests in flight at once to one destination; more wait for one of them to end. An
+#: endpoint back from an outage gets its backlog over this many connections, not one a
+#: delivery: 200 connects at once from each of two processes overflowed the benchmark
+#: receiver's listening queue, and attempts whose connect was dropped and retried ran out
+#: their timeout, to wait for the schedule's next retry (``docs/scaling.md``, "Alerts").
+MAX_PER_DESTINATION = KEPT_PER_DESTINATION
 _READ_BYTES = 16 * 1024
 #: Enough bytes for RESPONSE_EXCERPT_CHARS characters of any UTF-8.
 _EXCERPT_BYTES = RESPONSE_EXCERPT_CHARS * 4
@@ -80,13 +86,19 @@ class Sender:
         *,
         user_agent: str,
         keep_idle: float = KEEP_IDLE_SECONDS,
+        per_destination: int = MAX_PER_DESTINATION,
         tls: ssl.SSLContext | None = None,
     ) -> None:
         """``tls``: how https endpoints are checked; certifi's roots, the URL's host
         verified, when None."""
         self._user_agent = user_agent
         self._keep_idle = keep_idle
+        self._per_destination = per_destination
         self._idle: dict[_Key, list[_Connection]] = {}
+        #: Each destination's requests in flight or waiting, and what they wait on (both
+        #: dropped when none is left).
+        self._using: dict[_Key, int] = {}
+        self._slots: dict[_Key, asyncio.Semaphore] = {}
         self._next_expiry = 0.0
         self._tls = tls
 
@@ -94,9 +106,25 @@ class Sender:
         self, destination: Destination, headers: list[tuple[str, str]], body: bytes
     ) -> Answer:
         """POST ``body`` to ``destination`` with ``headers`` (plus Host, User-Agent and
-        Content-Length); :class:`SendError` when no answer came."""
+        Content-Length), once fewer than ``per_destination`` requests are in flight to it;
+        :class:`SendError` when no answer came."""
         endpoint = endpoint_of(destination)
         key = (endpoint.scheme, endpoint.address, endpoint.port, endpoint.server_name)
+        slots = self._slots.get(key)
+        if slots is None:
+            slots = self._slots[key] = asyncio.Semaphore(self._per_destination)
+        self._using[key] = self._using.get(key, 0) + 1
+        try:
+            async with slots:
+                return await self._post(key, endpoint, headers, body)
+        finally:
+            self._using[key] -= 1
+            if not self._using[key]:
+                del self._using[key], self._slots[key]
+
+    async def _post(
+        self, key: _Key, endpoint: Endpoint, headers: list[tuple[str, str]], body: bytes
+    ) -> Answer:
         request = h11.Request(
             method="POST",
             target=endpoint.target,
