@@ -21,9 +21,12 @@ Answering = Callable[[int], bytes]
 
 
 class Endpoint:
-    def __init__(self, answer: Answering, *, close_after: bool = False) -> None:
+    def __init__(self, answer: Answering, *, close_after: bool = False, hold: float = 0) -> None:
         self.answer = answer
         self.close_after = close_after
+        #: Seconds each request waits for its answer; the most answered at once so far.
+        self.hold = hold
+        self.in_flight = self.most_in_flight = 0
         self.connections = 0
         self.requests: list[bytes] = []
         self.destination = Destination("", "", "")
@@ -39,6 +42,10 @@ class Endpoint:
                     if line.lower().startswith(b"content-length:")
                 )
                 self.requests.append(head + await reader.readexactly(length))
+                self.in_flight += 1
+                self.most_in_flight = max(self.most_in_flight, self.in_flight)
+                await asyncio.sleep(self.hold)
+                self.in_flight -= 1
                 writer.write(self.answer(len(self.requests)))
                 await writer.drain()
                 if self.close_after:
@@ -49,7 +56,7 @@ class Endpoint:
 
 
 @asynccontextmanager
-async def endpoint(answer: Answering, **options: bool) -> AsyncIterator[Endpoint]:
+async def endpoint(answer: Answering, **options: Any) -> AsyncIterator[Endpoint]:
     found = Endpoint(answer, **options)
     server = await asyncio.start_server(found.serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -222,47 +229,14 @@ async def test_https_signed_by_an_authority_not_trusted_is_refused(authority):
 
 
 async def test_requests_to_one_destination_wait_past_its_limit_in_flight():
-    in_flight = {"one": 0, "other": 0}
-    most = {"one": 0, "other": 0}
-
-    def serving(name: str) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Any]:
-        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            try:
-                while True:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                    length = next(
-                        int(line.split(b":")[1])
-                        for line in head.split(b"\r\n")
-                        if line.lower().startswith(b"content-length:")
-                    )
-                    await reader.readexactly(length)
-                    in_flight[name] += 1
-                    most[name] = max(most[name], in_flight[name])
-                    await asyncio.sleep(0.05)
-                    in_flight[name] -= 1
-                    writer.write(ok(0))
-                    await writer.drain()
-            except (asyncio.IncompleteReadError, ConnectionError):
-                pass
-            writer.close()
-
-        return serve
-
-    servers = [await asyncio.start_server(serving(n), "127.0.0.1", 0) for n in most]
-    one, other = (
-        Destination(
-            f"http://127.0.0.1:{s.sockets[0].getsockname()[1]}/hook", "127.0.0.1", "127.0.0.1"
-        )
-        for s in servers
-    )
     sender = Sender(user_agent="test", per_destination=3)
-    async with servers[0], servers[1]:
+    async with endpoint(ok, hold=0.05) as one, endpoint(ok, hold=0.05) as other:
         answers = await asyncio.gather(
-            *(sender.post(one, HEADERS, b"{}") for _ in range(12)),
-            *(sender.post(other, HEADERS, b"{}") for _ in range(2)),
+            *(sender.post(one.destination, HEADERS, b"{}") for _ in range(12)),
+            *(sender.post(other.destination, HEADERS, b"{}") for _ in range(2)),
         )
         await sender.close()
     assert [answer.status for answer in answers] == [200] * 14
-    assert most["one"] == 3  # 12 at once, 3 at a time
-    assert most["other"] <= 2
+    assert one.most_in_flight == 3  # 12 at once, 3 at a time
+    assert other.most_in_flight <= 2
     assert sender._using == {} and sender._slots == {}
