@@ -45,6 +45,7 @@ _QUIET = 5
 _RECOVERING = 3
 _SEED = 2025
 _BATCH = 1_000
+_SECOND = timedelta(seconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,13 +147,18 @@ async def _create(db: Database, *, days: int, now: datetime) -> DemoCredentials:
     made = await provision(db, partner_plan(DEMO_PARTNER, tenants, DEMO_APP), now=now)
     scope = Principal(made.app.client_id, made.partner_id, ALL_PERMISSIONS).tenant_scope
     records: list[JobRecord] = []
+    # The recovering customer's night of success: the last one whose runs (started by
+    # 04:15 UTC) have surely ended, today's from noon on, before that yesterday's.
+    recovered_by = now
+    if now.hour < 12:
+        recovered_by = now.replace(hour=0, minute=0, second=0, microsecond=0) - _SECOND
     for number, tenant in enumerate(tenants):
         for position, service in enumerate(tenant.services):
             # The reports' cases: a customer gone quiet three days ago, and one whose
-            # services failed yesterday and recovered today.
+            # services failed one night and recovered the next.
             ends = now - timedelta(days=3) if number == _QUIET else now
             if number == _RECOVERING:
-                ends = now - timedelta(days=1)
+                ends = recovered_by - timedelta(days=1)
             records += service_runs(
                 rng,
                 tenant,
@@ -166,7 +172,13 @@ async def _create(db: Database, *, days: int, now: datetime) -> DemoCredentials:
             )
             if number == _RECOVERING:
                 records += service_runs(
-                    rng, tenant, service, days=1, now=now, job_prefix="FB", last_status=FINISHED
+                    rng,
+                    tenant,
+                    service,
+                    days=1,
+                    now=recovered_by,
+                    job_prefix="FB",
+                    last_status=FINISHED,
                 )
     ingestor = Ingestor(db)
     for start in range(0, len(records), _BATCH):
