@@ -203,8 +203,8 @@ async def execute_after_rows(
     params: dict[str, Any],
     inserts: Sequence[RowsInsert],
 ) -> None:
-    """:func:`insert_rows` for each of ``inserts`` that has rows, then ``statement`` (one
-    :func:`built` once, which neither reads nor writes their tables) with ``params``: on
+    """:func:`insert_rows` for each of ``inserts`` that has rows, then ``statement`` (built
+    once, :func:`built`; it neither reads nor writes their tables) with ``params``: on
     PostgreSQL all in one statement, the inserts its data-modifying CTEs; on SQLite one
     after another. ``complete`` adds ON CONFLICT only: no row is read back.
 
