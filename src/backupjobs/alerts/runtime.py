@@ -92,13 +92,10 @@ class Alerts:
         return self.deliverer.claim_here() if self.deliverer is not None else None
 
     def take(self, claimed: ClaimedHere | None) -> None:
-        """After the commit of a transaction that wrote deliveries (claimed with
-        :meth:`claim_here`, or None): send them."""
-        if self.deliverer is None:
-            return
-        if claimed is None:
-            self.deliverer.wake()
-        else:
+        """After the commit of a transaction that wrote deliveries claimed with
+        :meth:`claim_here`: send them (None, from a process that does not deliver: the
+        others' rounds will)."""
+        if self.deliverer is not None and claimed is not None:
             self.deliverer.take(claimed)
 
     async def close(self) -> None:
