@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from standardwebhooks.webhooks import Webhook as ReferenceWebhook
 
 from backupjobs.alerts import service
@@ -18,7 +18,7 @@ from backupjobs.model import parse_record
 from backupjobs.sdk.webhooks import WebhookVerifier
 from backupjobs.store.database import Database
 from backupjobs.store.ingestion import Ingestor
-from backupjobs.store.schema import webhook_deliveries
+from backupjobs.store.schema import webhook_attempts, webhook_deliveries
 from backupjobs.store.scope import TenantScope
 from backupjobs.store.webhooks import ClaimedHere
 from tests.alerts.hooks import WEBHOOKS, deliveries, received, settled, subscribe
@@ -184,6 +184,23 @@ async def test_a_spent_schedule_fails_the_delivery_and_redeliver_starts_it_again
         (delivery,) = await settled(alerts_client, tenant, hook["id"], 1)
     assert delivery["status"] == "delivered"
     assert len({a.headers["webhook-id"] for a in attempts}) == 1
+    detail = await alerts_client.get(
+        f"{WEBHOOKS}/{hook['id']}/deliveries/{delivery['id']}", headers=headers
+    )
+    # A schedule of its own: the old attempts are gone from the log.
+    assert [a["responseStatus"] for a in detail.json()["attemptLog"]] == [200]
+
+    assert (
+        await alerts_client.delete(f"{WEBHOOKS}/{hook['id']}", headers=headers)
+    ).status_code == 204
+    # Its deliveries' attempts went with them (no foreign key removes them).
+    async with alerts_db.read() as connection:
+        left = await connection.scalar(
+            select(func.count())
+            .select_from(webhook_attempts)
+            .where(webhook_attempts.c.partner_id == tenant.partner_id)
+        )
+    assert left == 0
 
 
 async def test_a_410_disables_the_subscription(alerts_client, alerts_db):

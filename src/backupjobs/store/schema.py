@@ -663,12 +663,13 @@ webhook_attempts = Table(
     Column("error", Text),
     # The answer's first bytes (RESPONSE_EXCERPT_BYTES), as text.
     Column("response_excerpt", Text),
+    # No foreign key to its delivery: an attempt is written only by the process whose
+    # claim just updated that delivery (``finish_attempts``), and the two deletes of
+    # deliveries remove their attempts. PostgreSQL checked the key row by row with a
+    # plan cached per connection, made when the table was small: a sequential scan of
+    # every delivery for each attempt, until the next ANALYZE (1.5 s of its CPU in
+    # ``bench.alerts``' ingestion round, 2026-12-05).
     PrimaryKeyConstraint("partner_id", "delivery_id", "number"),
-    ForeignKeyConstraint(
-        ["partner_id", "delivery_id"],
-        ["webhook_deliveries.partner_id", "webhook_deliveries.id"],
-        ondelete="CASCADE",
-    ),
 )
 
 # People of a partner who sign in to the dashboard (``backupjobs users``). An email names

@@ -252,11 +252,16 @@ async def update_subscription(
 async def delete_subscription(
     connection: AsyncConnection, scope: TenantScope, subscription_id: UUID
 ) -> bool:
-    """Remove the subscription, its customer list and its deliveries (cascade)."""
+    """Remove the subscription, its customer list, its deliveries and their attempts.
+
+    The deliveries are locked first: a process recording an attempt holds its delivery's
+    row until it commits, and one that comes later finds the delivery gone and writes
+    nothing, so no attempt outlives its delivery (they have no foreign key)."""
+    ids = select(_d.id).where(
+        _d.partner_id == scope.partner_id, _d.subscription_id == subscription_id
+    )
+    await connection.execute(ids.with_for_update())
     for table in (webhook_attempts, webhook_deliveries):
-        ids = select(_d.id).where(
-            _d.partner_id == scope.partner_id, _d.subscription_id == subscription_id
-        )
         column = table.c.delivery_id if table is webhook_attempts else table.c.id
         await connection.execute(
             delete(table).where(table.c.partner_id == scope.partner_id, column.in_(ids))
@@ -416,19 +421,11 @@ async def redeliver(
     *,
     now: datetime,
 ) -> bool:
-    """Start the delivery again, due now, with a schedule (and attempt log) of its own."""
-    await connection.execute(
-        delete(webhook_attempts).where(
-            webhook_attempts.c.partner_id == scope.partner_id,
-            webhook_attempts.c.delivery_id.in_(
-                select(_d.id).where(
-                    _d.partner_id == scope.partner_id,
-                    _d.subscription_id == subscription_id,
-                    _d.id == delivery_id,
-                )
-            ),
-        )
-    )
+    """Start the delivery again, due now, with a schedule (and attempt log) of its own.
+
+    The delivery first: its row lock waits for a process recording an attempt under the
+    old claim (which then counts no more), so that no attempt of the old schedule is
+    written after the log is cleared."""
     done = await connection.execute(
         update(webhook_deliveries)
         .where(
@@ -444,7 +441,15 @@ async def redeliver(
             delivered_at=None,
         )
     )
-    return bool(done.rowcount)
+    if not done.rowcount:
+        return False
+    await connection.execute(
+        delete(webhook_attempts).where(
+            webhook_attempts.c.partner_id == scope.partner_id,
+            webhook_attempts.c.delivery_id == delivery_id,
+        )
+    )
+    return True
 
 
 # The deliverer's statements: every partner's due deliveries, claimed.
