@@ -12,7 +12,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -88,6 +88,7 @@ _TABLES: tuple[tuple[str, CodeTable], ...] = (
     ("job_module", JOB_MODULES),
     ("status", STATUSES),
 )
+_NONE = type(None)
 _TIMES = (
     ("start_time", "startTime"),
     ("end_time", "endTime"),
@@ -139,7 +140,8 @@ def parse_record(raw: msgspec.Raw) -> JobRecord:
         ) from None
     except RecursionError:
         raise RecordError("a value is nested too deeply") from None
-    _check_keys(raw)
+    values = msgspec.structs.astuple(reported)
+    _check_keys(raw, values)
     job_type, job_module, status = (
         _code(table, getattr(reported, attribute)) for attribute, table in _TABLES
     )
@@ -162,23 +164,26 @@ def parse_record(raw: msgspec.Raw) -> JobRecord:
         job_type,
         job_module,
         status,
-        *msgspec.structs.astuple(reported)[5:],
+        *values[5:],
     )
 
 
-def _check_keys(raw: msgspec.Raw) -> None:
+def _check_keys(raw: msgspec.Raw, values: tuple[Any, ...]) -> None:
     """A key given twice (msgspec keeps the last): the record says two things.
 
-    Without a backslash in the record every ``"`` opens or closes a string, so a record
-    whose keys are all different has exactly two quotes per key and per string value (a
-    repeated key adds two). That count is the check; a record with escapes is read key
-    by key.
+    Without a backslash in the record every ``"`` opens or closes a string. A record
+    whose keys are all different and none given ``null`` has two quotes per field
+    decoded (``values``, :class:`_Reported`'s) that is not None, and two more for each
+    of those not written as a number (not an int: a string, a UUID, a time); a key given
+    twice or a ``null`` adds two at least. That count is the check, read off the decoded
+    values (decoding the record again to count its keys cost ingestion 3 % of its CPU);
+    a record with a ``null`` or an escape is read key by key.
     """
     data = bytes(raw)
     if b"\\" not in data:
-        members: dict[str, object] = msgspec.json.decode(data)
-        strings = sum(isinstance(value, str) for value in members.values())
-        if data.count(b'"') == 2 * (len(members) + strings):
+        types = list(map(type, values))
+        given = len(types) - types.count(_NONE)
+        if data.count(b'"') == 2 * (2 * given - types.count(int)):
             return
     seen: set[str] = set()
     for key in _KEY.findall(data):
