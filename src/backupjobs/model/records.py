@@ -171,20 +171,29 @@ def parse_record(raw: msgspec.Raw) -> JobRecord:
 def _check_keys(raw: msgspec.Raw, values: tuple[Any, ...]) -> None:
     """A key given twice (msgspec keeps the last): the record says two things.
 
-    Without a backslash in the record every ``"`` opens or closes a string. A record
-    whose keys are all different and none given ``null`` has two quotes per field
-    decoded (``values``, :class:`_Reported`'s) that is not None, and two more for each
-    of those not written as a number (not an int: a string, a UUID, a time); a key given
-    twice or a ``null`` adds two at least. That count is the check, read off the decoded
-    values (decoding the record again to count its keys cost ingestion 3 % of its CPU);
-    a record with a ``null`` or an escape is read key by key.
+    Without a backslash in the record every ``"`` opens or closes a string, so a record
+    whose keys are all different has two quotes per key and per string value, and a
+    repeated key adds two at least. The count is first checked against the decoded
+    fields (``values``, :class:`_Reported`'s): two quotes for each that is not None and
+    two more for each not written as a number (a string, a UUID, a time), which holds
+    when every field is given once and none ``null``, with no second decoding; failing
+    that, if fields are None, against the keys the record has (some may be given
+    ``null``). A record with an escape, or whose count is off, is read key by key to
+    name the key. (``bench.ingest``'s records, 29 % with a null name: 14.6 us a record
+    parsed against 16.3 when every record was decoded twice.)
     """
     data = bytes(raw)
     if b"\\" not in data:
         types = list(map(type, values))
-        given = len(types) - types.count(_NONE)
-        if data.count(b'"') == 2 * (2 * given - types.count(int)):
+        nones = types.count(_NONE)
+        quotes = data.count(b'"')
+        if quotes == 2 * (2 * (len(types) - nones) - types.count(int)):
             return
+        if nones:
+            members: dict[str, object] = msgspec.json.decode(data)
+            strings = sum(isinstance(value, str) for value in members.values())
+            if quotes == 2 * (len(members) + strings):
+                return
     seen: set[str] = set()
     for key in _KEY.findall(data):
         name = msgspec.json.decode(b'"' + key + b'"') if b"\\" in key else key.decode()
