@@ -321,6 +321,17 @@ def outage(args: Any) -> tuple[int, int, int, float]:
 PARTS = ("ingestion", "latency", "outage")
 
 
+def _paired(runs: list[float], references: list[float]) -> str:
+    """The median and range of each round's ratio: a round's three runs follow each
+    other within a minute, where this machine's speed was seen to drift by a quarter
+    over half an hour, so that the medians of a whole run can disagree with each
+    round's verdict."""
+    ratios = sorted(
+        run / max(reference, 1) for run, reference in zip(runs, references, strict=True)
+    )
+    return f"{statistics.median(ratios):.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f})"
+
+
 def main() -> None:
     parser = harness.arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=200, help="tenant size (ingestion)")
@@ -369,6 +380,10 @@ def main() -> None:
             f"{quiet:,.0f} jobs/s: {with_alerts / quiet:.2f}x (target >= "
             f"{TARGET_JOBS_PER_SECOND:,}: {verdict}); the reference with a webhook: "
             f"{earlier:,.0f} jobs/s (this code {with_alerts / earlier:.2f}x)"
+        )
+        lines.append(
+            f"  the same, round by round: {_paired(after, unsubscribed)} of no webhook, "
+            f"{_paired(after, before)} of the reference"
         )
     if "latency" in parts:
         print("2. latency")
