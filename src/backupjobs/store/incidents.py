@@ -567,13 +567,14 @@ async def open_incidents(
     if not wanted:
         return {}
     rows = await connection.execute(
-        built((open_incidents, connection.dialect.name), lambda: _open_incidents(connection)),
+        built((_open_incidents, connection.dialect.name), lambda: _open_incidents(connection)),
         {"partner": partner, "customers": sorted({key[0] for key in wanted})},
     )
     return {(c, t, m): found for c, t, m, found in rows if (c, t, m) in wanted}
 
 
 def _open_incidents(connection: AsyncConnection) -> Any:
+    """The partner's open incidents of the customers given (``customers``)."""
     i = alert_incidents.c
     return select(i.customer_id, i.job_type, i.job_module, i.id).where(
         i.partner_id == _PARTNER,
