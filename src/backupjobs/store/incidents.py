@@ -423,7 +423,7 @@ async def _subscribers(
     """The partner's enabled subscriptions (or subscription ``only``, enabled or not)."""
     rows = (
         await connection.execute(
-            built((_subscribers, only is None), lambda: _subscriptions(only is None)),
+            built((_subscriptions, only is None), lambda: _subscriptions(only is None)),
             {"partner": partner} | ({} if only is None else {"only": only}),
         )
     ).all()
