@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy.exc
 from sqlalchemy import select, text, update
 
-from backupjobs.store.database import UNIQUE_VIOLATION, writes_watched
+from backupjobs.store.database import writes_watched
 from backupjobs.store.schema import app_secrets, customers
 from tests.world import make_tenant, now
 
@@ -33,26 +33,6 @@ async def test_the_victim_of_a_deadlock_runs_again_and_both_commit(db):
         db.transaction(lambda c: rename_both(c, second, first)),
     )
     assert sorted(runs.values()) == [1, 2]
-
-
-@pytest.mark.postgresql_only
-async def test_a_transaction_runs_again_on_the_errors_its_caller_names(db):
-    # Ingestion names unique violations: two batches racing with one new jobId for two
-    # services of a customer can meet on the history's primary key (store/ingestion.py).
-    runs = 0
-
-    async def fail_once(connection):
-        nonlocal runs
-        runs += 1
-        if runs == 1:
-            await connection.execute(text("DO $$ BEGIN RAISE unique_violation; END $$"))
-        return runs
-
-    assert await db.transaction(fail_once, also_on=(UNIQUE_VIOLATION,)) == 2
-    runs = 0
-    with pytest.raises(sqlalchemy.exc.IntegrityError):
-        await db.transaction(fail_once)
-    assert runs == 1
 
 
 async def test_other_errors_are_not_run_again(db):

@@ -73,8 +73,6 @@ _DRIVER_MODULES = ("asyncpg.", "aiosqlite.")
 # SQLSTATEs of a transaction PostgreSQL aborted so that others could go on: deadlock
 # detected, serialization failure. Run again, it succeeds.
 _RETRY_SQLSTATES = ("40P01", "40001")
-#: SQLSTATE of a unique violation: for :meth:`Database.transaction`'s ``also_on``.
-UNIQUE_VIOLATION = "23505"
 #: Runs of a transaction at most (:meth:`Database.transaction`).
 TRANSACTION_ATTEMPTS = 3
 
@@ -268,12 +266,10 @@ class Database:
         work: Callable[[AsyncConnection], Awaitable[T]],
         *,
         attempts: int = TRANSACTION_ATTEMPTS,
-        also_on: tuple[str, ...] = (),
     ) -> T:
         """``await work(connection)`` in a :meth:`write` transaction; run again from the
         start, in a new transaction, when PostgreSQL aborted it to resolve a deadlock or a
-        serialization failure, or with an error whose SQLSTATE is one of ``also_on``
-        (``work`` must have no effect outside the transaction).
+        serialization failure (``work`` must have no effect outside the transaction).
 
         >>> # result = await db.transaction(lambda c: ingestor.ingest(c, scope, records, now=now))
         """
@@ -284,7 +280,7 @@ class Database:
                     return await work(connection)
             except sqlalchemy.exc.DBAPIError as error:
                 state = _sqlstate(error)
-                if attempt >= attempts or state not in (*_RETRY_SQLSTATES, *also_on):
+                if attempt >= attempts or state not in _RETRY_SQLSTATES:
                     raise
             attempt += 1
 

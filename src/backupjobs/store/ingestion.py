@@ -45,7 +45,7 @@ from backupjobs.store.bulk import (
     keyed_statement,
     keys_parameters,
 )
-from backupjobs.store.database import UNIQUE_VIOLATION, Database
+from backupjobs.store.database import Database
 from backupjobs.store.schema import (
     JOB_FIELDS,
     LATEST,
@@ -100,17 +100,15 @@ class Ingestor:
         claimed_here: ClaimedHere | None = None,
     ) -> IngestResult:
         """:meth:`ingest` in a transaction of its own, run again if PostgreSQL aborts it to
-        resolve a deadlock (:meth:`Database.transaction`), or for the race below."""
+        resolve a deadlock (:meth:`Database.transaction`).
+
+        Two batches bringing one new jobId for two services at once meet on the history's
+        key, (partner, jobId), which the upsert resolves: the second waits for the first
+        and is told the jobId is taken, as when they come one after the other."""
         return await self._db.transaction(
             lambda connection: self.ingest(
                 connection, scope, records, now=datetime.now(UTC), claimed_here=claimed_here
-            ),
-            # Two batches bringing one new jobId for one customer's two services at once:
-            # the upsert resolves conflicts on (partner, jobId) only, so the history's
-            # primary key (partner, customer, jobId) can refuse the second insert when it
-            # waited for the first. Run again, it finds the job and tells its batch the
-            # jobId is taken, as when the batches come one after the other.
-            also_on=(UNIQUE_VIOLATION,),
+            )
         )
 
     async def ingest(
