@@ -203,6 +203,50 @@ async def test_a_spent_schedule_fails_the_delivery_and_redeliver_starts_it_again
     assert left == 0
 
 
+async def test_a_deletion_waits_for_an_attempt_being_recorded_and_removes_it(
+    alerts_client, alerts_db
+):
+    """A process recording an attempt holds its delivery's row until it commits: the
+    deletion of the subscription waits for it and removes that attempt too (attempts
+    have no foreign key to their delivery that would)."""
+    tenant = await make_tenant(alerts_db)
+    headers = await tenant.headers(alerts_client)
+    with receiving() as receiver:
+        hook = await subscribe(alerts_client, tenant, receiver.url, ["job.failed"])
+        await ingest(alerts_client, tenant, [failed(tenant.customers[0], "D1")])
+        (delivery,) = await settled(alerts_client, tenant, hook["id"], 1)
+    delivery_id = uuid.UUID(delivery["id"])
+    async with alerts_db.write() as recording:
+        await recording.execute(
+            select(webhook_deliveries.c.id)
+            .where(webhook_deliveries.c.id == delivery_id)
+            .with_for_update()
+        )
+        await recording.execute(
+            webhook_attempts.insert().values(
+                partner_id=tenant.partner_id,
+                delivery_id=delivery_id,
+                number=2,
+                started_at=datetime.now(UTC),
+                duration_ms=1,
+                response_status=200,
+            )
+        )
+        deletion = asyncio.create_task(
+            alerts_client.delete(f"{WEBHOOKS}/{hook['id']}", headers=headers)
+        )
+        await asyncio.sleep(0.3)
+        assert not deletion.done()
+    assert (await deletion).status_code == 204
+    async with alerts_db.read() as connection:
+        left = await connection.scalar(
+            select(func.count())
+            .select_from(webhook_attempts)
+            .where(webhook_attempts.c.partner_id == tenant.partner_id)
+        )
+    assert left == 0
+
+
 async def test_a_410_disables_the_subscription(alerts_client, alerts_db):
     tenant = await make_tenant(alerts_db)
     headers = await tenant.headers(alerts_client)

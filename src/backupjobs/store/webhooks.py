@@ -260,7 +260,8 @@ async def delete_subscription(
     ids = select(_d.id).where(
         _d.partner_id == scope.partner_id, _d.subscription_id == subscription_id
     )
-    await connection.execute(ids.with_for_update())
+    # Counted, not read back: a subscription may have many deliveries.
+    await connection.execute(select(func.count()).select_from(ids.with_for_update().subquery()))
     for table in (webhook_attempts, webhook_deliveries):
         column = table.c.delivery_id if table is webhook_attempts else table.c.id
         await connection.execute(
