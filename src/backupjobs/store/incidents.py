@@ -199,7 +199,7 @@ async def record_job_events(
 
     events: list[NewEvent] = []
     opened: list[dict[str, Any]] = []
-    closed: list[UUID] = []
+    closed: list[tuple[UUID, UUID]] = []  # (customer, incident)
     for service in services:
         current = latest.get(service)
         incident = open_incident.get(service)
@@ -217,7 +217,7 @@ async def record_job_events(
                     continue
             events.append(_new_event(event_type, record.job_id, service, incident, record))
         if incident is not None and current is not None and current.status in SUCCESSFUL_STATUSES:
-            closed.append(incident)
+            closed.append((service[0], incident))
             events.append(
                 _new_event(EventType.SERVICE_RECOVERED, incident.hex, service, incident, current)
             )
@@ -226,7 +226,12 @@ async def record_job_events(
     if closed:
         await connection.execute(
             built((_close, connection.dialect.name), lambda: _close(connection)),
-            {"partner": partner, "closed": closed, "now": now},
+            {
+                "partner": partner,
+                "customers": sorted({customer for customer, _ in closed}),
+                "closed": [incident for _, incident in closed],
+                "now": now,
+            },
         )
     return await write_events(
         connection, partner, events, now=now, subscribers=subscribers, claimed_here=claimed_here
@@ -258,11 +263,19 @@ def _latest_jobs(connection: AsyncConnection) -> Any:
 
 
 def _close(connection: AsyncConnection) -> Any:
-    """Close the partner's incidents given (``closed``) at ``now``."""
+    """Close the partner's open incidents given (``closed``, of the ``customers``) at
+    ``now``. Found among the open ones by customer (the partial index of open incidents):
+    by id alone, the primary key (partner, customer, id) read every incident the partner
+    ever had, closed ones included, for each batch."""
     incident = alert_incidents.c
     return (
         update(alert_incidents)
-        .where(incident.partner_id == _PARTNER, one_of_parameter(connection, incident.id, "closed"))
+        .where(
+            incident.partner_id == _PARTNER,
+            incident.closed_at.is_(None),
+            one_of_parameter(connection, incident.customer_id, "customers"),
+            one_of_parameter(connection, incident.id, "closed"),
+        )
         .values(closed_at=bindparam("now", type_=incident.closed_at.type))
     )
 
