@@ -9,7 +9,9 @@ how a receiver's outage is caught up.
    subscription and its receiver, beside the same load without a subscription (what the
    outbox costs) and with one on the ``--reference`` git revision (default ``main``'s
    merge base, run from a copy of its ``src``: what a change did), rounds alternating.
-   Target: >= 20,000 jobs/s with alerts.
+   Each run also gives the CPU seconds PostgreSQL, the server processes and this process
+   (the clients and the receiver) used while posting, which the machine's drift moves
+   less than the throughput. Target: >= 20,000 jobs/s with alerts.
 2. Latency from the ingestion answer to the receiver getting the event, while 200 failing
    jobs a second are ingested through two server processes (PostgreSQL). Target: p99 <= 1 s.
 3. A receiver down (connections refused) for ``--outage`` seconds while 20 jobs a second
@@ -208,9 +210,11 @@ def ingestion_round(args: Any, *, reference: Path | None, subscribe: bool = True
                 if subscribe:
                     _subscribe(server.url, access_token, receiver.url, ["job.failed"])
                 asyncio.run(post_all(server.url, access_token, batches[:1], 1))
+                cpu = harness.cpu_seconds()
                 started = time.monotonic()
                 totals = asyncio.run(post_all(server.url, access_token, batches[1:], args.clients))
                 seconds = time.monotonic() - started
+                used = harness.cpu_used(cpu)
                 if subscribe:
                     time.sleep(2)  # deliveries still in flight
     finally:
@@ -221,6 +225,7 @@ def ingestion_round(args: Any, *, reference: Path | None, subscribe: bool = True
         ", a webhook" if subscribe else ", no webhook"
     )
     print(f"  {what}: {totals['stored']:,} jobs in {seconds:.1f} s, {rate:,.0f} jobs/s{delivered}")
+    print(f"    CPU while posting: {harness.describe_cpu(used)}")
     return rate
 
 

@@ -48,6 +48,46 @@ def conditions() -> str:
 # -- databases -------------------------------------------------------------------------
 
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds() -> dict[int, tuple[str, float]]:
+    """Each process's CPU time so far (user and system, from /proc; empty elsewhere), by
+    pid, with its group: PostgreSQL, the backupjobs server, this benchmark, or other."""
+    found: dict[int, tuple[str, float]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # ended meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        pid = int(entry.name)
+        if pid == os.getpid():
+            group = "this benchmark"
+        elif Path(command.split(" ", 1)[0]).name.startswith("postgres"):
+            group = "PostgreSQL"
+        elif "backupjobs" in command:
+            group = "server"
+        else:
+            group = "other"
+        found[pid] = (group, seconds)
+    return found
+
+
+def cpu_used(before: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds each group used since ``before`` (:func:`cpu_seconds`)."""
+    used: dict[str, float] = {}
+    for pid, (group, seconds) in cpu_seconds().items():
+        used[group] = used.get(group, 0.0) + seconds - before.get(pid, (group, 0.0))[1]
+    return used
+
+
+def describe_cpu(used: dict[str, float]) -> str:
+    return ", ".join(f"{group} {seconds:.2f} s" for group, seconds in sorted(used.items()))
+
+
 def admin_sql(sql: str) -> None:
     """Run ``sql`` on the PostgreSQL server (outside any database's own connections)."""
     import asyncpg  # noqa: PLC0415 - only the PostgreSQL benchmarks need it
