@@ -29,7 +29,7 @@ from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.model.alerts import DeliveryStatus
-from backupjobs.store.bulk import insert_rows, recordset
+from backupjobs.store.bulk import insert_rows, one_of, recordset
 from backupjobs.store.keyset import SortKey, keyset_select, position_of, split_page
 from backupjobs.store.schema import (
     alert_events,
@@ -93,13 +93,14 @@ SUBSCRIPTION_ORDER = (SortKey(_s.created_at, "created_at"), SortKey(_s.id, "id")
 async def visible_customers(
     connection: AsyncConnection, scope: TenantScope, customer_ids: Sequence[UUID]
 ) -> dict[UUID, str]:
-    """Those of ``customer_ids`` the app may see now, with their names."""
+    """Those of ``customer_ids`` the app may see now, with their names (one statement
+    whatever their number: an ``IN`` list is another statement to prepare per length)."""
     if not customer_ids:
         return {}
     rows = await connection.execute(
         select(customers.c.id, customers.c.name).where(
             scope.conditions.allows(customers.c.partner_id, customers.c.id),
-            customers.c.id.in_(list(customer_ids)),
+            one_of(connection, customers.c.id, customer_ids),
         )
     )
     return {row.id: row.name for row in rows}
