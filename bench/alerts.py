@@ -1,8 +1,8 @@
-"""Alerts: what the outbox costs ingestion, how fast an event reaches its receiver, and
-how a receiver's outage is caught up.
+"""Alerts: what the outbox costs ingestion, how fast an event reaches its receiver, how a
+receiver's outage is caught up, and what an event costs the CPU.
 
-    python -m bench.alerts                    # all three, PostgreSQL, 2 workers
-    python -m bench.alerts --skip-outage
+    python -m bench.alerts                    # all four, PostgreSQL, 2 workers
+    python -m bench.alerts --parts ingestion --rounds 3 --reference c7244db
 
 1. Ingestion throughput (``bench.ingest``'s load: a simulated tenant's recent history,
    about 3.7 % failed jobs, batches of 1,000, 4 clients) with a ``job.failed``
@@ -18,6 +18,10 @@ how a receiver's outage is caught up.
    fail, then up while they go on failing for 10 s more: every event delivered, none under
    two ids or twice; time from the receiver's return to the last delivery. Target:
    drained within 2 minutes.
+4. The CPU a ``job.failed`` event costs: ``--events`` failed jobs, 100 a batch, through
+   one server process with a subscription and without (``--rounds`` of each,
+   alternating): the server's and PostgreSQL's CPU per job without, and what the event
+   adds (the outbox, the delivery, its outcome). No target: what the others are made of.
 """
 
 from __future__ import annotations
@@ -230,14 +234,13 @@ def ingestion_round(args: Any, *, reference: Path | None, subscribe: bool = True
 
 
 def _failing_batches(
-    prefix: str, customers: list[str], per_second: int, seconds: float
+    prefix: str, customers: list[str], total: int, size: int = 10
 ) -> Iterator[list[dict[str, Any]]]:
-    """Batches of failed jobs, 10 a batch, ``per_second`` jobs a second in all."""
+    """``total`` failed jobs across the customers' services, ``size`` a batch."""
     count = 0
-    total = int(per_second * seconds)
     while count < total:
         batch = []
-        for _ in range(10):
+        for _ in range(min(size, total - count)):
             customer = customers[count % len(customers)]
             stamp = datetime.now(UTC).isoformat()
             batch.append(
@@ -275,7 +278,7 @@ def drive(
             tasks = []
             start = time.monotonic()
             for number, batch in enumerate(
-                _failing_batches(prefix, customers, per_second, seconds)
+                _failing_batches(prefix, customers, int(per_second * seconds))
             ):
                 delay = start + number * interval - time.monotonic()
                 if delay > 0:
@@ -377,7 +380,60 @@ def outage(args: Any) -> tuple[int, int, int, float]:
     return len(answered), len(receiver.arrivals), receiver.duplicates + twice, drained
 
 
-PARTS = ("ingestion", "latency", "outage")
+def _events_run(args: Any, *, subscribe: bool) -> dict[str, float]:
+    """CPU seconds by group while ``args.events`` failed jobs are posted, 100 a batch, 2
+    requests in flight, to one server process (and, ``subscribe``: until the receiver has
+    every event)."""
+    receiver = Receiver()
+    env = {"BACKUPJOBS_WEBHOOK_ALLOW_PRIVATE": "true"}
+    try:
+        with harness.postgres_database() as database_url:
+            tenant = _simulate(database_url, 50, datetime.now(UTC) - timedelta(days=3), env)
+            with harness.backupjobs_server(database_url, **env) as server:
+                access_token = harness.token(server.url, tenant["clientId"], tenant["clientSecret"])
+                if subscribe:
+                    _subscribe(server.url, access_token, receiver.url, ["job.failed"])
+                customers = harness.customer_ids(server.url, access_token)
+                warm = [json.dumps(b).encode() for b in _failing_batches("warm", customers, 300)]
+                asyncio.run(post_all(server.url, access_token, warm, 1))
+                bodies = [
+                    json.dumps(batch).encode()
+                    for batch in _failing_batches("bench", customers, args.events, 100)
+                ]
+                time.sleep(1)  # the warm-up's deliveries out of the way
+                cpu = harness.cpu_seconds()
+                asyncio.run(post_all(server.url, access_token, bodies, 2))
+                deadline = time.monotonic() + 60
+                wanted = args.events + len(warm) * 10
+                while subscribe and len(receiver.arrivals) < wanted:
+                    assert time.monotonic() < deadline, "events missing"
+                    time.sleep(0.05)
+                return harness.cpu_used(cpu)
+    finally:
+        receiver.close()
+
+
+def events(args: Any) -> tuple[dict[str, float], dict[str, float]]:
+    """CPU per failed job with no subscription, and what a job.failed event adds to it,
+    in microseconds by group (medians over ``args.rounds`` alternating runs)."""
+    plain: dict[str, list[float]] = {}
+    added: dict[str, list[float]] = {}
+    for _ in range(args.rounds):
+        quiet = _events_run(args, subscribe=False)
+        heard = _events_run(args, subscribe=True)
+        for group in ("server", "PostgreSQL"):
+            job = quiet.get(group, 0.0) / args.events * 1e6
+            event = (heard.get(group, 0.0) - quiet.get(group, 0.0)) / args.events * 1e6
+            plain.setdefault(group, []).append(job)
+            added.setdefault(group, []).append(event)
+            print(f"  {group}: a failed job {job:.0f} us, and its event {event:.0f} us more")
+    return (
+        {group: statistics.median(values) for group, values in plain.items()},
+        {group: statistics.median(values) for group, values in added.items()},
+    )
+
+
+PARTS = ("ingestion", "latency", "outage", "events")
 
 
 def _paired(runs: list[float], references: list[float]) -> str:
@@ -402,6 +458,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200, help="failed jobs a second")
     parser.add_argument("--seconds", type=float, default=20, help="latency run length")
     parser.add_argument("--outage", type=float, default=60, help="receiver down, seconds")
+    parser.add_argument("--events", type=int, default=10_000, help="failed jobs (events)")
     parser.add_argument(
         "--parts", default=",".join(PARTS), help=f"which to run, of {', '.join(PARTS)}"
     )
@@ -459,6 +516,15 @@ def main() -> None:
             f"  outage: {received:,}/{sent:,} delivered, {repeated} repeated, drained in "
             f"{drained:.1f} s (target <= {TARGET_DRAIN_SECONDS} s: "
             f"{harness.verdict(drained, TARGET_DRAIN_SECONDS, higher_is_better=False)})"
+        )
+    if "events" in parts:
+        print("4. CPU per event")
+        plain, added = events(args)
+        lines.append(
+            f"  CPU per failed job, one server process, batches of 100: server "
+            f"{plain['server']:.0f} us and PostgreSQL {plain['PostgreSQL']:.0f} us with no "
+            f"subscription; a job.failed event adds {added['server']:.0f} us and "
+            f"{added['PostgreSQL']:.0f} us"
         )
     print("\nresults:")
     print("\n".join(lines))
