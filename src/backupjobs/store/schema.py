@@ -650,8 +650,15 @@ webhook_deliveries = Table(
     ),
     # A subscription's deliveries, newest first (its delivery log).
     Index(None, "partner_id", "subscription_id", "created_at", "id"),
-    # What is due: pending by due time.
-    Index(None, "status", "next_attempt_at"),
+    # What is due: the pending deliveries by due time. Only those: a delivery leaves the
+    # index when it is delivered, failed or skipped (no entry written for that version),
+    # and the index stays the size of the queue, not of every delivery ever made.
+    Index(
+        "ix_webhook_deliveries_due",
+        "next_attempt_at",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
 )
 
 webhook_attempts = Table(

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy import delete, func, insert, literal_column, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs.model.alerts import DeliveryStatus
@@ -517,13 +517,18 @@ _EVENT_COLUMNS = (
 )
 
 
+#: Pending, as the partial index of due deliveries says it (``ix_webhook_deliveries_due``):
+#: written out, not a bound parameter, which a generic plan could not match to the index.
+_IS_PENDING = _d.status == literal_column(f"'{DeliveryStatus.PENDING.value}'")
+
+
 async def claim_due(
     connection: AsyncConnection, *, now: datetime, lease: timedelta, limit: int
 ) -> list[Claimed]:
     """Claim up to ``limit`` due deliveries until ``now + lease``, oldest due first."""
     due = (
         select(_d.partner_id, _d.id)
-        .where(_d.status == DeliveryStatus.PENDING.value, _d.next_attempt_at <= now)
+        .where(_IS_PENDING, _d.next_attempt_at <= now)
         .order_by(_d.next_attempt_at)
         .limit(limit)
     )
@@ -695,6 +700,6 @@ async def disable_subscription(
 async def queue_depth(connection: AsyncConnection) -> int:
     """Deliveries pending, for the metrics."""
     count = await connection.scalar(
-        select(func.count()).select_from(webhook_deliveries).where(_d.status == "pending")
+        select(func.count()).select_from(webhook_deliveries).where(_IS_PENDING)
     )
     return int(count or 0)
