@@ -143,8 +143,8 @@ metadata = MetaData(
 #: job, a customer's summary of its services): half of each page left free, so that a
 #: row's new version fits beside the old one and PostgreSQL updates it in place ("HOT":
 #: no new entry in any index), where a full page moved it and added an entry to each
-#: index. A sixth of PostgreSQL's CPU in ingestion, for tables of a row per service and
-#: per customer (migration 0021_room_for_updates, docs/scaling.md).
+#: index. About a tenth of PostgreSQL's CPU in ingestion, for tables of a row per
+#: service and per customer (migration 0021_room_for_updates, docs/scaling.md).
 ROOM_FOR_UPDATES: dict[str, Any] = {"postgresql_with": {"fillfactor": "50"}}
 
 partners = Table(
