@@ -112,6 +112,31 @@ async def test_a_chunked_answer_gives_its_excerpt_and_a_long_one_its_first_kib()
     assert receiver.connections == 2
 
 
+async def test_an_answer_ended_by_closing_is_whole_and_one_cut_short_is_an_error():
+    until_close = b"HTTP/1.1 503 Busy\r\n\r\ntry later"
+    cut_short = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nok"
+    sender = Sender(user_agent="test")
+    async with endpoint(
+        lambda number: until_close if number == 1 else cut_short, close_after=True
+    ) as receiver:
+        answer = await sender.post(receiver.destination, HEADERS, b"{}")
+        assert (answer.status, answer.excerpt) == (503, "try later")
+        with pytest.raises(SendError, match="before the answer's end"):
+            await sender.post(receiver.destination, HEADERS, b"{}")
+    await sender.close()
+    assert receiver.connections == 2
+
+
+async def test_an_interim_answer_is_skipped_and_the_connection_kept():
+    interim = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"
+    sender = Sender(user_agent="test")
+    async with endpoint(lambda _: interim) as receiver:
+        for _ in range(2):
+            assert (await sender.post(receiver.destination, HEADERS, b"{}")).status == 204
+    await sender.close()
+    assert receiver.connections == 1
+
+
 async def test_no_answer_is_a_send_error():
     sender = Sender(user_agent="test")
     async with endpoint(lambda _: b"SSH-2.0-OpenSSH\r\n\r\n") as receiver:

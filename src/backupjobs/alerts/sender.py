@@ -8,8 +8,9 @@ Why not the SDK's httpx (STYLE.md would have webhook delivery reuse it): a deliv
 one POST whose status and first KiB of answer are all that is kept, and httpx cost the
 server processes as much CPU as ingestion itself (py-spy, ``bench.alerts``' load at 3.7 %
 failed jobs: 32 % of the workers' samples; 1.0 ms a request alone and 3.9 ms at 50 in
-flight, where its pool checks every idle connection for each request) against 0.2 ms for
-this: h11's parser over asyncio streams (``docs/scaling.md``, "Alerts", 2026-12-04).
+flight, where its pool checks every idle connection for each request). This is a
+protocol of asyncio's own per connection, the request written and the answer read by
+:mod:`.http1` (``docs/scaling.md``, "Alerts", 2026-12-04 and 2026-12-05).
 
 What it does: connects to the address :func:`.destinations.resolve_destination` checked
 (TLS verified against the URL's host, sent as SNI), sends the URL's host as ``Host``,
@@ -27,11 +28,12 @@ import asyncio
 import ssl
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import certifi
-import h11
 
 from backupjobs.alerts.destinations import Destination, Endpoint, endpoint_of
+from backupjobs.alerts.http1 import AnswerReader, InvalidAnswer, request
 from backupjobs.store.webhooks import RESPONSE_EXCERPT_CHARS
 
 #: Answer bytes read at most; a longer answer's connection is closed, not reused.
@@ -46,7 +48,6 @@ KEEP_IDLE_SECONDS = 5.0
 #: receiver's listening queue, and attempts whose connect was dropped and retried ran out
 #: their timeout, to wait for the schedule's next retry (``docs/scaling.md``, "Alerts").
 MAX_PER_DESTINATION = KEPT_PER_DESTINATION
-_READ_BYTES = 16 * 1024
 #: Enough bytes for RESPONSE_EXCERPT_CHARS characters of any UTF-8.
 _EXCERPT_BYTES = RESPONSE_EXCERPT_CHARS * 4
 
@@ -65,19 +66,45 @@ class Answer:
 _Key = tuple[str, str, int, str]
 
 
-@dataclass(slots=True)
-class _Connection:
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    protocol: h11.Connection
-    #: When it was last left idle (time.monotonic()).
-    idle_since: float = 0.0
+class _Connection(asyncio.Protocol):
+    """One connection: a request at a time, its answer read as it arrives."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        #: The answer being read, and what the exchange waits on until it is whole, the
+        #: connection ends or the bytes are not HTTP.
+        self.answer: AnswerReader | None = None
+        self.waiter: asyncio.Future[None] | None = None
+        self.lost = False
+        #: When it was last left idle (time.monotonic()).
+        self.idle_since = 0.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A stream transport (uvloop's is not an asyncio.Transport subclass).
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        waiter = self.waiter
+        if self.answer is None or waiter is None or waiter.done():
+            self.close()  # bytes no request asked for: the connection cannot be trusted
+            return
+        try:
+            if self.answer.feed(data):
+                waiter.set_result(None)
+        except InvalidAnswer as invalid:
+            waiter.set_exception(invalid)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
 
     def usable(self) -> bool:
-        return not (self.reader.at_eof() or self.writer.is_closing())
+        return not self.lost and self.transport is not None and not self.transport.is_closing()
 
     def close(self) -> None:
-        self.writer.close()
+        if self.transport is not None:
+            self.transport.close()
 
 
 class Sender:
@@ -125,16 +152,7 @@ class Sender:
     async def _post(
         self, key: _Key, endpoint: Endpoint, headers: list[tuple[str, str]], body: bytes
     ) -> Answer:
-        request = h11.Request(
-            method="POST",
-            target=endpoint.target,
-            headers=[
-                ("Host", endpoint.host_header),
-                ("User-Agent", self._user_agent),
-                ("Content-Length", str(len(body))),
-                *headers,
-            ],
-        )
+        message = request(endpoint, self._user_agent, headers, body)
         self._expire(time.monotonic())
         kept = self._idle.get(key)
         while kept:
@@ -143,11 +161,11 @@ class Sender:
                 connection.close()
                 continue
             try:
-                return await self._exchange(key, connection, request, body, reused=True)
+                return await self._exchange(key, connection, message, reused=True)
             except _ClosedUnanswered:
                 break  # the endpoint closed it while idle: once more, on a new one
         connection = await self._connect(key)
-        return await self._exchange(key, connection, request, body, reused=False)
+        return await self._exchange(key, connection, message, reused=False)
 
     def _expire(self, now: float) -> None:
         """Close the connections idle longer than ``keep_idle`` (looked at once a second
@@ -181,76 +199,55 @@ class Sender:
                 self._tls = ssl.create_default_context(cafile=certifi.where())
             tls = self._tls
         try:
-            reader, writer = await asyncio.open_connection(
-                address, port, ssl=tls, server_hostname=server_name if tls else None
+            _, connection = await asyncio.get_running_loop().create_connection(
+                _Connection, address, port, ssl=tls, server_hostname=server_name if tls else None
             )
         except OSError as failure:  # refused, unreachable, TLS refused (SSLError)
             raise SendError(f"cannot connect: {failure}") from None
-        return _Connection(reader, writer, h11.Connection(h11.CLIENT))
+        return connection
 
     async def _exchange(
-        self,
-        key: _Key,
-        connection: _Connection,
-        request: h11.Request,
-        body: bytes,
-        *,
-        reused: bool,
+        self, key: _Key, connection: _Connection, message: bytes, *, reused: bool
     ) -> Answer:
-        protocol = connection.protocol
-        status: int | None = None
-        excerpt = bytearray()
-        read = 0
+        answer = connection.answer = AnswerReader(
+            excerpt_bytes=_EXCERPT_BYTES, max_body=MAX_ANSWER_BYTES
+        )
+        waiter = connection.waiter = asyncio.get_running_loop().create_future()
+        assert connection.transport is not None
         try:
-            connection.writer.write(
-                protocol.send(request) + protocol.send(h11.Data(data=body))
-                + protocol.send(h11.EndOfMessage())
-            )  # fmt: skip
-            await connection.writer.drain()
-            while True:
-                event = protocol.next_event()
-                if event is h11.NEED_DATA:
-                    protocol.receive_data(await connection.reader.read(_READ_BYTES))
-                elif isinstance(event, h11.Response):
-                    status = event.status_code
-                elif isinstance(event, h11.Data):
-                    read += len(event.data)
-                    excerpt += event.data[: _EXCERPT_BYTES - len(excerpt)]
-                    if read > MAX_ANSWER_BYTES:
-                        assert status is not None
-                        connection.close()
-                        return _answer(status, excerpt)
-                elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-                    break
-        except (OSError, h11.ProtocolError) as failure:
+            connection.transport.write(message)
+            await waiter
+        except InvalidAnswer as invalid:
             connection.close()
-            if reused and status is None:
-                raise _ClosedUnanswered from None
-            if isinstance(failure, h11.ProtocolError):
-                raise SendError(f"the answer is not valid HTTP/1.1: {failure}") from None
-            raise SendError(f"connection lost: {failure}") from None
+            raise SendError(f"the answer is not valid HTTP/1.1: {invalid}") from None
         except BaseException:  # cancelled (the caller's timeout) mid-exchange: unusable
             connection.close()
             raise
-        if status is None:  # closed before any answer
+        finally:
+            connection.answer = connection.waiter = None
+        if not answer.whole and not (connection.lost and answer.closed()):
             connection.close()
-            if reused:
-                raise _ClosedUnanswered
-            raise SendError("connection closed without an answer")
-        if protocol.our_state is h11.DONE and protocol.their_state is h11.DONE:
-            protocol.start_next_cycle()
+            if answer.status is None:
+                if reused:
+                    raise _ClosedUnanswered
+                raise SendError("connection closed without an answer")
+            raise SendError("connection lost before the answer's end")
+        assert answer.status is not None
+        if answer.reusable and not connection.lost:
             kept = self._idle.setdefault(key, [])
             if len(kept) < KEPT_PER_DESTINATION:
                 connection.idle_since = time.monotonic()
                 kept.append(connection)
-                return _answer(status, excerpt)
+                return _answer(answer)
         connection.close()
-        return _answer(status, excerpt)
+        return _answer(answer)
 
 
 class _ClosedUnanswered(Exception):
     """A kept connection was closed by the endpoint before any answer."""
 
 
-def _answer(status: int, excerpt: bytearray) -> Answer:
-    return Answer(status, bytes(excerpt).decode("utf-8", "replace")[:RESPONSE_EXCERPT_CHARS])
+def _answer(answer: AnswerReader) -> Answer:
+    assert answer.status is not None
+    excerpt = bytes(answer.excerpt).decode("utf-8", "replace")
+    return Answer(answer.status, excerpt[:RESPONSE_EXCERPT_CHARS])
