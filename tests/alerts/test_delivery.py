@@ -16,6 +16,7 @@ from backupjobs.alerts import service
 from backupjobs.auth.apps import update_app
 from backupjobs.model import parse_record
 from backupjobs.sdk.webhooks import WebhookVerifier
+from backupjobs.store import webhooks
 from backupjobs.store.database import Database
 from backupjobs.store.ingestion import Ingestor
 from backupjobs.store.schema import webhook_attempts, webhook_deliveries
@@ -495,3 +496,49 @@ async def test_an_ingestions_deliveries_are_claimed_for_the_process_that_sends_t
         await asyncio.sleep(0.6)
         assert len(receiver.received) == 1
         assert (await kept(late.id)).claim == too_late.claim
+
+
+async def test_hand_overs_claim_nothing_yet_others_deliveries_go_out_within_the_poll(
+    alerts_app, alerts_client, alerts_db, monkeypatch
+):
+    """A round woken by a hand-over sends it and claims nothing (an ingesting process
+    hands over after every batch); a delivery no process was handed (made elsewhere, or a
+    retry) is still claimed within the poll (0.2 s here) while hand-overs keep coming."""
+    tenant = await make_tenant(alerts_db)
+    alerts = alerts_app.state.context.alerts
+    ingestor = Ingestor(alerts_db)
+    scope = TenantScope(tenant.partner_id, tenant.client_id)
+    customer = tenant.customers[0]
+    claims = 0
+    claim_due = webhooks.claim_due
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal claims
+        claims += 1
+        return await claim_due(*args, **kwargs)
+
+    monkeypatch.setattr(webhooks, "claim_due", counted)
+
+    async def ingest_failed(job_id: str, claimed_here: ClaimedHere | None = None) -> None:
+        record = parse_record(msgspec.json.encode(failed(customer, job_id)))
+        result = await ingestor.ingest_batch(scope, [(0, record)], claimed_here=claimed_here)
+        assert result.deliveries == 1
+
+    with receiving() as receiver:
+        await subscribe(alerts_client, tenant, receiver.url, ["job.failed"])
+        await asyncio.sleep(0.3)  # the rounds after the subscription's commit are past
+        claims = 0
+        await ingest_failed("ELSEWHERE")  # due, claimed by nobody, no deliverer woken
+        handed = 0
+        started = time.monotonic()
+        while time.monotonic() - started < 1.5:
+            claimed_here = alerts.claim_here()
+            await ingest_failed(f"HANDED{handed}", claimed_here)
+            alerts.take(claimed_here)
+            handed += 1
+            await asyncio.sleep(0.05)
+        sent = {json.loads(d.body)["data"]["job"]["jobId"] for d in receiver.received}
+        assert "ELSEWHERE" in sent
+        assert handed >= 10
+        assert claims <= 1.5 / 0.2 + 2 < handed
+        assert len(await received(receiver, handed + 1)) == handed + 1

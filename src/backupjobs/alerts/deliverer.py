@@ -20,7 +20,11 @@ the next round sends them with no claim of its own, which costs the database a l
 read, an UPDATE of each delivery and a read of its event (``docs/scaling.md``, "Alerts").
 A round runs when woken (such a hand-over, or a commit that made deliveries) and
 at least every ``poll`` seconds otherwise (others' events, retries, claims left by a
-process that died: its lease ends ``LEASE`` after the claim). A round does not wait for
+process that died: its lease ends ``LEASE`` after the claim). A round woken by a
+hand-over alone sends what was handed over and claims nothing, unless ``poll`` seconds
+have passed since the last claim: an ingesting process hands over after each batch, and
+a claim each time was a transaction and a locking read of the due deliveries per batch
+that found nothing. A round does not wait for
 the attempts it starts: a slow endpoint holds up none of the deliveries claimed after
 it, up to ``MAX_SENDING`` attempts in flight. Outcomes are recorded by one task, all
 those that came in meanwhile in one transaction (one statement on PostgreSQL): the
@@ -104,6 +108,9 @@ class Deliverer:
         self._timeout = timeout
         self._poll = poll
         self._woken = asyncio.Event()
+        #: Woken by more than a hand-over: the next round claims what is due.
+        self._claim_wanted = True
+        self._claimed_at = 0.0
         self._sending: set[asyncio.Task[None]] = set()
         #: A round found no room for more attempts: the next attempt to end wakes the loop.
         self._full = False
@@ -118,7 +125,8 @@ class Deliverer:
         self._handed: deque[webhooks.ClaimedHere] = deque()
 
     def wake(self) -> None:
-        """Run a round now (from this process's event loop)."""
+        """Run a round now, claiming what is due (from this process's event loop)."""
+        self._claim_wanted = True
         self._woken.set()
 
     def claim_here(self) -> webhooks.ClaimedHere:
@@ -133,7 +141,7 @@ class Deliverer:
         process (:meth:`claim_here`), in the next round, with no claim of their own."""
         if claimed.deliveries:
             self._handed.append(claimed)
-            self.wake()
+            self._woken.set()
 
     async def run(self) -> None:
         """Deliver until cancelled; errors are logged and the next round tries again.
@@ -142,8 +150,10 @@ class Deliverer:
         try:
             while True:
                 self._woken.clear()
+                claim = self._claim_wanted or time.monotonic() - self._claimed_at >= self._poll
+                self._claim_wanted = False
                 try:
-                    while await self.deliver_due():
+                    while await self.deliver_due(claim=claim):
                         pass
                     if self._metrics is not None and time.monotonic() - last_depth > 15:
                         last_depth = time.monotonic()
@@ -160,10 +170,11 @@ class Deliverer:
                 await stop(task)
             await self._sender.close()
 
-    async def deliver_due(self) -> bool:
-        """One round: claim what is due (as much as there is room for) and read what
-        sending it needs, in one transaction, then start sending it; True when more may
-        be due at once (the round claimed all it asked for)."""
+    async def deliver_due(self, *, claim: bool = True) -> bool:
+        """One round: start sending what was handed over, then (``claim``) claim what is
+        due (as much as there is room for) and read what sending it needs, in one
+        transaction, and start sending it; True when more may be due at once (the round
+        claimed all it asked for)."""
         room = MAX_SENDING - len(self._sending)
         if room > 0 and self._handed:
             handed = self._handed_over(room)
@@ -174,8 +185,10 @@ class Deliverer:
         if room <= 0:
             self._full = True
             return False
+        if not claim:
+            return False
         limit = min(CLAIM_BATCH, room)
-        claimed_at = time.monotonic()
+        claimed_at = self._claimed_at = time.monotonic()
         async with self._db.write() as connection:
             claimed = await webhooks.claim_due(
                 connection, now=datetime.now(UTC), lease=LEASE, limit=limit
