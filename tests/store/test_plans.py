@@ -10,8 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
-from backupjobs.store import incidents
+from backupjobs.model.alerts import DeliveryStatus
+from backupjobs.store import incidents, webhooks
 from backupjobs.store.database import Database
 from tests.services import create_postgres_database, drop_postgres_database
 
@@ -23,19 +25,34 @@ def postgres_url() -> Iterator[str]:
     drop_postgres_database(url)
 
 
-def _indexes(plan: Any) -> set[str]:
-    """The names of the indexes a plan (EXPLAIN's JSON) reads, at any depth."""
-    found = set()
+def _nodes(plan: Any) -> list[dict[str, Any]]:
+    """Every node of a plan (EXPLAIN's JSON, which SQLAlchemy's connections decode)."""
+    found = []
     nodes = [plan]
     while nodes:
         node = nodes.pop()
         if isinstance(node, dict):
-            if "Index Name" in node:
-                found.add(node["Index Name"])
+            if "Node Type" in node:
+                found.append(node)
             nodes.extend(node.values())
         elif isinstance(node, list):
             nodes.extend(node)
     return found
+
+
+def _indexes(plan: Any) -> set[str]:
+    """The names of the indexes a plan reads."""
+    return {node["Index Name"] for node in _nodes(plan) if "Index Name" in node}
+
+
+async def _partner(raw: Any) -> uuid.UUID:
+    partner = uuid.uuid4()
+    await raw.execute(
+        "INSERT INTO partners (id, name, created_at) VALUES ($1, 'P', $2)",
+        partner,
+        datetime.now(UTC),
+    )
+    return partner
 
 
 async def test_an_event_key_is_looked_up_in_its_own_index_while_the_events_fill_up(
@@ -48,15 +65,10 @@ async def test_an_event_key_is_looked_up_in_its_own_index_while_the_events_fill_
     db = Database(postgres_url)
     try:
         await db.migrate()
-        partner = uuid.uuid4()
         async with db.read() as connection:
             raw = (await connection.get_raw_connection()).driver_connection
             assert raw is not None
-            await raw.execute(
-                "INSERT INTO partners (id, name, created_at) VALUES ($1, 'P', $2)",
-                partner,
-                datetime.now(UTC),
-            )
+            partner = await _partner(raw)
             await raw.execute(
                 """INSERT INTO alert_events (partner_id, id, event_key, type, customer_id,
                     job_type, job_module, incident_id, job, created_at)
@@ -77,5 +89,73 @@ async def test_an_event_key_is_looked_up_in_its_own_index_while_the_events_fill_
             await raw.execute("DEALLOCATE made; RESET plan_cache_mode")
     finally:
         await db.dispose()
-    # (SQLAlchemy's connections decode json themselves.)
     assert _indexes(plan) == {"ix_alert_events_partner_id_event_key"}
+
+
+async def test_outcomes_are_recorded_through_the_deliveries_primary_key(postgres_url):
+    """Joined to the outcomes given alone, the UPDATE read every delivery ever made (a
+    hash join over a sequential scan) until the table passed about 30,000 rows."""
+    db = Database(postgres_url)
+    claim, subscription = uuid.uuid4(), uuid.uuid4()
+    try:
+        await db.migrate()
+        async with db.read() as connection:
+            raw = (await connection.get_raw_connection()).driver_connection
+            assert raw is not None
+            partner = await _partner(raw)
+            await raw.execute(
+                """INSERT INTO webhook_subscriptions (partner_id, id, client_id, url,
+                    event_mask, all_customers, stale_after_seconds, format, enabled, secret,
+                    created_at, updated_at)
+                VALUES ($1, $2, 'app', 'https://psa.example.com/hook', 1, true, 86400,
+                    'standard', true, '\\x00', now(), now())""",
+                partner,
+                subscription,
+            )
+            ids = await raw.fetch(
+                """INSERT INTO webhook_deliveries (partner_id, id, subscription_id,
+                    event_id, status, attempts, next_attempt_at, created_at, claim)
+                SELECT $1, gen_random_uuid(), $2, gen_random_uuid(), 'pending', 0, now(),
+                    now(), $3
+                FROM generate_series(1, 10000) RETURNING id""",
+                partner,
+                subscription,
+                claim,
+            )
+            await raw.execute("ANALYZE webhook_deliveries")
+        now = datetime.now(UTC)
+        event_of = webhooks.StoredEvent(
+            uuid.uuid4(), "job.failed", now, None, None, None, None, None, None
+        )
+        outcomes = [
+            webhooks.Outcome(
+                webhooks.Claimed(partner, row["id"], claim, 0, now, subscription, event_of),
+                DeliveryStatus.DELIVERED,
+                response_status=204,
+            )
+            for row in ids[:50]
+        ]
+        written: list[tuple[str, Any]] = []
+
+        def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+            if statement.startswith("UPDATE webhook_deliveries"):
+                written.append((statement, parameters))
+
+        event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+        async with db.write() as connection:
+            assert len(await webhooks.finish_attempts(connection, outcomes, now=now)) == 50
+        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+        ((statement, parameters),) = written
+        async with db.read() as connection:
+            raw = (await connection.get_raw_connection()).driver_connection
+            assert raw is not None
+            plan = await raw.fetchval(f"EXPLAIN (FORMAT JSON) {statement}", *parameters)
+    finally:
+        await db.dispose()
+    scans = [
+        node["Node Type"]
+        for node in _nodes(plan)
+        if node.get("Relation Name") == "webhook_deliveries" and "Scan" in node["Node Type"]
+    ]
+    assert scans and "Seq Scan" not in scans
+    assert "pk_webhook_deliveries" in _indexes(plan)

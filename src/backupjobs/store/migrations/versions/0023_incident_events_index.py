@@ -2,7 +2,7 @@
 
 Revision ID: 0023_incident_events_index
 Revises: 0022_pending_deliveries_index
-Create Date: 2026-12-06 00:00:00
+Create Date: 2026-12-05 23:40:00
 
 The index of an incident's events led with the partner, as the unique index of event
 keys does, and was the smaller of the two: with the statistics of a table still filling
