@@ -149,6 +149,25 @@ async def test_no_answer_is_a_send_error():
     await sender.close()
 
 
+async def test_an_endpoint_that_closes_on_connecting_is_a_send_error_at_once():
+    async def close(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await asyncio.start_server(close, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    sender = Sender(user_agent="test")
+    async with server:
+        for _ in range(3):
+            async with asyncio.timeout(5):
+                with pytest.raises(SendError, match=r"without an answer|connection lost"):
+                    await sender.post(
+                        Destination(f"http://127.0.0.1:{port}/", "127.0.0.1", "127.0.0.1"),
+                        HEADERS,
+                        b"{}",
+                    )
+    await sender.close()
+
+
 async def test_a_connection_idle_longer_than_the_keep_time_is_closed_not_reused():
     sender = Sender(user_agent="test", keep_idle=0.2)
     async with endpoint(ok) as receiver:

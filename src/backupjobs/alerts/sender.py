@@ -213,6 +213,8 @@ class Sender:
             excerpt_bytes=_EXCERPT_BYTES, max_body=MAX_ANSWER_BYTES
         )
         waiter = connection.waiter = asyncio.get_running_loop().create_future()
+        if connection.lost:  # closed by the endpoint before this exchange could begin
+            waiter.set_result(None)
         assert connection.transport is not None
         try:
             connection.transport.write(message)
