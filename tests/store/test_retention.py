@@ -2,17 +2,25 @@
 process at a time on PostgreSQL; the service's background round starts with the API."""
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import msgspec
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from backupjobs.api import build_application
 from backupjobs.model import parse_record
 from backupjobs.store import retention
 from backupjobs.store.ingestion import Ingestor
-from backupjobs.store.schema import jobs
+from backupjobs.store.schema import (
+    alert_events,
+    alert_incidents,
+    jobs,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_subscriptions,
+)
 from backupjobs.store.scope import TenantScope
 from tests.world import job, make_tenant
 
@@ -90,6 +98,103 @@ async def test_retention_visits_every_service_chunk(db, monkeypatch):
         f"{customer.hex[:8]}-{module}-1"
         for customer in tenant.customers
         for module in (302, 303, 304)
+    }
+
+
+async def test_the_alerts_history_goes_but_what_is_pending_or_open_stays(db):
+    """Deliveries done with before the cutoff go with their attempts; then events no
+    delivery names and of no open incident; then incidents closed before it."""
+    tenant = await make_tenant(db)
+    partner, customer = tenant.partner_id, tenant.customers[0]
+    old, recent = NOW - timedelta(days=40), NOW - timedelta(days=5)
+    subscription = uuid.uuid4()
+    incident = {name: uuid.uuid4() for name in ("closed-old", "open-old", "closed-recent")}
+    event = {
+        name: uuid.uuid4() for name in ("done", "pending", "open", "recent", "unnamed", "ping")
+    }
+    made = {"recent": recent}
+    of_incident = {"done": "closed-old", "open": "open-old"}
+    # Each event's delivery (none for "unnamed": its subscription was deleted).
+    status = {"done": "delivered", "pending": "pending", "open": "failed", "recent": "delivered"}
+    status["ping"] = "skipped"
+    delivery = {name: uuid.uuid4() for name in status}
+    async with db.write() as connection:
+        await connection.execute(
+            insert(webhook_subscriptions),
+            [
+                {
+                    "partner_id": partner, "id": subscription, "client_id": tenant.client_id,
+                    "url": "https://psa.example.com/hook", "event_mask": 1,
+                    "all_customers": True, "stale_after_seconds": 86400,
+                    "format": "standard", "enabled": True, "secret": b"sealed",
+                    "created_at": old, "updated_at": old,
+                }
+            ],
+        )  # fmt: skip
+        await connection.execute(
+            insert(alert_incidents),
+            [
+                {
+                    "partner_id": partner, "customer_id": customer, "id": incident[name],
+                    "job_type": 1, "job_module": module, "cause": "failed",
+                    "opened_at": old - timedelta(days=1),
+                    "closed_at": {"closed-old": old, "open-old": None}.get(name, recent),
+                }
+                for module, name in enumerate(incident, start=302)
+            ],
+        )  # fmt: skip
+        await connection.execute(
+            insert(alert_events),
+            [
+                {
+                    "partner_id": partner, "id": event[name], "event_key": f"k:{event[name]}",
+                    "type": "ping" if name == "ping" else "job.failed",
+                    "customer_id": None if name == "ping" else customer,
+                    "incident_id": incident.get(of_incident.get(name, "")),
+                    "created_at": made.get(name, old),
+                }
+                for name in event
+            ],
+        )  # fmt: skip
+        await connection.execute(
+            insert(webhook_deliveries),
+            [
+                {
+                    "partner_id": partner, "id": delivery[name],
+                    "subscription_id": subscription, "event_id": event[name],
+                    "status": status[name], "attempts": 1,
+                    "next_attempt_at": made.get(name, old), "created_at": made.get(name, old),
+                }
+                for name in delivery
+            ],
+        )  # fmt: skip
+        await connection.execute(
+            insert(webhook_attempts),
+            [
+                {
+                    "partner_id": partner, "delivery_id": delivery[name], "number": 1,
+                    "started_at": made.get(name, old), "duration_ms": 20,
+                }
+                for name in delivery
+            ],
+        )  # fmt: skip
+
+    assert await retention.remove_alert_history(db, before=NOW - timedelta(days=30)) >= 6
+
+    async def kept(column, ids):
+        async with db.read() as connection:
+            found = set(await connection.scalars(select(column).where(column.in_(ids.values()))))
+        return {name for name, value in ids.items() if value in found}
+
+    assert await kept(webhook_deliveries.c.id, delivery) == {
+        "pending",
+        "recent",
+    }
+    assert await kept(webhook_attempts.c.delivery_id, delivery) == {"pending", "recent"}
+    assert await kept(alert_events.c.id, event) == {"pending", "open", "recent"}
+    assert await kept(alert_incidents.c.id, incident) == {
+        "open-old",
+        "closed-recent",
     }
 
 

@@ -1,6 +1,8 @@
-"""Retention: job history older than the window goes, a few services at a time.
+"""Retention: job history older than the window goes, a few services at a time, and
+so does the alerts' history.
 
 >>> # removed = await remove_history(db, before=now - timedelta(days=90))
+>>> # removed = await remove_alert_history(db, before=now - timedelta(days=90))
 
 A job is history to remove when it started before the cutoff (or, never started, was last
 reported before it), unless it is its service's latest job: ``backup_services`` keeps a
@@ -9,6 +11,15 @@ chunk per transaction; for each, the old jobs are a range of the index the servi
 history is read by (``partner, customer, type, module, start_time``), so a run costs
 in proportion to what it removes and to the number of services, never to the history
 kept, and adds no index for ingestion to maintain.
+
+The alerts' history (:func:`remove_alert_history`): webhook deliveries made before the
+cutoff and done with (delivered, failed or skipped; a pending one stays, whatever its
+age), with their attempts; then the events made before it that no delivery names any
+more and whose incident is not open (stale detection asks an open incident's events
+whether it was told, and an open incident's failed job may be reported again: its event
+is what makes that no new one); then the incidents closed before it. Each is one
+statement over its table: the window bounds these tables, and a round reads them whole
+rather than adding an index for every event and delivery to maintain.
 
 With several API processes (or hosts) each runs the loop; on PostgreSQL an advisory lock
 lets one run at a time, the others skip that round.
@@ -22,11 +33,29 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from sqlalchemy import ColumnElement, and_, delete, func, select, text, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    delete,
+    exists,
+    func,
+    select,
+    text,
+    tuple_,
+)
 
+from backupjobs.model.alerts import DeliveryStatus
 from backupjobs.store import outcomes
 from backupjobs.store.database import Database
-from backupjobs.store.schema import JOB_SORT_TIME, backup_services, jobs
+from backupjobs.store.schema import (
+    JOB_SORT_TIME,
+    alert_events,
+    alert_incidents,
+    backup_services,
+    jobs,
+    webhook_attempts,
+    webhook_deliveries,
+)
 
 #: Services whose old jobs one transaction removes.
 SERVICES_PER_CHUNK = 500
@@ -96,11 +125,46 @@ async def remove_history(db: Database, *, before: datetime) -> int:
             after = tuple(keys[-1])
 
 
+async def remove_alert_history(db: Database, *, before: datetime) -> int:
+    """Remove the alerts' history before ``before`` (module docstring); the number of
+    deliveries, events and incidents removed."""
+    d, e, i = webhook_deliveries.c, alert_events.c, alert_incidents.c
+    done_with = and_(d.status != DeliveryStatus.PENDING.value, d.created_at < before)
+    removed = 0
+    async with db.write() as connection:
+        await connection.execute(
+            delete(webhook_attempts).where(
+                tuple_(webhook_attempts.c.partner_id, webhook_attempts.c.delivery_id).in_(
+                    select(d.partner_id, d.id).where(done_with)
+                )
+            )
+        )
+        removed += (await connection.execute(delete(webhook_deliveries).where(done_with))).rowcount
+    async with db.write() as connection:
+        named = exists().where(d.partner_id == e.partner_id, d.event_id == e.id)
+        open_incident = exists().where(
+            i.partner_id == e.partner_id, i.id == e.incident_id, i.closed_at.is_(None)
+        )
+        done = await connection.execute(
+            delete(alert_events).where(e.created_at < before, ~named, ~open_incident)
+        )
+        removed += done.rowcount
+    async with db.write() as connection:
+        done = await connection.execute(delete(alert_incidents).where(i.closed_at < before))
+        removed += done.rowcount
+    return removed
+
+
+async def _remove(db: Database, before: datetime) -> int:
+    return await remove_history(db, before=before) + await remove_alert_history(db, before=before)
+
+
 async def run_once(db: Database, days: int, *, now: datetime | None = None) -> int | None:
-    """One retention round; None when another process holds the round (PostgreSQL)."""
+    """One retention round: the rows removed (jobs, and the alerts' deliveries, events and
+    incidents); None when another process holds the round (PostgreSQL)."""
     before = (now or datetime.now(UTC)) - timedelta(days=days)
     if db.is_sqlite:
-        return await remove_history(db, before=before)
+        return await _remove(db, before)
     async with db.engine.connect() as connection:
         locked = await connection.scalar(
             text("SELECT pg_try_advisory_lock(:key)"), {"key": _RETENTION_LOCK}
@@ -108,7 +172,7 @@ async def run_once(db: Database, days: int, *, now: datetime | None = None) -> i
         if not locked:
             return None
         try:
-            return await remove_history(db, before=before)
+            return await _remove(db, before)
         finally:
             await connection.execute(
                 text("SELECT pg_advisory_unlock(:key)"), {"key": _RETENTION_LOCK}
