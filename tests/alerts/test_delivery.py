@@ -12,7 +12,7 @@ import msgspec
 from sqlalchemy import func, select, update
 from standardwebhooks.webhooks import Webhook as ReferenceWebhook
 
-from backupjobs.alerts import service
+from backupjobs.alerts import deliverer, service
 from backupjobs.auth.apps import update_app
 from backupjobs.model import parse_record
 from backupjobs.sdk.webhooks import WebhookVerifier
@@ -542,3 +542,34 @@ async def test_hand_overs_claim_nothing_yet_others_deliveries_go_out_within_the_
         assert handed >= 10
         assert claims <= 1.5 / 0.2 + 2 < handed
         assert len(await received(receiver, handed + 1)) == handed + 1
+
+
+async def test_a_rounds_deliveries_to_one_url_resolve_it_once(
+    alerts_app, alerts_client, alerts_db, monkeypatch
+):
+    """Checked at each round (DNS answers change), not at each delivery: a lookup per
+    delivery was a thread's getaddrinfo each time."""
+    tenant = await make_tenant(alerts_db)
+    alerts = alerts_app.state.context.alerts
+    looked_up: list[str] = []
+    resolve = deliverer.resolve_destination
+
+    async def counted(url: str, **options: Any) -> Any:
+        looked_up.append(url)
+        return await resolve(url, **options)
+
+    monkeypatch.setattr(deliverer, "resolve_destination", counted)
+    with receiving() as receiver:
+        await subscribe(alerts_client, tenant, receiver.url, ["job.failed"])
+        claimed_here = alerts.claim_here()
+        records = [
+            (n, parse_record(msgspec.json.encode(failed(tenant.customers[0], f"ONCE{n}"))))
+            for n in range(5)
+        ]
+        result = await Ingestor(alerts_db).ingest_batch(
+            TenantScope(tenant.partner_id, tenant.client_id), records, claimed_here=claimed_here
+        )
+        assert result.deliveries == 5
+        alerts.take(claimed_here)
+        assert len(await received(receiver, 5)) == 5
+    assert looked_up == [receiver.url]

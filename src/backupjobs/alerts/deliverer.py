@@ -49,7 +49,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backupjobs import __version__
-from backupjobs.alerts.destinations import DestinationError, resolve_destination
+from backupjobs.alerts.destinations import Destination, DestinationError, resolve_destination
 from backupjobs.alerts.metrics import AlertMetrics
 from backupjobs.alerts.payloads import event_body, render
 from backupjobs.alerts.sender import Sender, SendError
@@ -112,6 +112,10 @@ class Deliverer:
         self._claim_wanted = True
         self._claimed_at = 0.0
         self._sending: set[asyncio.Task[None]] = set()
+        #: Each round's destinations being resolved: once a URL a round, however many of
+        #: its deliveries go there (and checked again by the next round: DNS answers
+        #: change). A lookup per delivery was a thread's getaddrinfo each time.
+        self._resolving: set[asyncio.Task[Destination]] = set()
         #: A round found no room for more attempts: the next attempt to end wakes the loop.
         self._full = False
         #: Outcomes not recorded yet, and the task recording them (one at a time).
@@ -166,7 +170,7 @@ class Deliverer:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._woken.wait(), timeout=self._poll)
         finally:
-            for task in [*self._sending, self._recorder]:
+            for task in [*self._sending, self._recorder, *self._resolving]:
                 await stop(task)
             await self._sender.close()
 
@@ -230,10 +234,30 @@ class Deliverer:
         claimed: Sequence[webhooks.Claimed],
         contexts: dict[UUID, tuple[webhooks.Subscription | None, str | None]],
     ) -> None:
+        resolving: dict[str, asyncio.Task[Destination]] = {}
         for delivery in claimed:
-            task = asyncio.create_task(self._attempt(delivery, *contexts[delivery.id]))
+            subscription, customer_name = contexts[delivery.id]
+            destination = None
+            if subscription is not None:
+                destination = resolving.get(subscription.url)
+                if destination is None:
+                    destination = resolving[subscription.url] = self._resolve(subscription.url)
+            task = asyncio.create_task(
+                self._attempt(delivery, subscription, customer_name, destination)
+            )
             self._sending.add(task)
             task.add_done_callback(self._sent)
+
+    def _resolve(self, url: str) -> asyncio.Task[Destination]:
+        task = asyncio.create_task(resolve_destination(url, allow_private=self._allow_private))
+        self._resolving.add(task)
+        task.add_done_callback(self._resolved)
+        return task
+
+    def _resolved(self, task: asyncio.Task[Destination]) -> None:
+        self._resolving.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: the attempts that await it report it
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)
@@ -275,9 +299,10 @@ class Deliverer:
         claimed: webhooks.Claimed,
         subscription: webhooks.Subscription | None,
         customer_name: str | None,
+        destination: asyncio.Task[Destination] | None,
     ) -> None:
         try:
-            outcome = await self._send(claimed, subscription, customer_name)
+            outcome = await self._send(claimed, subscription, customer_name, destination)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -308,10 +333,14 @@ class Deliverer:
         claimed: webhooks.Claimed,
         subscription: webhooks.Subscription | None,
         customer_name: str | None,
+        destination: asyncio.Task[Destination] | None,
     ) -> webhooks.Outcome | None:
+        """The outcome of an attempt at ``claimed``, sent to ``destination`` (its
+        subscription's URL, being resolved for the round); None if the subscription is
+        gone."""
         event = claimed.event
         event_type = EventType(event.type)
-        if subscription is None:
+        if subscription is None or destination is None:
             return None  # deleted: its deliveries went with it
         reason = _skip_reason(subscription, event, customer_name, event_type)
         if reason is not None:
@@ -343,10 +372,9 @@ class Deliverer:
         excerpt: str | None = None
         try:
             async with asyncio.timeout(self._timeout):
-                destination = await resolve_destination(
-                    subscription.url, allow_private=self._allow_private
-                )
-                answer = await self._sender.post(destination, headers, body)
+                # Shielded: the other attempts of the round may still be waiting for it.
+                address = await asyncio.shield(destination)
+                answer = await self._sender.post(address, headers, body)
             status = answer.status
             excerpt = answer.excerpt
         except DestinationError as refused:
