@@ -6,7 +6,7 @@
 
 Each round claims due deliveries (one process per delivery: :func:`.webhooks.claim_due`)
 and sends them concurrently: POST with the Standard Webhooks headers, 15 s timeout,
-redirects not followed, to the address checked at connection time. A 2xx answer delivers;
+redirects not followed, to the address checked for the round. A 2xx answer delivers;
 anything else, or none, is retried after about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and
 10 h (each ±20 %), then the delivery is failed; a 410 answer fails it and disables the
 subscription. A 2xx from an endpoint that failed an attempt in this process makes the

@@ -6,8 +6,8 @@ A destination is refused when any address its host resolves to is loopback, priv
 link-local, multicast, unspecified or reserved (an IPv6 form of an IPv4 address is judged
 as that address), unless the deployment allows private destinations
 (``BACKUPJOBS_WEBHOOK_ALLOW_PRIVATE=true``). It is checked when a subscription is made
-or changed, and again at each connection, since DNS answers change: the address checked
-is the address connected to (:func:`endpoint_of`).
+or changed, and again for each delivery round, since DNS answers change: the address
+checked is the address connected to (:func:`endpoint_of`).
 """
 
 from __future__ import annotations
