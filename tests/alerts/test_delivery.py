@@ -572,4 +572,5 @@ async def test_a_rounds_deliveries_to_one_url_resolve_it_once(
         assert result.deliveries == 5
         alerts.take(claimed_here)
         assert len(await received(receiver, 5)) == 5
-    assert looked_up == [receiver.url]
+    # (Another test's retries, due meanwhile, may look up their own URLs.)
+    assert looked_up.count(receiver.url) == 1
