@@ -33,6 +33,20 @@ def failed(customer, job_id, **fields):
     return job(customer, job_id, status=3, failedCount=5, **fields)
 
 
+async def ingest_failed(db, tenant, job_ids, claimed_here=None) -> int:
+    """Failed jobs of the tenant's first customer, one batch straight through the
+    Ingestor (``claimed_here``: their deliveries written claimed for this process); the
+    deliveries made."""
+    records = [
+        (n, parse_record(msgspec.json.encode(failed(tenant.customers[0], job_id))))
+        for n, job_id in enumerate(job_ids)
+    ]
+    result = await Ingestor(db).ingest_batch(
+        TenantScope(tenant.partner_id, tenant.client_id), records, claimed_here=claimed_here
+    )
+    return result.deliveries
+
+
 async def attempts_kept(db, partner_id):
     """The partner's attempt rows, whatever their delivery (they have no foreign key)."""
     async with db.read() as connection:
@@ -449,19 +463,12 @@ async def test_an_ingestions_deliveries_are_claimed_for_the_process_that_sends_t
     left claimed until its lease ends."""
     tenant = await make_tenant(alerts_db)
     alerts = alerts_app.state.context.alerts
-    ingestor = Ingestor(alerts_db)
-    customer = tenant.customers[0]
 
     async def ingest_claimed(job_id: str, made_at: float) -> ClaimedHere:
         claimed_here = ClaimedHere(
             uuid.uuid4(), datetime.now(UTC) + timedelta(minutes=5), made_at=made_at
         )
-        record = parse_record(msgspec.json.encode(failed(customer, job_id)))
-        result = await ingestor.ingest_batch(
-            TenantScope(tenant.partner_id, tenant.client_id), [(0, record)],
-            claimed_here=claimed_here,
-        )  # fmt: skip
-        assert result.deliveries == 1
+        assert await ingest_failed(alerts_db, tenant, [job_id], claimed_here) == 1
         return claimed_here
 
     async def kept(delivery_id: uuid.UUID) -> Any:
@@ -506,9 +513,6 @@ async def test_hand_overs_claim_nothing_yet_others_deliveries_go_out_within_the_
     retry) is still claimed within the poll (0.2 s here) while hand-overs keep coming."""
     tenant = await make_tenant(alerts_db)
     alerts = alerts_app.state.context.alerts
-    ingestor = Ingestor(alerts_db)
-    scope = TenantScope(tenant.partner_id, tenant.client_id)
-    customer = tenant.customers[0]
     claims = 0
     claim_due = webhooks.claim_due
 
@@ -519,21 +523,17 @@ async def test_hand_overs_claim_nothing_yet_others_deliveries_go_out_within_the_
 
     monkeypatch.setattr(webhooks, "claim_due", counted)
 
-    async def ingest_failed(job_id: str, claimed_here: ClaimedHere | None = None) -> None:
-        record = parse_record(msgspec.json.encode(failed(customer, job_id)))
-        result = await ingestor.ingest_batch(scope, [(0, record)], claimed_here=claimed_here)
-        assert result.deliveries == 1
-
     with receiving() as receiver:
         await subscribe(alerts_client, tenant, receiver.url, ["job.failed"])
         await asyncio.sleep(0.3)  # the rounds after the subscription's commit are past
         claims = 0
-        await ingest_failed("ELSEWHERE")  # due, claimed by nobody, no deliverer woken
+        # Due, claimed by nobody, no deliverer woken.
+        assert await ingest_failed(alerts_db, tenant, ["ELSEWHERE"]) == 1
         handed = 20
         started = time.monotonic()
         for number in range(handed):
             claimed_here = alerts.claim_here()
-            await ingest_failed(f"HANDED{number}", claimed_here)
+            assert await ingest_failed(alerts_db, tenant, [f"HANDED{number}"], claimed_here) == 1
             alerts.take(claimed_here)
             await asyncio.sleep(0.05)
         sent = {json.loads(d.body)["data"]["job"]["jobId"] for d in receiver.received}
@@ -562,14 +562,8 @@ async def test_a_rounds_deliveries_to_one_url_resolve_it_once(
     with receiving() as receiver:
         await subscribe(alerts_client, tenant, receiver.url, ["job.failed"])
         claimed_here = alerts.claim_here()
-        records = [
-            (n, parse_record(msgspec.json.encode(failed(tenant.customers[0], f"ONCE{n}"))))
-            for n in range(5)
-        ]
-        result = await Ingestor(alerts_db).ingest_batch(
-            TenantScope(tenant.partner_id, tenant.client_id), records, claimed_here=claimed_here
-        )
-        assert result.deliveries == 5
+        once = [f"ONCE{n}" for n in range(5)]
+        assert await ingest_failed(alerts_db, tenant, once, claimed_here) == 5
         alerts.take(claimed_here)
         assert len(await received(receiver, 5)) == 5
     # (Another test's retries, due meanwhile, may look up their own URLs.)

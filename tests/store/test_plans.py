@@ -18,6 +18,7 @@ from backupjobs.model.alerts import DeliveryStatus
 from backupjobs.store import incidents, webhooks
 from backupjobs.store.database import Database
 from tests.services import create_postgres_database, drop_postgres_database
+from tests.world import make_tenant
 
 
 @pytest.fixture
@@ -62,25 +63,15 @@ def _indexes(plan: Any) -> set[str]:
     return {node["Index Name"] for node in _nodes(plan) if "Index Name" in node}
 
 
-async def _partner(raw: Any) -> uuid.UUID:
-    partner = uuid.uuid4()
-    await raw.execute(
-        "INSERT INTO partners (id, name, created_at) VALUES ($1, 'P', $2)",
-        partner,
-        datetime.now(UTC),
-    )
-    return partner
-
-
 async def test_an_event_key_is_looked_up_in_its_own_index_while_the_events_fill_up(fresh_db):
     """The plan made with the first events in (20 here, never analyzed) is the one the
     connection's prepared statement keeps as thousands more arrive. Led by the partner,
     the index of an incident's events was the one PostgreSQL chose then, reading every
     event of the partner for each key (migration 0023)."""
+    partner = (await make_tenant(fresh_db)).partner_id
     async with fresh_db.read() as connection:
         sql = str(incidents._made_events(connection).compile(dialect=connection.dialect))
     async with raw_connection(fresh_db) as raw:
-        partner = await _partner(raw)
         await raw.execute(
             """INSERT INTO alert_events (partner_id, id, event_key, type, customer_id,
                 job_type, job_module, incident_id, job, created_at)
@@ -102,8 +93,8 @@ async def test_outcomes_are_recorded_through_the_deliveries_primary_key(fresh_db
     """Joined to the outcomes given alone, the UPDATE read every delivery ever made (a
     hash join over a sequential scan) until the table passed about 30,000 rows."""
     claim, subscription = uuid.uuid4(), uuid.uuid4()
+    partner = (await make_tenant(fresh_db)).partner_id
     async with raw_connection(fresh_db) as raw:
-        partner = await _partner(raw)
         await raw.execute(
             """INSERT INTO webhook_subscriptions (partner_id, id, client_id, url,
                 event_mask, all_customers, stale_after_seconds, format, enabled, secret,
