@@ -219,6 +219,7 @@ def ingestion_round(args: Any, *, reference: Path | None, subscribe: bool = True
                 totals = asyncio.run(post_all(server.url, access_token, batches[1:], args.clients))
                 seconds = time.monotonic() - started
                 used = harness.cpu_used(cpu)
+                split = harness.server_split(cpu)
                 if subscribe:
                     time.sleep(2)  # deliveries still in flight
     finally:
@@ -229,7 +230,7 @@ def ingestion_round(args: Any, *, reference: Path | None, subscribe: bool = True
         ", a webhook" if subscribe else ", no webhook"
     )
     print(f"  {what}: {totals['stored']:,} jobs in {seconds:.1f} s, {rate:,.0f} jobs/s{delivered}")
-    print(f"    CPU while posting: {harness.describe_cpu(used)}")
+    print(f"    CPU while posting: {harness.describe_cpu(used, split)}")
     return rate
 
 

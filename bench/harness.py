@@ -84,8 +84,28 @@ def cpu_used(before: dict[int, tuple[str, float]]) -> dict[str, float]:
     return used
 
 
-def describe_cpu(used: dict[str, float]) -> str:
-    return ", ".join(f"{group} {seconds:.2f} s" for group, seconds in sorted(used.items()))
+def server_split(before: dict[int, tuple[str, float]]) -> list[float]:
+    """CPU seconds each server process used since ``before`` (:func:`cpu_seconds`), most
+    first, those that used any to speak of: how the load fell on the workers. The few
+    kept-alive connections of a benchmark's clients may all land on one worker, and a run
+    where they did can be a fifth slower or faster than one where they did not, whatever
+    the code (``docs/scaling.md``, 2026-12-06)."""
+    return sorted(
+        (
+            seconds - before.get(pid, (group, 0.0))[1]
+            for pid, (group, seconds) in cpu_seconds().items()
+            if group == "server" and seconds - before.get(pid, (group, 0.0))[1] >= 0.05
+        ),
+        reverse=True,
+    )
+
+
+def describe_cpu(used: dict[str, float], split: Sequence[float] = ()) -> str:
+    """``used`` by group (:func:`cpu_used`), and ``split`` (:func:`server_split`) if given."""
+    described = ", ".join(f"{group} {seconds:.2f} s" for group, seconds in sorted(used.items()))
+    if split:
+        described += " (server processes: " + " + ".join(f"{s:.2f}" for s in split) + " s)"
+    return described
 
 
 def admin_sql(sql: str) -> None:

@@ -117,9 +117,11 @@ def measure(database_url: str, args: Any) -> float:
     with harness.backupjobs_server(database_url, workers=args.workers) as server:
         access_token = harness.token(server.url, simulated.client_id, simulated.client_secret)
         warm = asyncio.run(post_all(server.url, access_token, batches[:1], 1))
+        cpu = harness.cpu_seconds()
         started = time.monotonic()
         totals = asyncio.run(post_all(server.url, access_token, batches[1:], args.clients))
         seconds = time.monotonic() - started
+        used, split = harness.cpu_used(cpu), harness.server_split(cpu)
     totals["stored"] += warm["stored"]
     if totals["stored"] != records or totals["rejected"]:
         raise SystemExit(f"expected {records:,} stored, got {totals}")
@@ -128,6 +130,7 @@ def measure(database_url: str, args: Any) -> float:
         f"  {records - BATCH:,} jobs in {len(batches) - 1} requests of {BATCH:,}, "
         f"{args.clients} clients, {args.workers} worker(s): {seconds:.1f} s, {rate:,.0f} jobs/s"
     )
+    print(f"    CPU while posting: {harness.describe_cpu(used, split)}")
     return rate
 
 

@@ -42,7 +42,7 @@ EXPECTED = {
     "sync": ["first run", "unchanged run", "requests 7 vs one per page 7: met"],
     "reports": ["history", "summary of every customer", "export of the whole history"],
     "customers": ["ratio"],
-    "alerts": ["ingestion with alerts", "latency p99", "outage"],
+    "alerts": ["ingestion with alerts", "latency p99", "outage", "(server processes: "],
     "odata_history": ["the same jobs in both: True", "p50 ratio"],
 }
 
