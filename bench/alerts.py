@@ -214,16 +214,22 @@ def ingestion_round(args: Any, *, reference: Path | None, subscribe: bool = True
                 if subscribe:
                     _subscribe(server.url, access_token, receiver.url, ["job.failed"])
                 asyncio.run(post_all(server.url, access_token, batches[:1], 1))
-                cpu = harness.cpu_seconds()
-                started = time.monotonic()
-                totals = asyncio.run(post_all(server.url, access_token, batches[1:], args.clients))
-                seconds = time.monotonic() - started
-                used = harness.cpu_used(cpu)
-                split = harness.server_split(cpu)
+                posted = asyncio.run(
+                    post_all(
+                        server.url,
+                        access_token,
+                        batches[1:],
+                        args.clients,
+                        workers=server.worker_pids(),
+                    )
+                )
+                used = harness.cpu_used(posted.cpu_before)
+                split = harness.server_split(posted.cpu_before)
                 if subscribe:
                     time.sleep(2)  # deliveries still in flight
     finally:
         receiver.close()
+    totals, seconds = posted.totals, posted.seconds
     rate = totals["stored"] / seconds
     delivered = f", {len(receiver.arrivals):,} job.failed events delivered" if subscribe else ""
     what = ("the reference" if reference else "this code") + (
@@ -402,8 +408,7 @@ def _events_run(args: Any, *, subscribe: bool) -> dict[str, float]:
                     for batch in _failing_batches("bench", customers, args.events, 100)
                 ]
                 time.sleep(1)  # the warm-up's deliveries out of the way
-                cpu = harness.cpu_seconds()
-                asyncio.run(post_all(server.url, access_token, bodies, 2))
+                cpu = asyncio.run(post_all(server.url, access_token, bodies, 2)).cpu_before
                 deadline = time.monotonic() + 60
                 wanted = args.events + len(warm) * 10
                 while subscribe and len(receiver.arrivals) < wanted:

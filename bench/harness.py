@@ -86,10 +86,10 @@ def cpu_used(before: dict[int, tuple[str, float]]) -> dict[str, float]:
 
 def server_split(before: dict[int, tuple[str, float]]) -> list[float]:
     """CPU seconds each server process used since ``before`` (:func:`cpu_seconds`), most
-    first, those that used any to speak of: how the load fell on the workers. The few
-    kept-alive connections of a benchmark's clients may all land on one worker, and a run
-    where they did can be a fifth slower or faster than one where they did not, whatever
-    the code (``docs/scaling.md``, 2026-12-06)."""
+    first, those that used any to speak of: how the load fell on the workers (the
+    ingestion benchmarks spread their clients' connections evenly first, ``bench.ingest``'s
+    ``post_all``: a run whose connections all landed on one worker was up to a fifth
+    slower or faster, whatever the code; ``docs/scaling.md``, 2026-12-06)."""
     return sorted(
         (
             seconds - before.get(pid, (group, 0.0))[1]
@@ -106,6 +106,35 @@ def describe_cpu(used: dict[str, float], split: Sequence[float] = ()) -> str:
     if split:
         described += " (server processes: " + " + ".join(f"{s:.2f}" for s in split) + " s)"
     return described
+
+
+def connections_by_process(port: int, pids: Sequence[int]) -> dict[int, int]:
+    """How many established TCP connections to ``port`` each of ``pids`` holds the server
+    side of (from /proc: Linux only; zeros elsewhere)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{inode}]")
+    counts = dict.fromkeys(pids, 0)
+    for pid in pids:
+        try:
+            descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for descriptor in descriptors:
+            try:
+                if os.readlink(descriptor) in inodes:
+                    counts[pid] += 1
+            except OSError:
+                continue  # closed meanwhile
+    return counts
 
 
 def admin_sql(sql: str) -> None:

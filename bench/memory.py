@@ -51,7 +51,7 @@ def measure(url: str, simulated: harness.Simulation, workers: int, args: Any) ->
         ingested: dict[str, int] = {}
 
         def ingest() -> None:
-            ingested.update(asyncio.run(post_all(server.url, tokens[0], batches, 2)))
+            ingested.update(asyncio.run(post_all(server.url, tokens[0], batches, 2)).totals)
 
         writer = threading.Thread(target=ingest)
         writer.start()

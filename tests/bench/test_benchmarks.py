@@ -3,6 +3,7 @@ checked: benchmarks are not tests). They need PostgreSQL and wrk."""
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +43,7 @@ EXPECTED = {
     "sync": ["first run", "unchanged run", "requests 7 vs one per page 7: met"],
     "reports": ["history", "summary of every customer", "export of the whole history"],
     "customers": ["ratio"],
-    "alerts": ["ingestion with alerts", "latency p99", "outage", "(server processes: "],
+    "alerts": ["ingestion with alerts", "latency p99", "outage"],
     "odata_history": ["the same jobs in both: True", "p50 ratio"],
 }
 
@@ -67,3 +68,23 @@ def test_benchmark_runs_at_a_tiny_size(name):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     for expected in EXPECTED[name]:
         assert expected in done.stdout, done.stdout
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_connections_are_counted_by_the_process_holding_their_server_side():
+    from bench import harness
+
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        port = listening.getsockname()[1]
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+        accepted = [listening.accept()[0] for _ in clients]
+        try:
+            assert harness.connections_by_process(port, [os.getpid(), 1]) == {
+                os.getpid(): 3,
+                1: 0,
+            }
+            accepted.pop().close()
+            assert harness.connections_by_process(port, [os.getpid()]) == {os.getpid(): 2}
+        finally:
+            for each in clients + accepted:
+                each.close()
