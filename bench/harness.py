@@ -76,11 +76,17 @@ def cpu_seconds() -> dict[int, tuple[str, float]]:
     return found
 
 
+def _used_since(before: dict[int, tuple[str, float]]) -> Iterator[tuple[str, float]]:
+    """Each process's group and the CPU seconds it used since ``before``."""
+    for pid, (group, seconds) in cpu_seconds().items():
+        yield group, seconds - before.get(pid, (group, 0.0))[1]
+
+
 def cpu_used(before: dict[int, tuple[str, float]]) -> dict[str, float]:
     """CPU seconds each group used since ``before`` (:func:`cpu_seconds`)."""
     used: dict[str, float] = {}
-    for pid, (group, seconds) in cpu_seconds().items():
-        used[group] = used.get(group, 0.0) + seconds - before.get(pid, (group, 0.0))[1]
+    for group, seconds in _used_since(before):
+        used[group] = used.get(group, 0.0) + seconds
     return used
 
 
@@ -90,14 +96,8 @@ def server_split(before: dict[int, tuple[str, float]]) -> list[float]:
     ingestion benchmarks spread their clients' connections evenly first, ``bench.ingest``'s
     ``post_all``: a run whose connections all landed on one worker was up to a fifth
     slower or faster, whatever the code; ``docs/scaling.md``, 2026-12-06)."""
-    return sorted(
-        (
-            seconds - before.get(pid, (group, 0.0))[1]
-            for pid, (group, seconds) in cpu_seconds().items()
-            if group == "server" and seconds - before.get(pid, (group, 0.0))[1] >= 0.05
-        ),
-        reverse=True,
-    )
+    used = (seconds for group, seconds in _used_since(before) if group == "server")
+    return sorted((seconds for seconds in used if seconds >= 0.05), reverse=True)
 
 
 def describe_cpu(used: dict[str, float], split: Sequence[float] = ()) -> str:

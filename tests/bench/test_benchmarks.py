@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import harness
 from tests.services import IN_CI, POSTGRES_URL, require_server
 
 pytestmark = pytest.mark.slow
@@ -72,8 +73,6 @@ def test_benchmark_runs_at_a_tiny_size(name):
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_connections_are_counted_by_the_process_holding_their_server_side():
-    from bench import harness
-
     with socket.create_server(("127.0.0.1", 0)) as listening:
         port = listening.getsockname()[1]
         clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
